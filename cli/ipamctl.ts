@@ -1,0 +1,9 @@
+// Entry point of `ipamctl` (placeholder until its issue lands: answers --version only).
+const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
+
+if (process.argv.includes("--version")) {
+  process.stdout.write(`ipamctl ${version}\n`);
+  process.exit(0);
+}
+process.stderr.write("ipamctl: not implemented yet\n");
+process.exit(1);

@@ -1,0 +1,9 @@
+// Entry point of `weft` (placeholder until its issue lands: answers --version only).
+const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
+
+if (process.argv.includes("--version")) {
+  process.stdout.write(`weft ${version}\n`);
+  process.exit(0);
+}
+process.stderr.write("weft: not implemented yet\n");
+process.exit(1);
