@@ -43,10 +43,28 @@ async function waitHealthy(endpoint: string, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startEtcd(opts: { host?: string } = {}): Promise<EtcdServer> {
+/**
+ * Starts etcd. With `netns`, etcd runs inside that (test-created) namespace and listens on `host`,
+ * an address of that namespace; health is then probed from inside the namespace too.
+ */
+async function waitHealthyInNetns(netns: string, endpoint: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const p = spawn("ip", ["netns", "exec", netns, "etcdctl", `--endpoints=${endpoint}`, "--dial-timeout=1s", "endpoint", "health"], { stdio: "ignore" });
+      p.on("exit", (code) => resolve(code === 0));
+      p.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`etcd at ${endpoint} in netns ${netns} not healthy after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startEtcd(opts: { host?: string; netns?: string; clientPort?: number; peerPort?: number } = {}): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+  const clientPort = opts.clientPort ?? (opts.netns ? 2379 : await freePort());
+  const peerPort = opts.peerPort ?? (opts.netns ? 2380 : await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "weft-etcd-"));
   const endpoint = `http://${host}:${clientPort}`;
   const args = [
@@ -59,7 +77,11 @@ export async function startEtcd(opts: { host?: string } = {}): Promise<EtcdServe
     "--initial-cluster", `weft-test=http://${host}:${peerPort}`,
     "--log-level", "error",
   ];
-  const spawnOne = (): ChildProcess => spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const spawnOne = (): ChildProcess =>
+    opts.netns
+      ? spawn("nsenter", [`--net=/var/run/netns/${opts.netns}`, "etcd", ...args], { stdio: ["ignore", "ignore", "pipe"] })
+      : spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const healthy = (ms: number): Promise<void> => (opts.netns ? waitHealthyInNetns(opts.netns, endpoint, ms) : waitHealthy(endpoint, ms));
 
   const server: EtcdServer = {
     endpoint,
@@ -76,7 +98,7 @@ export async function startEtcd(opts: { host?: string } = {}): Promise<EtcdServe
     async restart() {
       await server.kill();
       server.process = spawnOne();
-      await waitHealthy(endpoint, 10_000);
+      await healthy(10_000);
     },
     async stop() {
       await server.kill();
@@ -84,7 +106,7 @@ export async function startEtcd(opts: { host?: string } = {}): Promise<EtcdServe
     },
   };
   try {
-    await waitHealthy(endpoint, 10_000);
+    await healthy(10_000);
   } catch (err) {
     await server.stop();
     throw err;
