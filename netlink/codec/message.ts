@@ -1,0 +1,82 @@
+// Netlink message framing: nlmsghdr {len u32, type u16, flags u16, seq u32, pid u32}, and the
+// NLMSG_ERROR reply with its optional extended-ACK attributes (the kernel's error text).
+import { align4, attrString, attrU32, ByteWriter, parseAttributes } from "./attributes.js";
+import { NLM_F, NLMSG, NLMSG_HDRLEN, NLMSGERR_ATTR } from "./constants.js";
+
+export interface NetlinkMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  /** Payload after the 16-byte header. */
+  payload: Buffer;
+}
+
+export class MessageParseError extends Error {
+  constructor(message: string) {
+    super(`netlink: malformed message: ${message}`);
+    this.name = "MessageParseError";
+  }
+}
+
+/** Starts a request: writes the header with a placeholder length; `finishMessage` patches it. */
+export function beginMessage(type: number, flags: number, seq: number): ByteWriter {
+  const w = new ByteWriter();
+  w.u32(0);
+  w.u16(type);
+  w.u16(flags);
+  w.u32(seq);
+  w.u32(0);
+  return w;
+}
+
+export function finishMessage(w: ByteWriter): Buffer {
+  w.patchU32(0, w.length);
+  return w.toBuffer();
+}
+
+/** Splits a datagram into messages. */
+export function parseMessages(buf: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  let pos = 0;
+  while (pos + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(pos);
+    if (len < NLMSG_HDRLEN || pos + len > buf.length) throw new MessageParseError(`length ${len} at offset ${pos} of ${buf.length}`);
+    out.push({
+      type: buf.readUInt16LE(pos + 4),
+      flags: buf.readUInt16LE(pos + 6),
+      seq: buf.readUInt32LE(pos + 8),
+      pid: buf.readUInt32LE(pos + 12),
+      payload: buf.subarray(pos + NLMSG_HDRLEN, pos + len),
+    });
+    pos += align4(len);
+  }
+  if (pos < buf.length) throw new MessageParseError(`${buf.length - pos} trailing bytes, shorter than a header`);
+  return out;
+}
+
+export interface ErrorReply {
+  /** Positive errno, or 0 for an ACK. */
+  errno: number;
+  /** Extended ACK text from the kernel, when it sent one. */
+  kernelMessage?: string;
+  offset?: number;
+}
+
+export function parseErrorReply(msg: NetlinkMessage): ErrorReply {
+  if (msg.type !== NLMSG.ERROR) throw new MessageParseError(`type ${msg.type} is not NLMSG_ERROR`);
+  if (msg.payload.length < 4) throw new MessageParseError("NLMSG_ERROR shorter than 4 bytes");
+  const errno = -msg.payload.readInt32LE(0);
+  const reply: ErrorReply = { errno };
+  if (!(msg.flags & NLM_F.ACK_TLVS) || msg.payload.length < 4 + NLMSG_HDRLEN) return reply;
+  // The original request follows: only its header when the reply is capped, all of it otherwise.
+  const origLen = msg.payload.readUInt32LE(4);
+  const tlvStart = 4 + (msg.flags & NLM_F.CAPPED ? NLMSG_HDRLEN : align4(origLen));
+  if (tlvStart > msg.payload.length) return reply;
+  const attrs = parseAttributes(msg.payload, tlvStart);
+  const text = attrString(attrs.get(NLMSGERR_ATTR.MSG));
+  if (text) reply.kernelMessage = text;
+  const off = attrU32(attrs.get(NLMSGERR_ATTR.OFFS));
+  if (off !== undefined) reply.offset = off;
+  return reply;
+}

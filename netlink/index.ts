@@ -1,0 +1,7 @@
+// The netlink layer's public surface: handles, types, typed errors, sysctls.
+export type { NetlinkHandle } from "./api.js";
+export { openHandle } from "./handle.js";
+export * from "./types.js";
+export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoundError, PermissionError } from "./errors.js";
+export { readSysctl, setSysctl } from "./sysctl.js";
+export { inNetns } from "./netns.js";

@@ -1,0 +1,117 @@
+// One NETLINK_ROUTE socket: frames requests with sequence numbers, waits for the ACK (or the
+// error, decoded with the kernel's extended-ACK text), and collects multipart dump replies.
+import { beginMessage, finishMessage, parseErrorReply, parseMessages, type NetlinkMessage } from "./codec/message.js";
+import { AF_NETLINK, NLM_F, NLMSG } from "./codec/constants.js";
+import type { Request } from "./codec/request.js";
+import { NetlinkError, netlinkError } from "./errors.js";
+import { getLibc, type Libc } from "./ffi.js";
+
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+const EINTR = 4;
+// Dump replies come in datagrams of up to 32 KiB on large-page systems; keep headroom.
+const RECV_BUFFER_BYTES = 256 * 1024;
+
+const KERNEL_ADDR = (() => {
+  const sa = Buffer.alloc(12);
+  sa.writeUInt16LE(AF_NETLINK, 0);
+  return sa;
+})();
+
+export class NetlinkSocket {
+  private seq = Math.floor(Date.now() / 1000) & 0xffffff;
+  private readonly rx = Buffer.allocUnsafe(RECV_BUFFER_BYTES);
+  private closed = false;
+
+  private constructor(
+    private readonly libc: Libc,
+    readonly fd: number,
+  ) {}
+
+  /** Opens a socket in the calling thread's current network namespace. */
+  static open(): NetlinkSocket {
+    const libc = getLibc();
+    const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) throw netlinkError("open socket", "NETLINK_ROUTE", libc.errno());
+    const one = Buffer.alloc(4);
+    one.writeInt32LE(1);
+    // Extended ACKs carry the kernel's reason text; capped ACKs spare echoing our request back.
+    libc.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+    libc.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+    return new NetlinkSocket(libc, fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.libc.close(this.fd);
+  }
+
+  private send(req: Request): number {
+    if (this.closed) throw new Error("netlink: socket is closed");
+    this.seq = (this.seq + 1) >>> 0;
+    const w = beginMessage(req.type, req.flags, this.seq);
+    w.bytes(req.body);
+    const msg = finishMessage(w);
+    for (;;) {
+      const n = this.libc.sendto(this.fd, msg, msg.length, 0, KERNEL_ADDR, KERNEL_ADDR.length);
+      if (n >= 0) return this.seq;
+      const errno = this.libc.errno();
+      if (errno !== EINTR) throw netlinkError("send", `message type ${req.type}`, errno);
+    }
+  }
+
+  private receive(): NetlinkMessage[] {
+    for (;;) {
+      const n = this.libc.recv(this.fd, this.rx, this.rx.length, 0);
+      if (n >= 0) return parseMessages(Buffer.from(this.rx.subarray(0, n)));
+      const errno = this.libc.errno();
+      if (errno !== EINTR) throw netlinkError("receive", "reply", errno);
+    }
+  }
+
+  /**
+   * Sends one request with NLM_F_ACK and returns the replies that came before the ACK
+   * (e.g. the RTM_NEWLINK answering a GETLINK). Throws a typed error naming `op` and `object`.
+   */
+  request(req: Request, op: string, object: string): NetlinkMessage[] {
+    const seq = this.send({ ...req, flags: req.flags | NLM_F.ACK });
+    const replies: NetlinkMessage[] = [];
+    for (;;) {
+      for (const msg of this.receive()) {
+        if (msg.seq !== seq) continue; // a stale reply to an earlier, abandoned request
+        if (msg.type === NLMSG.ERROR) {
+          const err = parseErrorReply(msg);
+          if (err.errno === 0) return replies;
+          throw netlinkError(op, object, err.errno, err.kernelMessage);
+        }
+        replies.push(msg);
+      }
+    }
+  }
+
+  /** Sends a dump request and collects every message until NLMSG_DONE. */
+  dump(req: Request, op: string, object: string): NetlinkMessage[] {
+    const seq = this.send(req);
+    const replies: NetlinkMessage[] = [];
+    for (;;) {
+      for (const msg of this.receive()) {
+        if (msg.seq !== seq) continue;
+        if (msg.type === NLMSG.DONE) {
+          if (msg.flags & NLM_F.DUMP_INTR) throw new NetlinkError(op, `${object} (dump interrupted by a concurrent change; retry)`, 4);
+          return replies;
+        }
+        if (msg.type === NLMSG.ERROR) {
+          const err = parseErrorReply(msg);
+          if (err.errno === 0) return replies;
+          throw netlinkError(op, object, err.errno, err.kernelMessage);
+        }
+        replies.push(msg);
+      }
+    }
+  }
+}
