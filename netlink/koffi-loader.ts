@@ -1,12 +1,56 @@
-// How the netlink layer gets koffi. Outside a bundled executable: the npm package.
-// (The build replaces this path for single executables; see scripts/build.mjs.)
+// How the netlink layer gets koffi.
+// - In a single executable (the bundler defines __KOFFI_ASSET_HASH__): koffi's native library is an
+//   SEA asset. It is written once, atomically, to a cache file named by its hash (computed at build
+//   time: hashing at every start would cost ~3 ms), then loaded with process.dlopen. Going through
+//   koffi's package entry point instead costs ~9 ms of path probing per start.
+// - Anywhere else (tests, tools): the npm package.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 
 type Koffi = typeof import("koffi");
 
 let cached: Koffi | undefined;
 
+function cacheDir(): string {
+  if (process.env.WEFT_CACHE_DIR) return process.env.WEFT_CACHE_DIR;
+  if (process.getuid?.() === 0) return "/var/cache/weft";
+  return `${process.env.XDG_CACHE_HOME ?? `${process.env.HOME ?? "/tmp"}/.cache`}/weft`;
+}
+
+function writeAtomically(file: string, data: Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w", 0o755);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function loadFromSeaAsset(hash: string): Koffi {
+  const file = `${cacheDir()}/koffi-${hash}.node`;
+  const mod = { exports: {} as Koffi };
+  try {
+    process.dlopen(mod, file);
+    return mod.exports;
+  } catch {
+    // First start with this build (or the cache was cleaned): write the asset, then load it.
+  }
+  // The bundle is CommonJS, where `require` exists; node:sea is only loaded on this cold path.
+  const sea = require("node:sea") as { getAsset(key: string): ArrayBuffer };
+  mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
+  writeAtomically(file, new Uint8Array(sea.getAsset("koffi.node")));
+  process.dlopen(mod, file);
+  return mod.exports;
+}
+
 export function loadKoffi(): Koffi {
-  cached ??= createRequire(import.meta.url)("koffi") as Koffi;
+  if (cached) return cached;
+  cached =
+    typeof __KOFFI_ASSET_HASH__ === "string"
+      ? loadFromSeaAsset(__KOFFI_ASSET_HASH__)
+      : (createRequire(import.meta.url)("koffi") as Koffi);
   return cached;
 }

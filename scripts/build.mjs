@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Builds the three single executables (Node SEA) and the lab CLI:
+//   TypeScript --esbuild--> one CommonJS bundle --node --experimental-sea-config--> blob
+//   --postject--> a copy of the node binary that runs the bundle with nothing else installed.
+// koffi's native library rides along as an SEA asset (see netlink/koffi-loader.ts).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const dist = join(root, "dist");
+const work = join(dist, "build");
+
+const EXECUTABLES = [
+  { name: "weft", entry: "cni/main.ts", hotPath: true },
+  { name: "weftd", entry: "daemon/main.ts" },
+  { name: "ipamctl", entry: "cli/ipamctl.ts" },
+];
+const SCRIPTS = [{ name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs" }];
+
+// The CNI plugin is exec'd for every pod: none of these may reach its bundle.
+const FORBIDDEN_ON_HOT_PATH = ["etcd3", "@grpc/", "grpc", "pino", "prom-client", "yargs", "node:http", "node:https", "node:crypto", "http", "https", "crypto"];
+
+function version() {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  let sha = "";
+  try {
+    sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  return sha ? `${pkg.version}+${sha}` : pkg.version;
+}
+
+function koffiNativePath() {
+  const pkgDir = join(root, "node_modules", "koffi");
+  const libc = process.report?.getReport?.().header?.glibcVersionRuntime ? "linux" : "musl";
+  const triplet = `${libc}_${process.arch === "x64" ? "x64" : process.arch}`;
+  const candidates = [
+    join(root, "node_modules", "@koromix", `koffi-linux-${process.arch}`, triplet, "koffi.node"),
+    join(pkgDir, "build", "koffi", triplet, "koffi.node"),
+  ];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`koffi's native library for ${triplet} not found in: ${candidates.join(", ")}`);
+  return found;
+}
+
+async function bundle(entry, outfile, defines) {
+  const result = await esbuild.build({
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    minify: true,
+    keepNames: true,
+    sourcemap: false,
+    metafile: true,
+    logLevel: "warning",
+    // koffi is loaded at run time (SEA asset or package), never bundled.
+    external: ["koffi"],
+    define: { ...defines, "import.meta.url": JSON.stringify("file:///weft-bundle.cjs") },
+  });
+  return result.metafile;
+}
+
+function assertHotPathClean(name, metafile) {
+  const inputs = Object.keys(metafile.inputs);
+  const imports = Object.values(metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
+  const bad = FORBIDDEN_ON_HOT_PATH.filter((mod) => inputs.some((p) => p.includes(`node_modules/${mod}`)) || imports.includes(mod));
+  if (bad.length) throw new Error(`${name}: the CNI plugin's bundle must not include ${bad.join(", ")} (startup cost on every pod)`);
+}
+
+function makeExecutable(name, bundleFile, koffiPath) {
+  const blob = join(work, `${name}.blob`);
+  const seaConfig = join(work, `${name}.sea.json`);
+  writeFileSync(
+    seaConfig,
+    JSON.stringify({ main: bundleFile, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { "koffi.node": koffiPath } }),
+  );
+  execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "pipe" });
+  const out = join(dist, "bin", name);
+  rmSync(out, { force: true });
+  copyFileSync(process.execPath, out);
+  execFileSync(
+    process.execPath,
+    [require.resolve("postject/dist/cli.js"), out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"],
+    // postject warns about ELF note sections it does not know; only a failure is worth showing.
+    { stdio: "pipe" },
+  );
+  chmodSync(out, 0o755);
+  return out;
+}
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(join(dist, "bin"), { recursive: true });
+  mkdirSync(work, { recursive: true });
+  const koffiPath = koffiNativePath();
+  const koffiHash = createHash("sha256").update(readFileSync(koffiPath)).digest("hex").slice(0, 16);
+  const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash) };
+
+  const bundles = await Promise.all(
+    EXECUTABLES.map(async (exe) => {
+      const file = join(work, `${exe.name}.cjs`);
+      const meta = await bundle(exe.entry, file, defines);
+      if (exe.hotPath) assertHotPathClean(exe.name, meta);
+      return { ...exe, file };
+    }),
+  );
+  for (const s of SCRIPTS) {
+    // The lab runs from the source tree with the npm packages: plain node, no SEA, koffi from node_modules.
+    await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ });
+  }
+  for (const b of bundles) {
+    const out = makeExecutable(b.name, b.file, koffiPath);
+    console.log(`built ${out.replace(`${root}/`, "")}`);
+  }
+  console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s (version ${version()})`);
+}
+
+main().catch((err) => {
+  console.error(`build failed: ${err.message}`);
+  process.exit(1);
+});
