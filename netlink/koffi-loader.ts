@@ -39,6 +39,7 @@ function loadFromSeaAsset(hash: string): Koffi {
     // First start with this build (or the cache was cleaned): write the asset, then load it.
   }
   // The bundle is CommonJS, where `require` exists; node:sea is only loaded on this cold path.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sea has no ESM form in Node 20
   const sea = require("node:sea") as { getAsset(key: string): ArrayBuffer };
   mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
   writeAtomically(file, new Uint8Array(sea.getAsset("koffi.node")));
