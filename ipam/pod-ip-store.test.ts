@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { InvalidAttachmentError, PodIpStore, PoolExhaustedError } from "./pod-ip-store.js";
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "weft-ipstore-"));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const req = (containerId: string, ifname = "eth0") => ({ containerId, ifname, subnet: "10.244.1.0/24", gateway: "10.244.1.1" });
+
+describe("PodIpStore", () => {
+  it("allocates round-robin from the subnet, skipping network, gateway and broadcast", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    const a = store.allocate({ ...req("c1"), podName: "web-0", podNamespace: "default" });
+    expect(a).toMatchObject({ ip: "10.244.1.2", prefixLen: 24, gateway: "10.244.1.1", podName: "web-0", podNamespace: "default" });
+    expect(store.allocate(req("c2")).ip).toBe("10.244.1.3");
+    store.release({ containerId: "c1", ifname: "eth0" });
+    // round-robin: the released .2 is not reused at once
+    expect(store.allocate(req("c3")).ip).toBe("10.244.1.4");
+    const record = JSON.parse(readFileSync(join(dataDir, "weft", "10.244.1.3"), "utf8"));
+    expect(record).toMatchObject({ containerId: "c2", ifname: "eth0" });
+    expect(statSync(join(dataDir, "weft")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, "weft", "10.244.1.3")).mode & 0o777).toBe(0o600);
+  });
+
+  it("is idempotent for the same attachment, and distinct per interface", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    const first = store.allocate(req("c1"));
+    expect(store.allocate(req("c1")).ip).toBe(first.ip);
+    expect(store.allocate(req("c1", "net1")).ip).not.toBe(first.ip);
+    expect(store.find({ containerId: "c1", ifname: "eth0" })?.ip).toBe(first.ip);
+  });
+
+  it("releases by attachment, and releasing twice or an unknown container is a no-op", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    const a = store.allocate(req("c1"));
+    expect(store.release({ containerId: "c1", ifname: "eth0" })?.ip).toBe(a.ip);
+    expect(store.release({ containerId: "c1", ifname: "eth0" })).toBeUndefined();
+    expect(store.release({ containerId: "nobody", ifname: "eth0" })).toBeUndefined();
+    expect(readdirSync(join(dataDir, "weft")).filter((f) => /^\d/.test(f))).toEqual([]);
+    expect(readdirSync(join(dataDir, "weft", "attachments"))).toEqual([]);
+  });
+
+  it("says how many addresses exist when the pool is exhausted", () => {
+    const store = new PodIpStore({ dataDir, network: "small" });
+    const small = (id: string) => ({ containerId: id, ifname: "eth0", subnet: "10.244.9.0/29", gateway: "10.244.9.1" });
+    const got = ["a", "b", "c", "d", "e"].map((id) => store.allocate(small(id)).ip);
+    expect(new Set(got).size).toBe(5);
+    expect(() => store.allocate(small("f"))).toThrow(PoolExhaustedError);
+    expect(() => store.allocate(small("f"))).toThrow(/all 5 pod addresses are held/);
+  });
+
+  it("GC releases every allocation that belongs to no valid attachment", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    for (const id of ["keep1", "drop1", "keep2", "drop2"]) store.allocate(req(id));
+    const released = store.gc([{ containerId: "keep1", ifname: "eth0" }, { containerId: "keep2", ifname: "eth0" }]);
+    expect(released.map((r) => r.containerId).sort()).toEqual(["drop1", "drop2"]);
+    expect(store.list().map((r) => r.containerId).sort()).toEqual(["keep1", "keep2"]);
+  });
+
+  it("treats a pointer left without its record (crash mid-ADD) as nothing held", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    store.allocate(req("c0"));
+    writeFileSync(join(dataDir, "weft", "attachments", "c1:eth0"), "10.244.1.77");
+    expect(store.find({ containerId: "c1", ifname: "eth0" })).toBeUndefined();
+    expect(store.allocate(req("c1")).ip).toBe("10.244.1.3");
+    store.gc([{ containerId: "c0", ifname: "eth0" }]);
+    expect(readdirSync(join(dataDir, "weft", "attachments"))).toEqual(["c0:eth0"]);
+  });
+
+  it("refuses container IDs, interface names and networks that could escape the data dir", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    for (const containerId of ["../x", "a/b", "", "a\0b", "x".repeat(1025)]) expect(() => store.allocate(req(containerId))).toThrow(InvalidAttachmentError);
+    for (const ifname of ["..", "a/b", "eth:0", "a b", "x".repeat(16), ""]) expect(() => store.allocate(req("c1", ifname))).toThrow(InvalidAttachmentError);
+    expect(() => new PodIpStore({ dataDir, network: "../etc" })).toThrow(/network name/);
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it("holds under 100 concurrent allocating processes: no duplicate, no lost IP", async () => {
+    const script = `
+      import { PodIpStore } from ${JSON.stringify(new URL("./pod-ip-store.ts", import.meta.url).pathname)};
+      const store = new PodIpStore({ dataDir: process.argv[2], network: "weft" });
+      const a = store.allocate({ containerId: "c" + process.argv[3], ifname: "eth0", subnet: "10.244.0.0/16", gateway: "10.244.0.1" });
+      process.stdout.write(a.ip);
+    `;
+    const scriptFile = join(dataDir, "alloc.mts");
+    writeFileSync(scriptFile, script);
+    // Bundle once so each child starts fast; children are real OS processes contending for the lock.
+    const esbuild = await import("esbuild");
+    const bundled = join(dataDir, "alloc.mjs");
+    await esbuild.build({ entryPoints: [scriptFile], bundle: true, platform: "node", format: "esm", outfile: bundled, logLevel: "silent" });
+    const storeDir = join(dataDir, "store");
+    const runOne = (i: number) =>
+      new Promise<string>((resolve, reject) => {
+        const p = spawn(process.execPath, [bundled, storeDir, String(i)], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+        let out = "";
+        let err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (err += d));
+        p.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`child ${i} exited ${code}: ${err}`))));
+      });
+    const ips = await Promise.all(Array.from({ length: 100 }, (_, i) => runOne(i)));
+    expect(new Set(ips).size).toBe(100);
+    const store = new PodIpStore({ dataDir: storeDir, network: "weft" });
+    const held = store.list();
+    expect(held).toHaveLength(100);
+    expect(held.map((h) => h.ip).sort()).toEqual([...ips].sort());
+    for (let i = 0; i < 100; i++) expect(store.release({ containerId: `c${i}`, ifname: "eth0" })).toBeDefined();
+    expect(store.list()).toEqual([]);
+    expect(readdirSync(join(storeDir, "weft")).sort()).toEqual(["attachments", "last_reserved_ip"]);
+  }, 60_000);
+});

@@ -1,0 +1,241 @@
+// The node-local pod IP store, used by the CNI plugin on its hot path (as host-local's disk backend):
+//   <dataDir>/<network>/<ip>                      one record per held IP, created exclusively (link of a
+//                                                 fully written temp file, so a record is never half-written)
+//   <dataDir>/<network>/attachments/<cid>:<ifname>  points to the IP, so find, release and re-ADD are O(1)
+//   <dataDir>/<network>/last_reserved_ip          where the round-robin search resumes
+//   <dataDir>/<network>/lock                      taken around every whole operation (file-lock.ts)
+// Synchronous on purpose: the plugin is a short-lived process and does nothing else meanwhile.
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { withFileLock } from "./file-lock.js";
+import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
+
+export interface PodAttachment {
+  containerId: string;
+  ifname: string;
+}
+
+export interface PodAllocation extends PodAttachment {
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  podName?: string;
+  podNamespace?: string;
+  /** ISO time of the allocation. */
+  allocatedAt: string;
+}
+
+export interface AllocateRequest extends PodAttachment {
+  /** The node's subnet, e.g. "10.244.1.0/24". */
+  subnet: string;
+  gateway: string;
+  podName?: string;
+  podNamespace?: string;
+}
+
+export class IpStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class PoolExhaustedError extends IpStoreError {}
+export class InvalidAttachmentError extends IpStoreError {}
+
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Refuses anything that could escape the data dir or break the file naming. */
+export function validateAttachment(att: PodAttachment): void {
+  if (att.containerId.length > 1024 || !CONTAINER_ID.test(att.containerId))
+    throw new InvalidAttachmentError(`container ID "${att.containerId.slice(0, 80)}" must match ${CONTAINER_ID} (at most 1024 characters)`);
+  if (!att.ifname || Buffer.byteLength(att.ifname) > 15 || /[/:\s\0]/.test(att.ifname) || att.ifname === "." || att.ifname === "..")
+    throw new InvalidAttachmentError(`interface name "${att.ifname}" must be 1-15 bytes without "/", ":", NUL or white space, and not "." or ".."`);
+}
+
+const attachmentKey = (att: PodAttachment): string => `${att.containerId}:${att.ifname}`;
+const IP_RECORD = /^\d+\.\d+\.\d+\.\d+$/;
+
+export class PodIpStore {
+  readonly dir: string;
+  private readonly attachmentsDir: string;
+
+  constructor(opts: { dataDir: string; network: string }) {
+    if (!NETWORK_NAME.test(opts.network) || opts.network.length > 128) throw new IpStoreError(`network name "${opts.network}" must match ${NETWORK_NAME}`);
+    this.dir = join(opts.dataDir, opts.network);
+    this.attachmentsDir = join(this.dir, "attachments");
+  }
+
+  private ensureDirs(): void {
+    mkdirSync(this.attachmentsDir, { recursive: true, mode: 0o700 });
+  }
+
+  private locked<T>(fn: () => T): T {
+    this.ensureDirs();
+    return withFileLock(join(this.dir, "lock"), fn);
+  }
+
+  /** Writes `data` under a temp name then links it to `path`: fails with EEXIST when `path` exists. */
+  private createExclusive(path: string, data: string): boolean {
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw new IpStoreError(`cannot write ${path}: ${(err as Error).message}`);
+    } finally {
+      unlinkSync(tmp);
+    }
+  }
+
+  private replaceFile(path: string, data: string): void {
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  }
+
+  private readRecord(ip: string): PodAllocation | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, ip), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new IpStoreError(`cannot read ${join(this.dir, ip)}: ${(err as Error).message}`);
+    }
+    try {
+      return { ip, ...(JSON.parse(text) as Omit<PodAllocation, "ip">) };
+    } catch {
+      // A record cut short by a crash still holds its IP; it belongs to no attachment we know.
+      return { ip, containerId: "", ifname: "", prefixLen: 0, gateway: "", allocatedAt: "" };
+    }
+  }
+
+  private pointer(att: PodAttachment): string | undefined {
+    try {
+      return readFileSync(join(this.attachmentsDir, attachmentKey(att)), "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private findLocked(att: PodAttachment): PodAllocation | undefined {
+    const ip = this.pointer(att);
+    if (!ip) return undefined;
+    const rec = this.readRecord(ip);
+    // A pointer without its record is what a crash mid-allocate leaves: it holds nothing.
+    return rec && rec.containerId === att.containerId && rec.ifname === att.ifname ? rec : undefined;
+  }
+
+  find(att: PodAttachment): PodAllocation | undefined {
+    validateAttachment(att);
+    return this.locked(() => this.findLocked(att));
+  }
+
+  allocate(req: AllocateRequest): PodAllocation {
+    validateAttachment(req);
+    const subnet = parseIpv4Cidr(req.subnet);
+    const gateway = ipv4ToInt(req.gateway);
+    return this.locked(() => {
+      const existing = this.findLocked(req);
+      if (existing) return existing;
+      const first = subnet.network + 1;
+      const last = subnet.prefixLen >= 31 ? subnet.broadcast : subnet.broadcast - 1;
+      const size = last - first + 1;
+      let start = first;
+      try {
+        const lastReserved = ipv4ToInt(readFileSync(join(this.dir, "last_reserved_ip"), "utf8").trim());
+        if (lastReserved >= first && lastReserved <= last) start = lastReserved + 1;
+      } catch {
+        // first allocation on this node, or a garbled file: start at the beginning
+      }
+      for (let i = 0; i < size; i++) {
+        const candidate = first + ((start - first + i) % size);
+        if (candidate === gateway) continue;
+        const ip = intToIpv4(candidate);
+        const alloc: PodAllocation = {
+          ip,
+          containerId: req.containerId,
+          ifname: req.ifname,
+          prefixLen: subnet.prefixLen,
+          gateway: req.gateway,
+          allocatedAt: new Date().toISOString(),
+        };
+        if (req.podName) alloc.podName = req.podName;
+        if (req.podNamespace) alloc.podNamespace = req.podNamespace;
+        const { ip: _ip, ...record } = alloc;
+        if (existsSync(join(this.dir, ip))) continue;
+        // Pointer first, then the record: a crash in between leaves a pointer to nothing, never
+        // a held IP that no attachment can find (which would leak until the pod is gone).
+        this.replaceFile(join(this.attachmentsDir, attachmentKey(req)), ip);
+        if (!this.createExclusive(join(this.dir, ip), JSON.stringify(record))) continue;
+        this.replaceFile(join(this.dir, "last_reserved_ip"), ip);
+        return alloc;
+      }
+      throw new PoolExhaustedError(`no free address in ${req.subnet}: all ${size - 1} pod addresses are held (see ${this.dir}); release unused pods or give the node a larger subnet`);
+    });
+  }
+
+  private releaseLocked(rec: PodAllocation): void {
+    // Record first, then pointer: a crash in between leaves only a pointer to nothing.
+    for (const path of [join(this.dir, rec.ip), join(this.attachmentsDir, attachmentKey(rec))]) {
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new IpStoreError(`cannot remove ${path}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  release(att: PodAttachment): PodAllocation | undefined {
+    validateAttachment(att);
+    return this.locked(() => {
+      const rec = this.findLocked(att);
+      if (rec) this.releaseLocked(rec);
+      return rec;
+    });
+  }
+
+  private listLocked(): PodAllocation[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => IP_RECORD.test(n)).flatMap((n) => this.readRecord(n) ?? []);
+  }
+
+  list(): PodAllocation[] {
+    return this.locked(() => this.listLocked());
+  }
+
+  /** CNI GC: releases every allocation whose attachment is not in `valid`, and returns them. */
+  gc(valid: PodAttachment[]): PodAllocation[] {
+    const keep = new Set(valid.map(attachmentKey));
+    return this.locked(() => {
+      const stale = this.listLocked().filter((r) => !keep.has(attachmentKey(r)));
+      for (const rec of stale) this.releaseLocked(rec);
+      // Pointers left by a crash between record and pointer removal point at nothing.
+      for (const name of readdirSync(this.attachmentsDir)) {
+        if (!keep.has(name) && !stale.some((r) => attachmentKey(r) === name)) {
+          const ip = readFileSync(join(this.attachmentsDir, name), "utf8").trim();
+          if (!this.readRecord(ip)) unlinkSync(join(this.attachmentsDir, name));
+        }
+      }
+      return stale;
+    });
+  }
+}

@@ -1,0 +1,36 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseSubnetEnv, readSubnetEnv, SubnetEnvError, SubnetEnvMissingError, writeSubnetEnv } from "./subnet-env.js";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("subnet.env", () => {
+  it("round-trips flannel's format, atomically and 0644", () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
+    dirs.push(dir);
+    const path = join(dir, "run", "subnet.env");
+    writeSubnetEnv(path, { network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: true });
+    expect(readFileSync(path, "utf8")).toBe("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(readSubnetEnv(path)).toEqual({ network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: true });
+  });
+
+  it("says weftd has not written it when it is missing", () => {
+    expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(SubnetEnvMissingError);
+    expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(/weftd has not written it yet/);
+  });
+
+  it("names the key and value that are wrong", () => {
+    const base = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\n";
+    expect(parseSubnetEnv(base).ipMasq).toBe(false);
+    expect(() => parseSubnetEnv(base.replace("1450", "abc"))).toThrow(/FLANNEL_MTU="abc"/);
+    expect(() => parseSubnetEnv(base.replace("10.244.1.1/24", "10.244.1.1"))).toThrow(/FLANNEL_SUBNET="10.244.1.1" is not an IPv4 CIDR/);
+    expect(() => parseSubnetEnv(base.replace("10.244.1.1/24", "10.9.1.1/24"))).toThrow(/outside FLANNEL_NETWORK/);
+    expect(() => parseSubnetEnv("FLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450")).toThrow(/FLANNEL_NETWORK is missing/);
+    expect(() => parseSubnetEnv(`${base}FLANNEL_IPMASQ=yes`)).toThrow(SubnetEnvError);
+    expect(() => parseSubnetEnv("garbage")).toThrow(/not KEY=VALUE/);
+  });
+});

@@ -1,0 +1,91 @@
+// subnet.env: what weftd tells the CNI plugin about this node (flannel's format, so tools that read
+// flannel's file read ours). FLANNEL_SUBNET is the node's gateway address with the subnet's length.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { Ipv4FormatError, parseIpv4Cidr } from "./ipv4.js";
+
+export interface SubnetEnv {
+  /** The whole pod network, e.g. "10.244.0.0/16". */
+  network: string;
+  /** This node's gateway/len, e.g. "10.244.1.1/24". */
+  subnet: string;
+  mtu: number;
+  ipMasq: boolean;
+}
+
+export class SubnetEnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class SubnetEnvMissingError extends SubnetEnvError {}
+
+export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
+  const vars = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) throw new SubnetEnvError(`${source}: line "${line}" is not KEY=VALUE`);
+    vars.set(line.slice(0, eq), line.slice(eq + 1).replace(/^"(.*)"$/, "$1"));
+  }
+  const need = (key: string): string => {
+    const v = vars.get(key);
+    if (v === undefined || v === "") throw new SubnetEnvError(`${source}: ${key} is missing`);
+    return v;
+  };
+  const cidr = (key: string): string => {
+    const v = need(key);
+    try {
+      parseIpv4Cidr(v);
+    } catch (err) {
+      if (err instanceof Ipv4FormatError) throw new SubnetEnvError(`${source}: ${key}="${v}" is not an IPv4 CIDR`);
+      throw err;
+    }
+    return v;
+  };
+  const network = cidr("FLANNEL_NETWORK");
+  const subnet = cidr("FLANNEL_SUBNET");
+  const mtuText = need("FLANNEL_MTU");
+  const mtu = Number(mtuText);
+  if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 65535) throw new SubnetEnvError(`${source}: FLANNEL_MTU="${mtuText}" is not an MTU between 576 and 65535`);
+  const masq = vars.get("FLANNEL_IPMASQ") ?? "false";
+  if (masq !== "true" && masq !== "false") throw new SubnetEnvError(`${source}: FLANNEL_IPMASQ="${masq}" must be true or false`);
+  const net = parseIpv4Cidr(network);
+  const sub = parseIpv4Cidr(subnet);
+  if (sub.network < net.network || sub.broadcast > net.broadcast) throw new SubnetEnvError(`${source}: FLANNEL_SUBNET ${subnet} is outside FLANNEL_NETWORK ${network}`);
+  return { network, subnet, mtu, ipMasq: masq === "true" };
+}
+
+export function readSubnetEnv(path: string): SubnetEnv {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new SubnetEnvMissingError(`${path} does not exist: weftd has not written it yet; is weftd running on this node?`);
+    throw new SubnetEnvError(`cannot read ${path}: ${code ?? String(err)}`);
+  }
+  return parseSubnetEnv(text, path);
+}
+
+export function formatSubnetEnv(env: SubnetEnv): string {
+  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n`;
+}
+
+/** Writes the file atomically (temp file, fsync, rename), mode 0644: readers never see half a file. */
+export function writeSubnetEnv(path: string, env: SubnetEnv): void {
+  parseSubnetEnv(formatSubnetEnv(env), path); // refuse to write what we could not read back
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w", 0o644);
+  try {
+    writeSync(fd, formatSubnetEnv(env));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
