@@ -1,9 +1,78 @@
-// Entry point of `weft` (placeholder until its issue lands: answers --version only).
+// Entry point of `weft`, the CNI plugin: read env and stdin, run one verb, print the result or the
+// spec's error JSON. stdout carries only that; logs go to the conflist's logFile.
+import { readFileSync, writeSync } from "node:fs";
+import { cmdAdd } from "./add.js";
+import { cmdCheck } from "./check.js";
+import { checkVersion, parseConfig, parseStdinJson } from "./config.js";
+import { cmdDel } from "./del.js";
+import { readCniEnv } from "./env.js";
+import { CNI_ERROR, CniError } from "./errors.js";
+import { cmdGc } from "./gc.js";
+import { PluginLog } from "./log.js";
+import { LATEST_VERSION, resultForVersion, SUPPORTED_VERSIONS } from "./spec.js";
+import { cmdStatus } from "./status.js";
+import { translateError } from "./translate-error.js";
+
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
+function print(obj: object): void {
+  writeSync(1, `${JSON.stringify(obj)}\n`);
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, "utf8");
+  } catch (err) {
+    throw new CniError(CNI_ERROR.IO_FAILURE, `cannot read the network config from stdin: ${(err as Error).message}`);
+  }
+}
+
+function run(): number {
+  let cniVersion = LATEST_VERSION;
+  let log = new PluginLog(undefined);
+  const started = process.hrtime.bigint();
+  try {
+    const env = readCniEnv(process.env);
+    const raw = parseStdinJson(readStdin());
+    if (typeof raw.cniVersion === "string") cniVersion = raw.cniVersion;
+    if (env.command === "VERSION") {
+      if (typeof raw.cniVersion === "string") checkVersion(raw.cniVersion);
+      print({ cniVersion: LATEST_VERSION, supportedVersions: SUPPORTED_VERSIONS });
+      return 0;
+    }
+    const conf = parseConfig(raw);
+    log = new PluginLog(conf.logFile);
+    log.mark("config");
+    log.with({ verb: env.command, containerId: env.containerId || undefined, netns: env.netns || undefined, ifname: env.ifname || undefined, pod: env.args.get("K8S_POD_NAME") });
+    switch (env.command) {
+      case "ADD":
+        print(resultForVersion(cmdAdd(conf, env, log), cniVersion));
+        break;
+      case "DEL":
+        cmdDel(conf, env, log);
+        break;
+      case "CHECK":
+        cmdCheck(conf, env);
+        break;
+      case "GC":
+        cmdGc(conf, log);
+        break;
+      case "STATUS":
+        cmdStatus(conf);
+        break;
+    }
+    log.info("done", { ms: Number(process.hrtime.bigint() - started) / 1e6, steps: log.steps });
+    return 0;
+  } catch (err) {
+    const cniErr = translateError(err);
+    log.error(cniErr.message, { code: cniErr.code, details: cniErr.details || undefined });
+    print(cniErr.toJSON(cniVersion));
+    return 1;
+  }
+}
+
 if (process.argv.includes("--version")) {
-  process.stdout.write(`weft ${version}\n`);
+  process.stdout.write(`weft ${version} (CNI ${SUPPORTED_VERSIONS.join(", ")})\n`);
   process.exit(0);
 }
-process.stderr.write("weft: not implemented yet\n");
-process.exit(1);
+process.exitCode = run();

@@ -1,0 +1,37 @@
+// The node's bridge (cni0): created on first use, holding the node's gateway address. When the node's
+// subnet changed (a new lease), the stale gateway address is replaced instead of failing as flannel's
+// "cni0 already has an IP address different from …".
+import { ExistsError, type Link, type NetlinkHandle } from "../netlink/index.js";
+import type { PluginLog } from "./log.js";
+import type { NodeSubnet } from "./node-subnet.js";
+import { CNI_ERROR, CniError } from "./errors.js";
+
+export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet, log: PluginLog): Link {
+  let bridge = host.linkFind(name);
+  if (!bridge) {
+    try {
+      bridge = host.linkAddBridge(name, { mtu: node.mtu });
+      log.info("created bridge", { bridge: name });
+    } catch (err) {
+      if (!(err instanceof ExistsError)) throw err;
+      bridge = host.linkGet(name); // a concurrent ADD created it first
+    }
+  }
+  if (bridge.kind !== "bridge")
+    throw new CniError(CNI_ERROR.INVALID_CONFIG, `interface "${name}" exists but is a ${bridge.kind ?? "plain device"}, not a bridge`, "choose another \"bridge\" name in the conflist or remove that interface");
+  const want = `${node.gateway}/${node.prefixLen}`;
+  const v4 = host.addrList(bridge.index, 4);
+  if (!v4.some((a) => `${a.address}/${a.prefixLen}` === want)) {
+    for (const stale of v4) {
+      host.addrDel(bridge.index, `${stale.address}/${stale.prefixLen}`);
+      log.info("replaced stale bridge address", { bridge: name, stale: `${stale.address}/${stale.prefixLen}`, gateway: want });
+    }
+    try {
+      host.addrAdd(bridge.index, want);
+    } catch (err) {
+      if (!(err instanceof ExistsError)) throw err;
+    }
+  }
+  if (!bridge.up) host.linkSetUp(bridge.index);
+  return bridge;
+}

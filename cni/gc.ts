@@ -1,0 +1,32 @@
+// GC (CNI 1.1): release every IP and delete every weft host veth that belongs to no valid attachment.
+import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { NotFoundError, openHandle } from "../netlink/index.js";
+import type { WeftConfig } from "./config.js";
+import { CNI_ERROR, CniError } from "./errors.js";
+import type { PluginLog } from "./log.js";
+import { HOST_VETH_PREFIX, hostVethName } from "./naming.js";
+
+export function cmdGc(conf: WeftConfig, log: PluginLog): void {
+  const valid = conf.validAttachments;
+  if (!valid) throw new CniError(CNI_ERROR.INVALID_CONFIG, `GC needs "cni.dev/valid-attachments" in the network config`);
+  const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
+  const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
+  const host = openHandle();
+  const deleted: string[] = [];
+  try {
+    const bridge = host.linkFind(conf.bridge);
+    for (const link of host.linkList()) {
+      const ours = link.kind === "veth" && link.name.startsWith(HOST_VETH_PREFIX) && bridge !== undefined && link.masterIndex === bridge.index;
+      if (!ours || keep.has(link.name)) continue;
+      try {
+        host.linkDelete(link.index);
+        deleted.push(link.name);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+  } finally {
+    host.close();
+  }
+  log.info("gc", { releasedIps: released.map((r) => r.ip), deletedVeths: deleted, validAttachments: valid.length });
+}

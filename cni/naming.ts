@@ -1,0 +1,17 @@
+// The host side of a pod's veth is named from its attachment, so DEL and GC find it without state
+// even when the pod's namespace is gone. FNV-1a (not a crypto hash): it is cheap to load and run.
+export const HOST_VETH_PREFIX = "weft";
+
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** "weft" + 8 hex digits: 12 bytes, within the kernel's 15. */
+export function hostVethName(containerId: string, ifname: string): string {
+  return `${HOST_VETH_PREFIX}${fnv1a32(`${containerId}:${ifname}`).toString(16).padStart(8, "0")}`;
+}

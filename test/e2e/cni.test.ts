@@ -1,0 +1,222 @@
+// The CNI plugin through the CNI protocol, every verb, against kernel state and the IP store.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
+import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
+
+interface IpLink {
+  ifname: string;
+  mtu: number;
+  master?: string;
+  flags: string[];
+  operstate: string;
+  linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+const pool = new NetnsPool("cn");
+let node: string;
+let dir: string;
+let conf: Record<string, unknown>;
+
+function writeSubnetEnv(subnet = "10.244.1.1/24"): void {
+  writeFileSync(join(dir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=${subnet}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+}
+
+const podEnv = (containerId: string, pod: string, ifname = "eth0") => ({ CNI_CONTAINERID: containerId, CNI_NETNS: netnsPath(pod), CNI_IFNAME: ifname, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0" });
+const add = (containerId: string, pod: string, config = conf) => runPlugin({ nodeNetns: node, command: "ADD", config, env: podEnv(containerId, pod) });
+const del = (containerId: string, pod: string, config = conf) => runPlugin({ nodeNetns: node, command: "DEL", config, env: podEnv(containerId, pod) });
+const heldIps = () => readdirSync(join(dir, "data", "weft")).filter((f) => /^\d/.test(f));
+const hostVeths = () => ipJson<IpLink[]>(node, ["-d", "link", "show", "type", "veth"]).map((l) => l.ifname);
+
+beforeAll(() => {
+  requireBuiltPlugin();
+  node = pool.create();
+  dir = mkdtempSync(join(tmpdir(), "weft-cni-"));
+  writeSubnetEnv();
+  conf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "data"), logFile: join(dir, "weft.log"), dns: { nameservers: ["10.96.0.10"] } };
+});
+
+afterAll(() => {
+  pool.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("VERSION", () => {
+  it("lists the supported versions", () => {
+    const r = runPlugin({ command: "VERSION", config: { cniVersion: "1.1.0" } });
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] });
+  });
+});
+
+describe("ADD and DEL", () => {
+  it("attaches a pod: bridge with the gateway, veth with hairpin, address, default route, MTU, and a spec result", () => {
+    const pod = pool.create();
+    const r = add("ctr-a", pod);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({
+      cniVersion: "1.1.0",
+      ips: [{ address: "10.244.1.2/24", gateway: "10.244.1.1", interface: 2 }],
+      routes: [{ dst: "0.0.0.0/0", gw: "10.244.1.1" }],
+      dns: { nameservers: ["10.96.0.10"] },
+    });
+    const ifaces = r.json?.interfaces as { name: string; sandbox?: string }[];
+    expect(ifaces.map((i) => i.name)).toEqual(["cni0", expect.stringMatching(/^weft[0-9a-f]{8}$/), "eth0"]);
+    expect(ifaces[2]?.sandbox).toBe(netnsPath(pod));
+
+    const [bridge] = ipJson<IpLink[]>(node, ["-d", "addr", "show", "dev", "cni0"]);
+    expect(bridge?.linkinfo?.info_kind).toBe("bridge");
+    expect(bridge?.addr_info?.filter((a) => a.family === "inet")).toEqual([expect.objectContaining({ local: "10.244.1.1", prefixlen: 24 })]);
+    const [veth] = ipJson<IpLink[]>(node, ["-d", "link", "show", "dev", ifaces[1]?.name ?? ""]);
+    expect(veth).toMatchObject({ master: "cni0", mtu: 1450 });
+    expect(veth?.linkinfo?.info_slave_data?.hairpin).toBe(true);
+    expect(veth?.flags).toContain("UP");
+
+    const [eth0] = ipJson<IpLink[]>(pod, ["-d", "addr", "show", "dev", "eth0"]);
+    expect(eth0?.mtu).toBe(1450);
+    expect(eth0?.flags).toContain("UP");
+    expect(eth0?.addr_info?.filter((a) => a.family === "inet")).toEqual([expect.objectContaining({ local: "10.244.1.2", prefixlen: 24 })]);
+    expect(ipJson<{ dst: string; gateway?: string }[]>(pod, ["route", "show", "default"])).toEqual([expect.objectContaining({ dst: "default", gateway: "10.244.1.1" })]);
+
+    // packets really flow: the node reaches the pod through the bridge
+    expect(run("ip", ["netns", "exec", node, "ping", "-c", "1", "-W", "2", "10.244.1.2"])).toContain("1 received");
+    const record = JSON.parse(readFileSync(join(dir, "data", "weft", "10.244.1.2"), "utf8"));
+    expect(record).toMatchObject({ containerId: "ctr-a", ifname: "eth0", podName: "web-0", podNamespace: "default" });
+    const log = readFileSync(join(dir, "weft.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(log.at(-1)).toMatchObject({ level: "info", msg: "done", verb: "ADD", containerId: "ctr-a", pod: "web-0" });
+
+    // two pods on the bridge reach each other
+    const pod2 = pool.create();
+    expect(add("ctr-b", pod2).json?.ips).toEqual([expect.objectContaining({ address: "10.244.1.3/24" })]);
+    expect(run("ip", ["netns", "exec", pod2, "ping", "-c", "1", "-W", "2", "10.244.1.2"])).toContain("1 received");
+
+    expect(del("ctr-a", pod).code).toBe(0);
+    expect(del("ctr-b", pod2).code).toBe(0);
+    expect(heldIps()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    expect(ipJson<IpLink[]>(pod, ["link"]).map((l) => l.ifname)).toEqual(["lo"]);
+  });
+
+  it("DEL is idempotent: twice, an unknown container, and a namespace that is gone all succeed", () => {
+    const pod = pool.create();
+    expect(add("ctr-c", pod).code).toBe(0);
+    expect(del("ctr-c", pod).code).toBe(0);
+    expect(del("ctr-c", pod).code).toBe(0);
+    expect(del("never-seen", pod).code).toBe(0);
+    const gone = pool.create();
+    expect(add("ctr-d", gone).code).toBe(0);
+    run("ip", ["netns", "del", gone]);
+    const r = runPlugin({ nodeNetns: node, command: "DEL", config: conf, env: podEnv("ctr-d", gone) });
+    expect(r.code).toBe(0);
+    expect(heldIps()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+  });
+
+  it("a failed ADD leaves nothing behind: no IP held, no veth on either side", () => {
+    const pod = pool.create();
+    run("ip", ["-n", pod, "link", "add", "eth0", "type", "veth", "peer", "name", "other0"]); // the pod already has an eth0
+    const r = add("ctr-e", pod);
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 100, msg: expect.stringMatching(/EEXIST/) });
+    expect(heldIps()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    expect(ipJson<IpLink[]>(pod, ["link"]).map((l) => l.ifname).sort()).toEqual(["eth0", "lo", "other0"]);
+  });
+
+  it("replaces the bridge's stale address when the node's subnet changed", () => {
+    writeSubnetEnv("10.244.7.1/24");
+    try {
+      const pod = pool.create();
+      const r = add("ctr-f", pod);
+      expect(r.code).toBe(0);
+      expect(r.json?.ips).toEqual([expect.objectContaining({ address: "10.244.7.2/24", gateway: "10.244.7.1" })]);
+      const [bridge] = ipJson<IpLink[]>(node, ["addr", "show", "dev", "cni0"]);
+      expect(bridge?.addr_info?.filter((a) => a.family === "inet").map((a) => a.local)).toEqual(["10.244.7.1"]);
+      expect(del("ctr-f", pod).code).toBe(0);
+    } finally {
+      writeSubnetEnv();
+    }
+  });
+
+  it("routes only the cluster network through the gateway when isDefaultGateway is false", () => {
+    const pod = pool.create();
+    const r = add("ctr-g", pod, { ...conf, isDefaultGateway: false });
+    expect(r.json?.routes).toEqual([{ dst: "10.244.0.0/16", gw: "10.244.1.1" }]);
+    expect(ipJson<{ dst: string }[]>(pod, ["route", "show", "default"])).toEqual([]);
+    expect(ipJson<{ dst: string; gateway: string }[]>(pod, ["route", "show", "10.244.0.0/16"])).toEqual([expect.objectContaining({ gateway: "10.244.1.1" })]);
+    expect(del("ctr-g", pod).code).toBe(0);
+  });
+
+  it("answers an older CNI version with that version's result shape", () => {
+    const pod = pool.create();
+    const r = add("ctr-h", pod, { ...conf, cniVersion: "0.4.0" });
+    expect(r.json).toMatchObject({ cniVersion: "0.4.0", ips: [{ version: "4", address: expect.any(String) }] });
+    expect(del("ctr-h", pod).code).toBe(0);
+  });
+});
+
+describe("CHECK", () => {
+  it("passes on an intact pod and names what differs after a change", () => {
+    const pod = pool.create();
+    const added = add("ctr-i", pod);
+    const withPrev = { ...conf, prevResult: added.json };
+    expect(runPlugin({ nodeNetns: node, command: "CHECK", config: withPrev, env: podEnv("ctr-i", pod) }).code).toBe(0);
+    run("ip", ["-n", pod, "route", "del", "default"]);
+    const r = runPlugin({ nodeNetns: node, command: "CHECK", config: withPrev, env: podEnv("ctr-i", pod) });
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 102, msg: expect.stringContaining("route 0.0.0.0/0 via 10.244.1.1 is missing") });
+    expect(del("ctr-i", pod).code).toBe(0);
+  });
+});
+
+describe("GC and STATUS", () => {
+  it("GC releases IPs and deletes host veths of attachments that are no longer valid", () => {
+    const keep = pool.create();
+    const drop = pool.create();
+    expect(add("ctr-keep", keep).code).toBe(0);
+    expect(add("ctr-drop", drop).code).toBe(0);
+    const r = runPlugin({ nodeNetns: node, command: "GC", config: { ...conf, "cni.dev/valid-attachments": [{ containerID: "ctr-keep", ifname: "eth0" }] } });
+    expect(r.code).toBe(0);
+    expect(heldIps()).toHaveLength(1);
+    expect(hostVeths()).toHaveLength(1);
+    expect(ipJson<IpLink[]>(drop, ["link"]).map((l) => l.ifname)).toEqual(["lo"]);
+    expect(del("ctr-keep", keep).code).toBe(0);
+  });
+
+  it("STATUS fails with 50 until subnet.env exists, then succeeds", () => {
+    const missing = { ...conf, subnetFile: join(dir, "nope.env") };
+    const r = runPlugin({ nodeNetns: node, command: "STATUS", config: missing });
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 50, msg: expect.stringContaining("weftd has not written it yet") });
+    expect(runPlugin({ nodeNetns: node, command: "STATUS", config: conf }).code).toBe(0);
+  });
+});
+
+describe("errors with the spec's codes", () => {
+  const pod = () => pool.create();
+  it.each([
+    ["malformed stdin", "ADD", "{not json", {}, 6],
+    ["unsupported version", "ADD", { cniVersion: "9.9.9", name: "weft", type: "weft" }, {}, 1],
+    ["wrong type for a key", "ADD", { cniVersion: "1.1.0", name: "weft", type: "weft", mtu: "big" }, {}, 7],
+    ["bad network name", "ADD", { cniVersion: "1.1.0", name: "../x", type: "weft" }, {}, 7],
+    ["missing CNI_COMMAND", "", { cniVersion: "1.1.0", name: "weft" }, {}, 4],
+    ["container ID with a slash", "ADD", null, { CNI_CONTAINERID: "../../etc" }, 4],
+    ["interface name too long", "ADD", null, { CNI_IFNAME: "a-very-long-ifname" }, 4],
+    ["CNI_ARGS with an unknown key", "ADD", null, { CNI_ARGS: "FOO=bar" }, 4],
+  ])("%s", (_name, command, config, envOverride, code) => {
+    const p = pod();
+    const r = runPlugin({ nodeNetns: node, command, config: config ?? conf, env: { ...podEnv("ctr-x", p), ...envOverride } });
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code, msg: expect.any(String) });
+    expect(heldIps()).toEqual([]);
+  });
+
+  it("says try again later (11) when weftd has not written subnet.env", () => {
+    const r = add("ctr-y", pool.create(), { ...conf, subnetFile: join(dir, "nope.env") });
+    expect(r.json).toMatchObject({ code: 11, msg: expect.stringContaining("is weftd running on this node?") });
+  });
+});
