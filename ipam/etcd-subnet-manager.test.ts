@@ -1,0 +1,127 @@
+// Subnet leases against a real etcd.
+import { Etcd3 } from "etcd3";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startEtcd, type EtcdServer } from "../test/helpers/etcd.js";
+import { createEtcdClient } from "./etcd-client.js";
+import { EtcdSubnetManager } from "./etcd-subnet-manager.js";
+import { NetworkConfigMissingError } from "./network-config.js";
+import { NetworkFullError, type LeaseEvent } from "./subnet-manager.js";
+
+let etcd: EtcdServer;
+let client: Etcd3;
+let prefixN = 0;
+let prefix: string;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  client = createEtcdClient({ endpoints: [etcd.endpoint] });
+});
+afterAll(async () => {
+  client?.close();
+  await etcd?.stop();
+});
+beforeEach(() => {
+  prefix = `/test${++prefixN}/network`;
+});
+
+const putConfig = (cfg: object) => client.put(`${prefix}/config`).value(JSON.stringify(cfg));
+const attrs = (i: number) => ({ publicIp: `192.168.56.${i}`, vtepMac: `0a:00:00:00:00:${i.toString(16).padStart(2, "0")}`, vni: 1 });
+
+async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("EtcdSubnetManager", () => {
+  it("says where to put the config when it is missing", async () => {
+    const mgr = new EtcdSubnetManager(client, { prefix });
+    await expect(mgr.getNetworkConfig()).rejects.toThrow(NetworkConfigMissingError);
+    await expect(mgr.getNetworkConfig()).rejects.toThrow(`${prefix}/config is not set`);
+  });
+
+  it("gives 50 concurrent nodes 50 distinct subnets, stored in flannel's format", async () => {
+    await putConfig({ Network: "10.244.0.0/16", SubnetLen: 24, SubnetMax: "10.244.60.0" });
+    const leases = await Promise.all(Array.from({ length: 50 }, (_, i) => new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(i + 10))));
+    expect(new Set(leases.map((l) => l.subnet)).size).toBe(50);
+    const stored = await client.getAll().prefix(`${prefix}/subnets/`).strings();
+    expect(Object.keys(stored)).toHaveLength(50);
+    const [key, value] = Object.entries(stored)[0] as [string, string];
+    expect(key).toMatch(new RegExp(`^${prefix}/subnets/10\\.244\\.\\d+\\.0-24$`));
+    expect(JSON.parse(value)).toEqual({ PublicIP: expect.stringMatching(/^192\.168\.56\./), BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: expect.stringMatching(/^0a:/) } });
+  }, 30_000);
+
+  it("reuses the node's lease by public IP, and the previous subnet when it is free", async () => {
+    await putConfig({ Network: "10.245.0.0/16" });
+    const mgr = new EtcdSubnetManager(client, { prefix });
+    const first = await mgr.acquireLease(attrs(1));
+    const again = await new EtcdSubnetManager(client, { prefix }).acquireLease({ ...attrs(1), vtepMac: "0a:00:00:00:00:99" });
+    expect(again.subnet).toBe(first.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${first.subnet.replace("/", "-")}`).string()) ?? "{}").BackendData.VtepMAC).toBe("0a:00:00:00:00:99");
+    const prev = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(2), { previousSubnet: "10.245.77.0/24" });
+    expect(prev.subnet).toBe("10.245.77.0/24");
+  });
+
+  it("says how many subnets exist when the network is full", async () => {
+    await putConfig({ Network: "10.246.0.0/22", SubnetLen: 24 }); // SubnetMin .1.0 → 3 leasable subnets
+    const mgr = new EtcdSubnetManager(client, { prefix });
+    for (let i = 1; i <= 3; i++) await mgr.acquireLease(attrs(i));
+    await expect(mgr.acquireLease(attrs(4))).rejects.toThrow(NetworkFullError);
+    await expect(mgr.acquireLease(attrs(4))).rejects.toThrow(/all 3 \/24 subnets are leased/);
+  });
+
+  it("watches: a snapshot, then added and removed (with the removed lease's data) events; expiry is a removal", async () => {
+    await putConfig({ Network: "10.247.0.0/16" });
+    const mgr = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 2 });
+    const pre = await mgr.acquireLease(attrs(1));
+    const events: LeaseEvent[] = [];
+    const watch = mgr.watchLeases((e) => events.push(e));
+    try {
+      const snap = await until(() => events.find((e) => e.type === "snapshot"));
+      expect(snap).toMatchObject({ type: "snapshot", leases: [expect.objectContaining({ subnet: pre.subnet, publicIp: "192.168.56.1" })] });
+      const other = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 2 });
+      const added = await other.acquireLease(attrs(2));
+      expect(await until(() => events.find((e) => e.type === "added"))).toMatchObject({ lease: { subnet: added.subnet, vtepMac: "0a:00:00:00:00:02" } });
+      await other.releaseLease(added.subnet);
+      expect(await until(() => events.find((e) => e.type === "removed"))).toMatchObject({ lease: { subnet: added.subnet, publicIp: "192.168.56.2" } });
+      // nobody renews `pre`: its etcd lease expires and the watch reports it removed
+      const expired = await until(() => events.find((e) => e.type === "removed" && e.lease.subnet === pre.subnet), 8000);
+      expect(expired).toMatchObject({ lease: { publicIp: "192.168.56.1", vtepMac: "0a:00:00:00:00:01" } });
+    } finally {
+      watch.close();
+    }
+  }, 15_000);
+
+  it("renews, and re-creates the same subnet when its key vanished", async () => {
+    await putConfig({ Network: "10.248.0.0/16" });
+    const mgr = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 30 });
+    const lease = await mgr.acquireLease(attrs(5));
+    const renewed = await mgr.renewLease(lease);
+    expect(renewed.expiresAt.getTime()).toBeGreaterThan(Date.now() + 25_000);
+    await client.delete().key(`${prefix}/subnets/${lease.subnet.replace("/", "-")}`);
+    const back = await mgr.renewLease(lease);
+    expect(back.subnet).toBe(lease.subnet);
+    expect(await client.get(`${prefix}/subnets/${lease.subnet.replace("/", "-")}`).string()).toContain("192.168.56.5");
+    const listed = await mgr.listLeases();
+    expect(listed).toEqual([expect.objectContaining({ subnet: lease.subnet, publicIp: "192.168.56.5" })]);
+    expect(listed[0]!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 20_000);
+  });
+
+  it("fails cleanly while etcd is down and succeeds after it restarts", async () => {
+    await putConfig({ Network: "10.249.0.0/16" });
+    await etcd.kill();
+    const down = createEtcdClient({ endpoints: [etcd.endpoint], timeoutMs: 1000 });
+    try {
+      await expect(new EtcdSubnetManager(down, { prefix }).acquireLease(attrs(9))).rejects.toThrow();
+      await etcd.restart();
+      const lease = await new EtcdSubnetManager(down, { prefix }).acquireLease(attrs(9));
+      expect(lease.subnet).toMatch(/^10\.249\./);
+    } finally {
+      down.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,272 @@
+// Subnet leases in etcd: `<prefix>/subnets/10.244.1.0-24` → flannel's JSON, attached to an etcd lease.
+// Claims are transactions (create only if absent, or only if unchanged since read), so two nodes can
+// never hold one subnet; the watch starts at the revision of the snapshot it follows.
+import { randomInt } from "node:crypto";
+import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
+import { leasableSubnets, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import {
+  decodeLease,
+  encodeLeaseValue,
+  LeaseError,
+  NetworkFullError,
+  parseSubnetKey,
+  subnetKey,
+  type Lease,
+  type LeaseAttrs,
+  type LeaseEvent,
+  type LeaseWatch,
+  type SubnetManager,
+} from "./subnet-manager.js";
+
+export const DEFAULT_PREFIX = "/weft/network";
+const CLAIM_ATTEMPTS = 10;
+
+export interface RawLease {
+  key: string;
+  value: string;
+  etcdLeaseId: string;
+  modRevision: string;
+  lease?: Lease;
+  error?: Error;
+}
+
+export class EtcdSubnetManager implements SubnetManager {
+  readonly prefix: string;
+  readonly leaseTtlSeconds: number;
+  private readonly held = new Map<string, EtcdLease>();
+
+  constructor(
+    private readonly client: Etcd3,
+    opts: { prefix?: string; leaseTtlSeconds?: number } = {},
+  ) {
+    this.prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/$/, "");
+    this.leaseTtlSeconds = opts.leaseTtlSeconds ?? 86_400;
+  }
+
+  get configKey(): string {
+    return `${this.prefix}/config`;
+  }
+
+  get subnetsPrefix(): string {
+    return `${this.prefix}/subnets/`;
+  }
+
+  private keyOf(subnet: string): string {
+    return `${this.subnetsPrefix}${subnetKey(subnet)}`;
+  }
+
+  async getNetworkConfig(): Promise<NetworkConfig> {
+    const text = await this.client.get(this.configKey).string();
+    if (text === null) throw new NetworkConfigMissingError(`${this.configKey} is not set in etcd: put the network config there (ipamctl config set)`);
+    return parseNetworkConfig(text);
+  }
+
+  /** Every key under subnets/, decoded where possible; malformed ones carry their error. */
+  async listRaw(): Promise<{ revision: string; leases: RawLease[] }> {
+    const res = await this.client.getAll().prefix(this.subnetsPrefix).exec();
+    const leases = res.kvs.map((kv): RawLease => {
+      const key = kv.key.toString().slice(this.subnetsPrefix.length);
+      const raw: RawLease = { key, value: kv.value.toString(), etcdLeaseId: kv.lease, modRevision: kv.mod_revision };
+      try {
+        raw.lease = decodeLease(key, raw.value, new Date(0));
+      } catch (err) {
+        raw.error = err as Error;
+      }
+      return raw;
+    });
+    return { revision: res.header.revision, leases };
+  }
+
+  private async expiryOf(etcdLeaseId: string): Promise<Date> {
+    if (etcdLeaseId === "0") return new Date(8.64e15); // not attached to a lease: never expires
+    const res = await this.client.leaseClient.leaseTimeToLive({ ID: etcdLeaseId });
+    return new Date(Date.now() + Math.max(0, Number(res.TTL)) * 1000);
+  }
+
+  async listLeases(): Promise<Lease[]> {
+    const { leases } = await this.listRaw();
+    const good = leases.filter((l): l is RawLease & { lease: Lease } => l.lease !== undefined);
+    return Promise.all(good.map(async (l) => ({ ...l.lease, expiresAt: await this.expiryOf(l.etcdLeaseId) })));
+  }
+
+  private async grant(): Promise<EtcdLease> {
+    const lease = this.client.lease(this.leaseTtlSeconds, { autoKeepAlive: false });
+    await lease.grant();
+    return lease;
+  }
+
+  private remember(subnet: string, lease: EtcdLease): void {
+    this.held.get(subnet)?.release();
+    this.held.set(subnet, lease);
+  }
+
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string } = {}): Promise<Lease> {
+    const cfg = await this.getNetworkConfig();
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const { leases } = await this.listRaw();
+      const taken = new Set(leases.map((l) => l.lease?.subnet ?? safeSubnet(l.key)));
+      const mine = leases.find((l) => l.lease?.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.lease.subnet));
+      let subnet: string;
+      if (mine?.lease) subnet = mine.lease.subnet;
+      else if (opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !taken.has(opts.previousSubnet)) subnet = opts.previousSubnet;
+      else {
+        const all = leasableSubnets(cfg);
+        const free = all.filter((s) => !taken.has(s));
+        if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${all.length} /${cfg.subnetLen} subnets are leased; release stale leases (ipamctl leases, ipamctl release) or widen the network`);
+        subnet = free[randomInt(free.length)] as string;
+      }
+      const key = this.keyOf(subnet);
+      const etcdLease = await this.grant();
+      const put = this.client.put(key).value(encodeLeaseValue(attrs)).lease(await etcdLease.grant());
+      const guard = mine ? this.client.if(key, "Mod", "==", mine.modRevision) : this.client.if(key, "Create", "==", 0);
+      const res = await guard.then(put).commit();
+      if (res.succeeded) {
+        this.remember(subnet, etcdLease);
+        return { subnet, publicIp: attrs.publicIp, backendType: "vxlan", vni: attrs.vni, vtepMac: attrs.vtepMac, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+      }
+      await etcdLease.revoke(); // lost the race for this subnet: try again with a fresh read
+    }
+    throw new LeaseError(`could not claim a subnet after ${CLAIM_ATTEMPTS} attempts: other nodes kept taking the same subnets; will retry`);
+  }
+
+  async renewLease(lease: Lease): Promise<Lease> {
+    const key = this.keyOf(lease.subnet);
+    const held = this.held.get(lease.subnet);
+    if (held) {
+      try {
+        const res = await held.keepaliveOnce();
+        const current = await this.client.get(key).string();
+        if (Number(res.TTL) > 0 && current !== null) return { ...lease, expiresAt: new Date(Date.now() + Number(res.TTL) * 1000) };
+      } catch (err) {
+        if (!(err instanceof EtcdLeaseInvalidError)) throw err;
+      }
+    }
+    // The etcd lease or the key is gone (expired while we were cut off, or etcd lost its data):
+    // claim the same subnet again, unless another node holds it now.
+    const value = encodeLeaseValue(lease);
+    const fresh = await this.grant();
+    const id = await fresh.grant();
+    const res = await this.client
+      .if(key, "Create", "==", 0)
+      .then(this.client.put(key).value(value).lease(id))
+      .else(this.client.get(key))
+      .commit();
+    if (!res.succeeded) {
+      const existing = res.responses[0]?.response_range?.kvs[0];
+      if (existing?.value.toString() !== value) {
+        await fresh.revoke();
+        throw new LeaseError(`subnet ${lease.subnet} was taken by another node while this node's lease was gone; restart weftd to acquire a new one`);
+      }
+      await this.client.if(key, "Mod", "==", existing.mod_revision).then(this.client.put(key).value(value).lease(id)).commit();
+    }
+    this.remember(lease.subnet, fresh);
+    return { ...lease, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+  }
+
+  async releaseLease(subnet: string): Promise<void> {
+    await this.client.delete().key(this.keyOf(subnet)).exec();
+    const held = this.held.get(subnet);
+    this.held.delete(subnet);
+    if (held) await held.revoke().catch(() => undefined);
+  }
+
+  watchLeases(onEvent: (e: LeaseEvent) => void, onError: (err: Error) => void = () => undefined): LeaseWatch {
+    return new SubnetWatch(this, this.client, onEvent, onError);
+  }
+
+  async close(): Promise<void> {
+    for (const l of this.held.values()) l.release();
+    this.held.clear();
+  }
+}
+
+const safeSubnet = (key: string): string => {
+  try {
+    return parseSubnetKey(key);
+  } catch {
+    return key;
+  }
+};
+
+/** Snapshot then events; any error or reconnect starts over with a fresh snapshot. */
+class SubnetWatch implements LeaseWatch {
+  private closed = false;
+  private watcher: Watcher | undefined;
+  private readonly cache = new Map<string, Lease>();
+  private backoffMs = 250;
+
+  constructor(
+    private readonly mgr: EtcdSubnetManager,
+    private readonly client: Etcd3,
+    private readonly onEvent: (e: LeaseEvent) => void,
+    private readonly onError: (err: Error) => void,
+  ) {
+    void this.start();
+  }
+
+  private decode(key: string, value: string): Lease | undefined {
+    try {
+      return decodeLease(key, value, new Date(0));
+    } catch (err) {
+      this.onError(err as Error);
+      return undefined;
+    }
+  }
+
+  private async start(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { revision, leases } = await this.mgr.listRaw();
+      this.cache.clear();
+      for (const l of leases) {
+        if (l.error) this.onError(l.error);
+        if (l.lease) this.cache.set(l.key, l.lease);
+      }
+      if (this.closed) return;
+      this.onEvent({ type: "snapshot", leases: [...this.cache.values()] });
+      const prefixLen = this.mgr.subnetsPrefix.length;
+      const watcher = await this.client.watch().prefix(this.mgr.subnetsPrefix).startRevision(String(BigInt(revision) + 1n)).create();
+      if (this.closed) return void watcher.cancel();
+      this.watcher = watcher;
+      this.backoffMs = 250;
+      let disconnected = false;
+      watcher.on("put", (kv) => {
+        const key = kv.key.toString().slice(prefixLen);
+        const lease = this.decode(key, kv.value.toString());
+        if (!lease) return;
+        this.cache.set(key, lease);
+        this.onEvent({ type: "added", lease });
+      });
+      watcher.on("delete", (kv) => {
+        const key = kv.key.toString().slice(prefixLen);
+        const lease = this.cache.get(key);
+        this.cache.delete(key);
+        if (lease) this.onEvent({ type: "removed", lease });
+      });
+      watcher.on("disconnected", () => (disconnected = true));
+      watcher.on("connected", () => {
+        // Events may have been missed while cut off: start over from a fresh snapshot.
+        if (disconnected) this.restart(new LeaseError("lease watch reconnected; resynchronising"));
+      });
+      watcher.on("error", (err) => this.restart(err));
+    } catch (err) {
+      this.restart(err as Error);
+    }
+  }
+
+  private restart(err: Error): void {
+    if (this.closed) return;
+    this.onError(err);
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) void w.cancel().catch(() => undefined);
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 5_000);
+    setTimeout(() => void this.start(), delay);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.watcher) void this.watcher.cancel().catch(() => undefined);
+  }
+}
