@@ -1,9 +1,36 @@
-// Entry point of `weftd` (placeholder until its issue lands: answers --version only).
+// Entry point of `weftd`, the node daemon.
+import { hideBin } from "yargs/helpers";
+import { parseDaemonArgs } from "./config.js";
+import { createLogger } from "./log.js";
+import { Weftd } from "./weftd.js";
+
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
-if (process.argv.includes("--version")) {
-  process.stdout.write(`weftd ${version}\n`);
-  process.exit(0);
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = parseDaemonArgs(hideBin(process.argv), version);
+  } catch (err) {
+    console.error(`weftd: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const log = createLogger(cfg.logLevel);
+  const daemon = new Weftd(cfg, log);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    void daemon.stop().finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, "weftd could not start");
+    process.exit(1);
+  }
 }
-process.stderr.write("weftd: not implemented yet\n");
-process.exit(1);
+
+void main();

@@ -18,9 +18,23 @@ const work = join(dist, "build");
 
 const EXECUTABLES = [
   { name: "weft", entry: "cni/main.ts", hotPath: true },
-  { name: "weftd", entry: "daemon/main.ts" },
-  { name: "ipamctl", entry: "cli/ipamctl.ts" },
+  { name: "weftd", entry: "daemon/main.ts", etcd: true },
+  { name: "ipamctl", entry: "cli/ipamctl.ts", etcd: true },
 ];
+const ETCD_PROTOS = ["kv.proto", "auth.proto", "rpc.proto"];
+const ETCD_PROTO_PATH = "`${__dirname}/../proto/rpc.proto`";
+
+// etcd3 loads rpc.proto from beside its module; in a single executable that path is the protos' SEA asset.
+const etcdProtoPlugin = {
+  name: "etcd3-proto-from-sea-asset",
+  setup(build) {
+    build.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async (args) => {
+      const src = readFileSync(args.path, "utf8");
+      if (!src.includes(ETCD_PROTO_PATH)) throw new Error(`etcd3 no longer loads ${ETCD_PROTO_PATH}: update scripts/build.mjs`);
+      return { contents: src.replace(ETCD_PROTO_PATH, "globalThis.__weftEtcdProtoPath()"), loader: "js" };
+    });
+  },
+};
 const SCRIPTS = [{ name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs" }];
 
 // The CNI plugin is exec'd for every pod: none of these may reach its bundle.
@@ -50,8 +64,9 @@ function koffiNativePath() {
   return found;
 }
 
-async function bundle(entry, outfile, defines) {
+async function bundle(entry, outfile, defines, extra = {}) {
   const result = await esbuild.build({
+    ...extra,
     entryPoints: [join(root, entry)],
     outfile,
     bundle: true,
@@ -77,12 +92,12 @@ function assertHotPathClean(name, metafile) {
   if (bad.length) throw new Error(`${name}: the CNI plugin's bundle must not include ${bad.join(", ")} (startup cost on every pod)`);
 }
 
-function makeExecutable(name, bundleFile, koffiPath) {
+function makeExecutable(name, bundleFile, assets) {
   const blob = join(work, `${name}.blob`);
   const seaConfig = join(work, `${name}.sea.json`);
   writeFileSync(
     seaConfig,
-    JSON.stringify({ main: bundleFile, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { "koffi.node": koffiPath } }),
+    JSON.stringify({ main: bundleFile, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }),
   );
   execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "pipe" });
   const out = join(dist, "bin", name);
@@ -106,10 +121,15 @@ async function main() {
   const koffiHash = createHash("sha256").update(readFileSync(koffiPath)).digest("hex").slice(0, 16);
   const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash) };
 
+  const protoDir = join(root, "node_modules", "etcd3", "proto");
+  const protoHash = createHash("sha256");
+  for (const p of ETCD_PROTOS) protoHash.update(readFileSync(join(protoDir, p)));
+  const protoBanner = readFileSync(join(root, "scripts", "sea-etcd-protos.cjs"), "utf8").replace("__WEFT_PROTO_HASH__", JSON.stringify(protoHash.digest("hex").slice(0, 16)));
   const bundles = await Promise.all(
     EXECUTABLES.map(async (exe) => {
       const file = join(work, `${exe.name}.cjs`);
-      const meta = await bundle(exe.entry, file, defines);
+      const extra = exe.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : {};
+      const meta = await bundle(exe.entry, file, defines, extra);
       if (exe.hotPath) assertHotPathClean(exe.name, meta);
       return { ...exe, file };
     }),
@@ -119,7 +139,9 @@ async function main() {
     await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ });
   }
   for (const b of bundles) {
-    const out = makeExecutable(b.name, b.file, koffiPath);
+    const assets = { "koffi.node": koffiPath };
+    if (b.etcd) for (const p of ETCD_PROTOS) assets[`etcd3/${p}`] = join(protoDir, p);
+    const out = makeExecutable(b.name, b.file, assets);
     console.log(`built ${out.replace(`${root}/`, "")}`);
   }
   console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s (version ${version()})`);

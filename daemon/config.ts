@@ -1,0 +1,67 @@
+// weftd's flags; each one also reads WEFTD_<NAME> from the environment (--etcd-endpoints ↔ WEFTD_ETCD_ENDPOINTS).
+import yargs from "yargs";
+
+export interface DaemonConfig {
+  etcdEndpoints: string[];
+  etcdPrefix: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
+  iface?: string;
+  publicIp?: string;
+  subnetFile: string;
+  dataDir: string;
+  cniNetwork: string;
+  ipMasq: boolean;
+  healthzAddr: string;
+  resyncInterval: number;
+  leaseTtl: number;
+  logLevel: string;
+}
+
+export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
+  const a = yargs(argv)
+    .scriptName("weftd")
+    .usage("weftd: leases this node's pod subnet in etcd and wires the VXLAN overlay to every other node\n\nUsage: weftd [options]")
+    .env("WEFTD")
+    .version(version)
+    .options({
+      "etcd-endpoints": { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd endpoints" },
+      "etcd-prefix": { type: "string", default: "/weft/network", describe: "etcd key prefix of the network config and leases" },
+      "etcd-cafile": { type: "string", describe: "CA to verify etcd's certificate (enables TLS)" },
+      "etcd-certfile": { type: "string", describe: "client certificate for etcd" },
+      "etcd-keyfile": { type: "string", describe: "client key for etcd" },
+      iface: { type: "string", describe: "underlay interface (name or IP); default: the default route's" },
+      "public-ip": { type: "string", describe: "address other nodes reach this node at; default: the interface's" },
+      "subnet-file": { type: "string", default: "/run/weft/subnet.env", describe: "where to write subnet.env for the CNI plugin" },
+      "data-dir": { type: "string", default: "/var/lib/cni/weft", describe: "the CNI plugin's data dir (pod IPs mirrored to etcd)" },
+      "cni-network": { type: "string", default: "weft", describe: "the CNI network name in the conflist" },
+      "ip-masq": { type: "boolean", default: false, describe: "masquerade pod traffic leaving the pod network" },
+      "healthz-addr": { type: "string", default: "127.0.0.1:9901", describe: "address of /healthz, /readyz and /metrics" },
+      "resync-interval": { type: "number", default: 10, describe: "seconds between full reconciles (repairs drift)" },
+      "lease-ttl": { type: "number", default: 86_400, describe: "seconds the subnet lease lives unless renewed" },
+      "log-level": { type: "string", default: "info", choices: ["debug", "info", "warn", "error"] },
+    })
+    .strict()
+    .help()
+    .parseSync();
+  const cfg: DaemonConfig = {
+    etcdEndpoints: a["etcd-endpoints"].split(",").map((s) => s.trim()).filter(Boolean),
+    etcdPrefix: a["etcd-prefix"],
+    subnetFile: a["subnet-file"],
+    dataDir: a["data-dir"],
+    cniNetwork: a["cni-network"],
+    ipMasq: a["ip-masq"],
+    healthzAddr: a["healthz-addr"],
+    resyncInterval: a["resync-interval"],
+    leaseTtl: a["lease-ttl"],
+    logLevel: a["log-level"],
+  };
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"]] as const) {
+    const v = a[flag];
+    if (typeof v === "string" && v) cfg[key] = v;
+  }
+  if (!(cfg.resyncInterval > 0)) throw new Error(`--resync-interval must be > 0, got ${cfg.resyncInterval}`);
+  if (!(cfg.leaseTtl >= 5)) throw new Error(`--lease-ttl must be at least 5 seconds, got ${cfg.leaseTtl}`);
+  return cfg;
+}

@@ -1,0 +1,43 @@
+// NAT for pod → outside traffic, and FORWARD accepts for the pod network, as flannel's rules: own
+// chains rewritten atomically by iptables-restore --noflush, jumps from the built-in chains added once.
+import { execFileSync } from "node:child_process";
+import { parseIpv4Cidr } from "../ipam/ipv4.js";
+
+export const POSTROUTING_CHAIN = "WEFT-POSTRTG";
+export const FORWARD_CHAIN = "WEFT-FWD";
+const JUMP_NAT = `-A POSTROUTING -m comment --comment "weft: masquerade pod traffic leaving the cluster" -j ${POSTROUTING_CHAIN}`;
+const JUMP_FWD = `-A FORWARD -m comment --comment "weft: forward pod traffic" -j ${FORWARD_CHAIN}`;
+
+function checkedCidr(cidr: string): string {
+  parseIpv4Cidr(cidr); // throws on anything that is not a plain IPv4 CIDR: nothing else reaches iptables
+  return cidr;
+}
+
+/** The rule text for iptables-restore. `jumps` says which jump rules are missing and must be inserted. */
+export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipMasq: boolean; missingJumps: { nat: boolean; filter: boolean } }): string {
+  const net = checkedCidr(network);
+  const sub = checkedCidr(nodeSubnet);
+  const lines = ["*nat", `:${POSTROUTING_CHAIN} - [0:0]`];
+  if (opts.missingJumps.nat) lines.push(JUMP_NAT.replace("-A POSTROUTING", "-I POSTROUTING 1"));
+  if (opts.ipMasq) {
+    lines.push(
+      `-A ${POSTROUTING_CHAIN} -m mark --mark 0x4000/0x4000 -m comment --comment "marked by kube-proxy: its rules masquerade" -j RETURN`,
+      `-A ${POSTROUTING_CHAIN} -s ${sub} -d ${net} -m comment --comment "pod to pod: keep the source" -j RETURN`,
+      `-A ${POSTROUTING_CHAIN} -s ${net} -d ${sub} -m comment --comment "pod to pod: keep the source" -j RETURN`,
+      `-A ${POSTROUTING_CHAIN} ! -s ${net} -d ${sub} -j RETURN`,
+      `-A ${POSTROUTING_CHAIN} -s ${net} ! -d 224.0.0.0/4 -m comment --comment "pod to outside" -j MASQUERADE --random-fully`,
+      `-A ${POSTROUTING_CHAIN} ! -s ${net} -d ${net} -m comment --comment "outside to a remote pod" -j MASQUERADE --random-fully`,
+    );
+  }
+  lines.push("COMMIT", "*filter", `:${FORWARD_CHAIN} - [0:0]`);
+  if (opts.missingJumps.filter) lines.push(JUMP_FWD.replace("-A FORWARD", "-I FORWARD 1"));
+  lines.push(`-A ${FORWARD_CHAIN} -s ${net} -j ACCEPT`, `-A ${FORWARD_CHAIN} -d ${net} -j ACCEPT`, "COMMIT", "");
+  return lines.join("\n");
+}
+
+/** Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent). */
+export function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean): void {
+  const saved = execFileSync("iptables-save", [], { encoding: "utf8" });
+  const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
+  execFileSync("iptables-restore", ["--noflush", "-w", "5"], { input: masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps }), stdio: ["pipe", "ignore", "pipe"] });
+}

@@ -1,0 +1,18 @@
+// Prometheus metrics of weftd.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly remoteNodes = new Gauge({ name: "weft_remote_nodes_programmed", help: "Remote nodes whose routes (and ARP/FDB entries) are programmed", registers: [this.registry] });
+  readonly reconcileDuration = new Histogram({ name: "weft_reconcile_duration_seconds", help: "Time to reconcile the overlay with the kernel", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly reconcileErrors = new Counter({ name: "weft_reconcile_errors_total", help: "Reconciles that failed", registers: [this.registry] });
+  readonly kernelChanges = new Counter({ name: "weft_kernel_changes_total", help: "Routes, ARP and FDB entries added or removed", labelNames: ["kind", "op"], registers: [this.registry] });
+  readonly leaseExpiry = new Gauge({ name: "weft_lease_expiry_timestamp_seconds", help: "When this node's subnet lease expires unless renewed", registers: [this.registry] });
+  readonly etcdErrors = new Counter({ name: "weft_etcd_request_errors_total", help: "etcd requests that failed", labelNames: ["op"], registers: [this.registry] });
+  readonly leaseToProgrammed = new Histogram({ name: "weft_lease_to_programmed_seconds", help: "From a lease event seen to its entries programmed", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+  readonly badLeases = new Counter({ name: "weft_bad_leases_total", help: "Leases skipped because they were malformed or outside the network", registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

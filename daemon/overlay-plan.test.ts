@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import type { Lease } from "../ipam/subnet-manager.js";
+import { desiredOverlay, planOverlay, planSize, vtepAddress, type OverlayContext } from "./overlay-plan.js";
+import { masqueradeRules } from "./masquerade.js";
+import { vtepMacFor } from "./vxlan-device.js";
+
+const lease = (n: number, mac = `02:01:c0:a8:38:${n.toString(16).padStart(2, "0")}`, ip = `192.168.56.${n}`): Lease => ({
+  subnet: `10.244.${n}.0/24`,
+  publicIp: ip,
+  backendType: "vxlan",
+  vni: 1,
+  vtepMac: mac,
+  expiresAt: new Date(0),
+});
+const ctx: OverlayContext = { ownSubnet: "10.244.11.0/24", ownPublicIp: "192.168.56.11", vxlanIndex: 7, underlayIndex: 2, underlayCidr: "192.168.56.11/24", directRouting: false };
+
+describe("overlay plan", () => {
+  it("programs ARP, FDB and an onlink route for every other node, never for itself", () => {
+    const want = desiredOverlay([lease(11), lease(12)], ctx);
+    expect(want).toEqual({
+      neighs: [{ dst: "10.244.12.0", lladdr: "02:01:c0:a8:38:0c" }],
+      fdb: [{ lladdr: "02:01:c0:a8:38:0c", dst: "192.168.56.12" }],
+      routes: [{ dst: "10.244.12.0/24", gateway: "10.244.12.0", oif: 7, onlink: true }],
+    });
+    expect(planSize(planOverlay(want, want))).toBe(0);
+  });
+
+  it("removes what belongs to a node that left, and replaces the entries of a node with a new MAC", () => {
+    const before = desiredOverlay([lease(12), lease(13)], ctx);
+    const after = desiredOverlay([lease(12, "02:aa:aa:aa:aa:aa")], ctx);
+    const plan = planOverlay(after, before);
+    expect(plan.delRoutes.map((r) => r.dst)).toEqual(["10.244.13.0/24"]);
+    expect(plan.delNeighs.map((n) => n.dst)).toEqual(["10.244.13.0"]);
+    expect(plan.addNeighs).toEqual([{ dst: "10.244.12.0", lladdr: "02:aa:aa:aa:aa:aa" }]);
+    expect(plan.addFdb).toEqual([{ lladdr: "02:aa:aa:aa:aa:aa", dst: "192.168.56.12" }]);
+    expect(plan.delFdb.map((f) => f.lladdr).sort()).toEqual(["02:01:c0:a8:38:0c", "02:01:c0:a8:38:0d"]);
+    expect(plan.addRoutes).toEqual([]);
+  });
+
+  it("with DirectRouting, routes same-L2 nodes via their public IP and others over VXLAN", () => {
+    const want = desiredOverlay([lease(12), lease(40, undefined, "10.0.0.40")], { ...ctx, directRouting: true });
+    expect(want.routes).toEqual([
+      { dst: "10.244.12.0/24", gateway: "192.168.56.12", oif: 2, onlink: false },
+      { dst: "10.244.40.0/24", gateway: "10.244.40.0", oif: 7, onlink: true },
+    ]);
+    expect(want.neighs).toEqual([{ dst: "10.244.40.0", lladdr: "02:01:c0:a8:38:28" }]);
+  });
+
+  it("derives the VTEP address and a stable MAC", () => {
+    expect(vtepAddress("10.244.3.0/24")).toBe("10.244.3.0");
+    expect(vtepMacFor(1, "192.168.56.11")).toBe("02:01:c0:a8:38:0b");
+  });
+});
+
+describe("masquerade rules", () => {
+  it("keeps pod-to-pod and kube-proxy-marked traffic, masquerades pod to outside, inserts jumps only when missing", () => {
+    const text = masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: true, filter: false } });
+    expect(text).toContain("-I POSTROUTING 1 -m comment");
+    expect(text).not.toContain("-I FORWARD");
+    expect(text).toContain("-A WEFT-POSTRTG -m mark --mark 0x4000/0x4000");
+    expect(text).toContain("-A WEFT-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment \"pod to outside\" -j MASQUERADE --random-fully");
+    expect(text.indexOf("0x4000")).toBeLessThan(text.indexOf("MASQUERADE"));
+    expect(masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: false, missingJumps: { nat: false, filter: false } })).not.toContain("MASQUERADE");
+  });
+
+  it("refuses values that are not plain CIDRs", () => {
+    expect(() => masqueradeRules("10.244.0.0/16 -j ACCEPT", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: false, filter: false } })).toThrow();
+  });
+});

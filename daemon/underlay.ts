@@ -1,0 +1,41 @@
+// The underlay: which interface and address carry VXLAN. Default: the interface of the default route
+// (with a warning when several interfaces have addresses: on Vagrant the default route is the NAT
+// interface, and --iface must name the private network's).
+import { type Link, type NetlinkHandle } from "../netlink/index.js";
+
+export interface Underlay {
+  link: Link;
+  ip: string;
+  cidr: string;
+}
+
+export class UnderlayError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnderlayError";
+  }
+}
+
+export function findUnderlay(h: NetlinkHandle, opts: { iface?: string; publicIp?: string }, warn: (msg: string, fields: object) => void): Underlay {
+  const addrs = h.addrList(undefined, 4).filter((a) => a.scope === "universe" && a.address !== "127.0.0.1");
+  let index: number | undefined;
+  if (opts.iface && /^\d+\.\d+\.\d+\.\d+$/.test(opts.iface)) {
+    index = addrs.find((a) => a.address === opts.iface)?.ifindex;
+    if (index === undefined) throw new UnderlayError(`--iface ${opts.iface}: no interface has this address`);
+  } else if (opts.iface) {
+    const link = h.linkFind(opts.iface);
+    if (!link) throw new UnderlayError(`--iface ${opts.iface}: no such interface`);
+    index = link.index;
+  } else {
+    const def = h.routeList({ family: 4 }).find((r) => r.dst === undefined && r.oif);
+    if (!def?.oif) throw new UnderlayError("no default route to pick the underlay interface from: pass --iface");
+    index = def.oif;
+    const candidates = new Set(addrs.map((a) => a.ifindex));
+    if (candidates.size > 1) warn("several interfaces have addresses; using the default route's. Pass --iface if VXLAN should use another (e.g. Vagrant's private network)", { candidates: [...candidates] });
+  }
+  const link = h.linkGet(index);
+  const own = addrs.filter((a) => a.ifindex === index);
+  const chosen = opts.publicIp ? own.find((a) => a.address === opts.publicIp) ?? { address: opts.publicIp, prefixLen: 32 } : own[0];
+  if (!chosen) throw new UnderlayError(`interface ${link.name} has no IPv4 address`);
+  return { link, ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
+}

@@ -1,0 +1,294 @@
+// weftd's life: wait for the network config, hold this node's lease, keep the VXLAN device and the
+// overlay entries for every other node equal to the leases in etcd (reconcile on every event and on
+// a timer), write subnet.env, NAT, mirror pod IPs, serve health. On SIGTERM it leaves the kernel
+// state and the lease in place, so traffic flows through an upgrade.
+import type { Server } from "node:http";
+import type { Etcd3 } from "etcd3";
+import { createEtcdClient } from "../ipam/etcd-client.js";
+import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
+import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
+import { subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { syncPodRecords } from "../ipam/pod-mirror.js";
+import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
+import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
+import { openHandle, setSysctl, type NetlinkHandle } from "../netlink/index.js";
+import type { DaemonConfig } from "./config.js";
+import { serveHealth } from "./health.js";
+import { applyOverlay, readOverlay } from "./kernel-overlay.js";
+import type { Logger } from "./log.js";
+import { applyMasquerade } from "./masquerade.js";
+import { DaemonMetrics } from "./metrics.js";
+import { desiredOverlay, planOverlay, planSize, vtepAddress } from "./overlay-plan.js";
+import { findUnderlay, type Underlay } from "./underlay.js";
+import { ensureVxlanDevice, vtepMacFor } from "./vxlan-device.js";
+
+const VXLAN_OVERHEAD = 50;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Weftd {
+  private readonly metrics = new DaemonMetrics();
+  private readonly client: Etcd3;
+  private readonly mgr: EtcdSubnetManager;
+  private readonly h: NetlinkHandle;
+  private log: Logger;
+  private network?: NetworkConfig;
+  private underlay?: Underlay;
+  private lease?: Lease;
+  private vxlanIndex = 0;
+  private readonly leases = new Map<string, Lease>();
+  private readonly badLeasesSeen = new Set<string>();
+  private pendingSince: number | undefined;
+  private reconciling = false;
+  private reconcileAgain = false;
+  private firstReconcileDone = false;
+  private etcdOk = false;
+  private stopped = false;
+  private watch?: LeaseWatch;
+  private server?: Server;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly cfg: DaemonConfig,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.client = createEtcdClient({ endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCafile, certFile: cfg.etcdCertfile, keyFile: cfg.etcdKeyfile });
+    this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
+    this.h = openHandle();
+  }
+
+  problems(): string[] {
+    const p: string[] = [];
+    if (!this.lease) p.push("no subnet lease yet");
+    if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${this.lease.subnet} expired at ${this.lease.expiresAt.toISOString()}`);
+    if (this.vxlanIndex && !this.h.linkFind(this.vxlanIndex)) p.push("VXLAN device is missing (will be recreated at the next resync)");
+    if (!this.firstReconcileDone) p.push("first reconcile not done");
+    if (!this.etcdOk) p.push(`etcd unreachable at ${this.cfg.etcdEndpoints.join(",")}`);
+    return p;
+  }
+
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 10_000)) {
+      try {
+        const v = await fn();
+        this.etcdOk = true;
+        return v;
+      } catch (err) {
+        if (this.stopped) throw err;
+        this.metrics.etcdErrors.inc({ op: what });
+        this.log.warn({ attempt, retryInMs: delay, err: (err as Error).message }, `${what} failed; retrying`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
+    setSysctl(undefined, "net.ipv4.ip_forward", "1");
+    this.underlay = findUnderlay(this.h, { iface: cfg.iface, publicIp: cfg.publicIp }, (msg, fields) => this.log.warn(fields, msg));
+    const publicIp = cfg.publicIp ?? this.underlay.ip;
+    this.log = this.log.child({ node: publicIp });
+    this.log.info({ iface: this.underlay.link.name, publicIp, etcd: cfg.etcdEndpoints }, "starting");
+
+    const network = await this.retry("read network config", () => this.mgr.getNetworkConfig());
+    this.network = network;
+    const vni = network.backend.vni;
+    const previousSubnet = this.previousSubnet(network);
+    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni }, previousSubnet ? { previousSubnet } : {}));
+    this.lease = lease;
+    this.log = this.log.child({ subnet: lease.subnet });
+    this.metrics.leaseExpiry.set(lease.expiresAt.getTime() / 1000);
+    this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
+
+    this.ensureDevice();
+    const sub = parseIpv4Cidr(lease.subnet);
+    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq });
+    this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
+    this.ensureNat();
+
+    this.watch = this.mgr.watchLeases(
+      (e) => this.onLeaseEvent(e),
+      (err) => this.onWatchError(err),
+    );
+    this.every(cfg.resyncInterval * 1000, () => this.resync());
+    this.every(Math.max(1, cfg.leaseTtl / 2) * 1000, () => void this.renew());
+    this.every(cfg.resyncInterval * 1000, () => void this.mirrorPods());
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(setInterval(fn, ms));
+  }
+
+  private previousSubnet(network: NetworkConfig): string | undefined {
+    try {
+      const env = readSubnetEnv(this.cfg.subnetFile);
+      const s = parseIpv4Cidr(env.subnet);
+      const subnet = formatCidr(s.network, s.prefixLen);
+      return subnetInNetwork(network, subnet) ? subnet : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private ensureDevice(): boolean {
+    const { lease, underlay, network } = this;
+    if (!lease || !underlay || !network) return false;
+    const { link, created } = ensureVxlanDevice(this.h, {
+      vni: network.backend.vni,
+      port: network.backend.port,
+      localIp: lease.publicIp,
+      underlayIndex: underlay.link.index,
+      mtu: underlay.link.mtu - VXLAN_OVERHEAD,
+      address: `${vtepAddress(lease.subnet)}/32`,
+    });
+    if (created) this.log.info({ device: link.name, vtepMac: link.mac }, "created VXLAN device");
+    this.vxlanIndex = link.index;
+    return created;
+  }
+
+  private ensureNat(): void {
+    if (!this.network || !this.lease) return;
+    try {
+      applyMasquerade(this.network.network, this.lease.subnet, this.cfg.ipMasq);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
+    }
+  }
+
+  private onLeaseEvent(e: LeaseEvent): void {
+    this.etcdOk = true;
+    if (e.type === "snapshot") {
+      this.leases.clear();
+      for (const l of e.leases) this.leases.set(l.subnet, l);
+    } else if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
+    else this.leases.delete(e.lease.subnet);
+    this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : e.lease.subnet }, "lease event");
+    this.pendingSince ??= performance.now();
+    this.reconcile();
+  }
+
+  private onWatchError(err: Error): void {
+    if (err instanceof MalformedLeaseError) {
+      this.metrics.badLeases.inc();
+      if (!this.badLeasesSeen.has(err.message)) this.log.warn({ err: err.message }, "skipping a malformed lease");
+      this.badLeasesSeen.add(err.message);
+      return;
+    }
+    this.etcdOk = false;
+    this.metrics.etcdErrors.inc({ op: "watch" });
+    this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
+  }
+
+  private validLeases(): Lease[] {
+    const network = this.network;
+    if (!network) return [];
+    return [...this.leases.values()].filter((l) => {
+      if (subnetInNetwork(network, l.subnet)) return true;
+      const key = `outside:${l.subnet}`;
+      if (!this.badLeasesSeen.has(key)) this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network");
+      this.badLeasesSeen.add(key);
+      this.metrics.badLeases.inc();
+      return false;
+    });
+  }
+
+  /** Brings the kernel to the desired state; re-entrant calls coalesce into one more pass. */
+  reconcile(): void {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = true;
+    const end = this.metrics.reconcileDuration.startTimer();
+    try {
+      do {
+        this.reconcileAgain = false;
+        this.reconcileOnce();
+      } while (this.reconcileAgain);
+      this.firstReconcileDone = true;
+    } catch (err) {
+      this.metrics.reconcileErrors.inc();
+      this.log.error({ err: (err as Error).message }, "reconcile failed; retrying at the next event or resync");
+    } finally {
+      end();
+      this.reconciling = false;
+    }
+  }
+
+  private reconcileOnce(): void {
+    const { lease, underlay, network } = this;
+    if (!lease || !underlay || !network) return;
+    if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
+    const ctx = { ownSubnet: lease.subnet, ownPublicIp: lease.publicIp, vxlanIndex: this.vxlanIndex, underlayIndex: underlay.link.index, underlayCidr: underlay.cidr, directRouting: network.backend.directRouting };
+    const leases = this.validLeases();
+    const plan = planOverlay(desiredOverlay(leases, ctx), readOverlay(this.h, this.vxlanIndex));
+    if (planSize(plan) > 0) {
+      applyOverlay(this.h, this.vxlanIndex, plan);
+      for (const [kind, op, list] of [["route", "add", plan.addRoutes], ["route", "del", plan.delRoutes], ["arp", "add", plan.addNeighs], ["arp", "del", plan.delNeighs], ["fdb", "add", plan.addFdb], ["fdb", "del", plan.delFdb]] as const) {
+        if (list.length) this.metrics.kernelChanges.inc({ kind, op }, list.length);
+      }
+      this.log.info({ routesAdded: plan.addRoutes.map((r) => r.dst), routesRemoved: plan.delRoutes.map((r) => r.dst), arp: plan.addNeighs.length - plan.delNeighs.length, fdb: plan.addFdb.length - plan.delFdb.length }, "overlay reconciled");
+    }
+    if (this.pendingSince !== undefined) {
+      this.metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
+      this.pendingSince = undefined;
+    }
+    this.metrics.remoteNodes.set(leases.filter((l) => l.subnet !== lease.subnet && l.publicIp !== lease.publicIp).length);
+  }
+
+  private resync(): void {
+    this.reconcile();
+    this.ensureNat();
+    void this.client
+      .get(this.mgr.configKey)
+      .string()
+      .then(
+        () => (this.etcdOk = true),
+        () => {
+          this.etcdOk = false;
+          this.metrics.etcdErrors.inc({ op: "probe" });
+        },
+      );
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.lease) return;
+    try {
+      this.lease = await this.mgr.renewLease(this.lease);
+      this.etcdOk = true;
+      this.metrics.leaseExpiry.set(this.lease.expiresAt.getTime() / 1000);
+      this.log.debug({ expiresAt: this.lease.expiresAt.toISOString() }, "lease renewed");
+    } catch (err) {
+      this.metrics.etcdErrors.inc({ op: "renew" });
+      this.log.error({ err: (err as Error).message, expiresAt: this.lease.expiresAt.toISOString() }, "lease renewal failed; retrying");
+      const t = setTimeout(() => void this.renew(), 2_000);
+      this.timers.push(t);
+    }
+  }
+
+  private async mirrorPods(): Promise<void> {
+    if (!this.lease) return;
+    try {
+      const allocations = new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list();
+      const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, subnet: this.lease.subnet, nodeIp: this.lease.publicIp, allocations });
+      if (r.put || r.deleted) this.log.info(r, "mirrored pod IPs to etcd");
+    } catch (err) {
+      this.metrics.etcdErrors.inc({ op: "mirror pods" });
+      this.log.warn({ err: (err as Error).message }, "could not mirror pod IPs to etcd; retrying at the next resync");
+    }
+  }
+
+  /** Stops without touching the kernel or the lease: pods keep talking while weftd restarts. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.watch?.close();
+    this.server?.close();
+    await this.mgr.close();
+    this.client.close();
+    this.h.close();
+    this.log.info("stopped; kernel state and lease left in place");
+  }
+}
