@@ -17,6 +17,12 @@ export default tseslint.config(
     },
   },
   {
+    // Prepended verbatim to CommonJS bundles; the bundler substitutes __WEFT_PROTO_HASH__.
+    files: ["scripts/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", globalThis: "readonly", __WEFT_PROTO_HASH__: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["bench/**", "scripts/**", "lab/**", "cli/**", "test/**", "**/main.ts", "**/*.mjs"],
     rules: { "no-console": "off" },
   },
