@@ -1,3 +1,121 @@
-// Entry point of `weft-lab` (placeholder until the lab lands).
-process.stderr.write("weft-lab: not implemented yet\n");
-process.exit(1);
+// weft-lab: a multi-node weft cluster built from network namespaces on this host.
+import { spawnSync } from "node:child_process";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { PORTS, probeHttp, probeTcp, probeUdp, repeated, serve } from "./agent.js";
+import { formatMatrix, matrixPassed, runMatrix } from "./matrix.js";
+import { labDir, loadState, type LabState } from "./state.js";
+import { down, up } from "./topology.js";
+
+function requireState(): LabState {
+  const state = loadState();
+  if (!state) throw new Error(`no lab is up (no state in ${labDir()}): run "npm run lab -- up"`);
+  return state;
+}
+
+function statusJson(s: LabState): object {
+  return {
+    etcd: { endpoints: s.etcd ? [s.etcd.endpoint] : [], netns: s.etcd?.netns },
+    nodes: s.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIp: n.underlayIp, subnet: n.subnet, weftdPid: n.weftdPid, pods: n.pods.map((p) => ({ name: p.name, netns: p.netns, ip: p.ip })) })),
+    wan: { netns: s.wan?.netns, ip: s.wan?.ip },
+  };
+}
+
+function statusText(s: LabState): string {
+  const lines = [`etcd ${s.etcd?.endpoint ?? "-"} (netns ${s.etcd?.netns ?? "-"})    wan ${s.wan?.ip ?? "-"} (netns ${s.wan?.netns ?? "-"})`, ""];
+  for (const n of s.nodes) {
+    lines.push(`${n.name}  underlay ${n.underlayIp}  subnet ${n.subnet ?? "?"}  weftd pid ${n.weftdPid ?? "-"}  netns ${n.netns}`);
+    for (const p of n.pods) lines.push(`   └─ ${p.name.padEnd(12)} ${p.ip.padEnd(15)} netns ${p.netns}${p.hostPort ? `  hostPort ${p.hostPort}` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+function findNetns(s: LabState, name: string): string {
+  const all = [...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : [])];
+  const hit = all.find((x) => x.name === name || x.netns === name);
+  if (!hit) throw new Error(`no pod or node named "${name}"; known: ${all.map((x) => x.name).join(", ")}`);
+  return hit.netns;
+}
+
+const NEXT_STEPS = `Look around:  npm run lab -- status · npm run lab -- exec node1-pod1 -- ip addr · npm run lab -- exec node1 -- ip route
+Tear down:    npm run lab -- down`;
+
+async function demo(): Promise<number> {
+  let state = loadState();
+  if (state) console.log(`Using the lab that is already up (${state.nodes.length} nodes).`);
+  else {
+    console.log("Bringing up a 3-node weft lab (2 pods per node, ipMasq on)…");
+    state = await up({ nodes: 3, podsPerNode: 2, directRouting: false, ipMasq: true });
+  }
+  console.log(`\n${statusText(state)}\n\nConnectivity matrix (real packets; latency is the round trip):\n`);
+  const rows = runMatrix(state);
+  console.log(formatMatrix(rows));
+  const ok = matrixPassed(rows);
+  console.log(`\n${ok ? "All cells passed." : "Some cells FAILED (see above)."}\n${NEXT_STEPS}`);
+  return ok ? 0 : 1;
+}
+
+async function main(): Promise<number> {
+  let code = 0;
+  await yargs(hideBin(process.argv))
+    .scriptName("weft-lab")
+    .usage("weft-lab: a multi-node weft cluster in network namespaces on this host")
+    .command(
+      "up",
+      "build the lab: fabric, router, wan, etcd, nodes running weftd, pods through the CNI plugin",
+      (y) =>
+        y.options({
+          nodes: { type: "number", default: 3 },
+          "pods-per-node": { type: "number", default: 2 },
+          "direct-routing": { type: "boolean", default: false },
+          "ip-masq": { type: "boolean", default: true },
+        }),
+      async (a) => {
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"] });
+        console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
+      },
+    )
+    .command("status", "show nodes, subnets and pods", (y) => y.option("json", { type: "boolean", default: false }), (a) => {
+      const s = requireState();
+      console.log(a.json ? JSON.stringify(statusJson(s), null, 2) : statusText(s));
+    })
+    .command("matrix", "run the connectivity matrix on the lab that is up", (y) => y.option("json", { type: "boolean", default: false }), (a) => {
+      const rows = runMatrix(requireState());
+      console.log(a.json ? JSON.stringify(rows, null, 2) : formatMatrix(rows));
+      code = matrixPassed(rows) ? 0 : 1;
+    })
+    .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace", {}, (a) => {
+      const netns = findNetns(requireState(), String(a.name));
+      const cmd = (a.cmd as string[] | undefined) ?? [];
+      const r = spawnSync("nsenter", [`--net=/var/run/netns/${netns}`, ...(cmd.length ? cmd : ["sh"])], { stdio: "inherit" });
+      code = r.status ?? 1;
+    })
+    .command("down", "remove everything the lab made (idempotent)", {}, async () => {
+      const removed = await down();
+      console.log(removed.length ? `removed ${removed.length} namespaces` : "nothing to remove");
+    })
+    .command("demo", "bring up a 3-node lab (if none is up) and run the connectivity matrix", {}, async () => {
+      code = await demo();
+    })
+    .command("agent <role> [args..]", false, (y) => y.options({ name: { type: "string", default: "pod" }, "http-port": { type: "number" } }), async (a) => {
+      const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
+      if (a.role === "serve") {
+        const httpPort = a["http-port"];
+        serve(a.name, httpPort ? { http: httpPort } : { http: PORTS.http, udp: PORTS.udp, tcp: PORTS.tcp });
+        await new Promise(() => undefined);
+      }
+      const [kind, host, port] = args;
+      const probe = kind === "http" ? probeHttp : kind === "tcp" ? probeTcp : probeUdp;
+      console.log(JSON.stringify(await repeated(6, () => probe(host ?? "", Number(port)))));
+    })
+    .demandCommand(1)
+    .strict()
+    .fail((msg, err) => {
+      console.error(`weft-lab: ${err?.message ?? msg}`);
+      process.exit(err ? 2 : 1);
+    })
+    .parseAsync();
+  return code;
+}
+
+void main().then((code) => process.exit(code));

@@ -1,0 +1,50 @@
+// The lab's state file: what `up` made (namespaces, processes, pods), so `status`, `exec` and `down`
+// work from any shell and a crashed run can be cleaned up.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface LabPod {
+  name: string;
+  netns: string;
+  ip: string;
+  containerId: string;
+  hostPort?: number;
+  serverPid?: number;
+}
+
+export interface LabNode {
+  name: string;
+  netns: string;
+  underlayIp: string;
+  subnet?: string;
+  weftdPid?: number;
+  dir: string;
+  pods: LabPod[];
+}
+
+export interface LabState {
+  prefix: string;
+  dir: string;
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean };
+  namespaces: string[];
+  pids: number[];
+  etcd?: { netns: string; endpoint: string; pid: number; dataDir: string };
+  wan?: { netns: string; ip: string; serverPid: number };
+  nodes: LabNode[];
+}
+
+export const labDir = (): string => process.env.WEFT_LAB_STATE_DIR ?? "/run/weft-lab";
+export const labPrefix = (): string => process.env.WEFT_LAB_PREFIX ?? "wl-";
+const stateFile = (dir: string): string => join(dir, "state.json");
+
+export function loadState(dir = labDir()): LabState | undefined {
+  if (!existsSync(stateFile(dir))) return undefined;
+  return JSON.parse(readFileSync(stateFile(dir), "utf8")) as LabState;
+}
+
+export function saveState(state: LabState): void {
+  mkdirSync(state.dir, { recursive: true });
+  const tmp = `${stateFile(state.dir)}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, stateFile(state.dir));
+}

@@ -1,0 +1,196 @@
+// Builds and removes the lab: a fabric bridge for the underlay (192.168.56.0/24), a router to a
+// "wan" (203.0.113.0/24) with an HTTP server standing for the internet, etcd, N nodes running weftd,
+// and pods attached through the CNI plugin. Everything lives in namespaces named with the lab's
+// prefix; nothing touches the host's own interfaces, routes or firewall.
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { PORTS } from "./agent.js";
+import { cniAdd, cniDel, type Conflist } from "./cni-runtime.js";
+import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
+import { labDir, labPrefix, loadState, saveState, type LabNode, type LabPod, type LabState } from "./state.js";
+
+export const UNDERLAY = { bridgeIp: "192.168.56.1", etcdIp: "192.168.56.2", prefixLen: 24 };
+export const WAN = { routerIp: "203.0.113.1", hostIp: "203.0.113.10", prefixLen: 24 };
+/** The first pod on each node publishes its servers on these host ports (portmap). */
+export const HOST_PORTS = { http: 30080, udp: 30081, tcp: 30082 } as const;
+const hostPortMappings = [
+  { hostPort: HOST_PORTS.http, containerPort: PORTS.http, protocol: "tcp" },
+  { hostPort: HOST_PORTS.udp, containerPort: PORTS.udp, protocol: "udp" },
+  { hostPort: HOST_PORTS.tcp, containerPort: PORTS.tcp, protocol: "tcp" },
+];
+export const NETWORK_CONFIG = (directRouting: boolean): string => JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
+
+/** The lab bundle itself (dist/lab/weft-lab.cjs) and the repository around it. */
+export const SELF = resolve(process.argv[1] ?? "");
+export const REPO = resolve(dirname(SELF), "..", "..");
+const BIN = join(REPO, "dist", "bin");
+export const CNI_PATH = `${BIN}:/usr/lib/cni`;
+
+const progress = (msg: string): void => void process.stderr.write(`  • ${msg}\n`);
+const nodeIp = (i: number): string => `192.168.56.${11 + i}`;
+
+function addNetns(state: LabState, name: string): string {
+  ip("netns", "add", name);
+  state.namespaces.push(name);
+  saveState(state);
+  ip("-n", name, "link", "set", "lo", "up");
+  return name;
+}
+
+/** A veth from the fabric bridge into `netns`, as eth0 with `cidr`. */
+function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: string): void {
+  const fab = `${state.prefix}fabric`;
+  const outer = `${state.prefix}${tag}`.slice(0, 15);
+  ip("-n", fab, "link", "add", outer, "type", "veth", "peer", "name", "eth0", "netns", netns);
+  ip("-n", fab, "link", "set", outer, "master", "br0", "up");
+  ip("-n", netns, "addr", "add", cidr, "dev", "eth0");
+  ip("-n", netns, "link", "set", "eth0", "up");
+}
+
+function conflist(node: LabNode, ipMasq: boolean): Conflist {
+  return {
+    cniVersion: "1.0.0",
+    name: "weft",
+    plugins: [
+      { type: "weft", subnetFile: join(node.dir, "subnet.env"), dataDir: join(node.dir, "cni"), bridge: "cni0", hairpinMode: true, isDefaultGateway: true, logFile: join(node.dir, "weft-cni.log") },
+      { type: "portmap", capabilities: { portMappings: true }, snat: ipMasq },
+    ],
+  };
+}
+
+function startWeftd(state: LabState, node: LabNode): void {
+  node.weftdPid = spawnInNetns(
+    node.netns,
+    join(BIN, "weftd"),
+    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--data-dir", join(node.dir, "cni"), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : [])],
+    join(node.dir, "weftd.log"),
+    { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache") },
+  );
+  state.pids.push(node.weftdPid);
+  saveState(state);
+}
+
+export { startWeftd };
+
+async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod> {
+  const name = `${node.name}-pod${j}`;
+  const netns = addNetns(state, `${state.prefix}${name}`);
+  const hostPort = j === 1 ? HOST_PORTS.http : undefined;
+  const containerId = `lab-${name}`;
+  const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`, ...(hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
+  const ipCidr = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address ?? "";
+  const pod: LabPod = { name, netns, ip: ipCidr.split("/")[0] ?? "", containerId, ...(hostPort ? { hostPort } : {}) };
+  pod.serverPid = spawnInNetns(netns, process.execPath, [SELF, "agent", "serve", "--name", name], join(node.dir, `${name}.log`));
+  state.pids.push(pod.serverPid);
+  node.pods.push(pod);
+  saveState(state);
+  return pod;
+}
+
+export async function addNode(state: LabState, i: number, podsPerNode: number): Promise<LabNode> {
+  const name = `node${i + 1}`;
+  const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: nodeIp(i), dir: join(state.dir, name), pods: [] };
+  mkdirSync(node.dir, { recursive: true });
+  addNetns(state, node.netns);
+  state.nodes.push(node);
+  plugIntoFabric(state, node.netns, `${node.underlayIp}/${UNDERLAY.prefixLen}`, name);
+  ip("-n", node.netns, "route", "add", "default", "via", UNDERLAY.bridgeIp);
+  startWeftd(state, node);
+  await waitFor(`weftd on ${name} to write subnet.env (see ${join(node.dir, "weftd.log")})`, () => existsSync(join(node.dir, "subnet.env")), 20_000);
+  node.subnet = sh("sed", ["-n", "s/^FLANNEL_SUBNET=//p", join(node.dir, "subnet.env")]).trim();
+  saveState(state);
+  progress(`${name}: ${node.underlayIp}, subnet ${node.subnet}, weftd pid ${node.weftdPid}`);
+  for (let j = 1; j <= podsPerNode; j++) {
+    const pod = await addPod(state, node, j);
+    progress(`${pod.name}: ${pod.ip}${pod.hostPort ? ` (hostPorts ${Object.values(HOST_PORTS).join(", ")})` : ""}`);
+  }
+  return node;
+}
+
+export async function up(options: LabState["options"]): Promise<LabState> {
+  const dir = labDir();
+  if (loadState(dir)) throw new Error(`a lab is already up (state in ${dir}): run "weft-lab down" first`);
+  for (const f of [join(BIN, "weft"), join(BIN, "weftd"), "/usr/lib/cni/portmap"]) if (!existsSync(f)) throw new Error(`${f} is missing: run "bash scripts/setup.sh" first`);
+  mkdirSync(dir, { recursive: true });
+  const prefix = labPrefix();
+  const state: LabState = { prefix, dir, options, namespaces: [], pids: [], nodes: [] };
+  saveState(state);
+
+  progress("fabric, router and wan");
+  const fab = addNetns(state, `${prefix}fabric`);
+  ip("-n", fab, "link", "add", "br0", "type", "bridge");
+  ip("-n", fab, "link", "set", "br0", "up");
+  const router = addNetns(state, `${prefix}router`);
+  plugIntoFabric(state, router, `${UNDERLAY.bridgeIp}/${UNDERLAY.prefixLen}`, "router");
+  inNs(router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+  const wan = addNetns(state, `${prefix}wan`);
+  ip("-n", router, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", wan);
+  ip("-n", router, "addr", "add", `${WAN.routerIp}/${WAN.prefixLen}`, "dev", "wan0");
+  ip("-n", router, "link", "set", "wan0", "up");
+  ip("-n", wan, "addr", "add", `${WAN.hostIp}/${WAN.prefixLen}`, "dev", "eth0");
+  ip("-n", wan, "link", "set", "eth0", "up");
+  ip("-n", wan, "route", "add", "default", "via", WAN.routerIp);
+  const wanPid = spawnInNetns(wan, process.execPath, [SELF, "agent", "serve", "--name", "wan", "--http-port", "80"], join(dir, "wan.log"));
+  state.wan = { netns: wan, ip: WAN.hostIp, serverPid: wanPid };
+  state.pids.push(wanPid);
+  saveState(state);
+
+  progress("etcd");
+  const etcdNs = addNetns(state, `${prefix}etcd`);
+  plugIntoFabric(state, etcdNs, `${UNDERLAY.etcdIp}/${UNDERLAY.prefixLen}`, "etcd");
+  const endpoint = `http://${UNDERLAY.etcdIp}:2379`;
+  const dataDir = join(dir, "etcd");
+  const etcdPid = spawnInNetns(etcdNs, "etcd", ["--name", "lab", "--data-dir", dataDir, "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint, "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380", "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn"], join(dir, "etcd.log"));
+  state.etcd = { netns: etcdNs, endpoint, pid: etcdPid, dataDir };
+  state.pids.push(etcdPid);
+  saveState(state);
+  await waitFor("etcd to answer", () => {
+    try {
+      inNs(etcdNs, "etcdctl", `--endpoints=${endpoint}`, "--dial-timeout=1s", "put", "/weft/network/config", NETWORK_CONFIG(options.directRouting));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+  for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
+  return state;
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes everything the lab made; idempotent; also cleans up after a crashed run (by prefix). */
+export async function down(): Promise<string[]> {
+  const dir = labDir();
+  const state = loadState(dir);
+  const prefix = state?.prefix ?? labPrefix();
+  const removed: string[] = [];
+  if (state) {
+    for (const node of state.nodes) {
+      for (const pod of node.pods) {
+        try {
+          cniDel({ cniVersion: "1.0.0", name: "weft", plugins: conflist(node, state.options.ipMasq).plugins }, node.netns, CNI_PATH, { containerId: pod.containerId, netns: `/var/run/netns/${pod.netns}`, ifname: "eth0", ...(pod.hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
+        } catch {
+          // the namespace is going away anyway
+        }
+      }
+    }
+    for (const pid of state.pids) killPid(pid);
+    await waitFor("lab processes to exit", () => state.pids.every((p) => !pidAlive(p)), 5_000).catch(() => state.pids.forEach((p) => pidAlive(p) && process.kill(p, "SIGKILL")));
+  }
+  const all = sh("ip", ["netns", "list"]).split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith(prefix));
+  for (const ns of all) {
+    // Processes still inside a lab namespace were started by the lab (a crashed run's): end them by pid.
+    for (const pid of sh("ip", ["netns", "pids", ns]).split("\n").filter(Boolean)) killPid(Number(pid));
+    ip("netns", "del", ns);
+    removed.push(ns);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return removed;
+}
