@@ -5,7 +5,9 @@ import { hideBin } from "yargs/helpers";
 import { PORTS, probeHttp, probeTcp, probeUdp, repeated, serve } from "./agent.js";
 import { formatMatrix, matrixPassed, runMatrix } from "./matrix.js";
 import { labDir, loadState, type LabState } from "./state.js";
-import { down, up } from "./topology.js";
+import { pidAlive, waitFor } from "./sh.js";
+import { saveState } from "./state.js";
+import { addNode, down, startWeftd, up } from "./topology.js";
 
 function requireState(): LabState {
   const state = loadState();
@@ -89,6 +91,22 @@ async function main(): Promise<number> {
       const cmd = (a.cmd as string[] | undefined) ?? [];
       const r = spawnSync("nsenter", [`--net=/var/run/netns/${netns}`, ...(cmd.length ? cmd : ["sh"])], { stdio: "inherit" });
       code = r.status ?? 1;
+    })
+    .command("add-node", "add one more node (with its pods) to the lab that is up", (y) => y.option("pods", { type: "number", default: 2 }), async (a) => {
+      const state = requireState();
+      const node = await addNode(state, state.nodes.length, a.pods);
+      console.log(`added ${node.name} (${node.underlayIp}, subnet ${node.subnet})`);
+    })
+    .command("restart-weftd <node>", "stop a node's weftd (SIGTERM, or --signal SIGKILL) and start it again", (y) => y.option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
+      const state = requireState();
+      const node = state.nodes.find((n) => n.name === a.node);
+      if (!node) throw new Error(`no node "${String(a.node)}"`);
+      const old = node.weftdPid;
+      if (old && pidAlive(old)) process.kill(old, a.signal as NodeJS.Signals);
+      await waitFor(`weftd ${old} to exit`, () => !pidAlive(old), 10_000);
+      startWeftd(state, node);
+      saveState(state);
+      console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })
     .command("down", "remove everything the lab made (idempotent)", {}, async () => {
       const removed = await down();
