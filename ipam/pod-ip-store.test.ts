@@ -102,7 +102,8 @@ describe("PodIpStore", () => {
         let err = "";
         p.stdout.on("data", (d) => (out += d));
         p.stderr.on("data", (d) => (err += d));
-        p.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`child ${i} exited ${code}: ${err}`))));
+        // "close", not "exit": exit can come before the last of stdout has been read.
+        p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`child ${i} exited ${code}: ${err}`))));
       });
     const ips = await Promise.all(Array.from({ length: 100 }, (_, i) => runOne(i)));
     expect(new Set(ips).size).toBe(100);
