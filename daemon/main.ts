@@ -1,8 +1,6 @@
 // Entry point of `weftd`, the node daemon.
 import { hideBin } from "yargs/helpers";
 import { parseDaemonArgs } from "./config.js";
-import { createLogger } from "./log.js";
-import { Weftd } from "./weftd.js";
 
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
@@ -14,6 +12,9 @@ async function main(): Promise<void> {
     console.error(`weftd: ${(err as Error).message}`);
     process.exit(1);
   }
+  // Loaded only now: etcd3, gRPC and pino take ~200 ms to load, which --version and --help do not need.
+  const { createLogger } = await import("./log.js");
+  const { Weftd } = await import("./weftd.js");
   const log = createLogger(cfg.logLevel);
   const daemon = new Weftd(cfg, log);
   let stopping = false;

@@ -1,0 +1,89 @@
+// weft versus the reference chain flannel delegates to (/usr/lib/cni/bridge + host-local), same subnet
+// size, called as a runtime calls plugins (env -i with PATH and CNI_* only), in one run:
+// ADD and DEL p50/p95 over N pods, 50 ADDs 10-way parallel, and `weft --version` for the start-up floor.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, execAsync, execTimed, ms, Namespaces, percentile, ratio, requireBuild, withCleanup } from "./lib.mjs";
+
+requireBuild();
+const PODS = Number(process.env.BENCH_PODS ?? 40);
+const PARALLEL_PODS = 50;
+const CONCURRENCY = 10;
+const ns = new Namespaces("cn");
+const dir = mkdtempSync(join(tmpdir(), "weft-bench-cni-"));
+writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+
+const plugins = {
+  weft: {
+    bin: join(BIN, "weft"),
+    conf: (tag) => ({ cniVersion: "1.0.0", name: `weft${tag}`, type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "weft-data"), bridge: "cni0" }),
+    held: (tag) => readdirSync(join(dir, "weft-data", `weft${tag}`)).filter((f) => /^\d/.test(f)),
+  },
+  reference: {
+    bin: "/usr/lib/cni/bridge",
+    conf: (tag) => ({ cniVersion: "1.0.0", name: `ref${tag}`, type: "bridge", bridge: "cni0", isGateway: true, isDefaultGateway: true, hairpinMode: true, mtu: 1450, ipam: { type: "host-local", subnet: "10.244.1.0/24", dataDir: join(dir, "ref-data") } }),
+    held: (tag) => readdirSync(join(dir, "ref-data", `ref${tag}`)).filter((f) => /^\d/.test(f)),
+  },
+};
+
+function cniEnv(command, pod, i) {
+  return { CNI_COMMAND: command, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: `/var/run/netns/${pod}`, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni" };
+}
+
+// Each plugin runs in its own "node" namespace, entered with nsenter: the same wrapper for both.
+const call = (p, node, command, pod, i, tag) => execTimed("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(command, pod, i), input: JSON.stringify(p.conf(tag)) });
+const callAsync = (p, node, command, pod, i, tag) => execAsync("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(command, pod, i), input: JSON.stringify(p.conf(tag)) });
+
+async function measure(name) {
+  const p = plugins[name];
+  const node = ns.create(`${name}-node`);
+  const pods = Array.from({ length: PODS }, (_, i) => ns.create(`${name}-p${i}`));
+  call(p, node, "ADD", pods[0], 0, "warm"); // first ADD creates the bridge: not what we time
+  call(p, node, "DEL", pods[0], 0, "warm");
+  const add = pods.map((pod, i) => call(p, node, "ADD", pod, i, "").ms);
+  const ips = new Set(pods.map((_pod, i) => i).map((i) => JSON.parse(execFileSync("ip", ["-n", pods[i], "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === "inet").local));
+  const del = pods.map((pod, i) => call(p, node, "DEL", pod, i, "").ms);
+  const leftoverVeths = JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
+  const leftoverIps = p.held("").length;
+
+  const parPods = Array.from({ length: PARALLEL_PODS }, (_, i) => ns.create(`${name}-q${i}`));
+  const t = process.hrtime.bigint();
+  const outs = [];
+  for (let start = 0; start < PARALLEL_PODS; start += CONCURRENCY) {
+    const batch = parPods.slice(start, start + CONCURRENCY).map((pod, k) => callAsync(p, node, "ADD", pod, 1000 + start + k, "par"));
+    outs.push(...(await Promise.all(batch)));
+  }
+  const parallelMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const parIps = outs.map((o) => JSON.parse(o).ips[0].address);
+  const duplicates = parIps.length - new Set(parIps).size;
+  await Promise.all(parPods.map((pod, i) => callAsync(p, node, "DEL", pod, 1000 + i, "par")));
+  const parLeftover = p.held("par").length + JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
+  return { add, del, parallelMs, distinctIps: ips.size, duplicates, leftovers: leftoverVeths + leftoverIps + parLeftover };
+}
+
+await withCleanup(
+  () => {
+    ns.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  },
+  async () => {
+    const version = Array.from({ length: 30 }, () => execTimed(join(BIN, "weft"), ["--version"]).ms);
+    const ref = await measure("reference");
+    const weft = await measure("weft");
+    const v50 = percentile(version, 50);
+    const row = (name, r) =>
+      `${name.padEnd(24)} ${ms(percentile(r.add, 50)).padStart(10)} ${ms(percentile(r.add, 95)).padStart(10)} ${ms(percentile(r.del, 50)).padStart(10)} ${ms(percentile(r.del, 95)).padStart(10)} ${ms(r.parallelMs).padStart(12)}   ${r.duplicates} dup, ${r.leftovers} left`;
+    console.log(`cni: ${PODS} pods sequential, ${PARALLEL_PODS} ADDs ${CONCURRENCY}-way parallel, env -i, /24 subnet`);
+    console.log(`${"".padEnd(24)} ${"ADD p50".padStart(10)} ${"ADD p95".padStart(10)} ${"DEL p50".padStart(10)} ${"DEL p95".padStart(10)} ${"50 par. ADD".padStart(12)}`);
+    console.log(row("bridge + host-local", ref));
+    console.log(row("weft", weft));
+    console.log(`${"weft --version".padEnd(24)} ${ms(v50).padStart(10)}`);
+    console.log("");
+    console.log(`ADD p50: weft ${ms(percentile(weft.add, 50))} = --version + ${ms(percentile(weft.add, 50) - v50)} (target ≤ +3 ms); vs reference ${ratio(percentile(weft.add, 50), percentile(ref.add, 50))}`);
+    console.log(`DEL p50: weft / reference = ${ratio(percentile(weft.del, 50), percentile(ref.del, 50))} (target ≤ 1.0×)`);
+    console.log(`50 parallel ADDs: weft / reference = ${ratio(weft.parallelMs, ref.parallelMs)} (target ≤ 1.5×)`);
+    console.log(`duplicates: weft ${weft.duplicates}, reference ${ref.duplicates}; leftovers after DEL: weft ${weft.leftovers}, reference ${ref.leftovers}`);
+  },
+);
