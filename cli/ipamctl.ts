@@ -1,9 +1,173 @@
-// Entry point of `ipamctl` (placeholder until its issue lands: answers --version only).
+// ipamctl: the operator's view of weft's address management in etcd.
+import { readFileSync } from "node:fs";
+import { BrokenCircuitError } from "cockatiel";
+import { ClientRuntimeError, EtcdError, GRPCGenericError, type Etcd3 } from "etcd3";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { createEtcdClient } from "../ipam/etcd-client.js";
+import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
+import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
+import { subnetKey } from "../ipam/subnet-manager.js";
+import { findProblems, humanDuration, isLive, leaseRows, parsePodKey, table, usage, type ClusterView } from "./cluster-view.js";
+
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
-if (process.argv.includes("--version")) {
-  process.stdout.write(`ipamctl ${version}\n`);
-  process.exit(0);
+class UsageError extends Error {}
+class Refused extends Error {}
+
+interface Ctx {
+  client: Etcd3;
+  mgr: EtcdSubnetManager;
+  json: boolean;
+  endpoints: string[];
+  timeoutS: number;
 }
-process.stderr.write("ipamctl: not implemented yet\n");
-process.exit(1);
+
+async function loadView(ctx: Ctx): Promise<ClusterView> {
+  let config;
+  try {
+    config = await ctx.mgr.getNetworkConfig();
+  } catch (err) {
+    if (!(err instanceof NetworkConfigError)) throw err;
+  }
+  const { leases } = await ctx.mgr.listRaw();
+  const withTtl = await Promise.all(
+    leases.map(async (l) => {
+      if (l.etcdLeaseId === "0") return l;
+      const r = await ctx.client.leaseClient.leaseTimeToLive({ ID: l.etcdLeaseId });
+      return { ...l, ttl: { remaining: Number(r.TTL), granted: Number(r.grantedTTL) } };
+    }),
+  );
+  const podPrefix = `${ctx.mgr.prefix}/pods/`;
+  const raw = await ctx.client.getAll().prefix(podPrefix).strings();
+  const pods = [];
+  const badPods = [];
+  for (const [key, value] of Object.entries(raw)) {
+    try {
+      pods.push(parsePodKey(key.slice(podPrefix.length), value));
+    } catch (err) {
+      badPods.push({ key, error: (err as Error).message });
+    }
+  }
+  return { ...(config ? { config } : {}), leases: withTtl, pods, badPods };
+}
+
+const print = (ctx: Ctx, json: unknown, text: string): void => console.log(ctx.json ? JSON.stringify(json, null, 2) : text);
+
+async function main(): Promise<number> {
+  let ctx: Ctx | undefined;
+  let code = 0;
+  type GlobalArgs = { "etcd-endpoints": string; "etcd-prefix": string; "etcd-cafile"?: string; "etcd-certfile"?: string; "etcd-keyfile"?: string; output: string; timeout: number };
+  const withCtx =
+    <A>(fn: (ctx: Ctx, args: A) => Promise<void>) =>
+    async (raw: unknown) => {
+      const args = raw as A & GlobalArgs;
+      const endpoints = args["etcd-endpoints"].split(",").map((s) => s.trim()).filter(Boolean);
+      const client = createEtcdClient({ endpoints, caFile: args["etcd-cafile"], certFile: args["etcd-certfile"], keyFile: args["etcd-keyfile"], timeoutMs: args.timeout * 1000 });
+      ctx = { client, mgr: new EtcdSubnetManager(client, { prefix: args["etcd-prefix"] }), json: args.output === "json", endpoints, timeoutS: args.timeout };
+      await fn(ctx, args);
+    };
+
+  const cli = yargs(hideBin(process.argv))
+    .scriptName("ipamctl")
+    .usage("ipamctl: weft's subnet leases and pod addresses, as etcd holds them")
+    .env("WEFT")
+    .version(version)
+    .options({
+      "etcd-endpoints": { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd endpoints (env WEFT_ETCD_ENDPOINTS)" },
+      "etcd-prefix": { type: "string", default: "/weft/network" },
+      "etcd-cafile": { type: "string" },
+      "etcd-certfile": { type: "string" },
+      "etcd-keyfile": { type: "string" },
+      output: { alias: "o", choices: ["table", "json"], default: "table" },
+      timeout: { type: "number", default: 5, describe: "seconds to wait for etcd" },
+    })
+    .command("leases", "the subnet leases, sorted by subnet", {}, withCtx(async (c) => {
+      const rows = leaseRows(await loadView(c));
+      print(c, rows, table(["SUBNET", "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
+    }))
+    .command("pods", "pod addresses across the cluster", (y) => y.options({ node: { type: "string" }, subnet: { type: "string" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
+      const pods = (await loadView(c)).pods.filter((p) => (!a.node || p.node === a.node) && (!a.subnet || p.subnet === a.subnet));
+      print(c, pods, table(["IP", "NODE", "SUBNET", "POD", "CONTAINER", "IFNAME", "SINCE"], pods.map((p) => [p.ip, p.node, p.subnet, p.podName ? `${p.podNamespace ?? "?"}/${p.podName}` : "-", p.containerId.slice(0, 12), p.ifname, p.allocatedAt])));
+    }))
+    .command("usage", "addresses used and free per subnet, and subnets left", {}, withCtx(async (c) => {
+      const u = usage(await loadView(c));
+      print(c, u, `${table(["SUBNET", "NODE", "USED", "FREE"], u.subnets.map((s) => [s.subnet, s.publicIp, s.used, s.free]))}\n\ncluster: ${u.total.used} used, ${u.total.free} free in ${u.subnetsLeased} leased subnets; ${u.subnetsLeft} subnets left`);
+    }))
+    .command("check", "find inconsistencies; exits 1 when there are any", {}, withCtx(async (c) => {
+      const problems = findProblems(await loadView(c));
+      print(c, { problems }, problems.length ? problems.map((p) => `✗ ${p}`).join("\n") : "no problems found");
+      if (problems.length) code = 1;
+    }))
+    .command(
+      "release",
+      "delete a subnet lease or a pod record",
+      (y) => y.options({ subnet: { type: "string" }, ip: { type: "string" }, yes: { type: "boolean", default: false }, force: { type: "boolean", default: false } }),
+      withCtx(async (c, a: { subnet?: string; ip?: string; yes: boolean; force: boolean }) => {
+        if (!a.subnet === !a.ip) throw new UsageError("give exactly one of --subnet CIDR or --ip IP");
+        if (!a.yes) throw new UsageError("release deletes state in etcd: add --yes to confirm");
+        const view = await loadView(c);
+        if (a.subnet) {
+          const lease = view.leases.find((l) => l.lease?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
+          if (!lease) throw new Refused(`no lease for ${a.subnet}`);
+          if (isLive(lease.ttl) && !a.force) throw new Refused(`lease ${a.subnet} is live (node ${lease.lease?.publicIp} renewed it recently; ${humanDuration(lease.ttl?.remaining)} left): stop that node's weftd first, or add --force`);
+          await c.client.delete().key(`${c.mgr.subnetsPrefix}${lease.key}`);
+          print(c, { released: a.subnet }, `released lease ${a.subnet}`);
+        } else {
+          const pod = view.pods.find((p) => p.ip === a.ip);
+          if (!pod) throw new Refused(`no pod record for ${a.ip}`);
+          await c.client.delete().key(`${c.mgr.prefix}/pods/${subnetKey(pod.subnet)}/${pod.ip}`);
+          print(c, { released: a.ip }, `released pod record ${a.ip} (the node's weftd writes it again if the node still holds it)`);
+        }
+      }),
+    )
+    .command("config <action> [file]", "get, or set from a file (or - for stdin), the network config", { force: { type: "boolean", default: false } }, withCtx(async (c, a: { action: string; file?: string; force: boolean }) => {
+      if (a.action !== "get" && a.action !== "set") throw new UsageError(`config ${a.action}: use "config get" or "config set FILE"`);
+      if (a.action === "get") {
+        const text = await c.client.get(c.mgr.configKey).string();
+        if (text === null) throw new NetworkConfigMissingError(`${c.mgr.configKey} is not set`);
+        print(c, JSON.parse(text), JSON.stringify(JSON.parse(text), null, 2));
+        return;
+      }
+      if (!a.file) throw new UsageError("config set needs a file (or - for stdin)");
+      // yargs reads a lone "-" as a flag with no name: both mean stdin.
+      const fromStdin = a.file === "-" || (a.file as unknown) === true;
+      const cfg = parseNetworkConfig(readFileSync(fromStdin ? 0 : a.file, "utf8"));
+      const orphans = (await loadView(c)).leases.filter((l) => l.lease && !subnetInNetwork(cfg, l.lease.subnet)).map((l) => l.lease!.subnet);
+      if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
+      await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
+      print(c, toFlannelConfigJson(cfg), `config set: network ${cfg.network}, /${cfg.subnetLen} subnets, VNI ${cfg.backend.vni}`);
+    }))
+    .demandCommand(1)
+    .strict()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      console.error(`${y.help()}\n\nipamctl: ${msg}`);
+      process.exit(1);
+    });
+
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError) {
+      console.error(`ipamctl: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Refused || e instanceof NetworkConfigError) {
+      console.error(`ipamctl: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof GRPCGenericError || e instanceof EtcdError || e instanceof ClientRuntimeError || e instanceof BrokenCircuitError) {
+      console.error(`ipamctl: etcd at ${ctx?.endpoints.join(",") ?? "?"} did not answer within ${ctx?.timeoutS ?? "?"} s: ${e.message.split("\n")[0]}`);
+      return 2;
+    }
+    console.error(`ipamctl: ${e.message}`);
+    return 1;
+  } finally {
+    ctx?.client.close();
+  }
+  return code;
+}
+
+void main().then((code) => process.exit(code));

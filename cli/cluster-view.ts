@@ -1,0 +1,126 @@
+// What ipamctl shows and checks, computed from what etcd holds (pure: unit-tested without etcd).
+import { IPv4, IPv4CidrRange } from "ip-num";
+import type { RawLease } from "../ipam/etcd-subnet-manager.js";
+import { leasableSubnets, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import type { PodRecord } from "../ipam/pod-mirror.js";
+import { parseSubnetKey } from "../ipam/subnet-manager.js";
+
+export interface LeaseRow {
+  subnet: string;
+  publicIp: string;
+  vtepMac: string;
+  /** Seconds left, or undefined for a key not attached to an etcd lease. */
+  expiresInS?: number;
+  grantedTtlS?: number;
+  pods: number;
+}
+
+export interface PodRow extends PodRecord {
+  subnet: string;
+  ip: string;
+}
+
+export interface ClusterView {
+  config?: NetworkConfig;
+  leases: (RawLease & { ttl?: { remaining: number; granted: number } })[];
+  pods: PodRow[];
+  /** Pod record keys that could not be read. */
+  badPods: { key: string; error: string }[];
+}
+
+export function parsePodKey(key: string, value: string): PodRow {
+  const [subnetKey, ip] = key.split("/");
+  if (!subnetKey || !ip) throw new Error(`pod record key "${key}" is not <subnet>/<ip>`);
+  return { ...(JSON.parse(value) as PodRecord), subnet: parseSubnetKey(subnetKey), ip };
+}
+
+export function leaseRows(view: ClusterView): LeaseRow[] {
+  return view.leases
+    .filter((l) => l.lease)
+    .map((l) => {
+      const lease = l.lease!;
+      const row: LeaseRow = { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, pods: view.pods.filter((p) => p.subnet === lease.subnet).length };
+      if (l.ttl) {
+        row.expiresInS = l.ttl.remaining;
+        row.grantedTtlS = l.ttl.granted;
+      }
+      return row;
+    })
+    .sort((a, b) => compareCidr(a.subnet, b.subnet));
+}
+
+export function compareCidr(a: string, b: string): number {
+  const va = new IPv4(a.split("/")[0] ?? "0.0.0.0").value;
+  const vb = new IPv4(b.split("/")[0] ?? "0.0.0.0").value;
+  return va < vb ? -1 : va > vb ? 1 : 0;
+}
+
+export interface Usage {
+  subnets: { subnet: string; publicIp: string; used: number; free: number }[];
+  total: { used: number; free: number };
+  subnetsLeased: number;
+  subnetsLeft: number;
+}
+
+export function usage(view: ClusterView): Usage {
+  const rows = leaseRows(view).map((r) => {
+    const size = Number(IPv4CidrRange.fromCidr(r.subnet).getSize());
+    const capacity = Math.max(0, size - 3); // network, gateway, broadcast
+    return { subnet: r.subnet, publicIp: r.publicIp, used: r.pods, free: Math.max(0, capacity - r.pods) };
+  });
+  const leasable = view.config ? leasableSubnets(view.config).length : 0;
+  return {
+    subnets: rows,
+    total: { used: rows.reduce((s, r) => s + r.used, 0), free: rows.reduce((s, r) => s + r.free, 0) },
+    subnetsLeased: rows.length,
+    subnetsLeft: Math.max(0, leasable - rows.length),
+  };
+}
+
+/** Every inconsistency ipamctl check reports, one line each. */
+export function findProblems(view: ClusterView): string[] {
+  const problems: string[] = [];
+  for (const l of view.leases) if (l.error) problems.push(`malformed lease ${l.key}: ${l.error.message}`);
+  const good = view.leases.filter((l) => l.lease).map((l) => ({ ...l, lease: l.lease! }));
+  for (const l of good) {
+    if (view.config && !subnetInNetwork(view.config, l.lease.subnet)) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) is outside the network ${view.config.network}`);
+    if (l.etcdLeaseId === "0") problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) is not attached to an etcd lease: it never expires`);
+    else if (l.ttl && l.ttl.remaining <= 0) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) has expired`);
+  }
+  for (let i = 0; i < good.length; i++) {
+    for (let j = i + 1; j < good.length; j++) {
+      const a = IPv4CidrRange.fromCidr(good[i]!.lease.subnet);
+      const b = IPv4CidrRange.fromCidr(good[j]!.lease.subnet);
+      if (a.inside(b) || b.inside(a) || a.isEquals(b)) problems.push(`leases ${good[i]!.lease.subnet} and ${good[j]!.lease.subnet} overlap`);
+    }
+  }
+  for (const p of view.badPods) problems.push(`malformed pod record ${p.key}: ${p.error}`);
+  const byIp = new Map<string, PodRow[]>();
+  for (const p of view.pods) byIp.set(p.ip, [...(byIp.get(p.ip) ?? []), p]);
+  for (const [ip, rows] of byIp) if (rows.length > 1) problems.push(`duplicate pod IP ${ip}: held by ${rows.map((r) => `${r.podNamespace ?? "?"}/${r.podName ?? r.containerId} on ${r.node}`).join(" and ")}`);
+  const leased = new Set(good.map((l) => l.lease.subnet));
+  for (const p of view.pods) {
+    if (!IPv4CidrRange.fromCidr(p.subnet).contains(IPv4CidrRange.fromCidr(`${p.ip}/32`))) problems.push(`pod record ${p.ip} is outside its node's subnet ${p.subnet}`);
+    if (!leased.has(p.subnet)) problems.push(`pod ${p.ip} (${p.podName ?? p.containerId}) is on subnet ${p.subnet}, which has no lease`);
+  }
+  return problems;
+}
+
+/** A lease is live while its node renews it: renewals come at half the TTL, so more than half is left. */
+export function isLive(ttl: { remaining: number; granted: number } | undefined): boolean {
+  return ttl !== undefined && ttl.remaining > ttl.granted / 2;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? "").length)));
+  const line = (cells: (string | number)[]): string => cells.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+export function humanDuration(s: number | undefined): string {
+  if (s === undefined) return "never";
+  if (s <= 0) return "expired";
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}

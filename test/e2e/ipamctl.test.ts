@@ -1,0 +1,107 @@
+// ipamctl against a real etcd, through the built binary.
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import type { Etcd3 } from "etcd3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEtcdClient } from "../../ipam/etcd-client.js";
+import { EtcdSubnetManager } from "../../ipam/etcd-subnet-manager.js";
+import { startEtcd, type EtcdServer } from "../helpers/etcd.js";
+
+const IPAMCTL = resolve(import.meta.dirname, "../../dist/bin/ipamctl");
+let etcd: EtcdServer;
+let client: Etcd3;
+const prefix = "/ipamctl-test/network";
+
+function ipamctl(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", prefix, "--timeout", "2", ...args], { encoding: "utf8", env: { PATH: process.env.PATH } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  client = createEtcdClient({ endpoints: [etcd.endpoint] });
+  await client.put(`${prefix}/config`).value(JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24 }));
+  const mgr = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 600 });
+  await mgr.acquireLease({ publicIp: "192.168.56.11", vtepMac: "02:01:c0:a8:38:0b", vni: 1 }, { previousSubnet: "10.244.1.0/24" });
+  await mgr.acquireLease({ publicIp: "192.168.56.12", vtepMac: "02:01:c0:a8:38:0c", vni: 1 }, { previousSubnet: "10.244.2.0/24" });
+  const rec = (node: string, name: string) => JSON.stringify({ containerId: `c-${name}`, ifname: "eth0", podName: name, podNamespace: "default", node, allocatedAt: "2026-11-24T00:00:00Z" });
+  await client.put(`${prefix}/pods/10.244.1.0-24/10.244.1.2`).value(rec("192.168.56.11", "web-0"));
+  await client.put(`${prefix}/pods/10.244.1.0-24/10.244.1.3`).value(rec("192.168.56.11", "web-1"));
+  await client.put(`${prefix}/pods/10.244.2.0-24/10.244.2.2`).value(rec("192.168.56.12", "db-0"));
+}, 30_000);
+
+afterAll(async () => {
+  client?.close();
+  await etcd?.stop();
+});
+
+describe("ipamctl", () => {
+  it("lists leases sorted by subnet, as a table and as JSON", () => {
+    const t = ipamctl("leases");
+    expect(t.code).toBe(0);
+    const lines = t.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^SUBNET\s+PUBLIC IP\s+VTEP MAC\s+EXPIRES IN\s+PODS$/);
+    expect(lines[1]).toMatch(/^10\.244\.1\.0\/24\s+192\.168\.56\.11\s+02:01:c0:a8:38:0b\s+\d+m\d+s\s+2$/);
+    expect(lines[2]).toMatch(/^10\.244\.2\.0\/24\s+192\.168\.56\.12\s+.*\s+1$/);
+    const j = JSON.parse(ipamctl("leases", "-o", "json").out) as { subnet: string; pods: number; expiresInS: number }[];
+    expect(j.map((l) => [l.subnet, l.pods])).toEqual([["10.244.1.0/24", 2], ["10.244.2.0/24", 1]]);
+    expect(j[0]!.expiresInS).toBeGreaterThan(500);
+  });
+
+  it("filters pods by node and by subnet, and sums usage", () => {
+    expect((JSON.parse(ipamctl("pods", "--node", "192.168.56.12", "-o", "json").out) as { podName: string }[]).map((p) => p.podName)).toEqual(["db-0"]);
+    expect((JSON.parse(ipamctl("pods", "--subnet", "10.244.1.0/24", "-o", "json").out) as unknown[]).length).toBe(2);
+    const u = JSON.parse(ipamctl("usage", "-o", "json").out) as { total: { used: number; free: number }; subnetsLeft: number };
+    expect(u.total).toEqual({ used: 3, free: 2 * 253 - 3 });
+    expect(u.subnetsLeft).toBe(255 - 2);
+  });
+
+  it("check finds each kind of problem and exits 1", async () => {
+    expect(ipamctl("check")).toMatchObject({ code: 0, out: "no problems found\n" });
+    await client.put(`${prefix}/pods/10.244.2.0-24/10.244.1.2`).value(JSON.stringify({ containerId: "dup", ifname: "eth0", node: "192.168.56.12", allocatedAt: "x" }));
+    await client.put(`${prefix}/pods/10.244.9.0-24/10.244.9.5`).value(JSON.stringify({ containerId: "orphan", ifname: "eth0", node: "192.168.56.19", allocatedAt: "x" }));
+    await client.put(`${prefix}/subnets/10.244.3.0-24`).value("{not json");
+    await client.put(`${prefix}/subnets/10.99.0.0-24`).value(JSON.stringify({ PublicIP: "192.168.56.30", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:00:00:00:00:30" } }));
+    const r = ipamctl("check");
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("duplicate pod IP 10.244.1.2");
+    expect(r.out).toContain("pod record 10.244.1.2 is outside its node's subnet 10.244.2.0/24");
+    expect(r.out).toContain("pod 10.244.9.5 (orphan) is on subnet 10.244.9.0/24, which has no lease");
+    expect(r.out).toContain("malformed lease 10.244.3.0-24");
+    expect(r.out).toContain("lease 10.99.0.0/24 (node 192.168.56.30) is outside the network 10.244.0.0/16");
+    expect(r.out).toContain("lease 10.99.0.0/24 (node 192.168.56.30) is not attached to an etcd lease");
+    for (const k of ["pods/10.244.2.0-24/10.244.1.2", "pods/10.244.9.0-24/10.244.9.5", "subnets/10.244.3.0-24", "subnets/10.99.0.0-24"]) await client.delete().key(`${prefix}/${k}`);
+    expect(ipamctl("check").code).toBe(0);
+  });
+
+  it("release asks for --yes and refuses a live lease without --force", async () => {
+    expect(ipamctl("release", "--subnet", "10.244.2.0/24")).toMatchObject({ code: 1, err: expect.stringContaining("add --yes") });
+    const refused = ipamctl("release", "--subnet", "10.244.2.0/24", "--yes");
+    expect(refused).toMatchObject({ code: 1, err: expect.stringContaining("is live") });
+    expect(await client.get(`${prefix}/subnets/10.244.2.0-24`).string()).not.toBeNull();
+    expect(ipamctl("release", "--subnet", "10.244.2.0/24", "--yes", "--force").code).toBe(0);
+    expect(await client.get(`${prefix}/subnets/10.244.2.0-24`).string()).toBeNull();
+    expect(ipamctl("release", "--ip", "10.244.2.2", "--yes").code).toBe(0);
+    expect(await client.get(`${prefix}/pods/10.244.2.0-24/10.244.2.2`).string()).toBeNull();
+  });
+
+  it("config get and set validate, and refuse to orphan leases", () => {
+    expect(JSON.parse(ipamctl("config", "get").out)).toEqual({ Network: "10.244.0.0/16", SubnetLen: 24 });
+    const bad = spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", prefix, "config", "set", "-"], { input: '{"Network":"10.244.0.1/16"}', encoding: "utf8" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("has host bits set");
+    const orphaning = spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", prefix, "config", "set", "-"], { input: '{"Network":"10.250.0.0/16"}', encoding: "utf8" });
+    expect(orphaning.status).toBe(1);
+    expect(orphaning.stderr).toContain("would orphan 1 lease(s): 10.244.1.0/24");
+  });
+
+  it("exits 2 with one line naming the endpoints when etcd is unreachable, and 1 on bad flags", () => {
+    const r = spawnSync(IPAMCTL, ["--etcd-endpoints", "http://127.0.0.1:1", "--timeout", "1", "leases"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("etcd at http://127.0.0.1:1 did not answer within 1 s");
+    const flags = spawnSync(IPAMCTL, ["leases", "--bogus"], { encoding: "utf8" });
+    expect(flags.status).toBe(1);
+    expect(flags.stderr).toContain("Unknown argument: bogus");
+  });
+});
