@@ -1,7 +1,7 @@
 // What ipamctl shows and checks, computed from what etcd holds (pure: unit-tested without etcd).
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { RawLease } from "../ipam/etcd-subnet-manager.js";
-import { leasableSubnets, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { leasableCount, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import type { PodRecord } from "../ipam/pod-mirror.js";
 import { parseSubnetKey } from "../ipam/subnet-manager.js";
 
@@ -68,7 +68,7 @@ export function usage(view: ClusterView): Usage {
     const capacity = Math.max(0, size - 3); // network, gateway, broadcast
     return { subnet: r.subnet, publicIp: r.publicIp, used: r.pods, free: Math.max(0, capacity - r.pods) };
   });
-  const leasable = view.config ? leasableSubnets(view.config).length : 0;
+  const leasable = view.config ? leasableCount(view.config) : 0;
   return {
     subnets: rows,
     total: { used: rows.reduce((s, r) => s + r.used, 0), free: rows.reduce((s, r) => s + r.free, 0) },

@@ -3,7 +3,7 @@
 // never hold one subnet; the watch starts at the revision of the snapshot it follows.
 import { randomInt } from "node:crypto";
 import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
-import { leasableSubnets, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "./network-config.js";
 import {
   decodeLease,
   encodeLeaseValue,
@@ -109,12 +109,7 @@ export class EtcdSubnetManager implements SubnetManager {
       let subnet: string;
       if (mine?.lease) subnet = mine.lease.subnet;
       else if (opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !taken.has(opts.previousSubnet)) subnet = opts.previousSubnet;
-      else {
-        const all = leasableSubnets(cfg);
-        const free = all.filter((s) => !taken.has(s));
-        if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${all.length} /${cfg.subnetLen} subnets are leased; release stale leases (ipamctl leases, ipamctl release) or widen the network`);
-        subnet = free[randomInt(free.length)] as string;
-      }
+      else subnet = pickFreeSubnet(cfg, taken);
       const key = this.keyOf(subnet);
       const etcdLease = await this.grant();
       const put = this.client.put(key).value(encodeLeaseValue(attrs)).lease(await etcdLease.grant());
@@ -178,6 +173,25 @@ export class EtcdSubnetManager implements SubnetManager {
     for (const l of this.held.values()) l.release();
     this.held.clear();
   }
+}
+
+/**
+ * A random free subnet. Random probes find one at once while the network has room; only a nearly
+ * full network is scanned (a /8 of /24s has 65,535 candidates: listing them all per claim is slow).
+ */
+export function pickFreeSubnet(cfg: NetworkConfig, taken: Set<string>): string {
+  const count = leasableCount(cfg);
+  for (let probe = 0; probe < 32; probe++) {
+    const candidate = leasableSubnetAt(cfg, randomInt(count));
+    if (!taken.has(candidate)) return candidate;
+  }
+  const free: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const candidate = leasableSubnetAt(cfg, i);
+    if (!taken.has(candidate)) free.push(candidate);
+  }
+  if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${count} /${cfg.subnetLen} subnets are leased; release stale leases (ipamctl leases, ipamctl release) or widen the network`);
+  return free[randomInt(free.length)] as string;
 }
 
 const safeSubnet = (key: string): string => {

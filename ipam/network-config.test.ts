@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { leasableSubnets, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "./network-config.js";
+import { leasableCount, leasableSubnetAt, leasableSubnets, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "./network-config.js";
 import { decodeLease, encodeLeaseValue, parseSubnetKey, subnetKey } from "./subnet-manager.js";
 
 describe("network config", () => {
@@ -7,6 +7,11 @@ describe("network config", () => {
     const cfg = parseNetworkConfig({ Network: "10.244.0.0/16" });
     expect(cfg).toEqual({ network: "10.244.0.0/16", subnetLen: 24, subnetMin: "10.244.1.0", subnetMax: "10.244.255.0", backend: { type: "vxlan", vni: 1, port: 8472, directRouting: false } });
     expect(leasableSubnets(cfg)).toHaveLength(255);
+    expect(leasableSubnets(cfg)[0]).toBe("10.244.1.0/24");
+    expect(leasableSubnets(cfg).at(-1)).toBe("10.244.255.0/24");
+    const big = parseNetworkConfig({ Network: "10.0.0.0/8", SubnetLen: 24 });
+    expect(leasableCount(big)).toBe(65_535);
+    expect(leasableSubnetAt(big, 65_534)).toBe("10.255.255.0/24");
     expect(parseNetworkConfig(JSON.stringify(toFlannelConfigJson(cfg)))).toEqual(cfg);
   });
 
@@ -49,5 +54,17 @@ describe("lease values", () => {
     ["oversized", "10.244.1.0-24", "x".repeat(5000), /too large/],
   ])("refuses a malformed lease: %s", (_n, key, value, message) => {
     expect(() => decodeLease(key, value, new Date(0))).toThrow(message);
+  });
+});
+
+describe("picking a free subnet", () => {
+  it("finds the last free subnet of a nearly full network", async () => {
+    const { pickFreeSubnet } = await import("./etcd-subnet-manager.js");
+    const cfg = parseNetworkConfig({ Network: "10.244.0.0/16" });
+    const taken = new Set(leasableSubnets(cfg));
+    taken.delete("10.244.77.0/24");
+    expect(pickFreeSubnet(cfg, taken)).toBe("10.244.77.0/24");
+    taken.add("10.244.77.0/24");
+    expect(() => pickFreeSubnet(cfg, taken)).toThrow(/all 255 \/24 subnets are leased/);
   });
 });

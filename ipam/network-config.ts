@@ -1,6 +1,7 @@
 // The cluster's network configuration, `<prefix>/config` in etcd, in flannel's JSON field names.
 // Validation names the field and the bad value; defaults follow flannel's.
 import { IPv4, IPv4CidrRange } from "ip-num";
+import { intToIpv4, ipv4ToInt } from "./ipv4.js";
 
 export interface NetworkConfig {
   network: string;
@@ -97,12 +98,20 @@ export function toFlannelConfigJson(cfg: NetworkConfig): object {
   };
 }
 
+/** How many subnets may be leased. */
+export function leasableCount(cfg: NetworkConfig): number {
+  const step = 2 ** (32 - cfg.subnetLen);
+  return (ipv4ToInt(cfg.subnetMax) - ipv4ToInt(cfg.subnetMin)) / step + 1;
+}
+
+/** The i-th leasable subnet (0-based), as a CIDR string. */
+export function leasableSubnetAt(cfg: NetworkConfig, i: number): string {
+  return `${intToIpv4(ipv4ToInt(cfg.subnetMin) + i * 2 ** (32 - cfg.subnetLen))}/${cfg.subnetLen}`;
+}
+
 /** Every leasable subnet, in order, as CIDR strings. */
 export function leasableSubnets(cfg: NetworkConfig): string[] {
-  const step = 1n << BigInt(32 - cfg.subnetLen);
-  const out: string[] = [];
-  for (let v = new IPv4(cfg.subnetMin).value; v <= new IPv4(cfg.subnetMax).value; v += step) out.push(`${ipOf(v)}/${cfg.subnetLen}`);
-  return out;
+  return Array.from({ length: leasableCount(cfg) }, (_, i) => leasableSubnetAt(cfg, i));
 }
 
 export function subnetInNetwork(cfg: NetworkConfig, subnet: string): boolean {
