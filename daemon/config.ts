@@ -17,6 +17,8 @@ export interface DaemonConfig {
   resyncInterval: number;
   leaseTtl: number;
   logLevel: string;
+  /** A network config file (flannel's net-conf.json) to put into etcd when none is there yet. */
+  netConf?: string;
 }
 
 export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
@@ -41,6 +43,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "resync-interval": { type: "number", default: 10, describe: "seconds between full reconciles (repairs drift)" },
       "lease-ttl": { type: "number", default: 86_400, describe: "seconds the subnet lease lives unless renewed" },
       "log-level": { type: "string", default: "info", choices: ["debug", "info", "warn", "error"] },
+      "net-conf": { type: "string", describe: "network config file (flannel's net-conf.json) to put into etcd if <prefix>/config is absent" },
     })
     .strict()
     .help()
@@ -57,7 +60,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     leaseTtl: a["lease-ttl"],
     logLevel: a["log-level"],
   };
-  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"]] as const) {
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["netConf", "net-conf"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }

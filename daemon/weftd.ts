@@ -2,12 +2,13 @@
 // overlay entries for every other node equal to the leases in etcd (reconcile on every event and on
 // a timer), write subnet.env, NAT, mirror pod IPs, serve health. On SIGTERM it leaves the kernel
 // state and the lease in place, so traffic flows through an upgrade.
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
-import { subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import { PodIpStore } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
@@ -92,6 +93,11 @@ export class Weftd {
     this.log = this.log.child({ node: publicIp });
     this.log.info({ iface: this.underlay.link.name, publicIp, etcd: cfg.etcdEndpoints }, "starting");
 
+    if (cfg.netConf) {
+      const conf = parseNetworkConfig(readFileSync(cfg.netConf, "utf8"));
+      const created = await this.retry("seed network config", () => this.mgr.putConfigIfAbsent(conf));
+      if (created) this.log.info({ file: cfg.netConf, network: conf.network }, "put the network config into etcd");
+    }
     const network = await this.retry("read network config", () => this.mgr.getNetworkConfig());
     this.network = network;
     const vni = network.backend.vni;

@@ -44,6 +44,14 @@ describe("EtcdSubnetManager", () => {
     await expect(mgr.getNetworkConfig()).rejects.toThrow(`${prefix}/config is not set`);
   });
 
+  it("seeds the network config only when none is there", async () => {
+    const mgr = new EtcdSubnetManager(client, { prefix });
+    const { parseNetworkConfig } = await import("./network-config.js");
+    expect(await mgr.putConfigIfAbsent(parseNetworkConfig({ Network: "10.200.0.0/16" }))).toBe(true);
+    expect(await mgr.putConfigIfAbsent(parseNetworkConfig({ Network: "10.201.0.0/16" }))).toBe(false);
+    expect((await mgr.getNetworkConfig()).network).toBe("10.200.0.0/16");
+  });
+
   it("gives 50 concurrent nodes 50 distinct subnets, stored in flannel's format", async () => {
     await putConfig({ Network: "10.244.0.0/16", SubnetLen: 24, SubnetMax: "10.244.60.0" });
     const leases = await Promise.all(Array.from({ length: 50 }, (_, i) => new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(i + 10))));

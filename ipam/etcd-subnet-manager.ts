@@ -3,7 +3,7 @@
 // never hold one subnet; the watch starts at the revision of the snapshot it follows.
 import { randomInt } from "node:crypto";
 import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
-import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
 import {
   decodeLease,
   encodeLeaseValue,
@@ -59,6 +59,12 @@ export class EtcdSubnetManager implements SubnetManager {
     const text = await this.client.get(this.configKey).string();
     if (text === null) throw new NetworkConfigMissingError(`${this.configKey} is not set in etcd: put the network config there (ipamctl config set)`);
     return parseNetworkConfig(text);
+  }
+
+  /** Puts the config unless one is there (the first node seeds it; later changes go through ipamctl). */
+  async putConfigIfAbsent(cfg: NetworkConfig): Promise<boolean> {
+    const res = await this.client.if(this.configKey, "Create", "==", 0).then(this.client.put(this.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)))).commit();
+    return res.succeeded;
   }
 
   /** Every key under subnets/, decoded where possible; malformed ones carry their error. */
