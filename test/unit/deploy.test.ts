@@ -1,0 +1,73 @@
+// deploy/: every manifest parses and is valid against the Kubernetes API schema (kubernetes-models),
+// the conflist and net-conf in the ConfigMap pass weft's own parsers, and the DaemonSet carries what
+// weft relies on.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ServiceAccount, ConfigMap, Namespace } from "kubernetes-models/v1";
+import { DaemonSet } from "kubernetes-models/apps/v1";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { parseConfig } from "../../cni/config.js";
+import { parseDaemonArgs } from "../../daemon/config.js";
+import { parseNetworkConfig } from "../../ipam/network-config.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const docs = parseAllDocuments(readFileSync(resolve(ROOT, "deploy/weft.yml"), "utf8")).map((d) => {
+  if (d.errors.length) throw new Error(d.errors.map((e) => e.message).join("; "));
+  return d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string> };
+});
+const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+const models: Record<string, new (x: object) => { validate(): void }> = { Namespace, ServiceAccount, ConfigMap, DaemonSet };
+
+describe("deploy/weft.yml", () => {
+  it("holds a Namespace, a ServiceAccount, a ConfigMap and a DaemonSet, each valid against the API schema", () => {
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet"]);
+    for (const d of docs) {
+      const Model = models[d.kind];
+      expect(Model, d.kind).toBeDefined();
+      expect(() => new Model!(d).validate(), `${d.kind} ${d.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it("ships a conflist and a net-conf that weft's own parsers accept", () => {
+    const cm = byKind("ConfigMap")[0]!;
+    const list = JSON.parse(cm.data?.["cni-conf.json"] ?? "") as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+    expect(list.plugins.map((p) => p.type)).toEqual(["weft", "portmap"]);
+    expect(list.cniVersion).toBe("1.0.0"); // the reference portmap accepts up to 1.0.0
+    expect(parseConfig({ ...list.plugins[0], cniVersion: list.cniVersion, name: list.name })).toMatchObject({ subnetFile: "/run/weft/subnet.env", bridge: "cni0" });
+    expect(parseNetworkConfig(cm.data?.["net-conf.json"])).toMatchObject({ network: "10.244.0.0/16", backend: { vni: 1, port: 8472 } });
+    expect(cm.data?.["etcd-endpoints"]).toMatch(/^https?:\/\//);
+  });
+
+  it("runs weftd as weft needs: host network, every taint tolerated, NET_ADMIN and NET_RAW but not privileged, probes, one node at a time", () => {
+    const ds = byKind("DaemonSet")[0] as unknown as { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: number } }; template: { spec: Record<string, unknown> & { containers: Record<string, any>[]; initContainers: Record<string, any>[]; tolerations: object[]; volumes: { name: string; hostPath?: { path: string } }[] } } } };
+    const pod = ds.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.priorityClassName).toBe("system-node-critical");
+    expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
+    expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
+    const weftd = pod.containers.find((c) => c.name === "weftd")!;
+    expect(weftd.securityContext).toEqual({ privileged: false, capabilities: { add: ["NET_ADMIN", "NET_RAW"] } });
+    expect(weftd.livenessProbe.httpGet).toMatchObject({ path: "/healthz", port: 9901 });
+    expect(weftd.readinessProbe.httpGet).toMatchObject({ path: "/readyz", port: 9901 });
+    expect(weftd.resources.requests).toBeDefined();
+    expect(weftd.env.find((e: { name: string }) => e.name === "WEFTD_ETCD_ENDPOINTS").valueFrom.configMapKeyRef).toEqual({ name: "weft-config", key: "etcd-endpoints" });
+    // the daemon's own flag parser accepts the args
+    expect(parseDaemonArgs(weftd.args as string[], "test")).toMatchObject({ netConf: "/etc/weft/net-conf.json", ipMasq: true, subnetFile: "/run/weft/subnet.env" });
+    expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni/weft"]);
+    for (const init of pod.initContainers) expect(init.command.join(" ")).toMatch(/cp .* \S+\.tmp && .*mv -f \S+\.tmp /);
+  });
+});
+
+describe("deploy/Containerfile", () => {
+  it("builds in a node stage and copies the three binaries into a slim image with iptables", () => {
+    const text = readFileSync(resolve(ROOT, "deploy/Containerfile"), "utf8");
+    const stages = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(stages).toEqual(["docker.io/library/node:20-bookworm", "docker.io/library/debian:bookworm-slim"]);
+    expect(text).toMatch(/npm ci/);
+    expect(text).toMatch(/npm run build/);
+    expect(text).toMatch(/install -y --no-install-recommends iptables/);
+    expect(text).toMatch(/COPY --from=build \/src\/dist\/bin\/weft \/src\/dist\/bin\/weftd \/src\/dist\/bin\/ipamctl \/usr\/local\/bin\//);
+    for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(" ")) if (src !== ".") expect(existsSync(resolve(ROOT, src)), src).toBe(true);
+  });
+});
