@@ -40,7 +40,17 @@ describe("deploy/weft.yml", () => {
   });
 
   it("runs weftd as weft needs: host network, every taint tolerated, NET_ADMIN and NET_RAW but not privileged, probes, one node at a time", () => {
-    const ds = byKind("DaemonSet")[0] as unknown as { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: number } }; template: { spec: Record<string, unknown> & { containers: Record<string, any>[]; initContainers: Record<string, any>[]; tolerations: object[]; volumes: { name: string; hostPath?: { path: string } }[] } } } };
+    interface Container {
+      name: string;
+      command: string[];
+      args: string[];
+      env: { name: string; valueFrom?: { configMapKeyRef?: object } }[];
+      securityContext: object;
+      livenessProbe: { httpGet: object };
+      readinessProbe: { httpGet: object };
+      resources: { requests?: object };
+    }
+    const ds = byKind("DaemonSet")[0] as unknown as { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: number } }; template: { spec: Record<string, unknown> & { containers: Container[]; initContainers: Container[]; tolerations: object[]; volumes: { name: string; hostPath?: { path: string } }[] } } } };
     const pod = ds.spec.template.spec;
     expect(pod.hostNetwork).toBe(true);
     expect(pod.priorityClassName).toBe("system-node-critical");
@@ -51,9 +61,9 @@ describe("deploy/weft.yml", () => {
     expect(weftd.livenessProbe.httpGet).toMatchObject({ path: "/healthz", port: 9901 });
     expect(weftd.readinessProbe.httpGet).toMatchObject({ path: "/readyz", port: 9901 });
     expect(weftd.resources.requests).toBeDefined();
-    expect(weftd.env.find((e: { name: string }) => e.name === "WEFTD_ETCD_ENDPOINTS").valueFrom.configMapKeyRef).toEqual({ name: "weft-config", key: "etcd-endpoints" });
+    expect(weftd.env.find((e) => e.name === "WEFTD_ETCD_ENDPOINTS")?.valueFrom?.configMapKeyRef).toEqual({ name: "weft-config", key: "etcd-endpoints" });
     // the daemon's own flag parser accepts the args
-    expect(parseDaemonArgs(weftd.args as string[], "test")).toMatchObject({ netConf: "/etc/weft/net-conf.json", ipMasq: true, subnetFile: "/run/weft/subnet.env" });
+    expect(parseDaemonArgs(weftd.args, "test")).toMatchObject({ netConf: "/etc/weft/net-conf.json", ipMasq: true, subnetFile: "/run/weft/subnet.env" });
     expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni/weft"]);
     for (const init of pod.initContainers) expect(init.command.join(" ")).toMatch(/cp .* \S+\.tmp && .*mv -f \S+\.tmp /);
   });
