@@ -104,6 +104,36 @@ describe("EtcdSubnetManager", () => {
     }
   }, 15_000);
 
+  it("resets consumers with a fresh snapshot when the watch comes back after missed, compacted history", async () => {
+    await putConfig({ Network: "10.250.0.0/16" });
+    const mgr = new EtcdSubnetManager(client, { prefix });
+    await mgr.acquireLease(attrs(1));
+    const events: LeaseEvent[] = [];
+    const errors: Error[] = [];
+    const watcher = createEtcdClient({ endpoints: [etcd.endpoint], timeoutMs: 1000 });
+    const watch = new EtcdSubnetManager(watcher, { prefix }).watchLeases((e) => events.push(e), (e) => errors.push(e));
+    try {
+      await until(() => events.find((e) => e.type === "snapshot"));
+      await etcd.kill(); // the watch is cut off…
+      await etcd.restart();
+      // …and misses a lease that comes and goes, plus one that stays; then history is compacted away.
+      const other = new EtcdSubnetManager(client, { prefix });
+      const gone = await other.acquireLease(attrs(2));
+      await other.releaseLease(gone.subnet);
+      const stays = await other.acquireLease(attrs(3));
+      const rev = (await client.get(`${prefix}/config`).exec()).header.revision;
+      await client.kv.compact({ revision: rev, physical: true });
+      const snapshots = () => events.filter((e): e is Extract<LeaseEvent, { type: "snapshot" }> => e.type === "snapshot");
+      const reset = await until(() => (snapshots().length >= 2 ? snapshots().at(-1) : undefined), 15_000);
+      expect(reset.leases.map((l) => l.publicIp).sort()).toEqual(["192.168.56.1", "192.168.56.3"]);
+      expect(reset.leases.some((l) => l.subnet === stays.subnet)).toBe(true);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      watch.close();
+      watcher.close();
+    }
+  }, 30_000);
+
   it("renews, and re-creates the same subnet when its key vanished", async () => {
     await putConfig({ Network: "10.248.0.0/16" });
     const mgr = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 30 });
