@@ -1,0 +1,96 @@
+// iperf3 TCP pod → pod across nodes through weft (a lab of 2 nodes) versus two namespaces joined by a
+// hand-made static VXLAN on the same fabric; then with DirectRouting versus the plain underlay between
+// two namespaces. Same run, short runs; each lab is torn down whatever happens.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ratio, ROOT, withCleanup } from "./lib.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const LAB = join(ROOT, "dist", "lab", "weft-lab.cjs");
+const ip = (...a) => execFileSync("ip", a, { encoding: "utf8" });
+
+function iperf(serverNs, clientNs, serverIp) {
+  const server = spawn("ip", ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-J"], { stdio: "ignore" });
+  spawnSync("sleep", ["0.3"]);
+  const r = spawnSync("ip", ["netns", "exec", clientNs, "iperf3", "-c", serverIp, "-t", String(SECONDS), "-J"], { encoding: "utf8" });
+  server.kill();
+  if (r.status !== 0) throw new Error(`iperf3 ${clientNs} → ${serverIp} failed: ${r.stdout.slice(0, 300)}${r.stderr}`);
+  return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
+}
+
+const best = (fn) => Math.max(...Array.from({ length: REPEATS }, fn));
+
+async function withLab(tag, upArgs, body) {
+  const dir = mkdtempSync(join(tmpdir(), `weft-bench-dp-${tag}-`));
+  const env = { ...process.env, WEFT_LAB_STATE_DIR: dir, WEFT_LAB_PREFIX: `wbd${tag}-` };
+  const lab = (...a) => execFileSync(process.execPath, [LAB, ...a], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return withCleanup(
+    () => {
+      spawnSync(process.execPath, [LAB, "down"], { env });
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async () => {
+      lab("up", "--nodes", "2", "--pods-per-node", "1", ...upArgs);
+      const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+      return body(state);
+    },
+  );
+}
+
+/** Two namespaces on the lab's fabric bridge with underlay addresses; optionally a static VXLAN between them. */
+function referencePair(state, vxlan) {
+  const fab = `${state.prefix}fabric`;
+  const made = [];
+  const ends = [];
+  for (const n of [1, 2]) {
+    const ns = `${state.prefix}ref${n}`;
+    ip("netns", "add", ns);
+    made.push(ns);
+    state.namespaces.push(ns);
+    ip("-n", fab, "link", "add", `${state.prefix}r${n}`, "type", "veth", "peer", "name", "eth0", "netns", ns);
+    ip("-n", fab, "link", "set", `${state.prefix}r${n}`, "master", "br0", "up");
+    ip("-n", ns, "addr", "add", `192.168.56.${200 + n}/24`, "dev", "eth0");
+    ip("-n", ns, "link", "set", "eth0", "up");
+    ip("-n", ns, "link", "set", "lo", "up");
+    ends.push(ns);
+  }
+  if (vxlan) {
+    for (const n of [1, 2]) {
+      const ns = ends[n - 1];
+      ip("-n", ns, "link", "add", "vx0", "type", "vxlan", "id", "99", "local", `192.168.56.${200 + n}`, "dev", "eth0", "dstport", "8472", "nolearning");
+      ip("-n", ns, "link", "set", "vx0", "mtu", "1450", "address", `02:00:00:00:99:0${n}`, "up");
+      ip("-n", ns, "addr", "add", `10.99.0.${n}/24`, "dev", "vx0");
+      const peer = 3 - n;
+      execFileSync("bridge", ["-n", ns, "fdb", "append", `02:00:00:00:99:0${peer}`, "dev", "vx0", "dst", `192.168.56.${200 + peer}`]);
+      ip("-n", ns, "neigh", "replace", `10.99.0.${peer}`, "lladdr", `02:00:00:00:99:0${peer}`, "dev", "vx0", "nud", "permanent");
+    }
+  }
+  return { ends, cleanup: () => made.forEach((ns) => spawnSync("ip", ["netns", "del", ns])) };
+}
+
+const vx = await withLab("v", [], (state) => {
+  const [a, b] = state.nodes.map((n) => n.pods[0]);
+  const weft = best(() => iperf(b.netns, a.netns, b.ip));
+  const ref = referencePair(state, true);
+  try {
+    return { weft, ref: best(() => iperf(ref.ends[1], ref.ends[0], "10.99.0.2")) };
+  } finally {
+    ref.cleanup();
+  }
+});
+const dr = await withLab("d", ["--direct-routing"], (state) => {
+  const [a, b] = state.nodes.map((n) => n.pods[0]);
+  const weft = best(() => iperf(b.netns, a.netns, b.ip));
+  const ref = referencePair(state, false);
+  try {
+    return { weft, ref: best(() => iperf(ref.ends[1], ref.ends[0], "192.168.56.202")) };
+  } finally {
+    ref.cleanup();
+  }
+});
+console.log(`datapath: iperf3 TCP, best of ${REPEATS} × ${SECONDS} s, pod → pod across 2 lab nodes`);
+console.log(`VXLAN:          weft ${vx.weft.toFixed(2)} Gbit/s, static hand-made VXLAN ${vx.ref.toFixed(2)} Gbit/s → ${ratio(vx.weft, vx.ref)} (target ≥ 0.95×)`);
+console.log(`DirectRouting:  weft ${dr.weft.toFixed(2)} Gbit/s, plain underlay ${dr.ref.toFixed(2)} Gbit/s → ${ratio(dr.weft, dr.ref)} (target ≥ 0.95×)`);
