@@ -71,26 +71,21 @@ function referencePair(state, vxlan) {
   return { ends, cleanup: () => made.forEach((ns) => spawnSync("ip", ["netns", "del", ns])) };
 }
 
-const vx = await withLab("v", [], (state) => {
-  const [a, b] = state.nodes.map((n) => n.pods[0]);
-  const weft = best(() => iperf(b.netns, a.netns, b.ip));
-  const ref = referencePair(state, true);
-  try {
-    return { weft, ref: best(() => iperf(ref.ends[1], ref.ends[0], "10.99.0.2")) };
-  } finally {
-    ref.cleanup();
-  }
-});
-const dr = await withLab("d", ["--direct-routing"], (state) => {
-  const [a, b] = state.nodes.map((n) => n.pods[0]);
-  const weft = best(() => iperf(b.netns, a.netns, b.ip));
-  const ref = referencePair(state, false);
-  try {
-    return { weft, ref: best(() => iperf(ref.ends[1], ref.ends[0], "192.168.56.202")) };
-  } finally {
-    ref.cleanup();
-  }
-});
+/** weft pod → pod across two nodes, then the reference pair, in one lab. */
+const compare = (tag, upArgs, staticVxlan, refServerIp) =>
+  withLab(tag, upArgs, (state) => {
+    const [a, b] = state.nodes.map((n) => n.pods[0]);
+    const weft = best(() => iperf(b.netns, a.netns, b.ip));
+    const ref = referencePair(state, staticVxlan);
+    try {
+      return { weft, ref: best(() => iperf(ref.ends[1], ref.ends[0], refServerIp)) };
+    } finally {
+      ref.cleanup();
+    }
+  });
+
+const vx = await compare("v", [], true, "10.99.0.2");
+const dr = await compare("d", ["--direct-routing"], false, "192.168.56.202");
 console.log(`datapath: iperf3 TCP, best of ${REPEATS} × ${SECONDS} s, pod → pod across 2 lab nodes`);
 console.log(`VXLAN:          weft ${vx.weft.toFixed(2)} Gbit/s, static hand-made VXLAN ${vx.ref.toFixed(2)} Gbit/s → ${ratio(vx.weft, vx.ref)} (target ≥ 0.95×)`);
 console.log(`DirectRouting:  weft ${dr.weft.toFixed(2)} Gbit/s, plain underlay ${dr.ref.toFixed(2)} Gbit/s → ${ratio(dr.weft, dr.ref)} (target ≥ 0.95×)`);

@@ -76,8 +76,8 @@ export class PodIpStore {
     return withFileLock(join(this.dir, "lock"), fn);
   }
 
-  /** Writes `data` under a temp name then links it to `path`: fails with EEXIST when `path` exists. */
-  private createExclusive(path: string, data: string): boolean {
+  /** Writes `data` to a private temp file beside `path`, whole, and returns its name. */
+  private writeTemp(path: string, data: string): string {
     const tmp = `${path}.${process.pid}.tmp`;
     const fd = openSync(tmp, "w", 0o600);
     try {
@@ -85,6 +85,12 @@ export class PodIpStore {
     } finally {
       closeSync(fd);
     }
+    return tmp;
+  }
+
+  /** Writes `data` under a temp name then links it to `path`: fails with EEXIST when `path` exists. */
+  private createExclusive(path: string, data: string): boolean {
+    const tmp = this.writeTemp(path, data);
     try {
       linkSync(tmp, path);
       return true;
@@ -97,14 +103,7 @@ export class PodIpStore {
   }
 
   private replaceFile(path: string, data: string): void {
-    const tmp = `${path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, data);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    renameSync(this.writeTemp(path, data), path);
   }
 
   private readRecord(ip: string): PodAllocation | undefined {

@@ -4,7 +4,7 @@ import type { Address, Family } from "../types.js";
 import { afOf, decodeIp, encodeIp, familyOfAf, parseCidr } from "./addresses.js";
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_INET, AF_UNSPEC, IFA, NLM_F, RT_SCOPE, RTM } from "./constants.js";
-import type { Request } from "./request.js";
+import { changeFlags, type Request } from "./request.js";
 import { scopeName } from "./route.js";
 
 const IFADDRMSG_LEN = 8;
@@ -34,12 +34,7 @@ export function buildAddr(type: "new" | "replace" | "del", index: number, cidr: 
     const brd = ipv4Broadcast(ip, prefixLen);
     if (brd) w.attr(IFA.BROADCAST, brd);
   }
-  const flags =
-    type === "new"
-      ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL
-      : type === "replace"
-        ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.REPLACE
-        : NLM_F.REQUEST | NLM_F.ACK;
+  const flags = changeFlags(type);
   return { type: type === "del" ? RTM.DELADDR : RTM.NEWADDR, flags, body: w.toBuffer() };
 }
 

@@ -4,7 +4,7 @@ import type { NeighFilter, Neighbour } from "../types.js";
 import { afOf, decodeIp, decodeMac, encodeIp, encodeMac, familyOfAf, ipFamily } from "./addresses.js";
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_BRIDGE, AF_UNSPEC, NDA, NLM_F, NUD_PERMANENT, RTM } from "./constants.js";
-import type { Request } from "./request.js";
+import { changeFlags, type Request } from "./request.js";
 
 const NDMSG_LEN = 12;
 
@@ -23,12 +23,7 @@ export function buildNeigh(type: "new" | "replace" | "del", n: Neighbour): Reque
   w.u8(0);
   if (n.dst) w.attr(NDA.DST, encodeIp(n.dst));
   if (n.lladdr) w.attr(NDA.LLADDR, encodeMac(n.lladdr));
-  const flags =
-    type === "new"
-      ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL
-      : type === "replace"
-        ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.REPLACE
-        : NLM_F.REQUEST | NLM_F.ACK;
+  const flags = changeFlags(type);
   return { type: type === "del" ? RTM.DELNEIGH : RTM.NEWNEIGH, flags, body: w.toBuffer() };
 }
 

@@ -4,7 +4,7 @@ import type { Family, Route, RouteFilter, RouteScope } from "../types.js";
 import { afOf, decodeIp, encodeIp, familyOfAf, ipFamily, parseCidr } from "./addresses.js";
 import { attrU32, ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_UNSPEC, NLM_F, RT_SCOPE, RT_SCOPE_NOWHERE, RT_TABLE_MAIN, RTA, RTAX_MTU, RTM, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT } from "./constants.js";
-import type { Request } from "./request.js";
+import { changeFlags, type Request } from "./request.js";
 
 const RTMSG_LEN = 12;
 
@@ -42,12 +42,7 @@ export function buildRoute(type: "new" | "replace" | "del", r: Route): Request {
   if (r.metric !== undefined) w.attrU32(RTA.PRIORITY, r.metric);
   if (table >= 256) w.attrU32(RTA.TABLE, table);
   if (r.mtu) w.nest(RTA.METRICS, () => w.attrU32(RTAX_MTU, r.mtu as number));
-  const flags =
-    type === "new"
-      ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.EXCL
-      : type === "replace"
-        ? NLM_F.REQUEST | NLM_F.ACK | NLM_F.CREATE | NLM_F.REPLACE
-        : NLM_F.REQUEST | NLM_F.ACK;
+  const flags = changeFlags(type);
   return { type: type === "del" ? RTM.DELROUTE : RTM.NEWROUTE, flags, body: w.toBuffer() };
 }
 
