@@ -1,0 +1,82 @@
+// An in-memory SubnetManager with the etcd one's semantics (claims, reuse, renewal, watch with a
+// snapshot first), for tests and tools where etcd is not the point.
+import { randomInt } from "node:crypto";
+import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import { NetworkFullError, type Lease, type LeaseAttrs, type LeaseEvent, type LeaseWatch, type SubnetManager } from "./subnet-manager.js";
+
+export class MemorySubnetManager implements SubnetManager {
+  private readonly leases = new Map<string, Lease>();
+  private readonly watchers = new Set<(e: LeaseEvent) => void>();
+
+  constructor(
+    private config: NetworkConfig | undefined,
+    private readonly leaseTtlSeconds = 86_400,
+  ) {}
+
+  setNetworkConfig(cfg: NetworkConfig): void {
+    this.config = cfg;
+  }
+
+  async getNetworkConfig(): Promise<NetworkConfig> {
+    if (!this.config) throw new NetworkConfigMissingError("no network config in the in-memory subnet manager");
+    return this.config;
+  }
+
+  private emit(e: LeaseEvent): void {
+    for (const w of this.watchers) w(e);
+  }
+
+  private store(lease: Lease): Lease {
+    this.leases.set(lease.subnet, lease);
+    this.emit({ type: "added", lease });
+    return lease;
+  }
+
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string } = {}): Promise<Lease> {
+    const cfg = await this.getNetworkConfig();
+    const expiresAt = new Date(Date.now() + this.leaseTtlSeconds * 1000);
+    const mine = [...this.leases.values()].find((l) => l.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.subnet));
+    if (mine) return this.store({ ...mine, ...attrs, expiresAt });
+    let subnet = opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !this.leases.has(opts.previousSubnet) ? opts.previousSubnet : undefined;
+    if (!subnet) {
+      const count = leasableCount(cfg);
+      const free = Array.from({ length: count }, (_, i) => leasableSubnetAt(cfg, i)).filter((s) => !this.leases.has(s));
+      if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${count} /${cfg.subnetLen} subnets are leased`);
+      subnet = free[randomInt(free.length)] as string;
+    }
+    return this.store({ subnet, ...attrs, backendType: "vxlan", expiresAt });
+  }
+
+  async renewLease(lease: Lease): Promise<Lease> {
+    const renewed = { ...lease, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+    if (!this.leases.has(lease.subnet)) return this.store(renewed);
+    this.leases.set(lease.subnet, renewed);
+    return renewed;
+  }
+
+  async releaseLease(subnet: string): Promise<void> {
+    const lease = this.leases.get(subnet);
+    if (!lease) return;
+    this.leases.delete(subnet);
+    this.emit({ type: "removed", lease });
+  }
+
+  /** Drops every lease whose time has passed, as etcd's lease expiry does. */
+  expire(now = Date.now()): void {
+    for (const l of [...this.leases.values()]) if (l.expiresAt.getTime() <= now) void this.releaseLease(l.subnet);
+  }
+
+  async listLeases(): Promise<Lease[]> {
+    return [...this.leases.values()];
+  }
+
+  watchLeases(onEvent: (e: LeaseEvent) => void): LeaseWatch {
+    this.watchers.add(onEvent);
+    onEvent({ type: "snapshot", leases: [...this.leases.values()] });
+    return { close: () => void this.watchers.delete(onEvent) };
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+  }
+}
