@@ -27,6 +27,9 @@ describe("environment", () => {
     expect(() => parseCniArgs("FOO=b")).toThrow(/CNI_ARGS key "FOO"/);
     expect(() => readCniEnv({ CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_IFNAME: "eth0" })).toThrow(/CNI_NETNS is required for ADD/);
     expect(readCniEnv({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "c", CNI_IFNAME: "eth0" }).netns).toBe("");
+    // libcni's conflist validation (podman) sends VERSION with placeholder values
+    expect(readCniEnv({ CNI_COMMAND: "VERSION", CNI_CONTAINERID: "dummy", CNI_NETNS: "dummy", CNI_IFNAME: "dummy" }).command).toBe("VERSION");
+    expect(() => readCniEnv({ CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "dummy", CNI_IFNAME: "eth0" })).toThrow(/must be an absolute path/);
   });
 });
 

@@ -52,6 +52,8 @@ export function readCniEnv(env: NodeJS.ProcessEnv): CniEnv {
   const ifname = env.CNI_IFNAME ?? "";
   if (NEEDS[command]) validateIfname(ifname);
   const netns = env.CNI_NETNS ?? "";
-  if (netns && (!netns.startsWith("/") || netns.includes("\0"))) throw invalid(`CNI_NETNS "${netns}" must be an absolute path`);
+  // Only the verbs that use it check it: libcni validates a conflist by sending VERSION with
+  // CNI_NETNS=dummy (podman does this for every network it loads).
+  if (NEEDS[command] && netns && (!netns.startsWith("/") || netns.includes("\0"))) throw invalid(`CNI_NETNS "${netns}" must be an absolute path`);
   return { command, containerId, netns, ifname, args: parseCniArgs(env.CNI_ARGS ?? ""), path: env.CNI_PATH ?? "" };
 }
