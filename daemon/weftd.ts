@@ -19,6 +19,7 @@ import { serveHealth } from "./health.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
 import type { Logger } from "./log.js";
 import { applyMasquerade } from "./masquerade.js";
+import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { desiredOverlay, planOverlay, planSize, vtepAddress } from "./overlay-plan.js";
 import { findUnderlay, type Underlay } from "./underlay.js";
@@ -43,7 +44,7 @@ export class Weftd {
   private reconciling = false;
   private reconcileAgain = false;
   private firstReconcileDone = false;
-  private etcdOk = false;
+  private readonly etcdHealth: EtcdHealth;
   private stopped = false;
   private watch?: LeaseWatch;
   private server?: Server;
@@ -57,6 +58,7 @@ export class Weftd {
     this.client = createEtcdClient({ endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCafile, certFile: cfg.etcdCertfile, keyFile: cfg.etcdKeyfile });
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
+    this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
 
   problems(): string[] {
@@ -65,19 +67,29 @@ export class Weftd {
     if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${this.lease.subnet} expired at ${this.lease.expiresAt.toISOString()}`);
     if (this.vxlanIndex && !this.h.linkFind(this.vxlanIndex)) p.push("VXLAN device is missing (will be recreated at the next resync)");
     if (!this.firstReconcileDone) p.push("first reconcile not done");
-    if (!this.etcdOk) p.push(`etcd unreachable at ${this.cfg.etcdEndpoints.join(",")}`);
+    const etcd = this.etcdHealth.problem();
+    if (etcd) p.push(etcd);
     return p;
+  }
+
+  private etcdAnswered(): void {
+    this.etcdHealth.answered();
+  }
+
+  private etcdFailed(op: string, err: Error): void {
+    this.metrics.etcdErrors.inc({ op });
+    this.etcdHealth.failed(err);
   }
 
   private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 10_000)) {
       try {
         const v = await fn();
-        this.etcdOk = true;
+        this.etcdAnswered();
         return v;
       } catch (err) {
         if (this.stopped) throw err;
-        this.metrics.etcdErrors.inc({ op: what });
+        this.etcdFailed(what, err as Error);
         this.log.warn({ attempt, retryInMs: delay, err: (err as Error).message }, `${what} failed; retrying`);
         await sleep(delay);
       }
@@ -164,7 +176,7 @@ export class Weftd {
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
-    this.etcdOk = true;
+    this.etcdAnswered();
     if (e.type === "snapshot") {
       this.leases.clear();
       for (const l of e.leases) this.leases.set(l.subnet, l);
@@ -182,8 +194,7 @@ export class Weftd {
       this.badLeasesSeen.add(err.message);
       return;
     }
-    this.etcdOk = false;
-    this.metrics.etcdErrors.inc({ op: "watch" });
+    this.etcdFailed("watch", err);
     this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
   }
 
@@ -251,11 +262,8 @@ export class Weftd {
       .get(this.mgr.configKey)
       .string()
       .then(
-        () => (this.etcdOk = true),
-        () => {
-          this.etcdOk = false;
-          this.metrics.etcdErrors.inc({ op: "probe" });
-        },
+        () => this.etcdAnswered(),
+        (err: Error) => this.etcdFailed("probe", err),
       );
   }
 
@@ -263,11 +271,11 @@ export class Weftd {
     if (!this.lease) return;
     try {
       this.lease = await this.mgr.renewLease(this.lease);
-      this.etcdOk = true;
+      this.etcdAnswered();
       this.metrics.leaseExpiry.set(this.lease.expiresAt.getTime() / 1000);
       this.log.debug({ expiresAt: this.lease.expiresAt.toISOString() }, "lease renewed");
     } catch (err) {
-      this.metrics.etcdErrors.inc({ op: "renew" });
+      this.etcdFailed("renew", err as Error);
       this.log.error({ err: (err as Error).message, expiresAt: this.lease.expiresAt.toISOString() }, "lease renewal failed; retrying");
       const t = setTimeout(() => void this.renew(), 2_000);
       this.timers.push(t);
@@ -281,7 +289,7 @@ export class Weftd {
       const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, subnet: this.lease.subnet, nodeIp: this.lease.publicIp, allocations });
       if (r.put || r.deleted) this.log.info(r, "mirrored pod IPs to etcd");
     } catch (err) {
-      this.metrics.etcdErrors.inc({ op: "mirror pods" });
+      this.etcdFailed("mirror pods", err as Error);
       this.log.warn({ err: (err as Error).message }, "could not mirror pod IPs to etcd; retrying at the next resync");
     }
   }
