@@ -1,27 +1,13 @@
 // The lab end to end: the matrix, nodes joining and leaving, weftd restarts, etcd outages and drift
 // repair — asserted on packets that flowed and on kernel state read with ip -j.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { useLab } from "../helpers/lab.js";
 import { ipJson } from "../helpers/netns.js";
 
-const LAB = resolve(import.meta.dirname, "../../dist/lab/weft-lab.cjs");
-const stateDir = mkdtempSync(join(tmpdir(), "weft-lab-e2e-"));
-const prefix = `wt${process.pid % 10000}-`;
-const env = { ...process.env, WEFT_LAB_STATE_DIR: stateDir, WEFT_LAB_PREFIX: prefix };
-
-function lab(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: "utf8", timeout: 120_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-interface Status {
-  etcd: { netns: string; endpoints: string[] };
-  nodes: { name: string; netns: string; underlayIp: string; subnet: string; weftdPid: number; pods: { name: string; netns: string; ip: string }[] }[];
-}
-const status = (): Status => JSON.parse(lab("status", "--json").out) as Status;
+const { lab, stateDir, status } = useLab("t", ["--nodes", "2", "--pods-per-node", "2"]);
 const state = () => JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { etcd: { pid: number } };
 const netOf = (subnet: string): string => subnet.replace(/\.1\/24$/, ".0/24");
 
@@ -56,17 +42,6 @@ const remoteEntries = (nodeNs: string, subnet: string) => ({
   routes: ipJson<{ dst: string }[]>(nodeNs, ["route", "show", netOf(subnet)]).length,
   arp: ipJson<{ dst: string }[]>(nodeNs, ["neigh", "show", "dev", "weft.1"]).filter((n) => n.dst === netOf(subnet).split("/")[0]).length,
 });
-
-beforeAll(() => {
-  if (!existsSync(LAB)) throw new Error(`${LAB} is missing: run npm run build first`);
-  const r = lab("up", "--nodes", "2", "--pods-per-node", "2");
-  if (r.code !== 0) throw new Error(`lab up failed: ${r.err}`);
-}, 180_000);
-
-afterAll(() => {
-  lab("down");
-  rmSync(stateDir, { recursive: true, force: true });
-}, 60_000);
 
 describe("the lab", () => {
   it("passes every cell of the connectivity matrix, with real packets", () => {
