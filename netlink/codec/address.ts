@@ -4,6 +4,7 @@ import type { Address, Family } from "../types.js";
 import { afOf, decodeIp, encodeIp, familyOfAf, parseCidr } from "./addresses.js";
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_INET, AF_UNSPEC, IFA, NLM_F, RT_SCOPE, RTM } from "./constants.js";
+import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
 import { scopeName } from "./route.js";
 
@@ -46,6 +47,7 @@ export function buildDumpAddrs(family?: Family): Request {
 }
 
 export function parseAddr(payload: Buffer): Address {
+  requireLength(payload, IFADDRMSG_LEN, "ifaddrmsg");
   const family = familyOfAf(payload.readUInt8(0));
   const attrs = parseAttributes(payload, IFADDRMSG_LEN);
   const raw = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS);

@@ -5,6 +5,7 @@ import { decodeIp, decodeMac, encodeIp, encodeMac } from "./addresses.js";
 import { attrBe16, attrString, attrU32, attrU8, ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_BRIDGE, AF_UNSPEC, IFF_UP, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, IFLA_VXLAN, NLM_F, RTM, VETH_INFO_PEER } from "./constants.js";
 import type { Request } from "./request.js";
+import { requireLength } from "./message.js";
 
 const IFINFOMSG_LEN = 16;
 
@@ -119,7 +120,7 @@ export function buildSetHairpin(index: number, on: boolean): Request {
 }
 
 export function parseLink(payload: Buffer): Link {
-  if (payload.length < IFINFOMSG_LEN) throw new RangeError(`ifinfomsg needs ${IFINFOMSG_LEN} bytes, got ${payload.length}`);
+  requireLength(payload, IFINFOMSG_LEN, "ifinfomsg");
   const index = payload.readInt32LE(4);
   const flags = payload.readUInt32LE(8);
   const attrs = parseAttributes(payload, IFINFOMSG_LEN);

@@ -19,6 +19,11 @@ export class MessageParseError extends Error {
   }
 }
 
+/** The fixed header of an rtnetlink payload must be there before anything reads it. */
+export function requireLength(payload: Buffer, length: number, what: string): void {
+  if (payload.length < length) throw new MessageParseError(`${what} needs ${length} bytes, got ${payload.length}`);
+}
+
 /** Starts a request: writes the header with a placeholder length; `finishMessage` patches it. */
 export function beginMessage(type: number, flags: number, seq: number): ByteWriter {
   const w = new ByteWriter();

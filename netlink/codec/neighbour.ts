@@ -4,6 +4,7 @@ import type { NeighFilter, Neighbour } from "../types.js";
 import { afOf, decodeIp, decodeMac, encodeIp, encodeMac, familyOfAf, ipFamily } from "./addresses.js";
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_BRIDGE, AF_UNSPEC, NDA, NLM_F, NUD_PERMANENT, RTM } from "./constants.js";
+import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
 
 const NDMSG_LEN = 12;
@@ -35,6 +36,7 @@ export function buildDumpNeighs(filter: NeighFilter = {}): Request {
 }
 
 export function parseNeigh(payload: Buffer): Neighbour {
+  requireLength(payload, NDMSG_LEN, "ndmsg");
   const af = payload.readUInt8(0);
   const attrs = parseAttributes(payload, NDMSG_LEN);
   const n: Neighbour = {

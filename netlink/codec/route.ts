@@ -4,6 +4,7 @@ import type { Family, Route, RouteFilter, RouteScope } from "../types.js";
 import { afOf, decodeIp, encodeIp, familyOfAf, ipFamily, parseCidr } from "./addresses.js";
 import { attrU32, ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_UNSPEC, NLM_F, RT_SCOPE, RT_SCOPE_NOWHERE, RT_TABLE_MAIN, RTA, RTAX_MTU, RTM, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT } from "./constants.js";
+import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
 
 const RTMSG_LEN = 12;
@@ -54,6 +55,7 @@ export function buildDumpRoutes(filter: RouteFilter = {}): Request {
 }
 
 export function parseRoute(payload: Buffer): Route & { family: Family; table: number; type: number } {
+  requireLength(payload, RTMSG_LEN, "rtmsg");
   const attrs = parseAttributes(payload, RTMSG_LEN);
   const family = familyOfAf(payload.readUInt8(0));
   const dstLen = payload.readUInt8(1);
