@@ -1,12 +1,12 @@
 // ADD: bridge, veth pair (pod side born in the pod's namespace), IP from the node store, address,
 // routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
 import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
-import { NotFoundError, openHandle, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { NotFoundError, openHandle, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
-import { hostVethName } from "./naming.js";
+import { hostVethName, podMacFor } from "./naming.js";
 import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
 import type { CniResult, CniRoute } from "./spec.js";
 
@@ -14,12 +14,10 @@ export function podRoutes(conf: WeftConfig, node: NodeSubnet): CniRoute[] {
   return conf.isDefaultGateway ? [{ dst: "0.0.0.0/0", gw: node.gateway }] : [{ dst: node.network, gw: node.gateway }];
 }
 
-function configurePod(pod: NetlinkHandle, ifname: string, alloc: PodAllocation, routes: CniRoute[]): Link {
-  const link = pod.linkGet(ifname);
-  pod.addrAdd(link.index, `${alloc.ip}/${alloc.prefixLen}`);
-  pod.linkSetUp(link.index);
-  for (const r of routes) pod.routeAdd({ dst: r.dst === "0.0.0.0/0" ? undefined : r.dst, gateway: r.gw, oif: link.index });
-  return link;
+function configurePod(pod: NetlinkHandle, index: number, alloc: PodAllocation, routes: CniRoute[]): void {
+  pod.addrAdd(index, `${alloc.ip}/${alloc.prefixLen}`);
+  pod.linkSetUp(index);
+  for (const r of routes) pod.routeAdd({ dst: r.dst === "0.0.0.0/0" ? undefined : r.dst, gateway: r.gw, oif: index });
 }
 
 export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult {
@@ -44,7 +42,9 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
 
     // A veth left by an earlier, interrupted ADD of the same attachment is replaced.
     if (host.linkFind(vethName)) host.linkDelete(vethName);
-    const veth = host.linkAddVeth(vethName, env.ifname, { peerNetnsPath: env.netns, mtu });
+    const podMac = podMacFor(alloc.ip);
+    // Born enslaved to the bridge; the pod end born in the pod's namespace with a MAC we already know.
+    const veth = host.linkAddVeth(vethName, env.ifname, { peerNetnsPath: env.netns, mtu, masterIndex: bridge.index, peerMac: podMac });
     undo.push(() => {
       try {
         host.linkDelete(vethName);
@@ -52,14 +52,14 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
         if (!(err instanceof NotFoundError)) throw err;
       }
     });
-    host.linkSetMaster(veth.index, bridge.index);
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     host.linkSetUp(veth.index);
     log.mark("veth");
 
     pod = openHandle(env.netns);
     const routes = podRoutes(conf, node);
-    const podLink = configurePod(pod, env.ifname, alloc, routes);
+    // The host end's IFLA_LINK is the pod end's index in the pod's namespace: no lookup needed there.
+    configurePod(pod, veth.parentIndex ?? pod.linkGet(env.ifname).index, alloc, routes);
     log.mark("pod");
     log.info("pod attached", { ip: alloc.ip, hostVeth: vethName, bridge: conf.bridge });
     const result: CniResult = {
@@ -67,7 +67,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
       interfaces: [
         { name: bridge.name, ...(bridge.mac ? { mac: bridge.mac } : {}) },
         { name: vethName, ...(veth.mac ? { mac: veth.mac } : {}) },
-        { name: env.ifname, ...(podLink.mac ? { mac: podLink.mac } : {}), sandbox: env.netns },
+        { name: env.ifname, mac: podMac, sandbox: env.netns },
       ],
       ips: [{ address: `${alloc.ip}/${alloc.prefixLen}`, gateway: node.gateway, interface: 2 }],
       routes,

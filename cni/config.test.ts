@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, parseConfig } from "./config.js";
 import { parseCniArgs, readCniEnv } from "./env.js";
-import { hostVethName } from "./naming.js";
+import { hostVethName, podMacFor } from "./naming.js";
 import { resultForVersion } from "./spec.js";
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`./examples/${name}`, import.meta.url), "utf8")) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
@@ -44,5 +44,6 @@ describe("results and naming", () => {
     expect(hostVethName("abc", "eth0")).toBe(hostVethName("abc", "eth0"));
     expect(hostVethName("abc", "eth0")).not.toBe(hostVethName("abc", "eth1"));
     expect(hostVethName("x".repeat(64), "eth0")).toMatch(/^weft[0-9a-f]{8}$/);
+    expect(podMacFor("10.244.1.5")).toBe("0a:58:0a:f4:01:05");
   });
 });

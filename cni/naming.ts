@@ -15,3 +15,12 @@ export function fnv1a32(text: string): number {
 export function hostVethName(containerId: string, ifname: string): string {
   return `${HOST_VETH_PREFIX}${fnv1a32(`${containerId}:${ifname}`).toString(16).padStart(8, "0")}`;
 }
+
+/** The pod interface's MAC from its IPv4 address ("0a:58:" + the address, locally administered, as
+ *  Kubernetes network plugins commonly do): stable for the pod, and known without asking the kernel. */
+export function podMacFor(ip: string): string {
+  return `0a:58:${ip
+    .split(".")
+    .map((o) => Number(o).toString(16).padStart(2, "0"))
+    .join(":")}`;
+}

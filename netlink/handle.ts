@@ -71,7 +71,7 @@ class Handle implements NetlinkHandle {
       if (nsFd !== undefined) peer.netnsFd = nsFd;
       if (opts.peerMtu ?? opts.mtu) peer.mtu = (opts.peerMtu ?? opts.mtu) as number;
       if (opts.peerMac) peer.mac = opts.peerMac;
-      const spec: NewLinkSpec = { name, kind: "veth", peer };
+      const spec: NewLinkSpec = { name, kind: "veth", peer, ...(opts.masterIndex ? { masterIndex: opts.masterIndex } : {}) };
       if (opts.mtu) spec.mtu = opts.mtu;
       if (opts.mac) spec.mac = opts.mac;
       return this.linkAdd(spec);

@@ -43,6 +43,8 @@ export interface VethOptions extends LinkOptions {
   peerNetnsPath?: string;
   peerMtu?: number;
   peerMac?: Mac;
+  /** The host end is born enslaved to this bridge, saving a request. */
+  masterIndex?: number;
 }
 
 export interface VxlanOptions extends LinkOptions {

@@ -29,6 +29,9 @@ export interface NewLinkSpec {
   kind: "bridge" | "veth" | "vxlan" | "dummy";
   mtu?: number;
   mac?: string;
+  /** Born enslaved to this bridge (IFLA_MASTER). (A veth cannot be born up: the kernel opens the first
+   *  end before the pair is wired and answers ENOTCONN.) */
+  masterIndex?: number;
   /** veth: the peer's name and where it is born. */
   peer?: { name: string; netnsFd?: number; mtu?: number; mac?: string };
   vxlan?: { vni: number; local?: string; devIndex?: number; port?: number; learning?: boolean };
@@ -38,6 +41,7 @@ export function buildNewLink(spec: NewLinkSpec): Request {
   const w = new ByteWriter();
   ifinfomsg(w);
   w.attrString(IFLA.IFNAME, spec.name);
+  if (spec.masterIndex) w.attrU32(IFLA.MASTER, spec.masterIndex);
   if (spec.mtu) w.attrU32(IFLA.MTU, spec.mtu);
   if (spec.mac) w.attr(IFLA.ADDRESS, encodeMac(spec.mac));
   w.nest(IFLA.LINKINFO, () => {

@@ -76,8 +76,10 @@ describe("ADD and DEL", () => {
     expect(veth?.linkinfo?.info_slave_data?.hairpin).toBe(true);
     expect(veth?.flags).toContain("UP");
 
-    const [eth0] = ipJson<IpLink[]>(pod, ["-d", "addr", "show", "dev", "eth0"]);
+    const [eth0] = ipJson<(IpLink & { address?: string })[]>(pod, ["-d", "addr", "show", "dev", "eth0"]);
     expect(eth0?.mtu).toBe(1450);
+    expect(eth0?.address).toBe("0a:58:0a:f4:01:02");
+    expect(ifaces[2]).toMatchObject({ mac: "0a:58:0a:f4:01:02" });
     expect(eth0?.flags).toContain("UP");
     expect(eth0?.addr_info?.filter((a) => a.family === "inet")).toEqual([expect.objectContaining({ local: "10.244.1.2", prefixlen: 24 })]);
     expect(ipJson<{ dst: string; gateway?: string }[]>(pod, ["route", "show", "default"])).toEqual([expect.objectContaining({ dst: "default", gateway: "10.244.1.1" })]);

@@ -88,6 +88,17 @@ describe("links", () => {
     expect(link("vhost0").master).toBeUndefined();
   });
 
+  it("creates a veth born enslaved, with its peer in another namespace with a given MAC, in one request", () => {
+    const br = h.linkGet("br0").index;
+    const host = h.linkAddVeth("vfast0", "eth9", { peerNetnsPath: netnsPath(peerNs), masterIndex: br, mtu: 1400, peerMac: "0a:58:0a:f4:01:09" });
+    expect(link("vfast0").master).toBe("br0");
+    const peer = link("eth9", peerNs);
+    expect(peer).toMatchObject({ mtu: 1400, address: "0a:58:0a:f4:01:09" });
+    // the host end's IFLA_LINK is the peer's index in its own namespace
+    expect(host.parentIndex).toBe(peer.ifindex);
+    h.linkDelete("vfast0");
+  });
+
   it("adds a vxlan device with VNI, local address, underlay device, port and learning off", () => {
     h.linkAddBridge("under0");
     h.addrAdd("under0", "192.168.77.2/24");
