@@ -3,6 +3,12 @@ import { spawnSync } from "node:child_process";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { PORTS, probeHttp, probeTcp, probeUdp, repeated, serve } from "./agent.js";
+import { readApi } from "./api-store.js";
+import { apply, remove } from "./apply.js";
+import { runController } from "./controller.js";
+import { get, RESOURCES } from "./kubectl-print.js";
+import { readManifests } from "./manifests.js";
+import { runContainer, type ContainerSpec } from "./netexec.js";
 import { formatMatrix, matrixPassed, runMatrix } from "./matrix.js";
 import { labDir, loadState, type LabState } from "./state.js";
 import { pidAlive, waitFor } from "./sh.js";
@@ -33,7 +39,9 @@ function statusText(s: LabState): string {
 }
 
 function findNetns(s: LabState, name: string): string {
-  const all = [...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : [])];
+  const api = readApi(s.dir);
+  const apiPods = Object.entries(api?.podRuntime ?? {}).map(([k, rt]) => ({ name: k.startsWith("default/") ? k.slice(8) : k, netns: rt.netns }));
+  const all = [...apiPods, ...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : [])];
   const hit = all.find((x) => x.name === name || x.netns === name);
   if (!hit) throw new Error(`no pod or node named "${name}"; known: ${all.map((x) => x.name).join(", ")}`);
   return hit.netns;
@@ -47,7 +55,7 @@ async function demo(): Promise<number> {
   if (state) console.log(`Using the lab that is already up (${state.nodes.length} nodes).`);
   else {
     console.log("Bringing up a 3-node weft lab (2 pods per node, ipMasq on)…");
-    state = await up({ nodes: 3, podsPerNode: 2, directRouting: false, ipMasq: true });
+    state = await up({ nodes: 3, podsPerNode: 2, directRouting: false, ipMasq: true, proxyMode: "iptables", serviceCidr: "10.96.0.0/12" });
   }
   console.log(`\n${statusText(state)}\n\nConnectivity matrix (real packets; latency is the round trip):\n`);
   const rows = runMatrix(state);
@@ -71,9 +79,11 @@ async function main(): Promise<number> {
           "pods-per-node": { type: "number", default: 2 },
           "direct-routing": { type: "boolean", default: false },
           "ip-masq": { type: "boolean", default: true },
+          "proxy-mode": { choices: ["iptables", "nftables", "userspace", "ipvs"], default: "iptables", describe: "weft-proxy's mode on every node (kube-proxy's --proxy-mode)" },
+          "service-cidr": { type: "string", default: "10.96.0.0/12" },
         }),
       async (a) => {
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"] });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )
@@ -87,9 +97,13 @@ async function main(): Promise<number> {
       code = matrixPassed(rows) ? 0 : 1;
     })
     .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace", {}, (a) => {
-      const netns = findNetns(requireState(), String(a.name));
-      const cmd = (a.cmd as string[] | undefined) ?? [];
-      const r = spawnSync("nsenter", [`--net=/var/run/netns/${netns}`, ...(cmd.length ? cmd : ["sh"])], { stdio: "inherit" });
+      const state = requireState();
+      const netns = findNetns(state, String(a.name));
+      // After "--" yargs leaves the command in `_` (behind "exec"), not in `cmd`.
+      const cmd = [...((a.cmd as string[] | undefined) ?? []), ...a._.slice(1)].map(String);
+      // Pods: `ip netns exec`, which mounts the pod's resolv.conf (cluster DNS); nodes: nsenter, which keeps /sys as it is.
+      const isNode = state.nodes.some((n) => n.netns === netns);
+      const r = isNode ? spawnSync("nsenter", [`--net=/var/run/netns/${netns}`, ...(cmd.length ? cmd : ["sh"])], { stdio: "inherit" }) : spawnSync("ip", ["netns", "exec", netns, ...(cmd.length ? cmd : ["sh"])], { stdio: "inherit" });
       code = r.status ?? 1;
     })
     .command("add-node", "add one more node (with its pods) to the lab that is up", (y) => y.option("pods", { type: "number", default: 2 }), async (a) => {
@@ -108,6 +122,21 @@ async function main(): Promise<number> {
       saveState(state);
       console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })
+    .command("apply", "create or update objects from Kubernetes manifests (Pod, Deployment, StatefulSet, Service)", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), (a) => {
+      const state = requireState();
+      const manifests = readManifests(a.f, a.R, (w) => console.error(`Warning: ${w}`));
+      for (const line of apply(state, manifests)) console.log(line);
+    })
+    .command("delete", "delete the objects named in Kubernetes manifests", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), (a) => {
+      const state = requireState();
+      const manifests = readManifests(a.f, a.R, () => undefined);
+      for (const line of remove(state, manifests)) console.log(line);
+    })
+    .command("get <resource>", "list pods, svc or ep as kubectl does", (y) => y.positional("resource", { type: "string", choices: Object.keys(RESOURCES) }).options({ o: { type: "string", alias: "output", choices: ["wide", "json"] }, n: { type: "string", alias: "namespace", default: "default" }, A: { type: "boolean", alias: "all-namespaces", default: false } }), (a) => {
+      const api = readApi(requireState().dir);
+      if (!api) throw new Error("the lab has no services layer (API state missing)");
+      console.log(get(api, RESOURCES[String(a.resource)] ?? "pods", { ...(a.o ? { output: a.o } : {}), namespace: a.n, allNamespaces: a.A }));
+    })
     .command("down", "remove everything the lab made (idempotent)", {}, async () => {
       const removed = await down();
       console.log(removed.length ? `removed ${removed.length} namespaces` : "nothing to remove");
@@ -115,8 +144,13 @@ async function main(): Promise<number> {
     .command("demo", "bring up a 3-node lab (if none is up) and run the connectivity matrix", {}, async () => {
       code = await demo();
     })
-    .command("agent <role> [args..]", false, (y) => y.options({ name: { type: "string", default: "pod" }, "http-port": { type: "number" } }), async (a) => {
+    .command("agent <role> [args..]", false, (y) => y.options({ name: { type: "string", default: "pod" }, "http-port": { type: "number" }, dir: { type: "string" } }), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
+      if (a.role === "controller") await runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
+      if (a.role === "container") {
+        runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
+        await new Promise(() => undefined);
+      }
       if (a.role === "serve") {
         const httpPort = a["http-port"];
         serve(a.name, httpPort ? { http: httpPort } : { http: PORTS.http, udp: PORTS.udp, tcp: PORTS.tcp });

@@ -2,7 +2,8 @@
 // each with pass/fail and latency. A cell that does not apply says why.
 import { spawnSync } from "node:child_process";
 import { PORTS, type ProbeResult } from "./agent.js";
-import { HOST_PORTS, SELF } from "./topology.js";
+import { SELF } from "./paths.js";
+import { HOST_PORTS } from "./topology.js";
 import type { LabPod, LabState } from "./state.js";
 
 export const PROTOCOLS = ["ICMP", "TCP", "UDP", "HTTP"] as const;

@@ -18,6 +18,7 @@ export interface LabNode {
   underlayIp: string;
   subnet?: string;
   weftdPid?: number;
+  proxyPid?: number;
   dir: string;
   pods: LabPod[];
 }
@@ -25,7 +26,8 @@ export interface LabNode {
 export interface LabState {
   prefix: string;
   dir: string;
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string };
+  controllerPid?: number;
   namespaces: string[];
   pids: number[];
   etcd?: { netns: string; endpoint: string; pid: number; dataDir: string };

@@ -3,9 +3,13 @@
 // and pods attached through the CNI plugin. Everything lives in namespaces named with the lab's
 // prefix; nothing touches the host's own interfaces, routes or firewall.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { PORTS } from "./agent.js";
-import { cniAdd, cniDel, type Conflist } from "./cni-runtime.js";
+import { cniAdd, cniDel } from "./cni-runtime.js";
+import { readApi } from "./api-store.js";
+import { BIN, CNI_PATH, conflist, SELF } from "./paths.js";
+import { removeResolvConf, writeResolvConf } from "./pods.js";
+import { joinNode, startServices } from "./services-layer.js";
 import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
 import { labDir, labPrefix, loadState, saveState, type LabNode, type LabPod, type LabState } from "./state.js";
 
@@ -20,16 +24,11 @@ const hostPortMappings = [
 ];
 export const NETWORK_CONFIG = (directRouting: boolean): string => JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
 
-/** The lab bundle itself (dist/lab/weft-lab.cjs) and the repository around it. */
-export const SELF = resolve(process.argv[1] ?? "");
-export const REPO = resolve(dirname(SELF), "..", "..");
-const BIN = join(REPO, "dist", "bin");
-export const CNI_PATH = `${BIN}:/usr/lib/cni`;
 
 const progress = (msg: string): void => void process.stderr.write(`  • ${msg}\n`);
 const nodeIp = (i: number): string => `192.168.56.${11 + i}`;
 
-function addNetns(state: LabState, name: string): string {
+export function addNetns(state: LabState, name: string): string {
   ip("netns", "add", name);
   state.namespaces.push(name);
   saveState(state);
@@ -45,17 +44,6 @@ function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: strin
   ip("-n", fab, "link", "set", outer, "master", "br0", "up");
   ip("-n", netns, "addr", "add", cidr, "dev", "eth0");
   ip("-n", netns, "link", "set", "eth0", "up");
-}
-
-function conflist(node: LabNode, ipMasq: boolean): Conflist {
-  return {
-    cniVersion: "1.0.0",
-    name: "weft",
-    plugins: [
-      { type: "weft", subnetFile: join(node.dir, "subnet.env"), dataDir: join(node.dir, "cni"), bridge: "cni0", hairpinMode: true, isDefaultGateway: true, logFile: join(node.dir, "weft-cni.log") },
-      { type: "portmap", capabilities: { portMappings: true }, snat: ipMasq },
-    ],
-  };
 }
 
 function startWeftd(state: LabState, node: LabNode): void {
@@ -80,6 +68,7 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
   const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`, ...(hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
   const ipCidr = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address ?? "";
   const pod: LabPod = { name, netns, ip: ipCidr.split("/")[0] ?? "", containerId, ...(hostPort ? { hostPort } : {}) };
+  writeResolvConf(netns, "default");
   pod.serverPid = spawnInNetns(netns, process.execPath, [SELF, "agent", "serve", "--name", name], join(node.dir, `${name}.log`));
   state.pids.push(pod.serverPid);
   node.pods.push(pod);
@@ -104,6 +93,8 @@ export async function addNode(state: LabState, i: number, podsPerNode: number): 
     const pod = await addPod(state, node, j);
     progress(`${pod.name}: ${pod.ip}${pod.hostPort ? ` (hostPorts ${Object.values(HOST_PORTS).join(", ")})` : ""}`);
   }
+  // A node added to a running lab joins its services layer (Node object, weft-proxy).
+  if (readApi(state.dir)) joinNode(state, node);
   return node;
 }
 
@@ -154,6 +145,8 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   });
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
+  progress(`services: endpoints controller, weft-proxy (${options.proxyMode}) on every node, cluster DNS at 10.96.0.10`);
+  await startServices(state);
   return state;
 }
 
@@ -189,6 +182,7 @@ export async function down(): Promise<string[]> {
     // Processes still inside a lab namespace were started by the lab (a crashed run's): end them by pid.
     for (const pid of sh("ip", ["netns", "pids", ns]).split("\n").filter(Boolean)) killPid(Number(pid));
     ip("netns", "del", ns);
+    removeResolvConf(ns);
     removed.push(ns);
   }
   rmSync(dir, { recursive: true, force: true });

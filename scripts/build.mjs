@@ -35,7 +35,10 @@ const etcdProtoPlugin = {
     });
   },
 };
-const SCRIPTS = [{ name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs" }];
+const SCRIPTS = [
+  { name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs" },
+  { name: "weft-proxy", entry: "proxy/main.ts", out: "lab/weft-proxy.cjs" },
+];
 
 // The CNI plugin is exec'd for every pod: none of these may reach its bundle.
 const FORBIDDEN_ON_HOT_PATH = ["etcd3", "@grpc/", "grpc", "pino", "prom-client", "yargs", "node:http", "node:https", "node:crypto", "http", "https", "crypto"];

@@ -1,0 +1,141 @@
+// What `weft-lab apply` and `delete` will do, decided before anything changes: services with their
+// allocated addresses, workloads, and the pods to create and delete. Pure, so a bad document or an
+// allocation conflict stops the whole apply with nothing half-done.
+import { createHash } from "node:crypto";
+import { nsOf, type Pod, type Service } from "../proxy/model.js";
+import { allocateClusterIp, allocateLoadBalancerIp, allocateNodePort, AllocationError } from "./allocators.js";
+import type { ApiState } from "./api-store.js";
+import type { Manifest, Workload } from "./manifests.js";
+
+export const OWNER = "lab.weft.dev/owner";
+export const TEMPLATE_HASH = "pod-template-hash";
+
+export interface Plan {
+  services: Service[];
+  workloads: Workload[];
+  createPods: Pod[];
+  deletePods: string[];
+  deleteServices: string[];
+  deleteWorkloads: string[];
+  /** kubectl's lines: "service/x created", "deployment.apps/y configured", … */
+  report: string[];
+}
+
+const key = (m: { name: string; namespace?: string }): string => `${m.namespace ?? "default"}/${m.name}`;
+const withNs = <T extends { metadata: { namespace?: string } }>(o: T): T => ({ ...o, metadata: { ...o.metadata, namespace: nsOf(o.metadata as never) } });
+const resourceName = (kind: string): string => (kind === "Deployment" || kind === "StatefulSet" ? `${kind.toLowerCase()}.apps` : kind.toLowerCase());
+const stable = (o: unknown): string => JSON.stringify(o, (_k, v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+const shortHash = (s: string, n: number): string => createHash("sha256").update(s).digest("hex").slice(0, n);
+const SUFFIX = "bcdfghjklmnpqrstvwxz2456789";
+
+function podsOf(w: Workload, ownerKey: string, random: () => number): { hash: string; make: (i: number) => Pod } {
+  const hash = shortHash(stable(w.spec.template), 10);
+  return {
+    hash,
+    make: (i) => {
+      const name = w.kind === "StatefulSet" ? `${w.metadata.name}-${i}` : `${w.metadata.name}-${hash}-${Array.from({ length: 5 }, () => SUFFIX[Math.floor(random() * SUFFIX.length)]).join("")}`;
+      const spec: Pod["spec"] = { ...w.spec.template.spec, ...(w.kind === "StatefulSet" ? { hostname: name, ...(w.spec.serviceName ? { subdomain: w.spec.serviceName } : {}) } : {}) };
+      return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: w.metadata.namespace ?? "default", labels: { ...(w.spec.template.metadata?.labels ?? {}), [TEMPLATE_HASH]: hash }, annotations: { [OWNER]: ownerKey } }, spec, status: { phase: "Pending" } };
+    },
+  };
+}
+
+function planService(api: ApiState, svc: Service, report: string[], lbTaken: Set<string>, random: () => number): Service {
+  const s = withNs(svc);
+  const old = api.services.find((x) => key(x.metadata) === key(s.metadata));
+  const others = api.services.filter((x) => x !== old);
+  const type = s.spec.type ?? "ClusterIP";
+  const out: Service = { apiVersion: "v1", kind: "Service", metadata: { ...s.metadata, uid: old?.metadata.uid ?? shortHash(`${key(s.metadata)}${random()}`, 32), creationTimestamp: old?.metadata.creationTimestamp ?? new Date().toISOString() }, spec: { ...s.spec, type } };
+  try {
+    if (type !== "ExternalName") {
+      if (old && old.spec.clusterIP && s.spec.clusterIP && s.spec.clusterIP !== old.spec.clusterIP) throw new AllocationError(`spec.clusterIP: Invalid value: "${s.spec.clusterIP}": field is immutable`);
+      if (s.spec.clusterIP === "None") out.spec.clusterIP = "None";
+      else out.spec.clusterIP = old?.spec.clusterIP && old.spec.clusterIP !== "None" ? old.spec.clusterIP : allocateClusterIp(api.serviceCidr, new Set(others.map((x) => x.spec.clusterIP ?? "")), s.spec.clusterIP, "spec.clusterIP", random);
+      out.spec.clusterIPs = [out.spec.clusterIP];
+      const usedPorts = new Set(others.flatMap((x) => (x.spec.ports ?? []).map((p) => p.nodePort ?? 0)));
+      out.spec.ports = (s.spec.ports ?? []).map((p, i) => {
+        const prev = old?.spec.ports?.find((q) => q.port === p.port && (q.protocol ?? "TCP") === (p.protocol ?? "TCP"));
+        const port = { ...p, protocol: p.protocol ?? "TCP", targetPort: p.targetPort ?? p.port };
+        if (type === "ClusterIP") return port;
+        const nodePort = p.nodePort ?? prev?.nodePort;
+        const allocated = allocateNodePort(usedPorts, nodePort, `spec.ports[${i}].nodePort`, random);
+        usedPorts.add(allocated);
+        return { ...port, nodePort: allocated };
+      });
+      if (type === "LoadBalancer") {
+        const ip = old?.status?.loadBalancer?.ingress?.[0]?.ip ?? allocateLoadBalancerIp(api.lbPool, lbTaken, s.spec.loadBalancerIP);
+        if (ip) lbTaken.add(ip);
+        out.status = { loadBalancer: { ingress: ip ? [{ ip }] : [] } };
+      } else out.status = { loadBalancer: {} };
+    }
+  } catch (err) {
+    if (err instanceof AllocationError) throw new AllocationError(`Service "${s.metadata.name}" is invalid: ${err.message}`);
+    throw err;
+  }
+  const same = old && stable({ spec: old.spec, labels: old.metadata.labels }) === stable({ spec: out.spec, labels: out.metadata.labels });
+  report.push(`service/${s.metadata.name} ${!old ? "created" : same ? "unchanged" : "configured"}`);
+  return out;
+}
+
+export function planApply(api: ApiState, manifests: Manifest[], random = Math.random): Plan {
+  const plan: Plan = { services: [], workloads: [], createPods: [], deletePods: [], deleteServices: [], deleteWorkloads: [], report: [] };
+  const lbTaken = new Set(api.services.flatMap((s) => (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "")));
+  for (const m of manifests) {
+    if (m.kind === "Service") {
+      const svc = planService({ ...api, services: api.services.filter((s) => !plan.services.some((p) => key(p.metadata) === key(s.metadata))).concat(plan.services) }, m.obj, plan.report, lbTaken, random);
+      plan.services.push(svc);
+    } else if (m.kind === "Pod") {
+      const pod = withNs(m.obj);
+      const exists = api.pods.some((p) => key(p.metadata) === key(pod.metadata));
+      // Pods are immutable in what the lab models: an existing pod is left as it is.
+      if (!exists) plan.createPods.push({ ...pod, apiVersion: "v1", kind: "Pod", status: { phase: "Pending" } });
+      plan.report.push(`pod/${pod.metadata.name} ${exists ? "unchanged" : "created"}`);
+    } else {
+      const w = withNs(m.obj);
+      const ownerKey = `${w.kind}/${key(w.metadata)}`;
+      const existing = api.pods.filter((p) => p.metadata.annotations?.[OWNER] === ownerKey);
+      const { hash, make } = podsOf(w, ownerKey, random);
+      const replicas = w.spec.replicas ?? 1;
+      const current = existing.filter((p) => p.metadata.labels?.[TEMPLATE_HASH] === hash);
+      const stale = existing.filter((p) => p.metadata.labels?.[TEMPLATE_HASH] !== hash);
+      plan.deletePods.push(...stale.map((p) => key(p.metadata)));
+      if (w.kind === "StatefulSet") {
+        const names = new Set(current.map((p) => p.metadata.name));
+        for (let i = 0; i < replicas; i++) if (!names.has(`${w.metadata.name}-${i}`)) plan.createPods.push(make(i));
+        plan.deletePods.push(...current.filter((p) => Number(p.metadata.name.slice(w.metadata.name.length + 1)) >= replicas).map((p) => key(p.metadata)));
+      } else {
+        for (let i = current.length; i < replicas; i++) plan.createPods.push(make(i));
+        plan.deletePods.push(...current.slice(replicas).map((p) => key(p.metadata)));
+      }
+      const old = api.workloads.find((x) => x.kind === w.kind && key(x.metadata) === key(w.metadata));
+      plan.workloads.push(w);
+      plan.report.push(`${resourceName(w.kind)}/${w.metadata.name} ${!old ? "created" : stable(old.spec) === stable(w.spec) ? "unchanged" : "configured"}`);
+    }
+  }
+  return plan;
+}
+
+export function planDelete(api: ApiState, manifests: Manifest[]): Plan {
+  const plan: Plan = { services: [], workloads: [], createPods: [], deletePods: [], deleteServices: [], deleteWorkloads: [], report: [] };
+  for (const m of manifests) {
+    const k = key(withNs(m.obj as { metadata: { name: string; namespace?: string } }).metadata);
+    const name = (m.obj as { metadata: { name: string } }).metadata.name;
+    if (m.kind === "Service") {
+      if (!api.services.some((s) => key(s.metadata) === k)) throw new Error(`Error from server (NotFound): services "${name}" not found`);
+      plan.deleteServices.push(k);
+      plan.report.push(`service "${name}" deleted`);
+    } else if (m.kind === "Pod") {
+      if (!api.pods.some((p) => key(p.metadata) === k)) throw new Error(`Error from server (NotFound): pods "${name}" not found`);
+      plan.deletePods.push(k);
+      plan.report.push(`pod "${name}" deleted`);
+    } else {
+      if (!api.workloads.some((w) => w.kind === m.kind && key(w.metadata) === k)) throw new Error(`Error from server (NotFound): ${resourceName(m.kind)} "${name}" not found`);
+      plan.deleteWorkloads.push(`${m.kind}/${k}`);
+      plan.deletePods.push(...api.pods.filter((p) => p.metadata.annotations?.[OWNER] === `${m.kind}/${k}`).map((p) => key(p.metadata)));
+      plan.report.push(`${resourceName(m.kind)} "${name}" deleted`);
+    }
+  }
+  return plan;
+}
+
+export const podKey = key;

@@ -1,0 +1,64 @@
+// The EndpointSlice controller as a pure function: each Service's selector over the pods gives its
+// endpoints (ready pods only unless publishNotReadyAddresses), named target ports resolved per pod;
+// pods whose ports resolve differently go to separate slices, as Kubernetes does.
+import { createHash } from "node:crypto";
+import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../proxy/model.js";
+
+export const isReady = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+function selects(svc: Service, pod: Pod): boolean {
+  const sel = svc.spec.selector;
+  if (!sel || Object.keys(sel).length === 0) return false;
+  return nsOf(pod.metadata) === nsOf(svc.metadata) && Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v);
+}
+
+/** The slice's ports for `pod`, or undefined when a named target port is not among its containers' ports. */
+function resolvePorts(svc: Service, pod: Pod): EndpointSlice["ports"] | undefined {
+  const out: EndpointSlice["ports"] = [];
+  for (const sp of svc.spec.ports ?? []) {
+    const target = sp.targetPort ?? sp.port;
+    let port: number | undefined = typeof target === "number" ? target : undefined;
+    if (typeof target === "string") port = pod.spec.containers.flatMap((c) => c.ports ?? []).find((cp) => cp.name === target && (cp.protocol ?? "TCP") === (sp.protocol ?? "TCP"))?.containerPort;
+    if (port === undefined) continue; // Kubernetes leaves such a pod out of this port
+    out.push({ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? "TCP", ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) });
+  }
+  return out.length ? out : undefined;
+}
+
+export function endpointSlicesFor(services: Service[], pods: Pod[]): EndpointSlice[] {
+  const slices: EndpointSlice[] = [];
+  for (const svc of services) {
+    if ((svc.spec.type ?? "ClusterIP") === "ExternalName" || !svc.spec.selector) continue;
+    const groups = new Map<string, EndpointSlice>();
+    for (const pod of pods) {
+      if (!selects(svc, pod) || !pod.status?.podIP) continue;
+      const ready = isReady(pod);
+      if (!ready && !svc.spec.publishNotReadyAddresses) continue;
+      const ports = resolvePorts(svc, pod);
+      if (!ports) continue;
+      const portsKey = JSON.stringify(ports);
+      let slice = groups.get(portsKey);
+      if (!slice) {
+        const suffix = createHash("sha256").update(`${nsOf(svc.metadata)}/${svc.metadata.name}${portsKey}`).digest("hex").slice(0, 5);
+        slice = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: `${svc.metadata.name}-${suffix}`, namespace: nsOf(svc.metadata), labels: { [SERVICE_NAME_LABEL]: svc.metadata.name } }, addressType: "IPv4", endpoints: [], ports };
+        groups.set(portsKey, slice);
+      }
+      const hostname = pod.spec.hostname && pod.spec.subdomain === svc.metadata.name ? pod.spec.hostname : undefined;
+      slice.endpoints.push({
+        addresses: [pod.status.podIP],
+        conditions: { ready: ready || Boolean(svc.spec.publishNotReadyAddresses), serving: ready, terminating: false },
+        ...(hostname ? { hostname } : {}),
+        ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+        targetRef: { kind: "Pod", name: pod.metadata.name, namespace: nsOf(pod.metadata) },
+      });
+    }
+    // A service with a selector and no endpoints still has one (empty) slice, as kubectl shows it.
+    if (groups.size === 0) {
+      const suffix = createHash("sha256").update(`${nsOf(svc.metadata)}/${svc.metadata.name}`).digest("hex").slice(0, 5);
+      groups.set("", { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: `${svc.metadata.name}-${suffix}`, namespace: nsOf(svc.metadata), labels: { [SERVICE_NAME_LABEL]: svc.metadata.name } }, addressType: "IPv4", endpoints: [], ports: [] });
+    }
+    for (const s of groups.values()) s.endpoints.sort((a, b) => ((a.addresses[0] ?? "") < (b.addresses[0] ?? "") ? -1 : 1));
+    slices.push(...groups.values());
+  }
+  return slices;
+}

@@ -1,0 +1,92 @@
+// What a lab pod's container runs, chosen by its image as a cluster would: CoreDNS images serve the
+// cluster DNS; every other image serves the lab's test server, modelled on Kubernetes' e2e image
+// (agnhost netexec): on each TCP containerPort HTTP with /hostname, /clientip, /echo?msg=, /healthz
+// (gRPC with grpc.health.v1.Health and an echo service on ports named grpc…); on each UDP port a
+// reply with the pod's name. hello-kubernetes images answer "/" with a page naming pod and node.
+import { createSocket } from "node:dgram";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import * as grpc from "@grpc/grpc-js";
+import type { ContainerPort } from "../proxy/model.js";
+import { buildZone } from "../proxy/dns-records.js";
+import { serveDns } from "../proxy/dns-server.js";
+import { watchClusterState } from "../proxy/state-source.js";
+
+export interface ContainerSpec {
+  pod: string;
+  namespace: string;
+  node: string;
+  image: string;
+  ports: ContainerPort[];
+  clusterState: string;
+}
+
+const log = (msg: string, fields: object = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
+
+function http(spec: ContainerSpec, port: number): void {
+  const hello = /hello-kubernetes/.test(spec.image);
+  createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://pod");
+    const client = `${(req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")}:${req.socket.remotePort ?? 0}`;
+    const text = (body: string, type = "text/plain"): void => void res.writeHead(200, { "content-type": type }).end(body);
+    switch (url.pathname) {
+      case "/hostname":
+        return text(spec.pod);
+      case "/clientip":
+        return text(client);
+      case "/echo":
+        return text(url.searchParams.get("msg") ?? "");
+      case "/healthz":
+        return text("ok");
+      case "/":
+        if (hello) return text(`<!DOCTYPE html><html><head><title>Hello Kubernetes!</title></head><body><h1>Hello world!</h1><table><tr><th>pod:</th><td>${spec.pod}</td></tr><tr><th>node:</th><td>${spec.node}</td></tr></table></body></html>\n`, "text/html");
+        return text(`${spec.pod}\n`);
+      default:
+        res.writeHead(404).end("not found\n");
+    }
+  }).listen(port, "0.0.0.0");
+}
+
+function udp(spec: ContainerSpec, port: number): void {
+  const sock = createSocket("udp4");
+  sock.on("message", (_msg, rinfo) => sock.send(spec.pod, rinfo.port, rinfo.address));
+  sock.bind(port, "0.0.0.0");
+}
+
+// Messages travel as raw protobuf bytes: Health answers {status: SERVING} (field 1 = 1); Echo returns
+// what it was sent, and Stream sends it back `count` times (the request's field 2, default 3).
+const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
+const SERVING = Buffer.from([0x08, 0x01]);
+function grpcServer(port: number): void {
+  const server = new grpc.Server();
+  server.addService({ Check: { path: "/grpc.health.v1.Health/Check", requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize } }, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, SERVING) });
+  server.addService(
+    {
+      Echo: { path: "/weft.lab.Echo/Echo", requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+      Stream: { path: "/weft.lab.Echo/Stream", requestStream: false, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+    },
+    {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+      Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        for (let i = 0; i < 3; i++) call.write(call.request);
+        call.end();
+      },
+    },
+  );
+  server.bindAsync(`0.0.0.0:${port}`, grpc.ServerCredentials.createInsecure(), (err) => err && log("grpc bind failed", { port, error: err.message }));
+}
+
+export function runContainer(spec: ContainerSpec): void {
+  if (/coredns/.test(spec.image)) {
+    const dns = serveDns(53, (err) => log("dns error", { error: err.message }));
+    watchClusterState(spec.clusterState, (state) => dns.setZone(buildZone(state)), (err) => log("cannot read the cluster state", { error: err.message }));
+    log("serving cluster DNS", { pod: spec.pod, port: 53 });
+    return;
+  }
+  for (const p of spec.ports) {
+    if ((p.protocol ?? "TCP") === "UDP") udp(spec, p.containerPort);
+    else if (p.protocol === "SCTP") log("SCTP port not served: this kernel has no SCTP sockets", { port: p.containerPort });
+    else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort);
+    else http(spec, p.containerPort);
+  }
+  log("serving", { pod: spec.pod, image: spec.image, ports: spec.ports });
+}

@@ -1,0 +1,90 @@
+// The lab's kubelet: runs a pod from its spec on a node — a network namespace attached through the
+// node's conflist (weft, then portmap for hostPorts), the cluster DNS in its resolv.conf, and the
+// container's process (the lab's test server, or the DNS server for a CoreDNS image).
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { nsOf, type Pod } from "../proxy/model.js";
+import type { ApiState, PodRuntime, PortMapping } from "./api-store.js";
+import { cniAdd, cniDel } from "./cni-runtime.js";
+import { CNI_PATH, conflist, SELF } from "./paths.js";
+import { ip, pidAlive, spawnInNetns } from "./sh.js";
+import type { LabNode, LabState } from "./state.js";
+
+export const CLUSTER_DNS_IP = "10.96.0.10";
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/** `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf: the pod's DNS settings. */
+export function writeResolvConf(netns: string, namespace: string): void {
+  const dir = join("/etc/netns", netns);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "resolv.conf"), `nameserver ${CLUSTER_DNS_IP}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`);
+}
+
+export function removeResolvConf(netns: string): void {
+  rmSync(join("/etc/netns", netns), { recursive: true, force: true });
+}
+
+/** The node with the fewest of the API's pods (ties: the first), as a simple spreading scheduler. */
+export function pickNode(state: LabState, api: ApiState, pending: Pod[] = []): LabNode {
+  const count = (n: LabNode): number => [...api.pods, ...pending].filter((p) => p.spec.nodeName === n.name).length;
+  const node = [...state.nodes].sort((a, b) => count(a) - count(b))[0];
+  if (!node) throw new Error("the lab has no nodes");
+  return node;
+}
+
+const podNetns = (state: LabState, pod: Pod): string => `${state.prefix}${nsOf(pod.metadata) === "default" ? "" : `${nsOf(pod.metadata)}.`}${pod.metadata.name}`;
+
+function portMappings(pod: Pod): PortMapping[] {
+  return pod.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((p) => (p.hostPort ? [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }] : [])));
+}
+
+/** Starts `pod` on `node`; on any failure, whatever was made is undone and the error is raised. */
+export function runPod(state: LabState, node: LabNode, pod: Pod): PodRuntime {
+  const netns = podNetns(state, pod);
+  const containerId = `lab-${nsOf(pod.metadata)}-${pod.metadata.name}`;
+  const mappings = portMappings(pod);
+  const att = { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${nsOf(pod.metadata)};K8S_POD_NAME=${pod.metadata.name}`, ...(mappings.length ? { portMappings: mappings } : {}) };
+  ip("netns", "add", netns);
+  let attached = false;
+  try {
+    ip("-n", netns, "link", "set", "lo", "up");
+    const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, att, join(state.dir, "cache"));
+    attached = true;
+    const podIp = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address.split("/")[0] ?? "";
+    writeResolvConf(netns, nsOf(pod.metadata));
+    mkdirSync(join(node.dir, "pods"), { recursive: true });
+    const container = pod.spec.containers[0];
+    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: join(state.dir, "api.json") };
+    const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`));
+    pod.spec.nodeName = node.name;
+    pod.metadata.creationTimestamp = new Date().toISOString();
+    pod.status = { phase: "Running", podIP: podIp, hostIP: node.underlayIp, conditions: [{ type: "Ready", status: "False" }] };
+    return { node: node.name, netns, containerId, pid, ...(mappings.length ? { portMappings: mappings } : {}) };
+  } catch (err) {
+    if (attached) {
+      try {
+        cniDel(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, att, join(state.dir, "cache"));
+      } catch {
+        // the error that matters is the one being raised
+      }
+    }
+    ip("netns", "del", netns);
+    removeResolvConf(netns);
+    throw err;
+  }
+}
+
+/** Stops a pod's process, detaches it (CNI DEL through the conflist) and removes its namespace. */
+export function stopPod(state: LabState, rt: PodRuntime, pod: Pod): void {
+  if (rt.pid && pidAlive(rt.pid)) process.kill(rt.pid, "SIGTERM");
+  const node = state.nodes.find((n) => n.name === rt.node);
+  if (node) {
+    cniDel(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId: rt.containerId, netns: `/var/run/netns/${rt.netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${nsOf(pod.metadata)};K8S_POD_NAME=${pod.metadata.name}`, ...(rt.portMappings ? { portMappings: rt.portMappings } : {}) }, join(state.dir, "cache"));
+  }
+  try {
+    ip("netns", "del", rt.netns);
+  } catch {
+    // already gone
+  }
+  removeResolvConf(rt.netns);
+}

@@ -1,0 +1,59 @@
+// What a cluster runs on top of the pod network, in the lab: the API objects file, the endpoints
+// controller, a weft-proxy (kube-proxy) per node, and cluster DNS (a CoreDNS Deployment behind the
+// kube-dns Service at 10.96.0.10), deployed through `apply` like any workload.
+import { join } from "node:path";
+import type { Node } from "../proxy/model.js";
+import { emptyApi, readApi, updateApi, writeApi } from "./api-store.js";
+import { apply } from "./apply.js";
+import type { Manifest } from "./manifests.js";
+import { REPO, SELF } from "./paths.js";
+import { CLUSTER_DNS_IP } from "./pods.js";
+import { spawnInNetns, waitFor } from "./sh.js";
+import { saveState, type LabNode, type LabState } from "./state.js";
+
+export const LB_POOL: [string, string] = ["192.168.56.200", "192.168.56.250"];
+export const PROXY = join(REPO, "dist", "lab", "weft-proxy.cjs");
+
+const nodeObject = (n: LabNode): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name } }, spec: { ...(n.subnet ? { podCIDR: n.subnet } : {}) }, status: { addresses: [{ type: "InternalIP", address: n.underlayIp }, { type: "Hostname", address: n.name }] } });
+
+export function startProxy(state: LabState, node: LabNode): void {
+  node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", "10.244.0.0/16", "--node-ip", node.underlayIp, "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
+  state.pids.push(node.proxyPid);
+  saveState(state);
+}
+
+/** Registers a node (its Node object) and starts its proxy. */
+export function joinNode(state: LabState, node: LabNode): void {
+  updateApi(state.dir, (api) => {
+    api.nodes = [...api.nodes.filter((n) => n.metadata.name !== node.name), nodeObject(node)];
+    return { write: true, value: undefined };
+  });
+  startProxy(state, node);
+}
+
+const CLUSTER_DNS: Manifest[] = [
+  {
+    kind: "Deployment",
+    obj: {
+      kind: "Deployment",
+      metadata: { name: "coredns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } },
+      spec: { replicas: 1, selector: { matchLabels: { "k8s-app": "kube-dns" } }, template: { metadata: { labels: { "k8s-app": "kube-dns" } }, spec: { containers: [{ name: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.1", ports: [{ name: "dns-tcp", containerPort: 53, protocol: "TCP" }, { name: "dns", containerPort: 53, protocol: "UDP" }] }] } } },
+    },
+  },
+  {
+    kind: "Service",
+    obj: { apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } }, spec: { clusterIP: CLUSTER_DNS_IP, selector: { "k8s-app": "kube-dns" }, ports: [{ name: "dns", port: 53, protocol: "UDP", targetPort: 53 }, { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: 53 }] } },
+  },
+];
+
+export async function startServices(state: LabState): Promise<void> {
+  if (!readApi(state.dir)) writeApi(state.dir, emptyApi(state.options.serviceCidr, LB_POOL));
+  const first = state.nodes[0];
+  if (!first) throw new Error("the lab has no nodes");
+  state.controllerPid = spawnInNetns(first.netns, process.execPath, [SELF, "agent", "controller", "--dir", state.dir], join(state.dir, "controller.log"));
+  state.pids.push(state.controllerPid);
+  saveState(state);
+  for (const node of state.nodes) joinNode(state, node);
+  apply(state, CLUSTER_DNS);
+  await waitFor("cluster DNS to be ready (see controller.log)", () => (readApi(state.dir)?.endpointSlices ?? []).some((s) => s.metadata.labels?.["kubernetes.io/service-name"] === "kube-dns" && s.endpoints.some((e) => e.conditions.ready)), 20_000);
+}

@@ -1,0 +1,54 @@
+// Applies kube-proxy's iptables layout: the first sync after a start writes every chain (and removes
+// chains a previous run left that are no longer wanted); later syncs rewrite only changed chains,
+// all in one iptables-restore --noflush call, so the change is atomic per table.
+import { BASE_JUMPS, buildRules, restoreText, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
+import { run as defaultRun, type Runner } from "./exec.js";
+import type { Proxier, SyncStats } from "./proxier.js";
+import type { ServicePortEntry } from "./service-ports.js";
+
+const OURS = /^:(KUBE-(?:SVC|SVL|EXT|SEP|FW)-[A-Z0-9]+) /;
+
+export class IptablesProxier implements Proxier {
+  readonly mode = "iptables";
+  private applied: RuleSet | undefined;
+  private stale: Record<Table, string[]> = { nat: [], filter: [] };
+
+  constructor(
+    private readonly opts: ProxyOptions,
+    private readonly run: Runner = defaultRun,
+  ) {}
+
+  /** Finds what a previous run left and ensures the jumps from the built-in chains. */
+  init(): void {
+    const text: string[] = [];
+    for (const table of ["filter", "nat"] as const) {
+      const saved = this.run("iptables-save", ["-t", table]).split("\n");
+      this.stale[table] = saved.map((l) => OURS.exec(l)?.[1]).filter((c): c is string => Boolean(c));
+      const ours = table === "nat" ? ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] : ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD"];
+      const missingChains = ours.filter((c) => !saved.some((l) => l.startsWith(`:${c} `)));
+      const missingJumps = BASE_JUMPS[table].filter(([chain, rule]) => !saved.includes(`-A ${chain} ${rule}`));
+      if (missingChains.length === 0 && missingJumps.length === 0) continue;
+      text.push(`*${table}`, ...missingChains.map((c) => `:${c} - [0:0]`), ...missingJumps.map(([chain, rule]) => `-I ${chain} 1 ${rule}`), "COMMIT");
+    }
+    if (text.length) this.run("iptables-restore", ["--noflush", "--wait"], `${text.join("\n")}\n`);
+  }
+
+  sync(ports: ServicePortEntry[]): SyncStats {
+    const t = performance.now();
+    const next = buildRules(ports, this.opts);
+    const text = restoreText(next, this.applied, this.stale);
+    try {
+      if (text) this.run("iptables-restore", ["--noflush", "--wait"], text);
+    } catch (err) {
+      this.applied = undefined; // unknown now: the next sync writes everything
+      throw err;
+    }
+    this.applied = next;
+    this.stale = { nat: [], filter: [] };
+    return { written: (text.match(/^:/gm) ?? []).length, bytes: text.length, ms: performance.now() - t };
+  }
+
+  invalidate(): void {
+    this.applied = undefined;
+  }
+}

@@ -1,0 +1,79 @@
+// weft-proxy: the lab's kube-proxy. One per node, in the node's network namespace; reads Services and
+// EndpointSlices and programs the node in the chosen mode (iptables, nftables, userspace; ipvs where
+// the kernel has it). Logs one JSON line per event.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { createProxier, PROXY_MODES, type ProxyMode } from "./modes.js";
+import { ProxyModeUnavailableError } from "./proxier.js";
+import { servicePorts } from "./service-ports.js";
+import { watchClusterState } from "./state-source.js";
+
+const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+
+async function main(): Promise<void> {
+  const args = await yargs(hideBin(process.argv))
+    .scriptName("weft-proxy")
+    .usage("weft-proxy: programs Services on this node (the lab's kube-proxy)")
+    .options({
+      "node-name": { type: "string", demandOption: true, describe: "this node's name (endpoints on it are local)" },
+      "proxy-mode": { choices: PROXY_MODES, default: "iptables" as ProxyMode },
+      "cluster-cidr": { type: "string", default: "10.244.0.0/16", describe: "the pod network; other sources to a cluster IP are masqueraded" },
+      "node-ip": { type: "string", describe: "this node's address (userspace mode's portals)" },
+      "cluster-state": { type: "string", demandOption: true, describe: "JSON file of Services, EndpointSlices, Pods and Nodes" },
+      "sync-period": { type: "number", default: 30, describe: "seconds between full re-syncs that repair drift" },
+    })
+    .strict()
+    .parseAsync();
+  const node = args["node-name"];
+  let proxier;
+  try {
+    proxier = createProxier(args["proxy-mode"], { clusterCidr: args["cluster-cidr"], nodeIp: args["node-ip"] ?? "" });
+    proxier.init();
+  } catch (err) {
+    if (err instanceof ProxyModeUnavailableError) {
+      console.error(`weft-proxy: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  log("info", "proxy started", { node, mode: proxier.mode });
+  let last = "";
+  let latest: ReturnType<typeof servicePorts> = [];
+  const sync = (reason: string): void => {
+    try {
+      const stats = proxier.sync(latest);
+      log("info", "rules synced", { node, mode: proxier.mode, reason, servicePorts: latest.length, endpoints: latest.reduce((n, p) => n + p.endpoints.length, 0), written: stats.written, bytes: stats.bytes, ms: Math.round(stats.ms * 10) / 10 });
+    } catch (err) {
+      log("error", "rule sync failed; will retry", { node, mode: proxier.mode, error: (err as Error).message });
+      proxier.invalidate();
+      setTimeout(() => sync("retry"), 1_000).unref();
+    }
+  };
+  const stop = watchClusterState(
+    args["cluster-state"],
+    (state) => {
+      latest = servicePorts(state, node);
+      const key = JSON.stringify(latest);
+      if (key === last) return;
+      last = key;
+      sync("change");
+    },
+    (err) => log("warn", "cannot read the cluster state", { node, error: err.message }),
+  );
+  const repair = setInterval(() => {
+    proxier.invalidate();
+    sync("periodic");
+  }, args["sync-period"] * 1000);
+  const shutdown = (): void => {
+    // Rules stay in place, as kube-proxy leaves them: established and new connections keep working.
+    stop();
+    clearInterval(repair);
+    proxier.stop?.();
+    log("info", "proxy stopped", { node });
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+void main();

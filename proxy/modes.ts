@@ -1,0 +1,20 @@
+// The proxy modes and how each is made.
+import { IptablesProxier } from "./iptables-proxier.js";
+import type { Proxier } from "./proxier.js";
+
+export const PROXY_MODES = ["iptables", "nftables", "userspace", "ipvs"] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+export interface ModeOptions {
+  clusterCidr: string;
+  nodeIp: string;
+}
+
+export function createProxier(mode: ProxyMode, opts: ModeOptions): Proxier {
+  switch (mode) {
+    case "iptables":
+      return new IptablesProxier({ clusterCidr: opts.clusterCidr });
+    default:
+      throw new Error(`proxy mode ${mode} is not built yet`);
+  }
+}
