@@ -13,7 +13,7 @@ import { PodIpStore } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
-import { openHandle, setSysctl, type NetlinkHandle } from "../netlink/index.js";
+import { openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
@@ -96,6 +96,20 @@ export class Weftd {
     }
   }
 
+  /**
+   * Service traffic between two pods on the same bridge must pass iptables/nftables, or the reply
+   * skips kube-proxy's conntrack un-DNAT and the client drops it.
+   */
+  private ensureBridgeNetfilter(): void {
+    const key = "net.bridge.bridge-nf-call-iptables";
+    try {
+      if (readSysctl(undefined, key) !== "1") setSysctl(undefined, key, "1");
+      this.log.info({ sysctl: key, value: 1 }, "bridge netfilter on: Services work between pods on one node");
+    } catch (err) {
+      this.log.warn({ sysctl: key, err: (err as Error).message }, "cannot turn bridge netfilter on (is br_netfilter loaded?): Services between pods on the same node will fail");
+    }
+  }
+
   async start(): Promise<void> {
     const cfg = this.cfg;
     this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
@@ -104,6 +118,7 @@ export class Weftd {
     const publicIp = cfg.publicIp ?? this.underlay.ip;
     this.log = this.log.child({ node: publicIp });
     this.log.info({ iface: this.underlay.link.name, publicIp, etcd: cfg.etcdEndpoints }, "starting");
+    this.ensureBridgeNetfilter();
 
     if (cfg.netConf) {
       const conf = parseNetworkConfig(readFileSync(cfg.netConf, "utf8"));

@@ -24,6 +24,25 @@ function probeTcp(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** An HTTP readiness probe (GET /healthz answered 200), as a pod's readinessProbe.httpGet. */
+function probeHttp(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    let reply = "";
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    sock.on("connect", () => sock.write(`GET /healthz HTTP/1.0\r\nHost: ${host}\r\n\r\n`));
+    sock.on("data", (d) => {
+      reply += d.toString();
+      if (reply.includes("\r\n")) done(/^HTTP\/1\.[01] 200/.test(reply));
+    });
+    sock.on("error", () => done(false));
+  });
+}
+
 function probeUdp(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket("udp4");
@@ -39,13 +58,17 @@ function probeUdp(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The readiness probe: the first TCP port answers a connect, or the first UDP port a datagram. */
+/**
+ * The readiness probe on the first TCP port: HTTP GET /healthz where the test server speaks HTTP,
+ * a TCP connect for DNS and gRPC ports; else a datagram to the first UDP port.
+ */
 async function podAnswers(pod: Pod): Promise<boolean> {
   const ip = pod.status?.podIP;
   if (!ip) return false;
   const ports = pod.spec.containers.flatMap((c) => c.ports ?? []);
   const tcp = ports.find((p) => (p.protocol ?? "TCP") === "TCP");
-  if (tcp) return probeTcp(ip, tcp.containerPort);
+  const plainTcp = pod.spec.containers.some((c) => /coredns/.test(c.image ?? "")) || tcp?.name?.startsWith("grpc");
+  if (tcp) return plainTcp ? probeTcp(ip, tcp.containerPort) : probeHttp(ip, tcp.containerPort);
   const udp = ports.find((p) => p.protocol === "UDP");
   return udp ? probeUdp(ip, udp.containerPort) : true;
 }

@@ -41,7 +41,10 @@ function statusText(s: LabState): string {
 function findNetns(s: LabState, name: string): string {
   const api = readApi(s.dir);
   const apiPods = Object.entries(api?.podRuntime ?? {}).map(([k, rt]) => ({ name: k.startsWith("default/") ? k.slice(8) : k, netns: rt.netns }));
-  const all = [...apiPods, ...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : [])];
+  // As `kubectl exec deploy/NAME`: a workload's name stands for its first pod.
+  const owned = (api?.pods ?? []).find((p) => [`Deployment/default/${name.replace(/^deploy(ment)?\//, "")}`, `StatefulSet/default/${name.replace(/^(sts|statefulset)\//, "")}`].includes(p.metadata.annotations?.["lab.weft.dev/owner"] ?? ""));
+  if (owned && !apiPods.some((p) => p.name === name)) apiPods.push({ name, netns: api?.podRuntime[`default/${owned.metadata.name}`]?.netns ?? "" });
+  const all = [...apiPods, ...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : []), { name: "router", netns: `${s.prefix}router` }];
   const hit = all.find((x) => x.name === name || x.netns === name);
   if (!hit) throw new Error(`no pod or node named "${name}"; known: ${all.map((x) => x.name).join(", ")}`);
   return hit.netns;

@@ -17,7 +17,7 @@ export const PROXY = join(REPO, "dist", "lab", "weft-proxy.cjs");
 const nodeObject = (n: LabNode): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name } }, spec: { ...(n.subnet ? { podCIDR: n.subnet } : {}) }, status: { addresses: [{ type: "InternalIP", address: n.underlayIp }, { type: "Hostname", address: n.name }] } });
 
 export function startProxy(state: LabState, node: LabNode): void {
-  node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", "10.244.0.0/16", "--node-ip", node.underlayIp, "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
+  node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", "10.244.0.0/16", "--node-ip", node.underlayIp, "--lb-speaker-iface", "eth0", "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
   state.pids.push(node.proxyPid);
   saveState(state);
 }

@@ -17,7 +17,7 @@ export function answer(zone: Zone, query: Buffer): Buffer {
   if (!question) return dnsPacket.encode({ ...base, flags: 1 /* FORMERR */ });
   const res = lookup(zone, question.name, question.type);
   const rcodeBits = res.rcode === "NXDOMAIN" ? 3 : 0;
-  return dnsPacket.encode({ ...base, flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | rcodeBits, answers: res.answers.map(toAnswer) });
+  return dnsPacket.encode({ ...base, flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcodeBits, answers: res.answers.map(toAnswer) });
 }
 
 export interface DnsServer {

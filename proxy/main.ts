@@ -4,6 +4,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { createProxier, PROXY_MODES, type ProxyMode } from "./modes.js";
+import { LbSpeaker } from "./lb-speaker.js";
 import { ProxyModeUnavailableError } from "./proxier.js";
 import { servicePorts } from "./service-ports.js";
 import { watchClusterState } from "./state-source.js";
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
       "node-ip": { type: "string", describe: "this node's address (userspace mode's portals)" },
       "cluster-state": { type: "string", demandOption: true, describe: "JSON file of Services, EndpointSlices, Pods and Nodes" },
       "sync-period": { type: "number", default: 30, describe: "seconds between full re-syncs that repair drift" },
+      "lb-speaker-iface": { type: "string", describe: "announce LoadBalancer addresses on this interface (MetalLB's layer 2 mode); needs --node-ip" },
     })
     .strict()
     .parseAsync();
@@ -37,38 +39,46 @@ async function main(): Promise<void> {
     throw err;
   }
   log("info", "proxy started", { node, mode: proxier.mode });
+  const iface = args["lb-speaker-iface"];
+  const speaker = iface && args["node-ip"] ? new LbSpeaker(node, args["node-ip"], iface, (msg, fields) => log("info", msg, fields as Record<string, unknown>)) : undefined;
+  speaker?.start();
   let last = "";
   let latest: ReturnType<typeof servicePorts> = [];
-  const sync = (reason: string): void => {
+  // Syncs run one at a time, in order; a change during a sync is applied right after it.
+  let queue = Promise.resolve();
+  const sync = (reason: string): Promise<void> => (queue = queue.then(() => syncNow(reason)));
+  const syncNow = async (reason: string): Promise<void> => {
     try {
-      const stats = proxier.sync(latest);
+      const stats = await proxier.sync(latest);
       log("info", "rules synced", { node, mode: proxier.mode, reason, servicePorts: latest.length, endpoints: latest.reduce((n, p) => n + p.endpoints.length, 0), written: stats.written, bytes: stats.bytes, ms: Math.round(stats.ms * 10) / 10 });
     } catch (err) {
       log("error", "rule sync failed; will retry", { node, mode: proxier.mode, error: (err as Error).message });
       proxier.invalidate();
-      setTimeout(() => sync("retry"), 1_000).unref();
+      setTimeout(() => void sync("retry"), 1_000).unref();
     }
   };
   const stop = watchClusterState(
     args["cluster-state"],
     (state) => {
+      speaker?.update(state);
       latest = servicePorts(state, node);
       const key = JSON.stringify(latest);
       if (key === last) return;
       last = key;
-      sync("change");
+      void sync("change");
     },
     (err) => log("warn", "cannot read the cluster state", { node, error: err.message }),
   );
   const repair = setInterval(() => {
     proxier.invalidate();
-    sync("periodic");
+    void sync("periodic");
   }, args["sync-period"] * 1000);
   const shutdown = (): void => {
     // Rules stay in place, as kube-proxy leaves them: established and new connections keep working.
     stop();
     clearInterval(repair);
     proxier.stop?.();
+    speaker?.stop();
     log("info", "proxy stopped", { node });
     process.exit(0);
   };

@@ -12,7 +12,7 @@ export interface Proxier {
   readonly mode: string;
   /** Prepares the node (base chains, tables); safe to run again after a restart. */
   init(): void;
-  sync(ports: ServicePortEntry[]): SyncStats;
+  sync(ports: ServicePortEntry[]): SyncStats | Promise<SyncStats>;
   /** Forget what was applied, so the next sync rewrites everything (periodic repair). */
   invalidate(): void;
   stop?(): void;

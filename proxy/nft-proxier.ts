@@ -1,0 +1,55 @@
+// Applies kube-proxy's nftables layout with nft -f: one transaction per sync, so a change is atomic.
+import { run as defaultRun, type Runner } from "./exec.js";
+import type { ProxyOptions } from "./iptables-rules.js";
+import { buildNftRules, nftScript, TABLE, type NftRuleSet } from "./nft-rules.js";
+import type { Proxier, SyncStats } from "./proxier.js";
+import type { ServicePortEntry } from "./service-ports.js";
+
+export class NftProxier implements Proxier {
+  readonly mode = "nftables";
+  private applied: NftRuleSet | undefined;
+  private stale = { chains: [] as string[], sets: [] as string[] };
+
+  constructor(
+    private readonly opts: ProxyOptions,
+    private readonly run: Runner = defaultRun,
+  ) {}
+
+  /** Finds what a previous run left in our table, to delete what is no longer wanted. */
+  init(): void {
+    this.stale = { chains: [], sets: [] };
+    let listing = "";
+    try {
+      listing = this.run("nft", ["list", "table", ...TABLE.split(" ")]);
+    } catch {
+      return; // no table yet
+    }
+    for (const line of listing.split("\n")) {
+      const chain = /^\s*chain (\S+) \{/.exec(line)?.[1];
+      if (chain) this.stale.chains.push(chain);
+      const set = /^\s*set (\S+) \{/.exec(line)?.[1];
+      if (set) this.stale.sets.push(set);
+    }
+  }
+
+  sync(ports: ServicePortEntry[]): SyncStats {
+    const t = performance.now();
+    const next = buildNftRules(ports, this.opts);
+    const script = nftScript(next, this.applied, this.stale);
+    try {
+      if (script) this.run("nft", ["-f", "-"], script);
+    } catch (err) {
+      this.applied = undefined;
+      this.init();
+      throw err;
+    }
+    this.applied = next;
+    this.stale = { chains: [], sets: [] };
+    return { written: script.split("\n").length - 1, bytes: script.length, ms: performance.now() - t };
+  }
+
+  invalidate(): void {
+    this.applied = undefined;
+    this.init();
+  }
+}

@@ -1,0 +1,135 @@
+// kube-proxy's nftables mode as a pure function: one table (ip kube-proxy) whose verdict maps send a
+// service IP . protocol . port (or a node port) to the service's chain, which picks an endpoint chain
+// with numgen; and the nft script that moves the kernel from one rule set to the next in one
+// transaction, touching only the chains and map elements that changed.
+import { nftEndpointChain, nftServiceBase } from "./chain-names.js";
+import { MASQ_MARK, type ProxyOptions } from "./iptables-rules.js";
+import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
+
+export const TABLE = "ip kube-proxy";
+
+export interface NftChain {
+  /** "type nat hook prerouting priority dstnat; policy accept;" for base chains. */
+  hook?: string;
+  rules: string[];
+}
+export interface NftRuleSet {
+  chains: Map<string, NftChain>;
+  /** Declarations of maps and sets (their type line), and the elements of the maps. */
+  maps: Map<string, { decl: string; elements: string[] }>;
+  sets: Map<string, string>;
+}
+
+const MAPS = {
+  "service-ips": "type ipv4_addr . inet_proto . inet_service : verdict",
+  "service-nodeports": "type inet_proto . inet_service : verdict",
+  "no-endpoint-services": "type ipv4_addr . inet_proto . inet_service : verdict",
+  "no-endpoint-nodeports": "type inet_proto . inet_service : verdict",
+};
+
+function skeleton(): NftRuleSet {
+  const chains = new Map<string, NftChain>([
+    ["mark-for-masquerade", { rules: [`mark set mark or ${MASQ_MARK}`] }],
+    ["masquerading", { hook: "type nat hook postrouting priority srcnat; policy accept;", rules: [`mark and ${MASQ_MARK} == 0 return`, `mark set mark xor ${MASQ_MARK}`, "masquerade fully-random"] }],
+    ["services", { rules: ["ip daddr . meta l4proto . th dport vmap @service-ips", "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports"] }],
+    ["nat-prerouting", { hook: "type nat hook prerouting priority dstnat; policy accept;", rules: ["jump services"] }],
+    ["nat-output", { hook: "type nat hook output priority -100; policy accept;", rules: ["jump services"] }],
+    ["reject-chain", { rules: ["reject"] }],
+    ["endpoints-check", { rules: ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services", "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports"] }],
+    // Before DNAT (priority -110 < dstnat), so the destination is still the service's address.
+    ["filter-input", { hook: "type filter hook input priority -110; policy accept;", rules: ["ct state new jump endpoints-check"] }],
+    ["filter-forward", { hook: "type filter hook forward priority -110; policy accept;", rules: ["ct state new jump endpoints-check", `mark and ${MASQ_MARK} == ${MASQ_MARK} accept`, "ct state related,established accept"] }],
+    ["filter-output", { hook: "type filter hook output priority -110; policy accept;", rules: ["ct state new jump endpoints-check"] }],
+  ]);
+  const maps = new Map(Object.entries(MAPS).map(([name, decl]) => [name, { decl, elements: [] as string[] }]));
+  return { chains, maps, sets: new Map() };
+}
+
+const l4 = (p: ServicePortEntry): string => p.protocol.toLowerCase();
+const affinitySet = (p: ServicePortEntry, ep: ServiceEndpoint): string => `affinity-${nftEndpointChain(p, ep.ip, ep.port).slice("endpoint-".length)}`;
+
+function pick(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
+  const rules: string[] = [];
+  if (p.affinitySeconds !== undefined) for (const ep of eps) rules.push(`ip saddr @${affinitySet(p, ep)} goto ${nftEndpointChain(p, ep.ip, ep.port)}`);
+  rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((ep, i) => `${i} : goto ${nftEndpointChain(p, ep.ip, ep.port)}`).join(" , ")} }`);
+  return rules;
+}
+
+export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions): NftRuleSet {
+  const rs = skeleton();
+  const chain = (name: string, rules: string[]): void => void rs.chains.set(name, { rules });
+  const element = (map: keyof typeof MAPS, el: string): void => void rs.maps.get(map)?.elements.push(el);
+  for (const p of ports) {
+    const base = nftServiceBase(p);
+    const svc = `service-${base}`;
+    const ext = `external-${base}`;
+    const local = `local-${base}`;
+    const all = p.endpoints;
+    const localEps = all.filter((e) => e.local);
+    const internal = p.internalLocal ? localEps : all;
+    const external = p.externalLocal ? localEps : all;
+    const key = `${p.clusterIP} . ${l4(p)} . ${p.port}`;
+    if (all.length > 0) chain(svc, [`ip daddr ${p.clusterIP} ${l4(p)} dport ${p.port} ip saddr != ${opts.clusterCidr} jump mark-for-masquerade`, ...pick(p, all)]);
+    if ((p.internalLocal || p.externalLocal) && localEps.length > 0) chain(local, pick(p, localEps));
+    if (internal.length > 0) element("service-ips", `${key} : goto ${p.internalLocal ? local : svc}`);
+    else element("no-endpoint-services", `${key} : goto reject-chain`);
+    if (p.nodePort !== undefined || p.loadBalancerIPs.length > 0) {
+      if (external.length > 0) {
+        chain(ext, p.externalLocal ? [`ip saddr ${opts.clusterCidr} goto ${svc}`, "fib saddr type local jump mark-for-masquerade", `fib saddr type local goto ${svc}`, `goto ${local}`] : ["jump mark-for-masquerade", `goto ${svc}`]);
+        if (p.nodePort !== undefined) element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${ext}`);
+        for (const lb of p.loadBalancerIPs) element("service-ips", `${lb} . ${l4(p)} . ${p.port} : goto ${ext}`);
+      } else {
+        const verdict = all.length === 0 ? "goto reject-chain" : "drop";
+        if (p.nodePort !== undefined) element("no-endpoint-nodeports", `${l4(p)} . ${p.nodePort} : ${verdict}`);
+        for (const lb of p.loadBalancerIPs) element("no-endpoint-services", `${lb} . ${l4(p)} . ${p.port} : ${verdict}`);
+      }
+    }
+    for (const ep of all) {
+      const name = nftEndpointChain(p, ep.ip, ep.port);
+      const affinity = p.affinitySeconds !== undefined ? [`update @${affinitySet(p, ep)} { ip saddr }`] : [];
+      if (p.affinitySeconds !== undefined) rs.sets.set(affinitySet(p, ep), `type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s`);
+      chain(name, [`ip saddr ${ep.ip} jump mark-for-masquerade`, ...affinity, `meta l4proto ${l4(p)} dnat to ${ep.ip}:${ep.port}`]);
+    }
+  }
+  return rs;
+}
+
+const same = (a: string[] | undefined, b: string[] | undefined): boolean => a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The nft script from `prev` to `next` (one transaction with nft -f). `prev` undefined (first sync
+ * after a start): every chain and map is rewritten and `stale` objects found in the kernel are
+ * deleted. Sets (ClientIP affinity state) are kept while their endpoint exists.
+ */
+export function nftScript(next: NftRuleSet, prev: NftRuleSet | undefined, stale: { chains: string[]; sets: string[] } = { chains: [], sets: [] }): string {
+  const out: string[] = [];
+  if (!prev) out.push(`add table ${TABLE} { comment "rules for kube-proxy" ; }`);
+  for (const [name, decl] of next.sets) if (!prev?.sets.has(name)) out.push(`add set ${TABLE} ${name} { ${decl} ; }`);
+  for (const [name, m] of next.maps) if (!prev?.maps.has(name)) out.push(`add map ${TABLE} ${name} { ${m.decl} ; }`);
+  const changed = [...next.chains].filter(([name, c]) => !same(c.rules, prev?.chains.get(name)?.rules));
+  for (const [name, c] of changed) out.push(`add chain ${TABLE} ${name}${c.hook ? ` { ${c.hook} }` : ""}`);
+  for (const [name, m] of next.maps) {
+    const old = prev?.maps.get(name)?.elements;
+    if (!old) {
+      out.push(`flush map ${TABLE} ${name}`);
+      if (m.elements.length) out.push(`add element ${TABLE} ${name} { ${m.elements.join(" , ")} }`);
+      continue;
+    }
+    const keyOf = (e: string): string => e.slice(0, e.indexOf(" : "));
+    const oldKeys = new Map(old.map((e) => [keyOf(e), e]));
+    const gone = old.filter((e) => !m.elements.includes(e)).map(keyOf);
+    const added = m.elements.filter((e) => oldKeys.get(keyOf(e)) !== e);
+    if (gone.length) out.push(`delete element ${TABLE} ${name} { ${gone.join(" , ")} }`);
+    if (added.length) out.push(`add element ${TABLE} ${name} { ${added.join(" , ")} }`);
+  }
+  for (const [name, c] of changed) {
+    out.push(`flush chain ${TABLE} ${name}`);
+    for (const r of c.rules) out.push(`add rule ${TABLE} ${name} ${r}`);
+  }
+  const goneChains = new Set([...(prev ? [...prev.chains.keys()] : []), ...stale.chains].filter((c) => !next.chains.has(c)));
+  // Referencing rules are gone (flushed above); flush, then delete.
+  for (const c of goneChains) out.push(`flush chain ${TABLE} ${c}`);
+  for (const c of goneChains) out.push(`delete chain ${TABLE} ${c}`);
+  for (const s of new Set([...(prev ? [...prev.sets.keys()] : []), ...stale.sets].filter((x) => !next.sets.has(x)))) out.push(`delete set ${TABLE} ${s}`);
+  return out.length ? `${out.join("\n")}\n` : "";
+}

@@ -1,0 +1,62 @@
+// Helpers for Service tests on a lab: kubectl-like reads and commands run inside pods and nodes.
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+
+export const EXAMPLES = resolve(import.meta.dirname, "../../examples");
+export const FIXTURES = resolve(import.meta.dirname, "../fixtures/services");
+
+type Lab = (...args: string[]) => { code: number; out: string; err: string };
+
+export interface K8sItem {
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec: { clusterIP?: string; nodeName?: string; ports?: { name?: string; port: number; nodePort?: number }[] };
+  status?: { podIP?: string; loadBalancer?: { ingress?: { ip: string }[] } };
+  subsets?: { addresses?: { ip: string }[] }[];
+}
+
+export function kube(lab: Lab) {
+  const must = (...args: string[]): string => {
+    const r = lab(...args);
+    if (r.code !== 0) throw new Error(`weft-lab ${args.join(" ")} exited ${r.code}: ${r.err}`);
+    return r.out;
+  };
+  const list = (what: string): K8sItem[] => (JSON.parse(must("get", what, "-o", "json")) as { items: K8sItem[] }).items;
+  return {
+    must,
+    list,
+    svc: (name: string): K8sItem => {
+      const s = list("svc").find((x) => x.metadata.name === name);
+      if (!s) throw new Error(`no service ${name}`);
+      return s;
+    },
+    podIp: (name: string): string => list("pods").find((p) => p.metadata.name === name)?.status?.podIP ?? "",
+    endpoints: (name: string): string[] => (list("ep").find((e) => e.metadata.name === name)?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort(),
+    /** Runs a command in a pod or node (`weft-lab exec`); stdout, or "" when it failed. */
+    exec: (where: string, ...cmd: string[]): string => {
+      const r = lab("exec", where, "--", ...cmd);
+      return r.code === 0 ? r.out.trim() : "";
+    },
+  };
+}
+
+export const curl = (url: string, timeoutS = 2): string[] => ["curl", "-s", "-m", String(timeoutS), url];
+
+/** Polls `check` every 50 ms until it is true; returns the milliseconds it took, or throws. */
+export async function within(ms: number, what: string, check: () => boolean): Promise<number> {
+  const t = Date.now();
+  while (!check()) {
+    if (Date.now() - t > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - t;
+}
+
+export const iptablesSave = (netns: string): string => spawnSync("ip", ["netns", "exec", netns, "iptables-save", "-t", "nat"], { encoding: "utf8" }).stdout;
+export const nftList = (netns: string): string => spawnSync("ip", ["netns", "exec", netns, "nft", "list", "table", "ip", "kube-proxy"], { encoding: "utf8" }).stdout;
+
+/** Pearson's chi-square statistic of `counts` against a uniform spread. */
+export function chiSquare(counts: number[]): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const expected = total / counts.length;
+  return counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+}
