@@ -173,4 +173,11 @@ async function main(): Promise<number> {
   return code;
 }
 
-void main().then((code) => process.exit(code));
+void main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    // An error from a command handler: one line, as the fail handler prints it, not a stack.
+    console.error(`weft-lab: ${err.message}`);
+    process.exit(2);
+  },
+);
