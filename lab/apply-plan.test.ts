@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { allocateClusterIp, allocateNodePort, AllocationError } from "./allocators.js";
+import { emptyApi } from "./api-store.js";
+import { planApply, planDelete } from "./apply-plan.js";
+import { endpointSlicesFor } from "./endpoints.js";
+import type { Manifest } from "./manifests.js";
+
+const deployment = (replicas: number, image = "hello"): Manifest => ({
+  kind: "Deployment",
+  obj: { kind: "Deployment", metadata: { name: "web" }, spec: { replicas, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image, ports: [{ name: "http", containerPort: 8080 }] }] } } } },
+});
+const service = (extra: Record<string, unknown> = {}): Manifest => ({ kind: "Service", obj: { apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }], ...extra } } });
+
+describe("apply plan", () => {
+  it("creates a Deployment's pods and allocates a cluster IP in the service CIDR", () => {
+    const plan = planApply(emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]), [deployment(3), service({ type: "NodePort" })]);
+    expect(plan.createPods.map((p) => p.metadata.name)).toEqual([expect.stringMatching(/^web-[0-9a-f]{10}-[a-z0-9]{5}$/), expect.any(String), expect.any(String)]);
+    expect(plan.services[0]?.spec.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/);
+    expect(plan.services[0]?.spec.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
+    expect(plan.report).toEqual(["deployment.apps/web created", "service/web created"]);
+  });
+
+  it("scales without touching the pods it keeps, and replaces pods when the template changes", () => {
+    const api = emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]);
+    api.pods = planApply(api, [deployment(3)]).createPods;
+    api.workloads = [deployment(3).obj as never];
+    const down = planApply(api, [deployment(2)]);
+    expect(down.createPods).toHaveLength(0);
+    expect(down.deletePods).toHaveLength(1);
+    expect(down.report).toEqual(["deployment.apps/web configured"]);
+    const changed = planApply(api, [deployment(3, "other")]);
+    expect(changed.deletePods).toHaveLength(3);
+    expect(changed.createPods).toHaveLength(3);
+    expect(planDelete(api, [deployment(3)]).deletePods).toHaveLength(3);
+  });
+
+  it("refuses a cluster IP out of range or taken, a node port out of range or taken, with the API server's words", () => {
+    expect(() => allocateClusterIp("10.96.0.0/12", new Set(), "10.0.0.1")).toThrow(/provided IP is not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/12/);
+    expect(() => allocateClusterIp("10.96.0.0/12", new Set(["10.96.0.10"]), "10.96.0.10")).toThrow(/provided IP is already allocated/);
+    expect(() => allocateNodePort(new Set(), 80, "spec.ports[0].nodePort")).toThrow(AllocationError);
+    expect(() => allocateNodePort(new Set([30090]), 30090, "spec.ports[0].nodePort")).toThrow(/30090: provided port is already allocated/);
+    const api = emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]);
+    const first = planApply(api, [service({ type: "LoadBalancer" })]);
+    expect(first.services[0]?.status?.loadBalancer?.ingress).toEqual([{ ip: "192.168.56.200" }]);
+  });
+
+  it("resolves named target ports per pod, leaves unready pods out unless publishNotReadyAddresses", () => {
+    const api = emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]);
+    const pods = planApply(api, [deployment(2)]).createPods;
+    pods[0]!.status = { podIP: "10.244.1.2", conditions: [{ type: "Ready", status: "True" }] };
+    pods[1]!.status = { podIP: "10.244.2.2", conditions: [{ type: "Ready", status: "False" }] };
+    const svc = planApply(api, [service()]).services[0]!;
+    const [slice] = endpointSlicesFor([svc], pods);
+    expect(slice?.ports).toEqual([{ port: 8080, protocol: "TCP" }]);
+    expect(slice?.endpoints.map((e) => e.addresses[0])).toEqual(["10.244.1.2"]);
+    const all = endpointSlicesFor([{ ...svc, spec: { ...svc.spec, publishNotReadyAddresses: true } }], pods);
+    expect(all[0]?.endpoints).toHaveLength(2);
+  });
+});
