@@ -4,16 +4,11 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { PORTS, probeHttp, probeTcp, probeUdp, repeated, serve } from "./agent.js";
 import { readApi } from "./api-store.js";
-import { apply, remove } from "./apply.js";
-import { runController } from "./controller.js";
 import { get, RESOURCES } from "./kubectl-print.js";
-import { readManifests } from "./manifests.js";
-import { runContainer, type ContainerSpec } from "./netexec.js";
-import { formatMatrix, matrixPassed, runMatrix } from "./matrix.js";
+import type { ContainerSpec } from "./netexec.js";
 import { labDir, loadState, type LabState } from "./state.js";
 import { pidAlive, waitFor } from "./sh.js";
 import { saveState } from "./state.js";
-import { addNode, down, startWeftd, up } from "./topology.js";
 
 function requireState(): LabState {
   const state = loadState();
@@ -58,9 +53,11 @@ async function demo(): Promise<number> {
   if (state) console.log(`Using the lab that is already up (${state.nodes.length} nodes).`);
   else {
     console.log("Bringing up a 3-node weft lab (2 pods per node, ipMasq on)…");
+    const { up } = await import("./topology.js");
     state = await up({ nodes: 3, podsPerNode: 2, directRouting: false, ipMasq: true, proxyMode: "iptables", serviceCidr: "10.96.0.0/12" });
   }
   console.log(`\n${statusText(state)}\n\nConnectivity matrix (real packets; latency is the round trip):\n`);
+  const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
   const rows = runMatrix(state);
   console.log(formatMatrix(rows));
   const ok = matrixPassed(rows);
@@ -86,6 +83,7 @@ async function main(): Promise<number> {
           "service-cidr": { type: "string", default: "10.96.0.0/12" },
         }),
       async (a) => {
+        const { up } = await import("./topology.js");
         const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
@@ -94,7 +92,8 @@ async function main(): Promise<number> {
       const s = requireState();
       console.log(a.json ? JSON.stringify(statusJson(s), null, 2) : statusText(s));
     })
-    .command("matrix", "run the connectivity matrix on the lab that is up", (y) => y.option("json", { type: "boolean", default: false }), (a) => {
+    .command("matrix", "run the connectivity matrix on the lab that is up", (y) => y.option("json", { type: "boolean", default: false }), async (a) => {
+      const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
       const rows = runMatrix(requireState());
       console.log(a.json ? JSON.stringify(rows, null, 2) : formatMatrix(rows));
       code = matrixPassed(rows) ? 0 : 1;
@@ -111,6 +110,7 @@ async function main(): Promise<number> {
     })
     .command("add-node", "add one more node (with its pods) to the lab that is up", (y) => y.option("pods", { type: "number", default: 2 }), async (a) => {
       const state = requireState();
+      const { addNode } = await import("./topology.js");
       const node = await addNode(state, state.nodes.length, a.pods);
       console.log(`added ${node.name} (${node.underlayIp}, subnet ${node.subnet})`);
     })
@@ -121,17 +121,20 @@ async function main(): Promise<number> {
       const old = node.weftdPid;
       if (old && pidAlive(old)) process.kill(old, a.signal as NodeJS.Signals);
       await waitFor(`weftd ${old} to exit`, () => !pidAlive(old), 10_000);
+      const { startWeftd } = await import("./topology.js");
       startWeftd(state, node);
       saveState(state);
       console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })
-    .command("apply", "create or update objects from Kubernetes manifests (Pod, Deployment, StatefulSet, Service)", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), (a) => {
+    .command("apply", "create or update objects from Kubernetes manifests (Pod, Deployment, StatefulSet, Service)", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
+      const [{ readManifests }, { apply }] = await Promise.all([import("./manifests.js"), import("./apply.js")]);
       const manifests = readManifests(a.f, a.R, (w) => console.error(`Warning: ${w}`));
       for (const line of apply(state, manifests)) console.log(line);
     })
-    .command("delete", "delete the objects named in Kubernetes manifests", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), (a) => {
+    .command("delete", "delete the objects named in Kubernetes manifests", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
+      const [{ readManifests }, { remove }] = await Promise.all([import("./manifests.js"), import("./apply.js")]);
       const manifests = readManifests(a.f, a.R, () => undefined);
       for (const line of remove(state, manifests)) console.log(line);
     })
@@ -141,6 +144,7 @@ async function main(): Promise<number> {
       console.log(get(api, RESOURCES[String(a.resource)] ?? "pods", { ...(a.o ? { output: a.o } : {}), namespace: a.n, allNamespaces: a.A }));
     })
     .command("down", "remove everything the lab made (idempotent)", {}, async () => {
+      const { down } = await import("./topology.js");
       const removed = await down();
       console.log(removed.length ? `removed ${removed.length} namespaces` : "nothing to remove");
     })
@@ -149,9 +153,10 @@ async function main(): Promise<number> {
     })
     .command("agent <role> [args..]", false, (y) => y.options({ name: { type: "string", default: "pod" }, "http-port": { type: "number" }, dir: { type: "string" } }), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
-      if (a.role === "controller") await runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
+      // Heavy modules load only for the command that needs them: `get` answers in well under 200 ms.
+      if (a.role === "controller") await (await import("./controller.js")).runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
       if (a.role === "container") {
-        runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
+        (await import("./netexec.js")).runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
         await new Promise(() => undefined);
       }
       if (a.role === "serve") {

@@ -23,7 +23,18 @@ function base32(bytes: Buffer, chars: number): string {
   return out;
 }
 
-const hash = (s: string, chars: number): string => base32(createHash("sha256").update(s).digest(), chars);
+// Every sync names every chain again: remember the hashes (bounded, so churn cannot grow it forever).
+const memo = new Map<string, string>();
+function hash(s: string, chars: number): string {
+  const key = `${chars}|${s}`;
+  let h = memo.get(key);
+  if (h === undefined) {
+    if (memo.size > 500_000) memo.clear();
+    h = base32(createHash("sha256").update(s).digest(), chars);
+    memo.set(key, h);
+  }
+  return h;
+}
 const proto = (p: ServicePortEntry): string => p.protocol.toLowerCase();
 
 export const svcChain = (p: ServicePortEntry): string => `KUBE-SVC-${hash(p.name + proto(p), 16)}`;

@@ -13,16 +13,25 @@ export class IptablesProxier implements Proxier {
   private applied: RuleSet | undefined;
   private stale: Record<Table, string[]> = { nat: [], filter: [] };
 
+  private readonly save: string;
+  private readonly restore: string;
+
+  /** `backend` "legacy" drives iptables-legacy (x_tables) instead of the system's default (nft). */
   constructor(
     private readonly opts: ProxyOptions,
     private readonly run: Runner = defaultRun,
-  ) {}
+    backend: "default" | "legacy" = "default",
+  ) {
+    const bin = backend === "legacy" ? "iptables-legacy" : "iptables";
+    this.save = `${bin}-save`;
+    this.restore = `${bin}-restore`;
+  }
 
   /** Finds what a previous run left and ensures the jumps from the built-in chains. */
   init(): void {
     const text: string[] = [];
     for (const table of ["filter", "nat"] as const) {
-      const saved = this.run("iptables-save", ["-t", table]).split("\n");
+      const saved = this.run(this.save, ["-t", table]).split("\n");
       this.stale[table] = saved.map((l) => OURS.exec(l)?.[1]).filter((c): c is string => Boolean(c));
       const ours = table === "nat" ? ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] : ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD"];
       const missingChains = ours.filter((c) => !saved.some((l) => l.startsWith(`:${c} `)));
@@ -30,7 +39,7 @@ export class IptablesProxier implements Proxier {
       if (missingChains.length === 0 && missingJumps.length === 0) continue;
       text.push(`*${table}`, ...missingChains.map((c) => `:${c} - [0:0]`), ...missingJumps.map(([chain, rule]) => `-I ${chain} 1 ${rule}`), "COMMIT");
     }
-    if (text.length) this.run("iptables-restore", ["--noflush", "--wait"], `${text.join("\n")}\n`);
+    if (text.length) this.run(this.restore, ["--noflush", "--wait"], `${text.join("\n")}\n`);
   }
 
   sync(ports: ServicePortEntry[]): SyncStats {
@@ -38,7 +47,7 @@ export class IptablesProxier implements Proxier {
     const next = buildRules(ports, this.opts);
     const text = restoreText(next, this.applied, this.stale);
     try {
-      if (text) this.run("iptables-restore", ["--noflush", "--wait"], text);
+      if (text) this.run(this.restore, ["--noflush", "--wait"], text);
     } catch (err) {
       this.applied = undefined; // unknown now: the next sync writes everything
       throw err;

@@ -47,14 +47,27 @@ async function main(): Promise<void> {
   // Syncs run one at a time, in order; a change during a sync is applied right after it.
   let queue = Promise.resolve();
   const sync = (reason: string): Promise<void> => (queue = queue.then(() => syncNow(reason)));
+  // One retry pending at most, backing off from 1 s to 30 s, so a rule the kernel refuses does not
+  // turn into a busy loop (each change or periodic sync would otherwise start another retry chain).
+  let retry: NodeJS.Timeout | undefined;
+  let backoffMs = 1_000;
   const syncNow = async (reason: string): Promise<void> => {
     try {
       const stats = await proxier.sync(latest);
+      backoffMs = 1_000;
+      clearTimeout(retry);
+      retry = undefined;
       log("info", "rules synced", { node, mode: proxier.mode, reason, servicePorts: latest.length, endpoints: latest.reduce((n, p) => n + p.endpoints.length, 0), written: stats.written, bytes: stats.bytes, ms: Math.round(stats.ms * 10) / 10 });
     } catch (err) {
-      log("error", "rule sync failed; will retry", { node, mode: proxier.mode, error: (err as Error).message });
+      log("error", "rule sync failed; will retry", { node, mode: proxier.mode, reason, error: (err as Error).message, retryInMs: backoffMs });
       proxier.invalidate();
-      setTimeout(() => void sync("retry"), 1_000).unref();
+      if (retry) return;
+      retry = setTimeout(() => {
+        retry = undefined;
+        void sync("retry");
+      }, backoffMs);
+      retry.unref();
+      backoffMs = Math.min(backoffMs * 2, 30_000);
     }
   };
   const stop = watchClusterState(

@@ -1,14 +1,14 @@
 // Applies kube-proxy's nftables layout with nft -f: one transaction per sync, so a change is atomic.
 import { run as defaultRun, type Runner } from "./exec.js";
 import type { ProxyOptions } from "./iptables-rules.js";
-import { buildNftRules, nftScript, TABLE, type NftRuleSet } from "./nft-rules.js";
+import { buildNftRules, nftScript, TABLE, type NftObjects, type NftRuleSet } from "./nft-rules.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
 
 export class NftProxier implements Proxier {
   readonly mode = "nftables";
   private applied: NftRuleSet | undefined;
-  private stale = { chains: [] as string[], sets: [] as string[] };
+  private stale: NftObjects = { chains: [], sets: [], maps: [] };
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -17,7 +17,7 @@ export class NftProxier implements Proxier {
 
   /** Finds what a previous run left in our table, to delete what is no longer wanted. */
   init(): void {
-    this.stale = { chains: [], sets: [] };
+    this.stale = { chains: [], sets: [], maps: [] };
     let listing = "";
     try {
       listing = this.run("nft", ["list", "table", ...TABLE.split(" ")]);
@@ -29,6 +29,8 @@ export class NftProxier implements Proxier {
       if (chain) this.stale.chains.push(chain);
       const set = /^\s*set (\S+) \{/.exec(line)?.[1];
       if (set) this.stale.sets.push(set);
+      const map = /^\s*map (\S+) \{/.exec(line)?.[1];
+      if (map) this.stale.maps.push(map);
     }
   }
 
@@ -44,7 +46,7 @@ export class NftProxier implements Proxier {
       throw err;
     }
     this.applied = next;
-    this.stale = { chains: [], sets: [] };
+    this.stale = { chains: [], sets: [], maps: [] };
     return { written: script.split("\n").length - 1, bytes: script.length, ms: performance.now() - t };
   }
 

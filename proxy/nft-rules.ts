@@ -1,7 +1,10 @@
 // kube-proxy's nftables mode as a pure function: one table (ip kube-proxy) whose verdict maps send a
-// service IP . protocol . port (or a node port) to the service's chain, which picks an endpoint chain
-// with numgen; and the nft script that moves the kernel from one rule set to the next in one
-// transaction, touching only the chains and map elements that changed.
+// service IP . protocol . port (or a node port) onwards, and the nft script that moves the kernel
+// from one rule set to the next in one transaction, touching only what changed.
+// Plain services (no affinity, Cluster policies) take a scalable path: a shared chain per endpoint
+// count n DNATs through a per-protocol map keyed by (address . port . numgen random mod n), so a
+// service is map elements, not chains — 10,000 services load in well under a second, where one
+// chain per endpoint (kube-proxy's layout, kept here for affinity and Local policies) takes many.
 import { nftEndpointChain, nftServiceBase } from "./chain-names.js";
 import { MASQ_MARK, type ProxyOptions } from "./iptables-rules.js";
 import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
@@ -15,22 +18,37 @@ export interface NftChain {
 }
 export interface NftRuleSet {
   chains: Map<string, NftChain>;
-  /** Declarations of maps and sets (their type line), and the elements of the maps. */
-  maps: Map<string, { decl: string; elements: string[] }>;
+  /** Maps and sets with static elements: their declaration (type line) and elements. */
+  maps: Map<string, { kind: "map" | "set"; decl: string; elements: string[] }>;
+  /** Dynamic sets (ClientIP affinity state): declared, never flushed while their endpoint exists. */
   sets: Map<string, string>;
 }
+
+const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+type L4 = (typeof PROTOCOLS)[number];
 
 const MAPS = {
   "service-ips": "type ipv4_addr . inet_proto . inet_service : verdict",
   "service-nodeports": "type inet_proto . inet_service : verdict",
   "no-endpoint-services": "type ipv4_addr . inet_proto . inet_service : verdict",
   "no-endpoint-nodeports": "type inet_proto . inet_service : verdict",
+  // The scalable path's endpoints: which endpoint is number i of a service address (or node port),
+  // one map per protocol ("typeof" gives numgen's integer type; nft 1.0.6 cannot add a later rule
+  // using a map declared with the protocol-free "th dport", so each rule names its protocol).
+  ...Object.fromEntries(PROTOCOLS.flatMap((l4) => [
+    [`cluster-endpoints-${l4}`, `typeof ip daddr . ${l4} dport . numgen random mod 2 : ip daddr . ${l4} dport`],
+    [`nodeport-endpoints-${l4}`, `typeof ${l4} dport . numgen random mod 2 : ip daddr . ${l4} dport`],
+  ])) as Record<`${"cluster" | "nodeport"}-endpoints-${L4}`, string>,
+};
+const SETS = {
+  // Endpoint to itself through a service: masquerade so the reply comes back through the DNAT.
+  hairpin: "typeof ip saddr . ip daddr",
 };
 
 function skeleton(): NftRuleSet {
   const chains = new Map<string, NftChain>([
     ["mark-for-masquerade", { rules: [`mark set mark or ${MASQ_MARK}`] }],
-    ["masquerading", { hook: "type nat hook postrouting priority srcnat; policy accept;", rules: [`mark and ${MASQ_MARK} == 0 return`, `mark set mark xor ${MASQ_MARK}`, "masquerade fully-random"] }],
+    ["masquerading", { hook: "type nat hook postrouting priority srcnat; policy accept;", rules: ["ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random", `mark and ${MASQ_MARK} == 0 return`, `mark set mark xor ${MASQ_MARK}`, "masquerade fully-random"] }],
     ["services", { rules: ["ip daddr . meta l4proto . th dport vmap @service-ips", "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports"] }],
     ["nat-prerouting", { hook: "type nat hook prerouting priority dstnat; policy accept;", rules: ["jump services"] }],
     ["nat-output", { hook: "type nat hook output priority -100; policy accept;", rules: ["jump services"] }],
@@ -41,11 +59,13 @@ function skeleton(): NftRuleSet {
     ["filter-forward", { hook: "type filter hook forward priority -110; policy accept;", rules: ["ct state new jump endpoints-check", `mark and ${MASQ_MARK} == ${MASQ_MARK} accept`, "ct state related,established accept"] }],
     ["filter-output", { hook: "type filter hook output priority -110; policy accept;", rules: ["ct state new jump endpoints-check"] }],
   ]);
-  const maps = new Map(Object.entries(MAPS).map(([name, decl]) => [name, { decl, elements: [] as string[] }]));
+  const maps: NftRuleSet["maps"] = new Map();
+  for (const [name, decl] of Object.entries(MAPS)) maps.set(name, { kind: "map", decl, elements: [] });
+  for (const [name, decl] of Object.entries(SETS)) maps.set(name, { kind: "set", decl, elements: [] });
   return { chains, maps, sets: new Map() };
 }
 
-const l4 = (p: ServicePortEntry): string => p.protocol.toLowerCase();
+const l4 = (p: ServicePortEntry): L4 => p.protocol.toLowerCase() as L4;
 const affinitySet = (p: ServicePortEntry, ep: ServiceEndpoint): string => `affinity-${nftEndpointChain(p, ep.ip, ep.port).slice("endpoint-".length)}`;
 
 function pick(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
@@ -58,8 +78,34 @@ function pick(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
 export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions): NftRuleSet {
   const rs = skeleton();
   const chain = (name: string, rules: string[]): void => void rs.chains.set(name, { rules });
-  const element = (map: keyof typeof MAPS, el: string): void => void rs.maps.get(map)?.elements.push(el);
+  const element = (map: keyof typeof MAPS | keyof typeof SETS, el: string): void => void rs.maps.get(map)?.elements.push(el);
+  const hairpin = new Set<string>();
+  const shared = (kind: "cluster" | "external" | "nodeport", n: number): string => {
+    const name = `${kind}-${n}`;
+    if (!rs.chains.has(name)) {
+      // One DNAT rule per protocol: "tcp dport" in the key also makes the rule match TCP only.
+      const dnat = PROTOCOLS.map((l4) => (kind === "nodeport" ? `dnat ip addr . port to ${l4} dport . numgen random mod ${n} map @nodeport-endpoints-${l4}` : `dnat ip addr . port to ip daddr . ${l4} dport . numgen random mod ${n} map @cluster-endpoints-${l4}`));
+      chain(name, [kind === "cluster" ? `ip saddr != ${opts.clusterCidr} jump mark-for-masquerade` : "jump mark-for-masquerade", ...dnat]);
+    }
+    return name;
+  };
   for (const p of ports) {
+    // Hairpin (a pod reaching itself through a service) is DNATed on its own node: local endpoints only.
+    for (const ep of p.endpoints) if (ep.local) hairpin.add(ep.ip);
+    if (p.affinitySeconds === undefined && !p.internalLocal && !p.externalLocal && p.endpoints.length > 0) {
+      // The scalable path: this service is elements of the shared maps.
+      const n = p.endpoints.length;
+      const keys = [`${p.clusterIP} . ${l4(p)} . ${p.port}`, ...p.loadBalancerIPs.map((lb) => `${lb} . ${l4(p)} . ${p.port}`)];
+      element("service-ips", `${keys[0]} : goto ${shared("cluster", n)}`);
+      for (const k of keys.slice(1)) element("service-ips", `${k} : goto ${shared("external", n)}`);
+      const byAddress = [p.clusterIP, ...p.loadBalancerIPs].map((ip) => `${ip} . ${p.port}`);
+      p.endpoints.forEach((ep, i) => byAddress.forEach((k) => element(`cluster-endpoints-${l4(p)}`, `${k} . ${i} : ${ep.ip} . ${ep.port}`)));
+      if (p.nodePort !== undefined) {
+        element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${shared("nodeport", n)}`);
+        p.endpoints.forEach((ep, i) => element(`nodeport-endpoints-${l4(p)}`, `${p.nodePort} . ${i} : ${ep.ip} . ${ep.port}`));
+      }
+      continue;
+    }
     const base = nftServiceBase(p);
     const svc = `service-${base}`;
     const ext = `external-${base}`;
@@ -91,6 +137,7 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions): Nf
       chain(name, [`ip saddr ${ep.ip} jump mark-for-masquerade`, ...affinity, `meta l4proto ${l4(p)} dnat to ${ep.ip}:${ep.port}`]);
     }
   }
+  for (const ip of hairpin) element("hairpin", `${ip} . ${ip}`);
   return rs;
 }
 
@@ -101,24 +148,32 @@ const same = (a: string[] | undefined, b: string[] | undefined): boolean => a !=
  * after a start): every chain and map is rewritten and `stale` objects found in the kernel are
  * deleted. Sets (ClientIP affinity state) are kept while their endpoint exists.
  */
-export function nftScript(next: NftRuleSet, prev: NftRuleSet | undefined, stale: { chains: string[]; sets: string[] } = { chains: [], sets: [] }): string {
+export interface NftObjects {
+  chains: string[];
+  sets: string[];
+  maps: string[];
+}
+
+export function nftScript(next: NftRuleSet, prev: NftRuleSet | undefined, stale: NftObjects = { chains: [], sets: [], maps: [] }): string {
   const out: string[] = [];
   if (!prev) out.push(`add table ${TABLE} { comment "rules for kube-proxy" ; }`);
   for (const [name, decl] of next.sets) if (!prev?.sets.has(name)) out.push(`add set ${TABLE} ${name} { ${decl} ; }`);
-  for (const [name, m] of next.maps) if (!prev?.maps.has(name)) out.push(`add map ${TABLE} ${name} { ${m.decl} ; }`);
+  for (const [name, m] of next.maps) if (!prev?.maps.has(name)) out.push(`add ${m.kind} ${TABLE} ${name} { ${m.decl} ; }`);
   const changed = [...next.chains].filter(([name, c]) => !same(c.rules, prev?.chains.get(name)?.rules));
   for (const [name, c] of changed) out.push(`add chain ${TABLE} ${name}${c.hook ? ` { ${c.hook} }` : ""}`);
   for (const [name, m] of next.maps) {
     const old = prev?.maps.get(name)?.elements;
     if (!old) {
-      out.push(`flush map ${TABLE} ${name}`);
+      out.push(`flush ${m.kind} ${TABLE} ${name}`);
       if (m.elements.length) out.push(`add element ${TABLE} ${name} { ${m.elements.join(" , ")} }`);
       continue;
     }
-    const keyOf = (e: string): string => e.slice(0, e.indexOf(" : "));
-    const oldKeys = new Map(old.map((e) => [keyOf(e), e]));
-    const gone = old.filter((e) => !m.elements.includes(e)).map(keyOf);
-    const added = m.elements.filter((e) => oldKeys.get(keyOf(e)) !== e);
+    const keyOf = (e: string): string => (e.includes(" : ") ? e.slice(0, e.indexOf(" : ")) : e);
+    const oldSet = new Set(old);
+    const newSet = new Set(m.elements);
+    // An element whose verdict changed is deleted and added again in the same transaction.
+    const gone = old.filter((e) => !newSet.has(e)).map(keyOf);
+    const added = m.elements.filter((e) => !oldSet.has(e));
     if (gone.length) out.push(`delete element ${TABLE} ${name} { ${gone.join(" , ")} }`);
     if (added.length) out.push(`add element ${TABLE} ${name} { ${added.join(" , ")} }`);
   }
@@ -130,6 +185,10 @@ export function nftScript(next: NftRuleSet, prev: NftRuleSet | undefined, stale:
   // Referencing rules are gone (flushed above); flush, then delete.
   for (const c of goneChains) out.push(`flush chain ${TABLE} ${c}`);
   for (const c of goneChains) out.push(`delete chain ${TABLE} ${c}`);
-  for (const s of new Set([...(prev ? [...prev.sets.keys()] : []), ...stale.sets].filter((x) => !next.sets.has(x)))) out.push(`delete set ${TABLE} ${s}`);
+  // Sets and maps no longer wanted (an endpoint's affinity state, or a previous version's layout);
+  // static sets such as hairpin live in `maps` and stay.
+  const wanted = (x: string): boolean => next.sets.has(x) || next.maps.has(x);
+  for (const s of new Set([...(prev ? [...prev.sets.keys()] : []), ...stale.sets].filter((x) => !wanted(x)))) out.push(`delete set ${TABLE} ${s}`);
+  for (const m of new Set([...(prev ? [...prev.maps.keys()] : []), ...stale.maps].filter((x) => !wanted(x)))) out.push(`delete map ${TABLE} ${m}`);
   return out.length ? `${out.join("\n")}\n` : "";
 }

@@ -1,6 +1,6 @@
 // Flattens Services and EndpointSlices into what every proxy mode programs: one entry per service
 // port, with its virtual addresses and its endpoints (kube-proxy's ServicePort + Endpoint).
-import { isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type Protocol, type Service } from "./model.js";
+import { isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type Protocol, type Service } from "./model.js";
 
 export interface ServiceEndpoint {
   ip: string;
@@ -31,11 +31,26 @@ export interface ServicePortEntry {
 
 const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-function endpointsFor(state: ClusterState, svc: Service, portName: string, protocol: Protocol, nodeName: string): ServiceEndpoint[] {
+type SliceIndex = Map<string, EndpointSlice[]>;
+
+/** Slices by "namespace/service", so each service finds its own without scanning them all. */
+function indexSlices(slices: EndpointSlice[]): SliceIndex {
+  const index: SliceIndex = new Map();
+  for (const slice of slices) {
+    const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svc || slice.addressType !== "IPv4") continue;
+    const key = `${nsOf(slice.metadata)}/${svc}`;
+    const list = index.get(key) ?? [];
+    list.push(slice);
+    index.set(key, list);
+  }
+  return index;
+}
+
+function endpointsFor(index: SliceIndex, svc: Service, portName: string, protocol: Protocol, nodeName: string): ServiceEndpoint[] {
   const out: ServiceEndpoint[] = [];
   const seen = new Set<string>();
-  for (const slice of state.endpointSlices) {
-    if (slice.metadata.labels?.[SERVICE_NAME_LABEL] !== svc.metadata.name || nsOf(slice.metadata) !== nsOf(svc.metadata) || slice.addressType !== "IPv4") continue;
+  for (const slice of index.get(`${nsOf(svc.metadata)}/${svc.metadata.name}`) ?? []) {
     const port = slice.ports.find((p) => (p.name ?? "") === portName && (p.protocol ?? "TCP") === protocol);
     if (!port) continue;
     for (const ep of slice.endpoints) {
@@ -59,6 +74,7 @@ export function ipToInt(ip: string): number {
 /** Every service port this node's proxy programs: not headless, not ExternalName, with a cluster IP. */
 export function servicePorts(state: ClusterState, nodeName: string): ServicePortEntry[] {
   const out: ServicePortEntry[] = [];
+  const index = indexSlices(state.endpointSlices);
   for (const svc of state.services) {
     const type = svc.spec.type ?? "ClusterIP";
     if (type === "ExternalName" || isHeadless(svc) || !svc.spec.clusterIP) continue;
@@ -79,7 +95,7 @@ export function servicePorts(state: ClusterState, nodeName: string): ServicePort
         ...(svc.spec.sessionAffinity === "ClientIP" ? { affinitySeconds: svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS } : {}),
         externalLocal: type !== "ClusterIP" && svc.spec.externalTrafficPolicy === "Local",
         internalLocal: svc.spec.internalTrafficPolicy === "Local",
-        endpoints: endpointsFor(state, svc, portName, protocol, nodeName),
+        endpoints: endpointsFor(index, svc, portName, protocol, nodeName),
       });
     }
   }

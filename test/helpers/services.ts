@@ -1,6 +1,8 @@
 // Helpers for Service tests on a lab: kubectl-like reads and commands run inside pods and nodes.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
+import { readApi } from "../../lab/api-store.js";
+import { SERVICE_NAME_LABEL } from "../../proxy/model.js";
 
 export const EXAMPLES = resolve(import.meta.dirname, "../../examples");
 export const FIXTURES = resolve(import.meta.dirname, "../fixtures/services");
@@ -37,6 +39,15 @@ export function kube(lab: Lab) {
       return r.code === 0 ? r.out.trim() : "";
     },
   };
+}
+
+/**
+ * A Service's ready endpoint addresses read straight from the lab's API state: a file read, so a
+ * timing loop measures the system, not the 0.2–0.5 s start of a `weft-lab get` per poll.
+ */
+export function readyEndpoints(labDir: string, service: string): string[] {
+  const slices = (readApi(labDir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === service);
+  return slices.flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses)).sort();
 }
 
 export const curl = (url: string, timeoutS = 2): string[] => ["curl", "-s", "-m", String(timeoutS), url];
