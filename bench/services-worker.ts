@@ -1,0 +1,38 @@
+// Runs inside a throwaway namespace: times weft-proxy's rule syncs for N services × 10 endpoints,
+// full and after one endpoint changes, in iptables and nftables mode; prints JSON.
+import { IptablesProxier } from "../proxy/iptables-proxier.js";
+import type { ClusterState, EndpointSlice, Service } from "../proxy/model.js";
+import { NftProxier } from "../proxy/nft-proxier.js";
+import { servicePorts } from "../proxy/service-ports.js";
+
+const [mode, countArg] = process.argv.slice(2);
+const N = Number(countArg);
+const ENDPOINTS = 10;
+
+// Service i has ClusterIP 10.96.0.0/12 + i and endpoints 10.244.0.0/14 + 10·i … 10·i + 9; NodePorts
+// are unique, so only the first 2,768 services (30000–32767) get one. `bump` moves one endpoint of
+// that service to another address: the "one endpoint changed" sync.
+function cluster(n: number, bump = -1): ClusterState {
+  const services: Service[] = [];
+  const endpointSlices: EndpointSlice[] = [];
+  const ip = (base: number, k: number): string => `10.${base + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+  for (let i = 0; i < n; i++) {
+    const name = `svc-${i}`;
+    const nodePort = i < 2768 ? { nodePort: 30000 + i } : {};
+    services.push({ metadata: { name, namespace: "bench" }, spec: { type: i < 2768 ? "NodePort" : "ClusterIP", clusterIP: ip(96, i), ports: [{ name: "http", protocol: "TCP", port: 80, ...nodePort }] } });
+    endpointSlices.push({
+      metadata: { name: `${name}-x`, namespace: "bench", labels: { "kubernetes.io/service-name": name } },
+      addressType: "IPv4",
+      ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+      endpoints: Array.from({ length: ENDPOINTS }, (_, e) => ({ addresses: [i === bump && e === 0 ? "10.255.255.254" : ip(244, i * ENDPOINTS + e)], conditions: { ready: true }, nodeName: e % 2 ? "node1" : "node2" })),
+    });
+  }
+  return { services, endpointSlices, pods: [], nodes: [] };
+}
+
+const opts = { clusterCidr: "10.244.0.0/14" };
+const proxier = mode === "nftables" ? new NftProxier(opts) : new IptablesProxier(opts, undefined, mode === "iptables-legacy" ? "legacy" : "default");
+proxier.init();
+const full = proxier.sync(servicePorts(cluster(N), "node1"));
+const change = proxier.sync(servicePorts(cluster(N, Math.floor(N / 2)), "node1"));
+console.log(JSON.stringify({ mode, services: N, full: full.ms, fullBytes: full.bytes, change: change.ms, changeBytes: change.bytes }));
