@@ -48,8 +48,12 @@ function endpointsColumn(ep: { subsets: { addresses?: { ip: string }[]; ports: {
 export type Resource = "pods" | "svc" | "ep";
 export const RESOURCES: Record<string, Resource> = { pods: "pods", pod: "pods", po: "pods", services: "svc", service: "svc", svc: "svc", endpoints: "ep", ep: "ep" };
 
-export function get(api: ApiState, resource: Resource, opts: { output?: string; namespace?: string; allNamespaces?: boolean }): string {
-  const inNs = <T extends { metadata: { namespace?: string } }>(xs: T[]): T[] => (opts.allNamespaces ? xs : xs.filter((x) => nsOf(x.metadata as never) === (opts.namespace ?? "default")));
+const KIND_PLURAL: Record<Resource, string> = { pods: "pods", svc: "services", ep: "endpoints" };
+
+/** kubectl get: a table, `-o wide`, or `-o json` (a List, or the object itself when `name` is given). */
+export function get(api: ApiState, resource: Resource, opts: { output?: string; namespace?: string; allNamespaces?: boolean; name?: string }): string {
+  const inNs = <T extends { metadata: { namespace?: string; name?: string } }>(xs: T[]): T[] =>
+    xs.filter((x) => (opts.allNamespaces || nsOf(x.metadata as never) === (opts.namespace ?? "default")) && (opts.name === undefined || x.metadata.name === opts.name));
   const nsCol = (x: { metadata: { namespace?: string } }): string[] => (opts.allNamespaces ? [nsOf(x.metadata as never)] : []);
   const nsHead = opts.allNamespaces ? ["NAMESPACE"] : [];
   let items: object[];
@@ -73,7 +77,8 @@ export function get(api: ApiState, resource: Resource, opts: { output?: string; 
     rows = [[...nsHead, "NAME", "ENDPOINTS", "AGE"]];
     for (const e of eps) rows.push([...nsCol(e), e.metadata.name, endpointsColumn(e), age(e.metadata.creationTimestamp)]);
   }
-  if (opts.output === "json") return JSON.stringify({ apiVersion: "v1", kind: "List", metadata: { resourceVersion: "" }, items }, null, 4);
+  if (opts.name !== undefined && items.length === 0) throw new Error(`Error from server (NotFound): ${KIND_PLURAL[resource]} "${opts.name}" not found`);
+  if (opts.output === "json") return JSON.stringify(opts.name !== undefined ? items[0] : { apiVersion: "v1", kind: "List", metadata: { resourceVersion: "" }, items }, null, 4);
   if (rows.length === 1) return `No resources found in ${opts.allNamespaces ? "any" : (opts.namespace ?? "default")} namespace.`;
   return table(rows);
 }

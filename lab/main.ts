@@ -126,6 +126,19 @@ async function main(): Promise<number> {
       saveState(state);
       console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })
+    .command("restart-proxy <node>", "stop a node's weft-proxy (SIGTERM: rules stay, as with kube-proxy) and start it again", (y) => y.option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
+      const state = requireState();
+      const node = state.nodes.find((n) => n.name === a.node);
+      if (!node) throw new Error(`no node "${String(a.node)}"`);
+      const old = node.proxyPid;
+      if (!old) throw new Error(`${node.name} runs no weft-proxy (the lab was brought up without Services)`);
+      if (pidAlive(old)) process.kill(old, a.signal as NodeJS.Signals);
+      await waitFor(`weft-proxy ${old} to exit`, () => !pidAlive(old), 10_000);
+      state.pids = state.pids.filter((p) => p !== old);
+      const { startProxy } = await import("./services-layer.js");
+      startProxy(state, node);
+      console.log(`weft-proxy on ${node.name}: pid ${old} → ${node.proxyPid}`);
+    })
     .command("apply", "create or update objects from Kubernetes manifests (Pod, Deployment, StatefulSet, Service)", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
       const [{ readManifests }, { apply }] = await Promise.all([import("./manifests.js"), import("./apply.js")]);
@@ -138,10 +151,10 @@ async function main(): Promise<number> {
       const manifests = readManifests(a.f, a.R, () => undefined);
       for (const line of remove(state, manifests)) console.log(line);
     })
-    .command("get <resource>", "list pods, svc or ep as kubectl does", (y) => y.positional("resource", { type: "string", choices: Object.keys(RESOURCES) }).options({ o: { type: "string", alias: "output", choices: ["wide", "json"] }, n: { type: "string", alias: "namespace", default: "default" }, A: { type: "boolean", alias: "all-namespaces", default: false } }), (a) => {
+    .command("get <resource> [name]", "list pods, svc or ep as kubectl does", (y) => y.positional("resource", { type: "string", choices: Object.keys(RESOURCES) }).positional("name", { type: "string" }).options({ o: { type: "string", alias: "output", choices: ["wide", "json"] }, n: { type: "string", alias: "namespace", default: "default" }, A: { type: "boolean", alias: "all-namespaces", default: false } }), (a) => {
       const api = readApi(requireState().dir);
       if (!api) throw new Error("the lab has no services layer (API state missing)");
-      console.log(get(api, RESOURCES[String(a.resource)] ?? "pods", { ...(a.o ? { output: a.o } : {}), namespace: a.n, allNamespaces: a.A }));
+      console.log(get(api, RESOURCES[String(a.resource)] ?? "pods", { ...(a.o ? { output: a.o } : {}), ...(a.name ? { name: a.name } : {}), namespace: a.n, allNamespaces: a.A }));
     })
     .command("down", "remove everything the lab made (idempotent)", {}, async () => {
       const { down } = await import("./topology.js");
@@ -163,6 +176,12 @@ async function main(): Promise<number> {
         const httpPort = a["http-port"];
         serve(a.name, httpPort ? { http: httpPort } : { http: PORTS.http, udp: PORTS.udp, tcp: PORTS.tcp });
         await new Promise(() => undefined);
+      }
+      if (a.role === "grpc") {
+        const r = await (await import("./grpc-probe.js")).grpcProbe(args[0] ?? "");
+        console.log(JSON.stringify(r));
+        code = r.ok ? 0 : 1;
+        return;
       }
       const [kind, host, port] = args;
       const probe = kind === "http" ? probeHttp : kind === "tcp" ? probeTcp : probeUdp;

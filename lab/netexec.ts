@@ -53,19 +53,25 @@ function udp(spec: ContainerSpec, port: number): void {
 }
 
 // Messages travel as raw protobuf bytes: Health answers {status: SERVING} (field 1 = 1); Echo returns
-// what it was sent, and Stream sends it back `count` times (the request's field 2, default 3).
+// what it was sent, Stream sends it back 3 times, and Hostname answers the pod's name (as netexec's
+// /hostname does over HTTP), so a client sees which endpoint a Service sent it to.
 const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
 const SERVING = Buffer.from([0x08, 0x01]);
-function grpcServer(port: number): void {
+export const GRPC_METHODS = { health: "/grpc.health.v1.Health/Check", echo: "/weft.lab.Echo/Echo", hostname: "/weft.lab.Echo/Hostname" } as const;
+const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize });
+
+function grpcServer(port: number, pod: string): void {
   const server = new grpc.Server();
-  server.addService({ Check: { path: "/grpc.health.v1.Health/Check", requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize } }, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, SERVING) });
+  server.addService({ Check: unary(GRPC_METHODS.health) }, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, SERVING) });
   server.addService(
     {
-      Echo: { path: "/weft.lab.Echo/Echo", requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+      Echo: unary(GRPC_METHODS.echo),
+      Hostname: unary(GRPC_METHODS.hostname),
       Stream: { path: "/weft.lab.Echo/Stream", requestStream: false, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
     },
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+      Hostname: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(pod)),
       Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
         for (let i = 0; i < 3; i++) call.write(call.request);
         call.end();
@@ -85,7 +91,7 @@ export function runContainer(spec: ContainerSpec): void {
   for (const p of spec.ports) {
     if ((p.protocol ?? "TCP") === "UDP") udp(spec, p.containerPort);
     else if (p.protocol === "SCTP") log("SCTP port not served: this kernel has no SCTP sockets", { port: p.containerPort });
-    else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort);
+    else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort, spec.pod);
     else http(spec, p.containerPort);
   }
   log("serving", { pod: spec.pod, image: spec.image, ports: spec.ports });

@@ -1,9 +1,10 @@
 // Services on the weft network, per proxy mode, on a 3-node lab built from the walkthrough's
 // examples: ClusterIP from pods, nodes and outside, NodePort and LoadBalancer from the WAN, DNS,
 // endpoint changes, affinity, traffic policies, load spreading, and weft's side of the contract.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { useLab } from "../helpers/lab.js";
+import { LAB, useLab } from "../helpers/lab.js";
 import { chiSquare, curl, EXAMPLES, FIXTURES, iptablesSave, kube, nftList, readyEndpoints, within } from "../helpers/services.js";
 
 const WAN_IP = "203.0.113.10";
@@ -83,6 +84,45 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
     await within(1_500, "unready pod gone from the endpoints", () => !readyEndpoints(stateDir, "cluster-demo").includes(victim.status!.podIP!));
     for (const p of spawnSync("ip", ["netns", "pids", victimNetns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) process.kill(Number(p), "SIGCONT");
     await within(3_000, "pod ready again", () => k.endpoints("cluster-demo").includes(victim.status!.podIP!));
+  });
+
+  it("gRPC through the ClusterIP from a pod and from a node: health, echo, and each new connection to either endpoint", async () => {
+    k.must("apply", "-f", `${FIXTURES}/grpc.yaml`);
+    await within(10_000, "grpc endpoints", () => readyEndpoints(stateDir, "grpc-demo").length === 2);
+    const probe = (where: string, target: string): { ok: boolean; status?: string; hostname?: string; error?: string } => JSON.parse(k.exec(where, process.execPath, LAB, "agent", "grpc", target) || "{}");
+    const fromPod = Array.from({ length: 12 }, () => probe("client-node1", "grpc-demo:9000"));
+    for (const r of fromPod) expect(r).toMatchObject({ ok: true, status: "SERVING", hostname: expect.stringMatching(/^grpc-echo-/) });
+    // Random choice per connection: 12 connections all on one of 2 endpoints has p = 0.05 %.
+    expect(new Set(fromPod.map((r) => r.hostname)).size).toBe(2);
+    expect(probe("node3", `${k.svc("grpc-demo").spec.clusterIP}:9000`)).toMatchObject({ ok: true, hostname: expect.stringMatching(/^grpc-echo-/) });
+  });
+
+  it("an established connection through a ClusterIP survives a weft-proxy restart on its node, and the rules come back the same", async () => {
+    // One keep-alive HTTP connection, a request every 50 ms for 5 s, while node1's proxy restarts.
+    const client = `const http=require("node:http");const agent=new http.Agent({keepAlive:true,maxSockets:1});const [host,ms]=process.argv.slice(1);
+      const sockets=new Set();let ok=0,fail=0;const end=Date.now()+Number(ms);
+      (async()=>{while(Date.now()<end){await new Promise((r)=>{const q=http.get({host,port:80,path:"/hostname",agent,timeout:1000},(res)=>{sockets.add(res.socket.localPort);res.resume();res.on("end",()=>{ok++;r();});});q.on("timeout",()=>q.destroy());q.on("error",()=>{fail++;r();});});await new Promise((r)=>setTimeout(r,50));}
+      agent.destroy();console.log(JSON.stringify({ok,fail,sockets:sockets.size}));})();`;
+    const normalize = (text: string): string[] => text.split("\n").filter((l) => l && !l.startsWith("#") && !l.includes("expires")).sort();
+    const before = normalize(rules(0));
+    const netns = `${status().nodes[0]!.netns.slice(0, -"node1".length)}client-node1`;
+    const run = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", client, k.svc("cluster-demo").spec.clusterIP!, "5000"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    run.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new Promise<void>((r) => run.on("close", () => r()));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(k.must("restart-proxy", "node1")).toMatch(/^weft-proxy on node1: pid \d+ → \d+/);
+    await done;
+    const r = JSON.parse(out) as { ok: number; fail: number; sockets: number };
+    expect(r.fail).toBe(0);
+    expect(r.sockets).toBe(1);
+    expect(r.ok).toBeGreaterThan(40);
+    const syncedSinceStart = (): boolean => {
+      const log = readFileSync(`${stateDir}/node1/weft-proxy.log`, "utf8");
+      return log.slice(log.lastIndexOf('"proxy started"')).includes('"rules synced"');
+    };
+    await within(3_000, "restarted proxy has synced", syncedSinceStart);
+    expect(normalize(rules(0))).toEqual(before);
   });
 
   it("sessionAffinity ClientIP keeps a client on one endpoint", () => {

@@ -1,0 +1,34 @@
+// A one-shot gRPC client for the lab (grpcurl's job): health check, echo and the serving pod's name
+// over one HTTP/2 connection, printed as JSON. Kept apart from netexec so that only this command loads it.
+import * as grpc from "@grpc/grpc-js";
+import { GRPC_METHODS } from "./netexec.js";
+
+export interface GrpcProbeResult {
+  ok: boolean;
+  status?: "SERVING" | "NOT_SERVING";
+  echo?: string;
+  hostname?: string;
+  ms: number;
+  error?: string;
+}
+
+const raw = (b: Buffer): Buffer => b;
+
+export async function grpcProbe(target: string, timeoutMs = 3_000): Promise<GrpcProbeResult> {
+  const t = performance.now();
+  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+  const call = (path: string, body: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) => client.makeUnaryRequest(path, raw, raw, body, { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(err ?? new Error("empty reply")) : resolve(res))));
+  try {
+    const health = await call(GRPC_METHODS.health, Buffer.alloc(0));
+    const echo = await call(GRPC_METHODS.echo, Buffer.from("weft"));
+    const hostname = await call(GRPC_METHODS.hostname, Buffer.alloc(0));
+    // HealthCheckResponse: field 1 (status) = 1 is SERVING.
+    const status = health.equals(Buffer.from([0x08, 0x01])) ? "SERVING" : "NOT_SERVING";
+    return { ok: status === "SERVING" && echo.toString() === "weft", status, echo: echo.toString(), hostname: hostname.toString(), ms: performance.now() - t };
+  } catch (err) {
+    return { ok: false, ms: performance.now() - t, error: (err as Error).message };
+  } finally {
+    client.close();
+  }
+}
