@@ -27,7 +27,7 @@ for (const n of [1000, 10000]) {
         const ns = nss.create(mode.slice(0, 5));
         const r = JSON.parse(execFileSync("ip", ["netns", "exec", ns, process.execPath, worker, mode, String(n)], { encoding: "utf8", maxBuffer: 64 << 20 }));
         rows.push(r);
-        console.log(`  ${mode.padEnd(15)} ${String(n).padStart(6)} services: full sync ${ms(r.full)} (${(r.fullBytes / 1e6).toFixed(1)} MB of rules), one endpoint changed ${ms(r.change)} (${r.changeBytes} bytes)`);
+        console.log(`  ${mode.padEnd(15)} ${String(n).padStart(6)} services: full sync ${ms(r.full)} (${(r.fullBytes / 1e6).toFixed(1)} MB of rules), one endpoint changed ${ms(r.change)} median of 7 (first ${ms(r.firstChange)}; ${r.changeBytes} bytes)`);
       },
     );
   }

@@ -1,7 +1,7 @@
 // Applies kube-proxy's iptables layout: the first sync after a start writes every chain (and removes
 // chains a previous run left that are no longer wanted); later syncs rewrite only changed chains,
 // all in one iptables-restore --noflush call, so the change is atomic per table.
-import { BASE_JUMPS, buildRules, restoreText, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
+import { BASE_JUMPS, buildRules, restoreText, type PortRules, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
 import { run as defaultRun, type Runner } from "./exec.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
@@ -11,6 +11,8 @@ const OURS = /^:(KUBE-(?:SVC|SVL|EXT|SEP|FW)-[A-Z0-9]+) /;
 export class IptablesProxier implements Proxier {
   readonly mode = "iptables";
   private applied: RuleSet | undefined;
+  /** The applied rule set's per-port rules, so unchanged Services reuse their strings. */
+  private portCache = new Map<string, PortRules>();
   private stale: Record<Table, string[]> = { nat: [], filter: [] };
 
   private readonly save: string;
@@ -44,7 +46,8 @@ export class IptablesProxier implements Proxier {
 
   sync(ports: ServicePortEntry[]): SyncStats {
     const t = performance.now();
-    const next = buildRules(ports, this.opts);
+    const cache = { prev: this.portCache, next: new Map<string, PortRules>() };
+    const next = buildRules(ports, this.opts, cache);
     const text = restoreText(next, this.applied, this.stale);
     try {
       if (text) this.run(this.restore, ["--noflush", "--wait"], text);
@@ -53,6 +56,7 @@ export class IptablesProxier implements Proxier {
       throw err;
     }
     this.applied = next;
+    this.portCache = cache.next;
     this.stale = { nat: [], filter: [] };
     return { written: (text.match(/^:/gm) ?? []).length, bytes: text.length, ms: performance.now() - t };
   }

@@ -57,4 +57,16 @@ describe("iptables rules (kube-proxy layout)", () => {
     expect(text).toContain(`-X ${sepChain(p, "10.244.2.3", 8080)}`);
     expect(restoreText(buildRules(servicePorts(after, "node1"), opts), buildRules(servicePorts(after, "node1"), opts))).toBe("");
   });
+
+  it("a build that reuses the previous sync's per-Service output equals a build from scratch", () => {
+    const after = sampleCluster();
+    after.endpointSlices[0]!.endpoints[2]!.addresses = ["10.244.2.9"];
+    const cache = { prev: new Map(), next: new Map() };
+    buildRules(servicePorts(sampleCluster(), "node1"), opts, cache);
+    const again = { prev: cache.next, next: new Map() };
+    expect(buildRules(servicePorts(after, "node1"), opts, again)).toEqual(buildRules(servicePorts(after, "node1"), opts));
+    // Only the changed Service was built again; the cache holds exactly this sync's ports.
+    expect(again.next.size).toBe(servicePorts(after, "node1").length);
+    expect([...again.next.values()].filter((v) => ![...cache.next.values()].includes(v))).toHaveLength(1);
+  });
 });

@@ -48,9 +48,71 @@ function spread(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
   return rules;
 }
 
-export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions): RuleSet {
+/** One service port's rules, as (table, chain, rule) in order: built once per distinct port entry. */
+export type PortRules = [Table, string, string][];
+
+function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
+  const out: PortRules = [];
+  const add = (table: Table, chain: string, rule: string): void => void out.push([table, chain, rule]);
+  const all = p.endpoints;
+  const local = all.filter((e) => e.local);
+  const hasExternal = p.nodePort !== undefined || p.loadBalancerIPs.length > 0;
+  const internalEps = p.internalLocal ? local : all;
+  const externalEps = p.externalLocal ? local : all;
+  const cip = `-d ${p.clusterIP}/32 ${match(p, p.port)}`;
+
+  if (internalEps.length > 0) add("nat", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} cluster IP`)} ${cip} -j ${p.internalLocal ? svlChain(p) : svcChain(p)}`);
+  else add("filter", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} has no ${p.internalLocal ? "local " : ""}endpoints`)} ${cip} -j REJECT --reject-with icmp-port-unreachable`);
+
+  if (all.length > 0) {
+    add("nat", svcChain(p), `-m comment --comment ${q(`${p.name} cluster IP`)} ! -s ${opts.clusterCidr} ${cip} -j KUBE-MARK-MASQ`);
+    for (const r of spread(p, all)) add("nat", svcChain(p), r);
+  }
+  if ((p.externalLocal || p.internalLocal) && local.length > 0) for (const r of spread(p, local)) add("nat", svlChain(p), r);
+
+  if (hasExternal) {
+    const reject = all.length === 0 ? "REJECT --reject-with icmp-port-unreachable" : "DROP";
+    const why = all.length === 0 ? "has no endpoints" : "has no local endpoints";
+    for (const lb of p.loadBalancerIPs) {
+      if (externalEps.length > 0) add("nat", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} loadbalancer IP`)} -d ${lb}/32 ${match(p, p.port)} -j ${extChain(p)}`);
+      else add("filter", "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -d ${lb}/32 ${match(p, p.port)} -j ${reject}`);
+    }
+    if (p.nodePort !== undefined) {
+      if (externalEps.length > 0) add("nat", "KUBE-NODEPORTS", `-m comment --comment ${q(p.name)} ${match(p, p.nodePort)} -j ${extChain(p)}`);
+      else add("filter", "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -m addrtype --dst-type LOCAL ${match(p, p.nodePort)} -j ${reject}`);
+    }
+    if (externalEps.length > 0) {
+      if (p.externalLocal) {
+        // Local: keep the client's address; pods and the node itself still reach every endpoint.
+        add("nat", extChain(p), `-m comment --comment ${q(`pod traffic for ${p.name} external destinations`)} -s ${opts.clusterCidr} -j ${svcChain(p)}`);
+        add("nat", extChain(p), `-m comment --comment ${q(`masquerade LOCAL traffic for ${p.name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+        add("nat", extChain(p), `-m comment --comment ${q(`route LOCAL traffic for ${p.name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain(p)}`);
+        add("nat", extChain(p), `-j ${svlChain(p)}`);
+      } else {
+        add("nat", extChain(p), `-m comment --comment ${q(`masquerade traffic for ${p.name} external destinations`)} -j KUBE-MARK-MASQ`);
+        add("nat", extChain(p), `-j ${svcChain(p)}`);
+      }
+    }
+  }
+
+  for (const ep of all) {
+    const sep = sepChain(p, ep.ip, ep.port);
+    add("nat", sep, `-m comment --comment ${q(p.name)} -s ${ep.ip}/32 -j KUBE-MARK-MASQ`);
+    const recent = p.affinitySeconds !== undefined ? ` -m recent --set --name ${sep} --mask 255.255.255.255 --rsource` : "";
+    add("nat", sep, `-m comment --comment ${q(p.name)} -p ${p.protocol.toLowerCase()}${recent} -m ${p.protocol.toLowerCase()} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+  }
+  return out;
+}
+
+/**
+ * The whole rule set. `cache` (the previous sync's port rules, by the port entry's JSON) lets an
+ * unchanged Service reuse its rule strings, so a sync rebuilds and compares only what changed:
+ * identical strings compare by reference.
+ */
+export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: { prev: Map<string, PortRules>; next: Map<string, PortRules> }): RuleSet {
   const nat = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-NODEPORTS", []], ["KUBE-POSTROUTING", []], ["KUBE-MARK-MASQ", []]]);
   const filter = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-EXTERNAL-SERVICES", []], ["KUBE-FORWARD", []]]);
+  const tables = { nat, filter };
   const add = (t: Map<string, string[]>, chain: string, rule: string): void => {
     const rules = t.get(chain) ?? [];
     rules.push(rule);
@@ -65,54 +127,10 @@ export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions): RuleS
   add(filter, "KUBE-FORWARD", `-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
   for (const p of ports) {
-    const all = p.endpoints;
-    const local = all.filter((e) => e.local);
-    const hasExternal = p.nodePort !== undefined || p.loadBalancerIPs.length > 0;
-    const internalEps = p.internalLocal ? local : all;
-    const externalEps = p.externalLocal ? local : all;
-    const cip = `-d ${p.clusterIP}/32 ${match(p, p.port)}`;
-
-    if (internalEps.length > 0) add(nat, "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} cluster IP`)} ${cip} -j ${p.internalLocal ? svlChain(p) : svcChain(p)}`);
-    else add(filter, "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} has no ${p.internalLocal ? "local " : ""}endpoints`)} ${cip} -j REJECT --reject-with icmp-port-unreachable`);
-
-    if (all.length > 0) {
-      add(nat, svcChain(p), `-m comment --comment ${q(`${p.name} cluster IP`)} ! -s ${opts.clusterCidr} ${cip} -j KUBE-MARK-MASQ`);
-      for (const r of spread(p, all)) add(nat, svcChain(p), r);
-    }
-    if ((p.externalLocal || p.internalLocal) && local.length > 0) for (const r of spread(p, local)) add(nat, svlChain(p), r);
-
-    if (hasExternal) {
-      const reject = all.length === 0 ? "REJECT --reject-with icmp-port-unreachable" : "DROP";
-      const why = all.length === 0 ? "has no endpoints" : "has no local endpoints";
-      for (const lb of p.loadBalancerIPs) {
-        if (externalEps.length > 0) add(nat, "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} loadbalancer IP`)} -d ${lb}/32 ${match(p, p.port)} -j ${extChain(p)}`);
-        else add(filter, "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -d ${lb}/32 ${match(p, p.port)} -j ${reject}`);
-      }
-      if (p.nodePort !== undefined) {
-        if (externalEps.length > 0) add(nat, "KUBE-NODEPORTS", `-m comment --comment ${q(p.name)} ${match(p, p.nodePort)} -j ${extChain(p)}`);
-        else add(filter, "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -m addrtype --dst-type LOCAL ${match(p, p.nodePort)} -j ${reject}`);
-      }
-      if (externalEps.length > 0) {
-        if (p.externalLocal) {
-          // Local: keep the client's address; pods and the node itself still reach every endpoint.
-          add(nat, extChain(p), `-m comment --comment ${q(`pod traffic for ${p.name} external destinations`)} -s ${opts.clusterCidr} -j ${svcChain(p)}`);
-          add(nat, extChain(p), `-m comment --comment ${q(`masquerade LOCAL traffic for ${p.name} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
-          add(nat, extChain(p), `-m comment --comment ${q(`route LOCAL traffic for ${p.name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain(p)}`);
-          add(nat, extChain(p), `-j ${svlChain(p)}`);
-        } else {
-          add(nat, extChain(p), `-m comment --comment ${q(`masquerade traffic for ${p.name} external destinations`)} -j KUBE-MARK-MASQ`);
-          add(nat, extChain(p), `-j ${svcChain(p)}`);
-        }
-      }
-    }
-
-    for (const ep of all) {
-      const sep = sepChain(p, ep.ip, ep.port);
-      if (nat.has(sep)) continue;
-      add(nat, sep, `-m comment --comment ${q(p.name)} -s ${ep.ip}/32 -j KUBE-MARK-MASQ`);
-      const recent = p.affinitySeconds !== undefined ? ` -m recent --set --name ${sep} --mask 255.255.255.255 --rsource` : "";
-      add(nat, sep, `-m comment --comment ${q(p.name)} -p ${p.protocol.toLowerCase()}${recent} -m ${p.protocol.toLowerCase()} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
-    }
+    const key = cache ? JSON.stringify(p) : "";
+    const rules = cache?.prev.get(key) ?? cache?.next.get(key) ?? portRules(p, opts);
+    cache?.next.set(key, rules);
+    for (const [table, chain, rule] of rules) add(tables[table], chain, rule);
   }
   // NodePorts are looked at last, for any address of this node.
   add(nat, "KUBE-SERVICES", `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`);

@@ -1,13 +1,15 @@
 // Applies kube-proxy's nftables layout with nft -f: one transaction per sync, so a change is atomic.
 import { run as defaultRun, type Runner } from "./exec.js";
 import type { ProxyOptions } from "./iptables-rules.js";
-import { buildNftRules, nftScript, TABLE, type NftObjects, type NftRuleSet } from "./nft-rules.js";
+import { buildNftRules, nftScript, TABLE, type NftObjects, type NftPortOps, type NftRuleSet } from "./nft-rules.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
 
 export class NftProxier implements Proxier {
   readonly mode = "nftables";
   private applied: NftRuleSet | undefined;
+  /** The applied rule set's per-port ops, so unchanged Services reuse their strings. */
+  private portCache = new Map<string, NftPortOps>();
   private stale: NftObjects = { chains: [], sets: [], maps: [] };
 
   constructor(
@@ -36,7 +38,8 @@ export class NftProxier implements Proxier {
 
   sync(ports: ServicePortEntry[]): SyncStats {
     const t = performance.now();
-    const next = buildNftRules(ports, this.opts);
+    const cache = { prev: this.portCache, next: new Map<string, NftPortOps>() };
+    const next = buildNftRules(ports, this.opts, cache);
     const script = nftScript(next, this.applied, this.stale);
     try {
       if (script) this.run("nft", ["-f", "-"], script);
@@ -46,6 +49,7 @@ export class NftProxier implements Proxier {
       throw err;
     }
     this.applied = next;
+    this.portCache = cache.next;
     this.stale = { chains: [], sets: [], maps: [] };
     return { written: script.split("\n").length - 1, bytes: script.length, ms: performance.now() - t };
   }

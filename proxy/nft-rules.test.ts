@@ -50,4 +50,16 @@ describe("nftables rules (kube-proxy's nftables layout)", () => {
     const deletes = lines.filter((l) => l.startsWith("delete "));
     expect(deletes).toEqual(["delete chain ip kube-proxy service-OLD", "delete set ip kube-proxy affinity-OLD", "delete map ip kube-proxy cluster-endpoints"]);
   });
+
+  it("a build that reuses the previous sync's per-Service output equals a build from scratch", () => {
+    const after = sampleCluster();
+    after.endpointSlices[0]!.endpoints[2]!.addresses = ["10.244.2.9"];
+    const cache = { prev: new Map(), next: new Map() };
+    buildNftRules(servicePorts(sampleCluster(), "node1"), opts, cache);
+    const again = { prev: cache.next, next: new Map() };
+    expect(buildNftRules(servicePorts(after, "node1"), opts, again)).toEqual(buildNftRules(servicePorts(after, "node1"), opts));
+    // Only the changed Service was built again; the cache holds exactly this sync's ports.
+    expect(again.next.size).toBe(servicePorts(after, "node1").length);
+    expect([...again.next.values()].filter((v) => ![...cache.next.values()].includes(v))).toHaveLength(1);
+  });
 });

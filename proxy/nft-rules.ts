@@ -75,10 +75,75 @@ function pick(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
   return rules;
 }
 
-export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions): NftRuleSet {
+type MapName = keyof typeof MAPS | keyof typeof SETS;
+/** What one service port contributes; recorded once per distinct port entry and replayed after. */
+type NftOp = ["chain", string, string[]] | ["element", MapName, string] | ["set", string, string] | ["hairpin", string] | ["shared", "cluster" | "external" | "nodeport", number];
+export type NftPortOps = NftOp[];
+interface NftSink {
+  chain(name: string, rules: string[]): void;
+  element(map: MapName, el: string): void;
+  set(name: string, decl: string): void;
+  hairpin(ip: string): void;
+  shared(kind: "cluster" | "external" | "nodeport", n: number): string;
+}
+
+function emitPort(p: ServicePortEntry, opts: ProxyOptions, sink: NftSink): void {
+  // Hairpin (a pod reaching itself through a service) is DNATed on its own node: local endpoints only.
+  for (const ep of p.endpoints) if (ep.local) sink.hairpin(ep.ip);
+  if (p.affinitySeconds === undefined && !p.internalLocal && !p.externalLocal && p.endpoints.length > 0) {
+    // The scalable path: this service is elements of the shared maps.
+    const n = p.endpoints.length;
+    const keys = [`${p.clusterIP} . ${l4(p)} . ${p.port}`, ...p.loadBalancerIPs.map((lb) => `${lb} . ${l4(p)} . ${p.port}`)];
+    sink.element("service-ips", `${keys[0]} : goto ${sink.shared("cluster", n)}`);
+    for (const k of keys.slice(1)) sink.element("service-ips", `${k} : goto ${sink.shared("external", n)}`);
+    const byAddress = [p.clusterIP, ...p.loadBalancerIPs].map((ip) => `${ip} . ${p.port}`);
+    p.endpoints.forEach((ep, i) => byAddress.forEach((k) => sink.element(`cluster-endpoints-${l4(p)}`, `${k} . ${i} : ${ep.ip} . ${ep.port}`)));
+    if (p.nodePort !== undefined) {
+      sink.element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${sink.shared("nodeport", n)}`);
+      p.endpoints.forEach((ep, i) => sink.element(`nodeport-endpoints-${l4(p)}`, `${p.nodePort} . ${i} : ${ep.ip} . ${ep.port}`));
+    }
+    return;
+  }
+  const base = nftServiceBase(p);
+  const svc = `service-${base}`;
+  const ext = `external-${base}`;
+  const local = `local-${base}`;
+  const all = p.endpoints;
+  const localEps = all.filter((e) => e.local);
+  const internal = p.internalLocal ? localEps : all;
+  const external = p.externalLocal ? localEps : all;
+  const key = `${p.clusterIP} . ${l4(p)} . ${p.port}`;
+  if (all.length > 0) sink.chain(svc, [`ip daddr ${p.clusterIP} ${l4(p)} dport ${p.port} ip saddr != ${opts.clusterCidr} jump mark-for-masquerade`, ...pick(p, all)]);
+  if ((p.internalLocal || p.externalLocal) && localEps.length > 0) sink.chain(local, pick(p, localEps));
+  if (internal.length > 0) sink.element("service-ips", `${key} : goto ${p.internalLocal ? local : svc}`);
+  else sink.element("no-endpoint-services", `${key} : goto reject-chain`);
+  if (p.nodePort !== undefined || p.loadBalancerIPs.length > 0) {
+    if (external.length > 0) {
+      sink.chain(ext, p.externalLocal ? [`ip saddr ${opts.clusterCidr} goto ${svc}`, "fib saddr type local jump mark-for-masquerade", `fib saddr type local goto ${svc}`, `goto ${local}`] : ["jump mark-for-masquerade", `goto ${svc}`]);
+      if (p.nodePort !== undefined) sink.element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${ext}`);
+      for (const lb of p.loadBalancerIPs) sink.element("service-ips", `${lb} . ${l4(p)} . ${p.port} : goto ${ext}`);
+    } else {
+      const verdict = all.length === 0 ? "goto reject-chain" : "drop";
+      if (p.nodePort !== undefined) sink.element("no-endpoint-nodeports", `${l4(p)} . ${p.nodePort} : ${verdict}`);
+      for (const lb of p.loadBalancerIPs) sink.element("no-endpoint-services", `${lb} . ${l4(p)} . ${p.port} : ${verdict}`);
+    }
+  }
+  for (const ep of all) {
+    const name = nftEndpointChain(p, ep.ip, ep.port);
+    const affinity = p.affinitySeconds !== undefined ? [`update @${affinitySet(p, ep)} { ip saddr }`] : [];
+    if (p.affinitySeconds !== undefined) sink.set(affinitySet(p, ep), `type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s`);
+    sink.chain(name, [`ip saddr ${ep.ip} jump mark-for-masquerade`, ...affinity, `meta l4proto ${l4(p)} dnat to ${ep.ip}:${ep.port}`]);
+  }
+}
+
+/**
+ * The whole rule set. `cache` (the previous sync's per-port ops, by the port entry's JSON) lets an
+ * unchanged Service reuse its strings, so the element diff compares by reference.
+ */
+export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: { prev: Map<string, NftPortOps>; next: Map<string, NftPortOps> }): NftRuleSet {
   const rs = skeleton();
   const chain = (name: string, rules: string[]): void => void rs.chains.set(name, { rules });
-  const element = (map: keyof typeof MAPS | keyof typeof SETS, el: string): void => void rs.maps.get(map)?.elements.push(el);
+  const element = (map: MapName, el: string): void => void rs.maps.get(map)?.elements.push(el);
   const hairpin = new Set<string>();
   const shared = (kind: "cluster" | "external" | "nodeport", n: number): string => {
     const name = `${kind}-${n}`;
@@ -89,53 +154,32 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions): Nf
     }
     return name;
   };
+  const apply = (op: NftOp): void => {
+    if (op[0] === "chain") chain(op[1], op[2]);
+    else if (op[0] === "element") element(op[1], op[2]);
+    else if (op[0] === "set") rs.sets.set(op[1], op[2]);
+    else if (op[0] === "hairpin") hairpin.add(op[1]);
+    else shared(op[1], op[2]);
+  };
   for (const p of ports) {
-    // Hairpin (a pod reaching itself through a service) is DNATed on its own node: local endpoints only.
-    for (const ep of p.endpoints) if (ep.local) hairpin.add(ep.ip);
-    if (p.affinitySeconds === undefined && !p.internalLocal && !p.externalLocal && p.endpoints.length > 0) {
-      // The scalable path: this service is elements of the shared maps.
-      const n = p.endpoints.length;
-      const keys = [`${p.clusterIP} . ${l4(p)} . ${p.port}`, ...p.loadBalancerIPs.map((lb) => `${lb} . ${l4(p)} . ${p.port}`)];
-      element("service-ips", `${keys[0]} : goto ${shared("cluster", n)}`);
-      for (const k of keys.slice(1)) element("service-ips", `${k} : goto ${shared("external", n)}`);
-      const byAddress = [p.clusterIP, ...p.loadBalancerIPs].map((ip) => `${ip} . ${p.port}`);
-      p.endpoints.forEach((ep, i) => byAddress.forEach((k) => element(`cluster-endpoints-${l4(p)}`, `${k} . ${i} : ${ep.ip} . ${ep.port}`)));
-      if (p.nodePort !== undefined) {
-        element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${shared("nodeport", n)}`);
-        p.endpoints.forEach((ep, i) => element(`nodeport-endpoints-${l4(p)}`, `${p.nodePort} . ${i} : ${ep.ip} . ${ep.port}`));
-      }
-      continue;
+    const key = cache ? JSON.stringify(p) : "";
+    let ops = cache?.prev.get(key) ?? cache?.next.get(key);
+    if (ops) for (const op of ops) apply(op);
+    else {
+      const rec: NftOp[] = (ops = []);
+      const record = (op: NftOp): void => {
+        rec.push(op);
+        apply(op);
+      };
+      emitPort(p, opts, {
+        chain: (name, rules) => record(["chain", name, rules]),
+        element: (map, el) => record(["element", map, el]),
+        set: (name, decl) => record(["set", name, decl]),
+        hairpin: (ip) => record(["hairpin", ip]),
+        shared: (kind, n) => (record(["shared", kind, n]), `${kind}-${n}`),
+      });
     }
-    const base = nftServiceBase(p);
-    const svc = `service-${base}`;
-    const ext = `external-${base}`;
-    const local = `local-${base}`;
-    const all = p.endpoints;
-    const localEps = all.filter((e) => e.local);
-    const internal = p.internalLocal ? localEps : all;
-    const external = p.externalLocal ? localEps : all;
-    const key = `${p.clusterIP} . ${l4(p)} . ${p.port}`;
-    if (all.length > 0) chain(svc, [`ip daddr ${p.clusterIP} ${l4(p)} dport ${p.port} ip saddr != ${opts.clusterCidr} jump mark-for-masquerade`, ...pick(p, all)]);
-    if ((p.internalLocal || p.externalLocal) && localEps.length > 0) chain(local, pick(p, localEps));
-    if (internal.length > 0) element("service-ips", `${key} : goto ${p.internalLocal ? local : svc}`);
-    else element("no-endpoint-services", `${key} : goto reject-chain`);
-    if (p.nodePort !== undefined || p.loadBalancerIPs.length > 0) {
-      if (external.length > 0) {
-        chain(ext, p.externalLocal ? [`ip saddr ${opts.clusterCidr} goto ${svc}`, "fib saddr type local jump mark-for-masquerade", `fib saddr type local goto ${svc}`, `goto ${local}`] : ["jump mark-for-masquerade", `goto ${svc}`]);
-        if (p.nodePort !== undefined) element("service-nodeports", `${l4(p)} . ${p.nodePort} : goto ${ext}`);
-        for (const lb of p.loadBalancerIPs) element("service-ips", `${lb} . ${l4(p)} . ${p.port} : goto ${ext}`);
-      } else {
-        const verdict = all.length === 0 ? "goto reject-chain" : "drop";
-        if (p.nodePort !== undefined) element("no-endpoint-nodeports", `${l4(p)} . ${p.nodePort} : ${verdict}`);
-        for (const lb of p.loadBalancerIPs) element("no-endpoint-services", `${lb} . ${l4(p)} . ${p.port} : ${verdict}`);
-      }
-    }
-    for (const ep of all) {
-      const name = nftEndpointChain(p, ep.ip, ep.port);
-      const affinity = p.affinitySeconds !== undefined ? [`update @${affinitySet(p, ep)} { ip saddr }`] : [];
-      if (p.affinitySeconds !== undefined) rs.sets.set(affinitySet(p, ep), `type ipv4_addr; flags dynamic,timeout; timeout ${p.affinitySeconds}s`);
-      chain(name, [`ip saddr ${ep.ip} jump mark-for-masquerade`, ...affinity, `meta l4proto ${l4(p)} dnat to ${ep.ip}:${ep.port}`]);
-    }
+    cache?.next.set(key, ops);
   }
   for (const ip of hairpin) element("hairpin", `${ip} . ${ip}`);
   return rs;
