@@ -4,7 +4,7 @@ import { BrokenCircuitError } from "cockatiel";
 import { ClientRuntimeError, EtcdError, GRPCGenericError, type Etcd3 } from "etcd3";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { createEtcdClient } from "../ipam/etcd-client.js";
+import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
 import { subnetKey } from "../ipam/subnet-manager.js";
@@ -159,7 +159,9 @@ async function main(): Promise<number> {
       return 1;
     }
     if (e instanceof GRPCGenericError || e instanceof EtcdError || e instanceof ClientRuntimeError || e instanceof BrokenCircuitError) {
-      console.error(`ipamctl: etcd at ${ctx?.endpoints.join(",") ?? "?"} did not answer within ${ctx?.timeoutS ?? "?"} s: ${e.message.split("\n")[0]}`);
+      const tls = explainTlsFailure(e.message);
+      const where = ctx?.endpoints.join(",") ?? "?";
+      console.error(tls ? `ipamctl: etcd at ${where}: ${tls}` : `ipamctl: etcd at ${where} did not answer within ${ctx?.timeoutS ?? "?"} s: ${e.message.split("\n")[0]}`);
       return 2;
     }
     console.error(`ipamctl: ${e.message}`);

@@ -16,7 +16,13 @@ async function main(): Promise<void> {
   const { createLogger } = await import("./log.js");
   const { Weftd } = await import("./weftd.js");
   const log = createLogger(cfg.logLevel);
-  const daemon = new Weftd(cfg, log);
+  let daemon: InstanceType<typeof Weftd>;
+  try {
+    daemon = new Weftd(cfg, log); // reads the etcd TLS files: a bad one is a one-line fatal, not a stack
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, "weftd could not start");
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { Etcd3 } from "etcd3";
-import { createEtcdClient } from "../ipam/etcd-client.js";
+import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
@@ -90,7 +90,8 @@ export class Weftd {
       } catch (err) {
         if (this.stopped) throw err;
         this.etcdFailed(what, err as Error);
-        this.log.warn({ attempt, retryInMs: delay, err: (err as Error).message }, `${what} failed; retrying`);
+        const tls = explainTlsFailure((err as Error).message);
+        this.log.warn({ attempt, retryInMs: delay, err: (err as Error).message, ...(tls ? { tls } : {}) }, `${what} failed; retrying`);
         await sleep(delay);
       }
     }

@@ -43,30 +43,43 @@ async function waitHealthy(endpoint: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/**
- * Starts etcd. With `netns`, etcd runs inside that (test-created) namespace and listens on `host`,
- * an address of that namespace; health is then probed from inside the namespace too.
- */
-async function waitHealthyInNetns(netns: string, endpoint: string, timeoutMs: number): Promise<void> {
+/** etcd's own TLS: its certificate and key, and the CA that client certificates must chain to. */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** A client certificate etcd accepts, for the health probe. */
+  clientCert: string;
+  clientKey: string;
+}
+
+/** Health through etcdctl, for TLS (client certificates required) and for servers inside a namespace. */
+async function waitHealthyEtcdctl(prefix: string[], endpoint: string, tlsArgs: string[], what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const p = spawn("ip", ["netns", "exec", netns, "etcdctl", `--endpoints=${endpoint}`, "--dial-timeout=1s", "endpoint", "health"], { stdio: "ignore" });
+      const p = spawn(prefix[0] ?? "etcdctl", [...prefix.slice(1), ...(prefix.length ? ["etcdctl"] : []), `--endpoints=${endpoint}`, ...tlsArgs, "--dial-timeout=1s", "endpoint", "health"], { stdio: "ignore" });
       p.on("exit", (code) => resolve(code === 0));
       p.on("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`etcd at ${endpoint} in netns ${netns} not healthy after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`etcd at ${endpoint}${what} not healthy after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export async function startEtcd(opts: { host?: string; netns?: string; clientPort?: number; peerPort?: number } = {}): Promise<EtcdServer> {
+/**
+ * Starts etcd. With `netns`, etcd runs inside that (test-created) namespace and listens on `host`,
+ * an address of that namespace; health is then probed from inside the namespace too. With `tls`, it
+ * serves https only and requires client certificates.
+ */
+export async function startEtcd(opts: { host?: string; netns?: string; clientPort?: number; peerPort?: number; tls?: EtcdTls } = {}): Promise<EtcdServer> {
   const host = opts.host ?? "127.0.0.1";
   const clientPort = opts.clientPort ?? (opts.netns ? 2379 : await freePort());
   const peerPort = opts.peerPort ?? (opts.netns ? 2380 : await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "weft-etcd-"));
-  const endpoint = `http://${host}:${clientPort}`;
+  const endpoint = `${opts.tls ? "https" : "http"}://${host}:${clientPort}`;
+  const tlsArgs = opts.tls ? ["--cert-file", opts.tls.cert, "--key-file", opts.tls.key, "--trusted-ca-file", opts.tls.ca, "--client-cert-auth"] : [];
   const args = [
     "--name", "weft-test",
     "--data-dir", dataDir,
@@ -76,12 +89,15 @@ export async function startEtcd(opts: { host?: string; netns?: string; clientPor
     "--initial-advertise-peer-urls", `http://${host}:${peerPort}`,
     "--initial-cluster", `weft-test=http://${host}:${peerPort}`,
     "--log-level", "error",
+    ...tlsArgs,
   ];
   const spawnOne = (): ChildProcess =>
     opts.netns
       ? spawn("nsenter", [`--net=/var/run/netns/${opts.netns}`, "etcd", ...args], { stdio: ["ignore", "ignore", "pipe"] })
       : spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
-  const healthy = (ms: number): Promise<void> => (opts.netns ? waitHealthyInNetns(opts.netns, endpoint, ms) : waitHealthy(endpoint, ms));
+  const probeTls = opts.tls ? [`--cacert=${opts.tls.ca}`, `--cert=${opts.tls.clientCert}`, `--key=${opts.tls.clientKey}`] : [];
+  const healthy = (ms: number): Promise<void> =>
+    opts.tls || opts.netns ? waitHealthyEtcdctl(opts.netns ? ["ip", "netns", "exec", opts.netns] : [], endpoint, probeTls, opts.netns ? ` in netns ${opts.netns}` : "", ms) : waitHealthy(endpoint, ms);
 
   const server: EtcdServer = {
     endpoint,
