@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Lease } from "../ipam/subnet-manager.js";
-import { desiredOverlay, planOverlay, planSize, vtepAddress, type OverlayContext } from "./overlay-plan.js";
+import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, type OverlayContext } from "./overlay-plan.js";
 import { masqueradeRules } from "./masquerade.js";
 import { vtepMacFor } from "./vxlan-device.js";
 
@@ -35,6 +35,16 @@ describe("overlay plan", () => {
     expect(plan.addFdb).toEqual([{ lladdr: "02:aa:aa:aa:aa:aa", dst: "192.168.56.12" }]);
     expect(plan.delFdb.map((f) => f.lladdr).sort()).toEqual(["02:01:c0:a8:38:0c", "02:01:c0:a8:38:0d"]);
     expect(plan.addRoutes).toEqual([]);
+  });
+
+  it("one lease event touches that node alone: join, leave, new MAC, and nothing for an unchanged lease", () => {
+    expect(planLeaseChange(undefined, lease(12), ctx)).toEqual({ ...planOverlay(desiredOverlay([lease(12)], ctx), { routes: [], neighs: [], fdb: [] }) });
+    const leave = planLeaseChange(lease(12), undefined, ctx);
+    expect([leave.delRoutes.length, leave.delNeighs.length, leave.delFdb.length, planSize(leave)]).toEqual([1, 1, 1, 3]);
+    const moved = planLeaseChange(lease(12), lease(12, "02:aa:aa:aa:aa:aa"), ctx);
+    expect(moved).toMatchObject({ addNeighs: [{ dst: "10.244.12.0", lladdr: "02:aa:aa:aa:aa:aa" }], addFdb: [{ lladdr: "02:aa:aa:aa:aa:aa" }], delFdb: [{ lladdr: "02:01:c0:a8:38:0c" }], addRoutes: [], delRoutes: [] });
+    expect(planSize(planLeaseChange(lease(12), lease(12), ctx))).toBe(0);
+    expect(planSize(planLeaseChange(undefined, lease(11), ctx))).toBe(0); // this node's own lease
   });
 
   it("with DirectRouting, routes same-L2 nodes via their public IP and others over VXLAN", () => {

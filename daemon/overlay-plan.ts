@@ -96,3 +96,13 @@ export function planOverlay(desired: OverlayState, actual: OverlayState): Overla
 }
 
 export const planSize = (p: OverlayPlan): number => p.addRoutes.length + p.delRoutes.length + p.addNeighs.length + p.delNeighs.length + p.addFdb.length + p.delFdb.length;
+
+/**
+ * One lease changed (`prev` → `next`; either may be absent): the kernel changes for that node alone,
+ * treating `prev`'s entries as what is there. A lease event then costs the same at 10 nodes as at
+ * 1,000; the periodic full reconcile still repairs anything this assumption misses.
+ */
+export function planLeaseChange(prev: Lease | undefined, next: Lease | undefined, ctx: OverlayContext): OverlayPlan {
+  return planOverlay(desiredOverlay(next ? [next] : [], ctx), desiredOverlay(prev ? [prev] : [], ctx));
+}
+

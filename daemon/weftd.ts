@@ -21,7 +21,7 @@ import type { Logger } from "./log.js";
 import { applyMasquerade } from "./masquerade.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
-import { desiredOverlay, planOverlay, planSize, vtepAddress } from "./overlay-plan.js";
+import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
 import { findUnderlay, type Underlay } from "./underlay.js";
 import { ensureVxlanDevice, vtepMacFor } from "./vxlan-device.js";
 
@@ -193,14 +193,62 @@ export class Weftd {
 
   private onLeaseEvent(e: LeaseEvent): void {
     this.etcdAnswered();
+    this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : e.lease.subnet }, "lease event");
+    this.pendingSince ??= performance.now();
     if (e.type === "snapshot") {
       this.leases.clear();
       for (const l of e.leases) this.leases.set(l.subnet, l);
-    } else if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
+      this.reconcile();
+      return;
+    }
+    const prev = this.leases.get(e.lease.subnet);
+    if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
     else this.leases.delete(e.lease.subnet);
-    this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : e.lease.subnet }, "lease event");
-    this.pendingSince ??= performance.now();
-    this.reconcile();
+    if (!this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined)) this.reconcile();
+  }
+
+  private overlayContext(): OverlayContext | undefined {
+    const { lease, underlay, network } = this;
+    if (!lease || !underlay || !network) return undefined;
+    return { ownSubnet: lease.subnet, ownPublicIp: lease.publicIp, vxlanIndex: this.vxlanIndex, underlayIndex: underlay.link.index, underlayCidr: underlay.cidr, directRouting: network.backend.directRouting };
+  }
+
+  /**
+   * One node's lease changed: program that node alone (O(1) in the cluster size). False when only a
+   * full reconcile will do (not started yet, one running, or the change failed).
+   */
+  private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): boolean {
+    const ctx = this.overlayContext();
+    if (!ctx || !this.firstReconcileDone || this.reconciling) return false;
+    const valid = (l: Lease | undefined): Lease | undefined => (l && this.isValidLease(l) ? l : undefined);
+    try {
+      this.applyPlan(planLeaseChange(valid(prev), valid(next), ctx));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, lease: (next ?? prev)?.subnet }, "incremental update failed; reconciling everything");
+      return false;
+    }
+    this.programmed();
+    return true;
+  }
+
+  /** Applies a plan, counts it, and says what changed. */
+  private applyPlan(plan: OverlayPlan): void {
+    if (planSize(plan) === 0) return;
+    applyOverlay(this.h, this.vxlanIndex, plan);
+    for (const [kind, op, list] of [["route", "add", plan.addRoutes], ["route", "del", plan.delRoutes], ["arp", "add", plan.addNeighs], ["arp", "del", plan.delNeighs], ["fdb", "add", plan.addFdb], ["fdb", "del", plan.delFdb]] as const) {
+      if (list.length) this.metrics.kernelChanges.inc({ kind, op }, list.length);
+    }
+    this.log.info({ routesAdded: plan.addRoutes.map((r) => r.dst), routesRemoved: plan.delRoutes.map((r) => r.dst), arp: plan.addNeighs.length - plan.delNeighs.length, fdb: plan.addFdb.length - plan.delFdb.length }, "overlay reconciled");
+  }
+
+  /** A pending lease event is now in the kernel: observe its latency and the node count. */
+  private programmed(): void {
+    if (this.pendingSince !== undefined) {
+      this.metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
+      this.pendingSince = undefined;
+    }
+    const own = this.lease;
+    if (own) this.metrics.remoteNodes.set([...this.leases.values()].filter((l) => l.subnet !== own.subnet && l.publicIp !== own.publicIp && this.isValidLease(l, false)).length);
   }
 
   private onWatchError(err: Error): void {
@@ -214,17 +262,21 @@ export class Weftd {
     this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
   }
 
-  private validLeases(): Lease[] {
+  /** In the network; otherwise logged once and counted (when `report`). */
+  private isValidLease(l: Lease, report = true): boolean {
     const network = this.network;
-    if (!network) return [];
-    return [...this.leases.values()].filter((l) => {
-      if (subnetInNetwork(network, l.subnet)) return true;
-      const key = `outside:${l.subnet}`;
-      if (!this.badLeasesSeen.has(key)) this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network");
-      this.badLeasesSeen.add(key);
-      this.metrics.badLeases.inc();
-      return false;
-    });
+    if (!network) return false;
+    if (subnetInNetwork(network, l.subnet)) return true;
+    if (!report) return false;
+    const key = `outside:${l.subnet}`;
+    if (!this.badLeasesSeen.has(key)) this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network");
+    this.badLeasesSeen.add(key);
+    this.metrics.badLeases.inc();
+    return false;
+  }
+
+  private validLeases(): Lease[] {
+    return [...this.leases.values()].filter((l) => this.isValidLease(l));
   }
 
   /** Brings the kernel to the desired state; re-entrant calls coalesce into one more pass. */
@@ -251,24 +303,11 @@ export class Weftd {
   }
 
   private reconcileOnce(): void {
-    const { lease, underlay, network } = this;
-    if (!lease || !underlay || !network) return;
+    if (!this.overlayContext()) return;
     if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
-    const ctx = { ownSubnet: lease.subnet, ownPublicIp: lease.publicIp, vxlanIndex: this.vxlanIndex, underlayIndex: underlay.link.index, underlayCidr: underlay.cidr, directRouting: network.backend.directRouting };
-    const leases = this.validLeases();
-    const plan = planOverlay(desiredOverlay(leases, ctx), readOverlay(this.h, this.vxlanIndex));
-    if (planSize(plan) > 0) {
-      applyOverlay(this.h, this.vxlanIndex, plan);
-      for (const [kind, op, list] of [["route", "add", plan.addRoutes], ["route", "del", plan.delRoutes], ["arp", "add", plan.addNeighs], ["arp", "del", plan.delNeighs], ["fdb", "add", plan.addFdb], ["fdb", "del", plan.delFdb]] as const) {
-        if (list.length) this.metrics.kernelChanges.inc({ kind, op }, list.length);
-      }
-      this.log.info({ routesAdded: plan.addRoutes.map((r) => r.dst), routesRemoved: plan.delRoutes.map((r) => r.dst), arp: plan.addNeighs.length - plan.delNeighs.length, fdb: plan.addFdb.length - plan.delFdb.length }, "overlay reconciled");
-    }
-    if (this.pendingSince !== undefined) {
-      this.metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
-      this.pendingSince = undefined;
-    }
-    this.metrics.remoteNodes.set(leases.filter((l) => l.subnet !== lease.subnet && l.publicIp !== lease.publicIp).length);
+    const ctx = this.overlayContext() as OverlayContext; // after ensureDevice: the device's index is current
+    this.applyPlan(planOverlay(desiredOverlay(this.validLeases(), ctx), readOverlay(this.h, this.vxlanIndex)));
+    this.programmed();
   }
 
   private resync(): void {

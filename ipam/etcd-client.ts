@@ -47,7 +47,9 @@ export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
   const options: IOptions = {
     hosts: opts.endpoints,
     dialTimeout: opts.timeoutMs ?? 5_000,
-    defaultCallOptions: () => ({ deadline: Date.now() + (opts.timeoutMs ?? 5_000) }),
+    // Unary calls only: a deadline on the watch and lease keep-alive streams would end them every few
+    // seconds, and each re-established watch re-read every lease (measured: ~150 KB per 5 s at 1,000 nodes).
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.timeoutMs ?? 5_000) }),
     faultHandling: {
       // A dead endpoint is skipped for 1 s, not the library's 5 s: after an etcd restart the
       // daemon must reconnect at once, and its own loops already retry with backoff and logs.
