@@ -5,7 +5,7 @@
 // kernel's own `ip monitor` stream), and the cluster at rest (etcd writes and watch bytes).
 //   BENCH_SCALE=100,1000  BENCH_CHURN_S=60  BENCH_CHURN_RATE=10  BENCH_REST_S=30
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ms, Namespaces, percentile, ROOT, withCleanup } from "./lib.mjs";

@@ -1,7 +1,8 @@
 // A lab of its own for an e2e test file: a private state dir and namespace prefix, brought up before
 // the tests and torn down after them whatever happened.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll } from "vitest";
@@ -14,7 +15,8 @@ export interface LabStatus {
 }
 
 export function useLab(tag: string, upArgs: string[]) {
-  const stateDir = mkdtempSync(join(tmpdir(), `weft-lab-${tag}-`));
+  // Named now, made in beforeAll: a suite that a filter skips must not leave an empty dir behind.
+  const stateDir = join(tmpdir(), `weft-lab-${tag}-${process.pid}-${randomBytes(3).toString("hex")}`);
   const env = { ...process.env, WEFT_LAB_STATE_DIR: stateDir, WEFT_LAB_PREFIX: `w${tag}${process.pid % 10000}-` };
   const lab = (...args: string[]): { code: number; out: string; err: string } => {
     const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: "utf8", timeout: 120_000 });
@@ -22,6 +24,7 @@ export function useLab(tag: string, upArgs: string[]) {
   };
   beforeAll(() => {
     if (!existsSync(LAB)) throw new Error(`${LAB} is missing: run npm run build first`);
+    mkdirSync(stateDir, { mode: 0o700 });
     const r = lab("up", ...upArgs);
     if (r.code !== 0) throw new Error(`lab up failed: ${r.err}`);
   }, 180_000);
