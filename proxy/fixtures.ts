@@ -1,7 +1,10 @@
 // A small cluster used by the proxy's and DNS's unit tests: two nodes, a ClusterIP service with three
 // endpoints (one on node1), a NodePort with Local policy, a LoadBalancer with affinity, a headless
 // StatefulSet service and an ExternalName.
+import type { ProxyOptions } from "./iptables-rules.js";
 import type { ClusterState, EndpointSlice, Service } from "./model.js";
+import { PortCache, type BuildCache } from "./port-cache.js";
+import { servicePorts, type ServicePortEntry } from "./service-ports.js";
 
 const svc = (name: string, spec: Service["spec"], status?: Service["status"]): Service => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec, ...(status ? { status } : {}) });
 const slice = (service: string, ports: EndpointSlice["ports"], eps: [string, string, boolean, string?][]): EndpointSlice => ({
@@ -36,3 +39,19 @@ export function sampleCluster(): ClusterState {
     ],
   };
 }
+
+/**
+ * For the rule builders' cache tests: node1's rules for `after`, built once reusing the cache of a
+ * sample-cluster build and once from scratch, and how many Services the cached build built again.
+ */
+export function rebuildAfter<T, C>(build: (ports: ServicePortEntry[], opts: ProxyOptions, cache?: BuildCache<C>) => T, after: ClusterState, opts: ProxyOptions): { cached: T; fresh: T; rebuilt: number; cacheSize: number } {
+  const cache = new PortCache<C>();
+  const first = cache.begin();
+  build(servicePorts(sampleCluster(), "node1"), opts, first);
+  first.commit();
+  const second = cache.begin();
+  const cached = build(servicePorts(after, "node1"), opts, second);
+  const reused = new Set(first.next.values());
+  return { cached, fresh: build(servicePorts(after, "node1"), opts), rebuilt: [...second.next.values()].filter((v) => !reused.has(v)).length, cacheSize: second.next.size };
+}
+

@@ -3,6 +3,7 @@
 // all in one iptables-restore --noflush call, so the change is atomic per table.
 import { BASE_JUMPS, buildRules, restoreText, type PortRules, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
 import { run as defaultRun, type Runner } from "./exec.js";
+import { PortCache } from "./port-cache.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
 
@@ -11,8 +12,8 @@ const OURS = /^:(KUBE-(?:SVC|SVL|EXT|SEP|FW)-[A-Z0-9]+) /;
 export class IptablesProxier implements Proxier {
   readonly mode = "iptables";
   private applied: RuleSet | undefined;
-  /** The applied rule set's per-port rules, so unchanged Services reuse their strings. */
-  private portCache = new Map<string, PortRules>();
+  /** Each Service's output in the applied rule set, reused while it is unchanged. */
+  private readonly portCache = new PortCache<PortRules>();
   private stale: Record<Table, string[]> = { nat: [], filter: [] };
 
   private readonly save: string;
@@ -46,7 +47,7 @@ export class IptablesProxier implements Proxier {
 
   sync(ports: ServicePortEntry[]): SyncStats {
     const t = performance.now();
-    const cache = { prev: this.portCache, next: new Map<string, PortRules>() };
+    const cache = this.portCache.begin();
     const next = buildRules(ports, this.opts, cache);
     const text = restoreText(next, this.applied, this.stale);
     try {
@@ -56,7 +57,7 @@ export class IptablesProxier implements Proxier {
       throw err;
     }
     this.applied = next;
-    this.portCache = cache.next;
+    cache.commit();
     this.stale = { nat: [], filter: [] };
     return { written: (text.match(/^:/gm) ?? []).length, bytes: text.length, ms: performance.now() - t };
   }

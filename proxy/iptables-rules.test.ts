@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sepChain, svcChain } from "./chain-names.js";
-import { sampleCluster } from "./fixtures.js";
+import { rebuildAfter, sampleCluster } from "./fixtures.js";
 import { buildRules, restoreText } from "./iptables-rules.js";
 import { servicePorts } from "./service-ports.js";
 
@@ -61,12 +61,9 @@ describe("iptables rules (kube-proxy layout)", () => {
   it("a build that reuses the previous sync's per-Service output equals a build from scratch", () => {
     const after = sampleCluster();
     after.endpointSlices[0]!.endpoints[2]!.addresses = ["10.244.2.9"];
-    const cache = { prev: new Map(), next: new Map() };
-    buildRules(servicePorts(sampleCluster(), "node1"), opts, cache);
-    const again = { prev: cache.next, next: new Map() };
-    expect(buildRules(servicePorts(after, "node1"), opts, again)).toEqual(buildRules(servicePorts(after, "node1"), opts));
+    const r = rebuildAfter(buildRules, after, opts);
+    expect(r.cached).toEqual(r.fresh);
     // Only the changed Service was built again; the cache holds exactly this sync's ports.
-    expect(again.next.size).toBe(servicePorts(after, "node1").length);
-    expect([...again.next.values()].filter((v) => ![...cache.next.values()].includes(v))).toHaveLength(1);
+    expect([r.rebuilt, r.cacheSize]).toEqual([1, servicePorts(after, "node1").length]);
   });
 });

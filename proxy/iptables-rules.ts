@@ -3,6 +3,7 @@
 // KUBE-MARK-MASQ with mark 0x4000, KUBE-POSTROUTING), and the iptables-restore text that moves the
 // kernel from one rule set to the next rewriting only the chains that changed.
 import { extChain, sepChain, svcChain, svlChain } from "./chain-names.js";
+import { cachedPort, type BuildCache } from "./port-cache.js";
 import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
 
 export const MASQ_MARK = "0x4000";
@@ -105,11 +106,9 @@ function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
 }
 
 /**
- * The whole rule set. `cache` (the previous sync's port rules, by the port entry's JSON) lets an
- * unchanged Service reuse its rule strings, so a sync rebuilds and compares only what changed:
- * identical strings compare by reference.
+ * The whole rule set; with `cache` (port-cache.ts), unchanged Services reuse their rule strings.
  */
-export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: { prev: Map<string, PortRules>; next: Map<string, PortRules> }): RuleSet {
+export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: BuildCache<PortRules>): RuleSet {
   const nat = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-NODEPORTS", []], ["KUBE-POSTROUTING", []], ["KUBE-MARK-MASQ", []]]);
   const filter = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-EXTERNAL-SERVICES", []], ["KUBE-FORWARD", []]]);
   const tables = { nat, filter };
@@ -127,10 +126,7 @@ export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?
   add(filter, "KUBE-FORWARD", `-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
   for (const p of ports) {
-    const key = cache ? JSON.stringify(p) : "";
-    const rules = cache?.prev.get(key) ?? cache?.next.get(key) ?? portRules(p, opts);
-    cache?.next.set(key, rules);
-    for (const [table, chain, rule] of rules) add(tables[table], chain, rule);
+    for (const [table, chain, rule] of cachedPort(cache, p, () => portRules(p, opts))) add(tables[table], chain, rule);
   }
   // NodePorts are looked at last, for any address of this node.
   add(nat, "KUBE-SERVICES", `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`);

@@ -1,5 +1,6 @@
 // Applies kube-proxy's nftables layout with nft -f: one transaction per sync, so a change is atomic.
 import { run as defaultRun, type Runner } from "./exec.js";
+import { PortCache } from "./port-cache.js";
 import type { ProxyOptions } from "./iptables-rules.js";
 import { buildNftRules, nftScript, TABLE, type NftObjects, type NftPortOps, type NftRuleSet } from "./nft-rules.js";
 import type { Proxier, SyncStats } from "./proxier.js";
@@ -8,8 +9,8 @@ import type { ServicePortEntry } from "./service-ports.js";
 export class NftProxier implements Proxier {
   readonly mode = "nftables";
   private applied: NftRuleSet | undefined;
-  /** The applied rule set's per-port ops, so unchanged Services reuse their strings. */
-  private portCache = new Map<string, NftPortOps>();
+  /** Each Service's output in the applied rule set, reused while it is unchanged. */
+  private readonly portCache = new PortCache<NftPortOps>();
   private stale: NftObjects = { chains: [], sets: [], maps: [] };
 
   constructor(
@@ -38,7 +39,7 @@ export class NftProxier implements Proxier {
 
   sync(ports: ServicePortEntry[]): SyncStats {
     const t = performance.now();
-    const cache = { prev: this.portCache, next: new Map<string, NftPortOps>() };
+    const cache = this.portCache.begin();
     const next = buildNftRules(ports, this.opts, cache);
     const script = nftScript(next, this.applied, this.stale);
     try {
@@ -49,7 +50,7 @@ export class NftProxier implements Proxier {
       throw err;
     }
     this.applied = next;
-    this.portCache = cache.next;
+    cache.commit();
     this.stale = { chains: [], sets: [], maps: [] };
     return { written: script.split("\n").length - 1, bytes: script.length, ms: performance.now() - t };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sampleCluster } from "./fixtures.js";
+import { rebuildAfter, sampleCluster } from "./fixtures.js";
 import { buildNftRules, nftScript } from "./nft-rules.js";
 import { servicePorts } from "./service-ports.js";
 
@@ -54,12 +54,9 @@ describe("nftables rules (kube-proxy's nftables layout)", () => {
   it("a build that reuses the previous sync's per-Service output equals a build from scratch", () => {
     const after = sampleCluster();
     after.endpointSlices[0]!.endpoints[2]!.addresses = ["10.244.2.9"];
-    const cache = { prev: new Map(), next: new Map() };
-    buildNftRules(servicePorts(sampleCluster(), "node1"), opts, cache);
-    const again = { prev: cache.next, next: new Map() };
-    expect(buildNftRules(servicePorts(after, "node1"), opts, again)).toEqual(buildNftRules(servicePorts(after, "node1"), opts));
+    const r = rebuildAfter(buildNftRules, after, opts);
+    expect(r.cached).toEqual(r.fresh);
     // Only the changed Service was built again; the cache holds exactly this sync's ports.
-    expect(again.next.size).toBe(servicePorts(after, "node1").length);
-    expect([...again.next.values()].filter((v) => ![...cache.next.values()].includes(v))).toHaveLength(1);
+    expect([r.rebuilt, r.cacheSize]).toEqual([1, servicePorts(after, "node1").length]);
   });
 });

@@ -7,6 +7,7 @@
 // chain per endpoint (kube-proxy's layout, kept here for affinity and Local policies) takes many.
 import { nftEndpointChain, nftServiceBase } from "./chain-names.js";
 import { MASQ_MARK, type ProxyOptions } from "./iptables-rules.js";
+import { cachedPort, type BuildCache } from "./port-cache.js";
 import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
 
 export const TABLE = "ip kube-proxy";
@@ -137,10 +138,9 @@ function emitPort(p: ServicePortEntry, opts: ProxyOptions, sink: NftSink): void 
 }
 
 /**
- * The whole rule set. `cache` (the previous sync's per-port ops, by the port entry's JSON) lets an
- * unchanged Service reuse its strings, so the element diff compares by reference.
+ * The whole rule set; with `cache` (port-cache.ts), unchanged Services reuse their strings.
  */
-export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: { prev: Map<string, NftPortOps>; next: Map<string, NftPortOps> }): NftRuleSet {
+export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: BuildCache<NftPortOps>): NftRuleSet {
   const rs = skeleton();
   const chain = (name: string, rules: string[]): void => void rs.chains.set(name, { rules });
   const element = (map: MapName, el: string): void => void rs.maps.get(map)?.elements.push(el);
@@ -162,15 +162,9 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cac
     else shared(op[1], op[2]);
   };
   for (const p of ports) {
-    const key = cache ? JSON.stringify(p) : "";
-    let ops = cache?.prev.get(key) ?? cache?.next.get(key);
-    if (ops) for (const op of ops) apply(op);
-    else {
-      const rec: NftOp[] = (ops = []);
-      const record = (op: NftOp): void => {
-        rec.push(op);
-        apply(op);
-      };
+    const ops = cachedPort(cache, p, () => {
+      const rec: NftOp[] = [];
+      const record = (op: NftOp): void => void rec.push(op);
       emitPort(p, opts, {
         chain: (name, rules) => record(["chain", name, rules]),
         element: (map, el) => record(["element", map, el]),
@@ -178,8 +172,9 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cac
         hairpin: (ip) => record(["hairpin", ip]),
         shared: (kind, n) => (record(["shared", kind, n]), `${kind}-${n}`),
       });
-    }
-    cache?.next.set(key, ops);
+      return rec;
+    });
+    for (const op of ops) apply(op);
   }
   for (const ip of hairpin) element("hairpin", `${ip} . ${ip}`);
   return rs;
