@@ -29,7 +29,8 @@ async function measure(nodes) {
       rmSync(dir, { recursive: true, force: true });
     },
     async () => {
-      execFileSync(process.execPath, [LAB, "up", "--nodes", String(nodes), "--pods-per-node", "0"], { env, stdio: "ignore" });
+      // The pod network alone: N weft-proxies and a controller on the same 2 cores would be measured too.
+      execFileSync(process.execPath, [LAB, "up", "--nodes", String(nodes), "--pods-per-node", "0", "--no-services"], { env, stdio: "ignore" });
       const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
       const seen = new Map(); // subnet → Map(node → time)
       for (const node of state.nodes) {

@@ -35,9 +35,23 @@ export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipM
   return lines.join("\n");
 }
 
-/** Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent). */
-export function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean): void {
-  const saved = execFileSync("iptables-save", [], { encoding: "utf8" });
+/** One chain's rules, in order, as iptables-save prints them (which is how they are written). */
+const chainRules = (text: string, chain: string): string => text.split("\n").filter((l) => l.startsWith(`-A ${chain} `)).join("\n");
+
+/**
+ * Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent).
+ * Runs iptables-restore only when something differs: this runs at every resync, and a restore is a
+ * process start and a table rewrite. Returns whether it wrote.
+ */
+export type Exec = (cmd: string, args: string[], input?: string) => string;
+const execHere: Exec = (cmd, args, input) => execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+
+export function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): boolean {
+  const saved = exec("iptables-save", []);
   const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
-  execFileSync("iptables-restore", ["--noflush", "-w", "5"], { input: masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps }), stdio: ["pipe", "ignore", "pipe"] });
+  const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps });
+  const inPlace = [POSTROUTING_CHAIN, FORWARD_CHAIN].every((c) => saved.includes(`:${c} `) && chainRules(saved, c) === chainRules(rules, c));
+  if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
+  exec("iptables-restore", ["--noflush", "-w", "5"], rules);
+  return true;
 }

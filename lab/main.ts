@@ -81,10 +81,11 @@ async function main(): Promise<number> {
           "ip-masq": { type: "boolean", default: true },
           "proxy-mode": { choices: ["iptables", "nftables", "userspace", "ipvs"], default: "iptables", describe: "weft-proxy's mode on every node (kube-proxy's --proxy-mode)" },
           "service-cidr": { type: "string", default: "10.96.0.0/12" },
+          services: { type: "boolean", default: true, describe: "run the Services layer (endpoints controller, weft-proxy, cluster DNS); --no-services for the pod network alone" },
         }),
       async (a) => {
         const { up } = await import("./topology.js");
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"], services: a.services });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )

@@ -26,7 +26,8 @@ export interface LabNode {
 export interface LabState {
   prefix: string;
   dir: string;
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string };
+  /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];

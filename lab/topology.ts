@@ -145,6 +145,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   });
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
+  if (options.services === false) return state;
   progress(`services: endpoints controller, weft-proxy (${options.proxyMode}) on every node, cluster DNS at 10.96.0.10`);
   await startServices(state);
   return state;

@@ -1,0 +1,36 @@
+// weftd's NAT and FORWARD rules in a namespace of the test's own: written once, left alone while they
+// are right (no iptables-restore at every resync), repaired when someone changes them.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMasquerade, FORWARD_CHAIN, POSTROUTING_CHAIN } from "../../daemon/masquerade.js";
+import { NetnsPool } from "../helpers/netns.js";
+
+describe("masquerade rules", () => {
+  const pool = new NetnsPool("mq");
+  let ns = "";
+  const writes: string[] = [];
+  const exec = (cmd: string, args: string[], input?: string): string => {
+    if (cmd === "iptables-restore") writes.push(input ?? "");
+    return execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", input });
+  };
+  const save = (): string => execFileSync("ip", ["netns", "exec", ns, "iptables-save"], { encoding: "utf8" });
+  beforeAll(() => void (ns = pool.create()));
+  afterAll(() => pool.cleanup());
+
+  it("writes the chains and jumps once, then leaves them alone, and repairs a rule deleted by hand", () => {
+    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
+    const first = save();
+    expect(first).toContain(`-A ${POSTROUTING_CHAIN} -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "pod to outside" -j MASQUERADE --random-fully`);
+    expect(first).toContain(`-A FORWARD -m comment --comment "weft: forward pod traffic" -j ${FORWARD_CHAIN}`);
+    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(false);
+    expect(writes).toHaveLength(1);
+    execFileSync("ip", ["netns", "exec", ns, "iptables", "-t", "nat", "-D", POSTROUTING_CHAIN, "1"]);
+    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
+    const strip = (t: string): string => t.split("\n").filter((l) => l.startsWith("-A ")).sort().join("\n");
+    expect(strip(save())).toBe(strip(first));
+    // ipMasq turned off: the NAT chain is emptied, FORWARD stays.
+    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
+    expect(save()).not.toContain(`-A ${POSTROUTING_CHAIN} `);
+    expect(save()).toContain(`-A ${FORWARD_CHAIN} -s 10.244.0.0/16 -j ACCEPT`);
+  });
+});
