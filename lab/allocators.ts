@@ -1,7 +1,9 @@
 // Service address and port allocation with the API server's rules and messages: cluster IPs from the
-// service CIDR (random, as the API server does), NodePorts from 30000–32767, LoadBalancer addresses
-// from the lab's pool (in order, as MetalLB does).
+// service CIDR and NodePorts from 30000–32767 (random, above a static band, as the API server does),
+// LoadBalancer addresses from the lab's pool (in order, as MetalLB does).
 export const NODE_PORT_RANGE = [30000, 32767] as const;
+/** The bottom of the range that automatic allocation leaves to manifests first (KEP-3668): 30000–30085. */
+export const NODE_PORT_STATIC_BAND = [30000, 30085] as const;
 
 export const ipToInt = (ip: string): number => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
 export const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
@@ -26,12 +28,18 @@ export function allocateClusterIp(cidr: string, used: Set<string>, requested: st
     if (used.has(requested)) throw new AllocationError(`${field}: Invalid value: "${requested}": provided IP is already allocated`);
     return requested;
   }
+  // KEP-3070: dynamic allocation prefers the range above a static band kept for requested addresses
+  // (min(max(16, size/16), 256) addresses at the bottom), so a manifest's fixed IP rarely collides.
   const size = last - first - 1;
-  for (let tries = 0; tries < 64; tries++) {
-    const ip = intToIp(first + 1 + Math.floor(random() * size));
-    if (!used.has(ip) && !ip.endsWith(".0") && ip !== intToIp(first + 1) && ip !== intToIp(first + 10)) return ip;
+  const band = Math.min(Math.max(16, Math.floor(size / 16)), 256);
+  const upper = first + 1 + band;
+  for (let tries = 0; tries < 64 && upper < last; tries++) {
+    const ip = intToIp(upper + Math.floor(random() * (last - upper)));
+    if (!used.has(ip) && !ip.endsWith(".0")) return ip;
   }
-  for (let n = first + 11; n < last; n++) if (!used.has(intToIp(n))) return intToIp(n);
+  const free = (n: number): boolean => !used.has(intToIp(n)) && (n & 255) !== 0;
+  for (let n = upper; n < last; n++) if (free(n)) return intToIp(n);
+  for (let n = first + 11; n < upper; n++) if (free(n)) return intToIp(n);
   throw new AllocationError(`${field}: Internal error: failed to allocate a serviceIP: range is full`);
 }
 
@@ -42,11 +50,15 @@ export function allocateNodePort(used: Set<number>, requested: number | undefine
     if (used.has(requested)) throw new AllocationError(`${field}: Invalid value: ${requested}: provided port is already allocated`);
     return requested;
   }
+  // KEP-3668: dynamic allocation prefers the ports above a static band (min(max(16, size/32), 128)
+  // ports at the bottom: 30000–30085 here) that manifests can name without racing automatic ones.
+  const upper = lo + Math.min(Math.max(16, Math.floor((hi - lo + 1) / 32)), 128);
   for (let tries = 0; tries < 64; tries++) {
-    const p = lo + Math.floor(random() * (hi - lo + 1));
+    const p = upper + Math.floor(random() * (hi - upper + 1));
     if (!used.has(p)) return p;
   }
-  for (let p = lo; p <= hi; p++) if (!used.has(p)) return p;
+  for (let p = upper; p <= hi; p++) if (!used.has(p)) return p;
+  for (let p = lo; p < upper; p++) if (!used.has(p)) return p;
   throw new AllocationError(`${field}: Internal error: failed to allocate a nodePort: range is full`);
 }
 

@@ -34,11 +34,20 @@ describe("apply plan", () => {
     expect(planDelete(api, [deployment(3)]).deletePods).toHaveLength(3);
   });
 
+  it("allocates above the static bands (KEP-3070, KEP-3668), so ports and IPs that manifests name do not race automatic ones", () => {
+    const ports = Array.from({ length: 500 }, (_, i) => allocateNodePort(new Set(), undefined, "p", () => i / 500));
+    expect(Math.min(...ports)).toBeGreaterThan(30085);
+    const upperFull = new Set(Array.from({ length: 32767 - 30086 + 1 }, (_, i) => 30086 + i));
+    expect(allocateNodePort(upperFull, undefined, "p")).toBe(30000);
+    const ips = Array.from({ length: 200 }, (_, i) => allocateClusterIp("10.96.0.0/12", new Set(), undefined, "ip", () => i / 200));
+    expect(ips.every((ip) => !ip.startsWith("10.96.0.") && !ip.endsWith(".0"))).toBe(true);
+  });
+
   it("refuses a cluster IP out of range or taken, a node port out of range or taken, with the API server's words", () => {
     expect(() => allocateClusterIp("10.96.0.0/12", new Set(), "10.0.0.1")).toThrow(/provided IP is not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/12/);
     expect(() => allocateClusterIp("10.96.0.0/12", new Set(["10.96.0.10"]), "10.96.0.10")).toThrow(/provided IP is already allocated/);
     expect(() => allocateNodePort(new Set(), 80, "spec.ports[0].nodePort")).toThrow(AllocationError);
-    expect(() => allocateNodePort(new Set([30090]), 30090, "spec.ports[0].nodePort")).toThrow(/30090: provided port is already allocated/);
+    expect(() => allocateNodePort(new Set([30070]), 30070, "spec.ports[0].nodePort")).toThrow(/30070: provided port is already allocated/);
     const api = emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]);
     const first = planApply(api, [service({ type: "LoadBalancer" })]);
     expect(first.services[0]?.status?.loadBalancer?.ingress).toEqual([{ ip: "192.168.56.200" }]);

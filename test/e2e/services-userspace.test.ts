@@ -27,7 +27,7 @@ describe("weft-proxy in userspace mode, LoadBalancer failover and malformed mani
     expect(k.exec("client-node2", ...curl("http://local-demo/clientip")).split(":")[0]).not.toBe(k.podIp("client-node2"));
     const udpIp = k.svc("local-demo").spec.clusterIP!;
     expect(k.exec("client-node3", "sh", "-c", `echo hi | socat -T1 - UDP4:${udpIp}:81`)).toBe("local-web");
-    for (const ip of NODE_IPS) expect(k.exec("wan", ...curl(`http://${ip}:30090/hostname`))).toMatch(/^hello-kubernetes-/);
+    for (const ip of NODE_IPS) expect(k.exec("wan", ...curl(`http://${ip}:30070/hostname`))).toMatch(/^hello-kubernetes-/);
     expect(k.exec("node1", "iptables-save", "-t", "nat")).toMatch(/-A KUBE-PORTALS-CONTAINER -d \S+ -p tcp -m tcp --dport 80 .* -j REDIRECT --to-ports \d+/);
   });
 
@@ -56,7 +56,7 @@ describe("weft-proxy in userspace mode, LoadBalancer failover and malformed mani
     ["cluster IP out of range", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {clusterIP: 10.0.0.5, ports: [{port: 80}]}", /spec\.clusterIP: Invalid value: "10\.0\.0\.5": provided IP is not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/12/],
     ["cluster IP taken", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}", /spec\.clusterIP: Invalid value: "10\.96\.0\.10": provided IP is already allocated/],
     ["node port out of range", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 80}]}", /spec\.ports\[0\]\.nodePort: Invalid value: 80: provided port is not in the valid range\. The range of valid ports is 30000-32767/],
-    ["node port taken", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30090}]}", /spec\.ports\[0\]\.nodePort: Invalid value: 30090: provided port is already allocated/],
+    ["node port taken", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 30070}]}", /spec\.ports\[0\]\.nodePort: Invalid value: 30070: provided port is already allocated/],
     ["two ports, one unnamed", "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{name: a, port: 80}, {port: 81}]}", /spec\.ports\[1\]\.name: Invalid value: "": Required value/],
     ["selector does not match labels", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec: {selector: {matchLabels: {app: x}}, template: {metadata: {labels: {app: y}}, spec: {containers: [{name: c, image: i}]}}}", /spec\.template\.metadata\.labels: .*`selector` does not match template `labels`/],
     ["invalid name", "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: [{name: c, image: i}]}", /metadata\.name: Invalid value: "Bad_Name"/],

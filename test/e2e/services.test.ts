@@ -28,7 +28,7 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
     expect(new Set(hello.map((p) => p.spec.nodeName))).toEqual(new Set(["node1", "node2", "node3"]));
     const svc = k.svc("cluster-demo");
     expect(svc.spec.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
-    expect(k.svc("nodeport-demo").spec.ports?.[0]?.nodePort).toBe(30090);
+    expect(k.svc("nodeport-demo").spec.ports?.[0]?.nodePort).toBe(30070);
     await within(10_000, "all pods ready", () => k.list("ep").every((e) => (e.subsets ?? []).length > 0));
   });
 
@@ -49,7 +49,7 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
   });
 
   it("NodePort from the WAN on every node's address; LoadBalancer address from the WAN", () => {
-    for (const nodeIp of NODE_IPS) expect(k.exec("wan", ...curl(`http://${nodeIp}:30090/hostname`))).toMatch(/^hello-kubernetes-/);
+    for (const nodeIp of NODE_IPS) expect(k.exec("wan", ...curl(`http://${nodeIp}:30070/hostname`))).toMatch(/^hello-kubernetes-/);
     const lb = k.svc("loadbalancer-demo").status?.loadBalancer?.ingress?.[0]?.ip;
     expect(lb).toBe("192.168.56.200");
     expect(k.exec("wan", ...curl(`http://${lb}/hostname`))).toMatch(/^hello-kubernetes-/);
@@ -132,10 +132,10 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
   });
 
   it("externalTrafficPolicy Local keeps the WAN client's address and is not served by nodes without a local endpoint", () => {
-    expect(k.exec("wan", ...curl(`http://${NODE_IPS[0]}:30095/clientip`))).toMatch(new RegExp(`^${WAN_IP.replace(/\./g, "\\.")}:\\d+$`));
-    expect(k.exec("wan", ...curl(`http://${NODE_IPS[1]}:30095/clientip`, 1))).toBe("");
+    expect(k.exec("wan", ...curl(`http://${NODE_IPS[0]}:30075/clientip`))).toMatch(new RegExp(`^${WAN_IP.replace(/\./g, "\\.")}:\\d+$`));
+    expect(k.exec("wan", ...curl(`http://${NODE_IPS[1]}:30075/clientip`, 1))).toBe("");
     // Cluster policy for comparison: the node masquerades.
-    expect(k.exec("wan", ...curl(`http://${NODE_IPS[1]}:30090/clientip`))).not.toContain(WAN_IP);
+    expect(k.exec("wan", ...curl(`http://${NODE_IPS[1]}:30070/clientip`))).not.toContain(WAN_IP);
   });
 
   it("spreads 300 requests over the 3 endpoints within a chi-square bound", () => {
@@ -155,6 +155,6 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
     expect(k.exec("client-node2", ...curl("http://local-demo/clientip")).split(":")[0]).toBe(k.podIp("client-node2"));
     expect(localIp).not.toBe("");
     expect(k.exec("wan", ...curl(`http://${NODE_IPS[0]}:30080/`))).toContain("node1-pod1");
-    expect(k.exec("wan", ...curl(`http://${NODE_IPS[0]}:30090/hostname`))).toMatch(/^hello-kubernetes-/);
+    expect(k.exec("wan", ...curl(`http://${NODE_IPS[0]}:30070/hostname`))).toMatch(/^hello-kubernetes-/);
   });
 });
