@@ -253,9 +253,7 @@ export class Weftd {
 
   private onWatchError(err: Error): void {
     if (err instanceof MalformedLeaseError) {
-      this.metrics.badLeases.inc();
-      if (!this.badLeasesSeen.has(err.message)) this.log.warn({ err: err.message }, "skipping a malformed lease");
-      this.badLeasesSeen.add(err.message);
+      this.reportBadLease(err.message, () => this.log.warn({ err: err.message }, "skipping a malformed lease"));
       return;
     }
     this.etcdFailed("watch", err);
@@ -268,11 +266,16 @@ export class Weftd {
     if (!network) return false;
     if (subnetInNetwork(network, l.subnet)) return true;
     if (!report) return false;
-    const key = `outside:${l.subnet}`;
-    if (!this.badLeasesSeen.has(key)) this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network");
+    this.reportBadLease(`outside:${l.subnet}`, () => this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network"));
+    return false;
+  }
+
+  /** A bad lease is logged and counted once, not again at every snapshot and resync that meets it. */
+  private reportBadLease(key: string, logIt: () => void): void {
+    if (this.badLeasesSeen.has(key)) return;
     this.badLeasesSeen.add(key);
     this.metrics.badLeases.inc();
-    return false;
+    logIt();
   }
 
   private validLeases(): Lease[] {
