@@ -28,8 +28,8 @@ function readPem(what: string, path: string): Buffer {
  * stderr carries nothing but errors.
  */
 function dropIpServernameWarning(): void {
-  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
   if ((process.emitWarning as { weftFiltered?: boolean }).weftFiltered) return;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
   const filtered = (...args: unknown[]): void => {
     const code = typeof args[1] === "object" && args[1] ? (args[1] as { code?: string }).code : args[2];
     if (code !== "DEP0123") emit(...args);

@@ -2,8 +2,11 @@
 // service CIDR and NodePorts from 30000–32767 (random, above a static band, as the API server does),
 // LoadBalancer addresses from the lab's pool (in order, as MetalLB does).
 export const NODE_PORT_RANGE = [30000, 32767] as const;
-/** The bottom of the range that automatic allocation leaves to manifests first (KEP-3668): 30000–30085. */
-export const NODE_PORT_STATIC_BAND = [30000, 30085] as const;
+/**
+ * KEP-3668: the bottom of the range, min(max(16, size/32), 128) ports (30000–30085 here), is left to
+ * manifests that name a port; automatic allocation takes it only when the rest is full.
+ */
+const NODE_PORT_DYNAMIC_FROM = NODE_PORT_RANGE[0] + Math.min(Math.max(16, Math.floor((NODE_PORT_RANGE[1] - NODE_PORT_RANGE[0] + 1) / 32)), 128);
 
 export const ipToInt = (ip: string): number => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
 export const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
@@ -33,11 +36,11 @@ export function allocateClusterIp(cidr: string, used: Set<string>, requested: st
   const size = last - first - 1;
   const band = Math.min(Math.max(16, Math.floor(size / 16)), 256);
   const upper = first + 1 + band;
-  for (let tries = 0; tries < 64 && upper < last; tries++) {
-    const ip = intToIp(upper + Math.floor(random() * (last - upper)));
-    if (!used.has(ip) && !ip.endsWith(".0")) return ip;
-  }
   const free = (n: number): boolean => !used.has(intToIp(n)) && (n & 255) !== 0;
+  for (let tries = 0; tries < 64 && upper < last; tries++) {
+    const n = upper + Math.floor(random() * (last - upper));
+    if (free(n)) return intToIp(n);
+  }
   for (let n = upper; n < last; n++) if (free(n)) return intToIp(n);
   for (let n = first + 11; n < upper; n++) if (free(n)) return intToIp(n);
   throw new AllocationError(`${field}: Internal error: failed to allocate a serviceIP: range is full`);
@@ -50,9 +53,7 @@ export function allocateNodePort(used: Set<number>, requested: number | undefine
     if (used.has(requested)) throw new AllocationError(`${field}: Invalid value: ${requested}: provided port is already allocated`);
     return requested;
   }
-  // KEP-3668: dynamic allocation prefers the ports above a static band (min(max(16, size/32), 128)
-  // ports at the bottom: 30000–30085 here) that manifests can name without racing automatic ones.
-  const upper = lo + Math.min(Math.max(16, Math.floor((hi - lo + 1) / 32)), 128);
+  const upper = NODE_PORT_DYNAMIC_FROM;
   for (let tries = 0; tries < 64; tries++) {
     const p = upper + Math.floor(random() * (hi - upper + 1));
     if (!used.has(p)) return p;

@@ -3,8 +3,8 @@
 // from one rule set to the next in one transaction, touching only what changed.
 // Plain services (no affinity, Cluster policies) take a scalable path: a shared chain per endpoint
 // count n DNATs through a per-protocol map keyed by (address . port . numgen random mod n), so a
-// service is map elements, not chains — 10,000 services load in well under a second, where one
-// chain per endpoint (kube-proxy's layout, kept here for affinity and Local policies) takes many.
+// service is map elements, not chains, and a change is a few element updates (one chain per
+// endpoint, kube-proxy's layout, is kept for affinity and Local policies).
 import { nftEndpointChain, nftServiceBase } from "./chain-names.js";
 import { MASQ_MARK, type ProxyOptions } from "./iptables-rules.js";
 import { cachedPort, type BuildCache } from "./port-cache.js";
@@ -77,15 +77,18 @@ function pick(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
 }
 
 type MapName = keyof typeof MAPS | keyof typeof SETS;
+type SharedKind = "cluster" | "external" | "nodeport";
+/** The chain shared by every plain service with `n` endpoints, for traffic of `kind`. */
+const sharedChain = (kind: SharedKind, n: number): string => `${kind}-${n}`;
 /** What one service port contributes; recorded once per distinct port entry and replayed after. */
-type NftOp = ["chain", string, string[]] | ["element", MapName, string] | ["set", string, string] | ["hairpin", string] | ["shared", "cluster" | "external" | "nodeport", number];
+type NftOp = ["chain", string, string[]] | ["element", MapName, string] | ["set", string, string] | ["hairpin", string] | ["shared", SharedKind, number];
 export type NftPortOps = NftOp[];
 interface NftSink {
   chain(name: string, rules: string[]): void;
   element(map: MapName, el: string): void;
   set(name: string, decl: string): void;
   hairpin(ip: string): void;
-  shared(kind: "cluster" | "external" | "nodeport", n: number): string;
+  shared(kind: SharedKind, n: number): string;
 }
 
 function emitPort(p: ServicePortEntry, opts: ProxyOptions, sink: NftSink): void {
@@ -145,8 +148,8 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cac
   const chain = (name: string, rules: string[]): void => void rs.chains.set(name, { rules });
   const element = (map: MapName, el: string): void => void rs.maps.get(map)?.elements.push(el);
   const hairpin = new Set<string>();
-  const shared = (kind: "cluster" | "external" | "nodeport", n: number): string => {
-    const name = `${kind}-${n}`;
+  const shared = (kind: SharedKind, n: number): string => {
+    const name = sharedChain(kind, n);
     if (!rs.chains.has(name)) {
       // One DNAT rule per protocol: "tcp dport" in the key also makes the rule match TCP only.
       const dnat = PROTOCOLS.map((l4) => (kind === "nodeport" ? `dnat ip addr . port to ${l4} dport . numgen random mod ${n} map @nodeport-endpoints-${l4}` : `dnat ip addr . port to ip daddr . ${l4} dport . numgen random mod ${n} map @cluster-endpoints-${l4}`));
@@ -170,7 +173,7 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cac
         element: (map, el) => record(["element", map, el]),
         set: (name, decl) => record(["set", name, decl]),
         hairpin: (ip) => record(["hairpin", ip]),
-        shared: (kind, n) => (record(["shared", kind, n]), `${kind}-${n}`),
+        shared: (kind, n) => (record(["shared", kind, n]), sharedChain(kind, n)),
       });
       return rec;
     });
@@ -182,17 +185,18 @@ export function buildNftRules(ports: ServicePortEntry[], opts: ProxyOptions, cac
 
 const same = (a: string[] | undefined, b: string[] | undefined): boolean => a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
-/**
- * The nft script from `prev` to `next` (one transaction with nft -f). `prev` undefined (first sync
- * after a start): every chain and map is rewritten and `stale` objects found in the kernel are
- * deleted. Sets (ClientIP affinity state) are kept while their endpoint exists.
- */
+/** Objects found in our table in the kernel (by kind), to delete what a sync no longer wants. */
 export interface NftObjects {
   chains: string[];
   sets: string[];
   maps: string[];
 }
 
+/**
+ * The nft script from `prev` to `next` (one transaction with nft -f). `prev` undefined (first sync
+ * after a start): every chain and map is rewritten and `stale` objects found in the kernel are
+ * deleted. Sets (ClientIP affinity state) are kept while their endpoint exists.
+ */
 export function nftScript(next: NftRuleSet, prev: NftRuleSet | undefined, stale: NftObjects = { chains: [], sets: [], maps: [] }): string {
   const out: string[] = [];
   if (!prev) out.push(`add table ${TABLE} { comment "rules for kube-proxy" ; }`);
