@@ -32,3 +32,34 @@ export async function grpcProbe(target: string, timeoutMs = 3_000): Promise<Grpc
     client.close();
   }
 }
+
+/** The matrix's gRPC cell: `rounds` health checks (p50), a 1 MiB unary echo, a server stream and the serving pod's name. */
+export async function grpcExchanges(target: string, rounds: number, timeoutMs = 5_000): Promise<{ healthMs: number; hostname: string }> {
+  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+  const deadline = (): { deadline: number } => ({ deadline: Date.now() + timeoutMs });
+  const call = (path: string, body: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) => client.makeUnaryRequest(path, raw, raw, body, deadline(), (err, res) => (err || !res ? reject(err ?? new Error("empty reply")) : resolve(res))));
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      const health = await call(GRPC_METHODS.health, Buffer.alloc(0));
+      times.push(performance.now() - t);
+      if (!health.equals(Buffer.from([0x08, 0x01]))) throw new Error("health check: NOT_SERVING");
+    }
+    const big = Buffer.from(Uint8Array.from({ length: 1 << 20 }, (_, i) => i % 251));
+    if (!(await call(GRPC_METHODS.echo, big)).equals(big)) throw new Error("a 1 MiB echo came back altered");
+    const streamed = await new Promise<Buffer[]>((resolve, reject) => {
+      const got: Buffer[] = [];
+      const s = client.makeServerStreamRequest(GRPC_METHODS.stream, raw, raw, Buffer.from("weft"), deadline());
+      s.on("data", (b: Buffer) => got.push(b));
+      s.on("end", () => resolve(got));
+      s.on("error", reject);
+    });
+    if (streamed.length !== 3 || streamed.some((b) => b.toString() !== "weft")) throw new Error(`server stream gave ${streamed.length} messages, expected 3`);
+    const hostname = (await call(GRPC_METHODS.hostname, Buffer.alloc(0))).toString();
+    return { healthMs: [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0, hostname };
+  } finally {
+    client.close();
+  }
+}

@@ -2,7 +2,6 @@
 import { spawnSync } from "node:child_process";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { PORTS, probeHttp, probeTcp, probeUdp, repeated, serve } from "./agent.js";
 import { readApi } from "./api-store.js";
 import { get, RESOURCES } from "./kubectl-print.js";
 import type { ContainerSpec } from "./netexec.js";
@@ -58,7 +57,7 @@ async function demo(): Promise<number> {
   }
   console.log(`\n${statusText(state)}\n\nConnectivity matrix (real packets; latency is the round trip):\n`);
   const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
-  const rows = runMatrix(state);
+  const rows = await runMatrix(state);
   console.log(formatMatrix(rows));
   const ok = matrixPassed(rows);
   console.log(`\n${ok ? "All cells passed." : "Some cells FAILED (see above)."}\n${NEXT_STEPS}`);
@@ -95,7 +94,7 @@ async function main(): Promise<number> {
     })
     .command("matrix", "run the connectivity matrix on the lab that is up", (y) => y.option("json", { type: "boolean", default: false }), async (a) => {
       const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
-      const rows = runMatrix(requireState());
+      const rows = await runMatrix(requireState());
       console.log(a.json ? JSON.stringify(rows, null, 2) : formatMatrix(rows));
       code = matrixPassed(rows) ? 0 : 1;
     })
@@ -165,17 +164,12 @@ async function main(): Promise<number> {
     .command("demo", "bring up a 3-node lab (if none is up) and run the connectivity matrix", {}, async () => {
       code = await demo();
     })
-    .command("agent <role> [args..]", false, (y) => y.options({ name: { type: "string", default: "pod" }, "http-port": { type: "number" }, dir: { type: "string" } }), async (a) => {
+    .command("agent <role> [args..]", false, (y) => y.options({ dir: { type: "string" } }), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
       // Heavy modules load only for the command that needs them: `get` answers in well under 200 ms.
       if (a.role === "controller") await (await import("./controller.js")).runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
       if (a.role === "container") {
         (await import("./netexec.js")).runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
-        await new Promise(() => undefined);
-      }
-      if (a.role === "serve") {
-        const httpPort = a["http-port"];
-        serve(a.name, httpPort ? { http: httpPort } : { http: PORTS.http, udp: PORTS.udp, tcp: PORTS.tcp });
         await new Promise(() => undefined);
       }
       if (a.role === "grpc") {
@@ -184,9 +178,12 @@ async function main(): Promise<number> {
         code = r.ok ? 0 : 1;
         return;
       }
-      const [kind, host, port] = args;
-      const probe = kind === "http" ? probeHttp : kind === "tcp" ? probeTcp : probeUdp;
-      console.log(JSON.stringify(await repeated(6, () => probe(host ?? "", Number(port)))));
+      if (a.role === "probe-row") {
+        const { probeRow } = await import("./probes.js");
+        console.log(JSON.stringify(await probeRow(JSON.parse(args[0] ?? "{}") as import("./probes.js").RowTarget)));
+        return;
+      }
+      throw new Error(`unknown agent role ${String(a.role)}`);
     })
     .demandCommand(1)
     .strict()

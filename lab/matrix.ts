@@ -1,21 +1,20 @@
-// The connectivity matrix: real packets between lab namespaces, one cell per condition × protocol,
-// each with pass/fail and latency. A cell that does not apply says why.
+// The connectivity matrix: every condition of the Kubernetes networking walkthrough (rows) × every
+// protocol (columns), each cell proved by real exchanges between lab namespaces (probes.ts) and
+// reported with its latency; a cell that does not apply says why. Rows through Services use a
+// workload the matrix applies itself (weft-matrix in namespace weft-lab, behind a LoadBalancer
+// Service with one port per protocol), so they run on any lab that has the Services layer.
 import { spawnSync } from "node:child_process";
-import { PORTS, type ProbeResult } from "./agent.js";
+import { nsOf, type Service } from "../proxy/model.js";
+import { readApi } from "./api-store.js";
+import type { Manifest } from "./manifests.js";
+import { PROTOCOLS, type Cell, type Protocol, type RowTarget } from "./probes.js";
 import { SELF } from "./paths.js";
-import { HOST_PORTS } from "./topology.js";
-import type { LabPod, LabState } from "./state.js";
+import { probePorts, SERVER_PORTS } from "./servers.js";
+import { waitFor } from "./sh.js";
+import { HOST_PORT_OFFSET } from "./topology.js";
+import type { LabNode, LabPod, LabState } from "./state.js";
 
-export const PROTOCOLS = ["ICMP", "TCP", "UDP", "HTTP"] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-
-export interface Cell {
-  protocol: Protocol;
-  ok?: boolean;
-  ms?: number;
-  /** Why the cell does not apply, or what went wrong. */
-  note?: string;
-}
+export { PROTOCOLS, type Cell, type Protocol };
 
 export interface Row {
   condition: string;
@@ -24,91 +23,114 @@ export interface Row {
   cells: Cell[];
 }
 
-function probe(netns: string, kind: "http" | "tcp" | "udp", host: string, port: number): ProbeResult {
-  const r = spawnSync("nsenter", [`--net=/var/run/netns/${netns}`, process.execPath, SELF, "agent", "probe", kind, host, String(port)], { encoding: "utf8", timeout: 10_000 });
-  try {
-    return JSON.parse(r.stdout) as ProbeResult;
-  } catch {
-    return { ok: false, ms: 0, error: (r.stderr || "probe failed").trim().split("\n")[0] };
+interface RowPlan {
+  condition: string;
+  from: string;
+  to: string;
+  netns: string;
+  /** Resolve names with the pod's resolv.conf (`ip netns exec` mounts it; nsenter does not). */
+  podDns?: boolean;
+  target: RowTarget;
+}
+
+const NS = "weft-lab";
+const NAME = "weft-matrix";
+/** Service port per protocol: 80, 81, … in SERVER_PORTS' order. */
+const SERVICE_PORTS = SERVER_PORTS.map((p, i) => ({ name: p.name ?? "", port: 80 + i, targetPort: p.containerPort, protocol: p.protocol ?? "TCP" }));
+const PROTOCOL_OF_PORT: Record<string, Exclude<Protocol, "ICMP">> = { http: "HTTP/1.1", udp: "UDP", "tcp-echo": "TCP", h2c: "HTTP/2", grpc: "gRPC", sctp: "SCTP" };
+
+function workload(replicas: number): Manifest[] {
+  const labels = { app: NAME };
+  return [
+    { kind: "Deployment", obj: { kind: "Deployment", metadata: { name: NAME, namespace: NS, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "netexec", image: "registry.k8s.io/e2e-test-images/agnhost:2.45", ports: SERVER_PORTS }] } } } } },
+    { kind: "Service", obj: { apiVersion: "v1", kind: "Service", metadata: { name: NAME, namespace: NS }, spec: { type: "LoadBalancer", selector: labels, ports: SERVICE_PORTS } } },
+  ];
+}
+
+/** Applies the matrix's workload if it is missing and waits until every replica is an endpoint. */
+async function ensureWorkload(state: LabState): Promise<Service> {
+  const find = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === NAME && nsOf(s.metadata) === NS);
+  const replicas = state.nodes.length;
+  const current = readApi(state.dir)?.workloads.find((w) => w.metadata.name === NAME && nsOf(w.metadata) === NS);
+  // One replica per node (the scheduler spreads them); a node added since the last run gets one too.
+  if (!find() || current?.spec.replicas !== replicas) {
+    const { apply } = await import("./apply.js");
+    apply(state, workload(replicas));
   }
+  const ready = (): boolean => (readApi(state.dir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.["kubernetes.io/service-name"] === NAME).flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length >= replicas;
+  await waitFor(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, ready, 30_000);
+  const svc = find();
+  if (!svc) throw new Error(`Service ${NS}/${NAME} vanished`);
+  return svc;
 }
 
-function ping(netns: string, host: string): ProbeResult {
-  const r = spawnSync("ip", ["netns", "exec", netns, "ping", "-c", "3", "-i", "0.2", "-W", "1", "-q", host], { encoding: "utf8", timeout: 10_000 });
-  const avg = /= [\d.]+\/([\d.]+)\//.exec(r.stdout)?.[1];
-  const received = /(\d+) received/.exec(r.stdout)?.[1];
-  return { ok: r.status === 0 && received === "3", ms: avg ? Number(avg) : 0, ...(r.status === 0 ? {} : { error: r.stdout.split("\n").find((l) => l.includes("received")) ?? "no reply" }) };
+const portsBy = (svc: Service, field: "port" | "nodePort"): RowTarget["ports"] => Object.fromEntries((svc.spec.ports ?? []).map((p) => [PROTOCOL_OF_PORT[p.name ?? ""], p[field]]));
+
+const NOT_ADDRESSES = { ICMP: "a Service maps ports, not an address: nothing answers ping on it" };
+
+function podRow(condition: string, a: LabPod, b: LabPod, extra: Partial<RowTarget> = {}): RowPlan {
+  return { condition, from: a.name, to: `${b.name} (${b.ip})`, netns: a.netns, target: { host: b.ip, ports: probePorts(), name: b.name, source: a.ip, ...extra } };
 }
 
-const cell = (protocol: Protocol, r: ProbeResult, check?: (body: string) => string | undefined): Cell => {
-  const problem = r.ok && check ? check(r.body ?? "") : undefined;
-  const c: Cell = { protocol, ok: r.ok && !problem, ms: r.ms };
-  if (problem ?? r.error) c.note = problem ?? r.error;
-  return c;
-};
-const na = (protocol: Protocol, why: string): Cell => ({ protocol, note: why });
-
-function sourceIs(expected: string): (body: string) => string | undefined {
-  return (body) => {
-    const client = (JSON.parse(body) as { client?: string }).client;
-    return client === expected ? undefined : `destination saw source ${client}, expected ${expected}`;
-  };
-}
-
-function answeredBy(name: string): (body: string) => string | undefined {
-  return (body) => ((JSON.parse(body) as { name?: string }).name === name ? undefined : `answered by ${body}, expected ${name}`);
-}
-
-function podToPod(condition: string, a: LabPod, b: LabPod): Row {
-  return {
-    condition,
-    from: a.name,
-    to: `${b.name} (${b.ip})`,
-    cells: [
-      cell("ICMP", ping(a.netns, b.ip)),
-      cell("TCP", probe(a.netns, "tcp", b.ip, PORTS.tcp)),
-      cell("UDP", probe(a.netns, "udp", b.ip, PORTS.udp)),
-      // pod → pod is never masqueraded: the destination sees the source pod's own address
-      cell("HTTP", probe(a.netns, "http", b.ip, PORTS.http), sourceIs(a.ip)),
-    ],
-  };
-}
-
-export function runMatrix(state: LabState): Row[] {
-  const rows: Row[] = [];
-  const [n1, n2] = state.nodes;
+function planRows(state: LabState, svc: Service | undefined): RowPlan[] {
+  const [n1, n2] = state.nodes as (LabNode | undefined)[];
   const p11 = n1?.pods[0];
   const p12 = n1?.pods[1];
   const p21 = n2?.pods[0];
-  if (p11 && p12) rows.push(podToPod("pod → pod, same node", p11, p12));
-  if (p11 && p21) rows.push(podToPod(`pod → pod, across nodes (${state.options.directRouting ? "DirectRouting" : "VXLAN"})`, p11, p21));
-  for (const node of state.nodes.slice(2)) if (p11 && node.pods[0]) rows.push(podToPod(`pod → pod, across nodes`, p11, node.pods[0]));
+  const p22 = n2?.pods[1];
+  const dr = state.options.directRouting;
+  const rows: RowPlan[] = [];
+  const naRow = (condition: string, why: string): RowPlan => ({ condition, from: "-", to: "-", netns: "", target: { host: "", ports: {}, na: Object.fromEntries(PROTOCOLS.map((p) => [p, why])) } });
+  if (p11 && p12) rows.push(podRow("pod → pod, same node", p11, p12));
+  if (p11 && p21) {
+    rows.push(dr ? naRow("pod → pod, across nodes (VXLAN)", "the lab is up with DirectRouting: same-subnet nodes route without VXLAN") : podRow("pod → pod, across nodes (VXLAN)", p11, p21));
+    rows.push(dr ? podRow("pod → pod, across nodes (DirectRouting)", p11, p21) : naRow("pod → pod, across nodes (DirectRouting)", "the lab is up with VXLAN (weft-lab up --direct-routing proves this row)"));
+  }
+  for (const node of state.nodes.slice(2)) if (p11 && node.pods[0]) rows.push(podRow(`pod → pod, across nodes, to ${node.name}`, p11, node.pods[0]));
+  if (p12 && p22) {
+    const noSourceInAnswer = "the answer does not show the source; UDP and HTTP do";
+    rows.push(podRow("pod → pod is never masqueraded", p12, p22, { na: { ICMP: noSourceInAnswer, TCP: noSourceInAnswer, SCTP: noSourceInAnswer, gRPC: noSourceInAnswer } }));
+  }
   const wan = state.wan;
+  const clusterIp = svc?.spec.clusterIP;
+  if (svc && clusterIp && p11 && n1) {
+    const ports = portsBy(svc, "port");
+    const name = `${NAME}-`;
+    rows.push({ condition: "pod → ClusterIP", from: p11.name, to: `${NS}/${NAME} ${clusterIp}`, netns: p11.netns, target: { host: clusterIp, ports, name, source: p11.ip, na: NOT_ADDRESSES } });
+    rows.push({ condition: "pod → ClusterIP by DNS name", from: p11.name, to: `${NAME}.${NS}`, netns: p11.netns, podDns: true, target: { host: `${NAME}.${NS}`, ports, name, source: p11.ip, na: NOT_ADDRESSES } });
+    rows.push({ condition: "node → ClusterIP", from: n1.name, to: `${NS}/${NAME} ${clusterIp}`, netns: n1.netns, target: { host: clusterIp, ports, name, na: NOT_ADDRESSES } });
+    const lb = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    const n2ip = n2?.underlayIp ?? n1.underlayIp;
+    if (wan) {
+      rows.push({ condition: "wan → NodePort", from: "wan", to: `${n2ip}:<nodePort>`, netns: wan.netns, target: { host: n2ip, ports: portsBy(svc, "nodePort"), name, na: NOT_ADDRESSES } });
+      if (lb) rows.push({ condition: "wan → LoadBalancer", from: "wan", to: `${lb}`, netns: wan.netns, target: { host: lb, ports, name, na: NOT_ADDRESSES } });
+    }
+  } else {
+    for (const c of ["pod → ClusterIP", "pod → ClusterIP by DNS name", "node → ClusterIP", "wan → NodePort", "wan → LoadBalancer"]) rows.push(naRow(c, "the lab is up with --no-services"));
+  }
   if (wan && p11 && n1) {
-    rows.push({
-      condition: "pod → wan (masqueraded)",
-      from: p11.name,
-      to: `wan ${wan.ip}`,
-      cells: [
-        cell("ICMP", ping(p11.netns, wan.ip)),
-        na("TCP", "covered by HTTP"),
-        na("UDP", "the wan host serves HTTP only"),
-        state.options.ipMasq ? cell("HTTP", probe(p11.netns, "http", wan.ip, 80), sourceIs(n1.underlayIp)) : na("HTTP", "lab is up without --ip-masq"),
-      ],
-    });
-    rows.push({
-      condition: "wan → pod (hostPort)",
-      from: "wan",
-      to: `${n1.underlayIp}:${HOST_PORTS.http}… → ${p11.name}`,
-      cells: [
-        na("ICMP", "a hostPort maps ports, not an address"),
-        cell("TCP", probe(wan.netns, "tcp", n1.underlayIp, HOST_PORTS.tcp)),
-        cell("UDP", probe(wan.netns, "udp", n1.underlayIp, HOST_PORTS.udp), answeredBy(p11.name)),
-        cell("HTTP", probe(wan.netns, "http", n1.underlayIp, HOST_PORTS.http), answeredBy(p11.name)),
-      ],
-    });
+    rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${n1.underlayIp}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
+    rows.push(state.options.ipMasq ? { condition: "pod → wan (masqueraded)", from: p11.name, to: `wan ${wan.ip}`, netns: p11.netns, target: { host: wan.ip, ports: probePorts(), name: "wan", source: n1.underlayIp } } : naRow("pod → wan (masqueraded)", "the lab is up without --ip-masq"));
   }
   return rows;
+}
+
+function runRow(plan: RowPlan): Row {
+  const base = { condition: plan.condition, from: plan.from, to: plan.to };
+  if (!plan.netns) return { ...base, cells: PROTOCOLS.map((protocol) => ({ protocol, note: plan.target.na?.[protocol] ?? "" })) };
+  const cmd = [process.execPath, SELF, "agent", "probe-row", JSON.stringify(plan.target)];
+  const r = plan.podDns ? spawnSync("ip", ["netns", "exec", plan.netns, ...cmd], { encoding: "utf8", timeout: 90_000 }) : spawnSync("nsenter", [`--net=/var/run/netns/${plan.netns}`, ...cmd], { encoding: "utf8", timeout: 90_000 });
+  try {
+    return { ...base, cells: JSON.parse(r.stdout) as Cell[] };
+  } catch {
+    const why = (r.stderr || r.error?.message || "the probe process failed").trim().split("\n")[0] ?? "";
+    return { ...base, cells: PROTOCOLS.map((protocol) => ({ protocol, ok: false, note: why })) };
+  }
+}
+
+export async function runMatrix(state: LabState): Promise<Row[]> {
+  const svc = state.options.services === false ? undefined : await ensureWorkload(state);
+  return planRows(state, svc).map(runRow);
 }
 
 export function matrixPassed(rows: Row[]): boolean {
@@ -117,10 +139,16 @@ export function matrixPassed(rows: Row[]): boolean {
 
 export function formatMatrix(rows: Row[]): string {
   const w0 = Math.max(...rows.map((r) => r.condition.length), 9);
-  const w1 = Math.max(...rows.map((r) => `${r.from} → ${r.to}`.length), 4);
-  const fmt = (c: Cell): string => (c.ok === undefined ? "  n/a    " : `${c.ok ? "✓" : "✗"} ${(c.ms ?? 0).toFixed(2).padStart(6)}ms`.padEnd(10));
-  const lines = [`${"condition".padEnd(w0)}  ${"path".padEnd(w1)}  ${PROTOCOLS.map((p) => p.padEnd(10)).join(" ")}`];
-  for (const r of rows) lines.push(`${r.condition.padEnd(w0)}  ${`${r.from} → ${r.to}`.padEnd(w1)}  ${r.cells.map(fmt).join(" ")}`);
-  const notes = rows.flatMap((r) => r.cells.filter((c) => c.ok === false).map((c) => `  ✗ ${r.condition}, ${c.protocol}: ${c.note ?? "failed"}`));
-  return [...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
+  const fmt = (c: Cell): string => (c.ok === undefined ? "   ·    " : `${c.ok ? "✓" : "✗"}${(c.ms ?? 0).toFixed(2).padStart(6)}ms`).padEnd(10);
+  const lines = [`${"condition".padEnd(w0)}  ${PROTOCOLS.map((p) => p.padEnd(10)).join(" ")}`];
+  for (const r of rows) lines.push(`${r.condition.padEnd(w0)}  ${r.cells.map(fmt).join(" ")}`);
+  lines.push("", "✓/✗ passed/failed with the p50 round trip; · does not apply. Paths, TCP throughput (1 MiB each way) and notes:");
+  for (const r of rows) {
+    const tcp = r.cells.find((c) => c.protocol === "TCP" && c.mbps);
+    lines.push(`  ${r.condition}: ${r.from} → ${r.to}${tcp ? `; TCP ${tcp.mbps} Mbit/s` : ""}`);
+    const notes = r.cells.filter((c) => c.note && (c.ok !== undefined || r.from !== "-"));
+    for (const c of notes) lines.push(`      ${c.ok === false ? "✗" : c.ok ? "✓" : "·"} ${c.protocol}: ${c.note}`);
+    if (r.from === "-") lines.push(`      · ${r.cells[0]?.note ?? ""}`);
+  }
+  return lines.join("\n");
 }

@@ -1,10 +1,14 @@
 // What a lab pod's container runs, chosen by its image as a cluster would: CoreDNS images serve the
 // cluster DNS; every other image serves the lab's test server, modelled on Kubernetes' e2e image
-// (agnhost netexec): on each TCP containerPort HTTP with /hostname, /clientip, /echo?msg=, /healthz
-// (gRPC with grpc.health.v1.Health and an echo service on ports named grpc…); on each UDP port a
-// reply with the pod's name. hello-kubernetes images answer "/" with a page naming pod and node.
+// (agnhost netexec): on each TCP containerPort HTTP/1.1 with /hostname, /clientip, /echo?msg=, /healthz;
+// on ports named h2c… the same over HTTP/2 cleartext, on ports named grpc… gRPC (grpc.health.v1.Health
+// and an echo service), on ports named tcp… a TCP echo; on each UDP port netexec's UDP commands
+// ("hostname", "clientip", "echo DATA"; anything else gets the pod's name); on SCTP ports an answer
+// naming the pod (see sctp.ts). hello-kubernetes images answer "/" with a page naming pod and node.
 import { createSocket } from "node:dgram";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createServer as createTcpServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ContainerPort } from "../proxy/model.js";
 import { buildZone } from "../proxy/dns-records.js";
@@ -22,9 +26,11 @@ export interface ContainerSpec {
 
 const log = (msg: string, fields: object = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
 
-function http(spec: ContainerSpec, port: number): void {
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function httpHandler(spec: ContainerSpec): Handler {
   const hello = /hello-kubernetes/.test(spec.image);
-  createServer((req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     const url = new URL(req.url ?? "/", "http://pod");
     const client = `${(req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")}:${req.socket.remotePort ?? 0}`;
     const text = (body: string, type = "text/plain"): void => void res.writeHead(200, { "content-type": type }).end(body);
@@ -43,12 +49,16 @@ function http(spec: ContainerSpec, port: number): void {
       default:
         res.writeHead(404).end("not found\n");
     }
-  }).listen(port, "0.0.0.0");
+  };
 }
 
 function udp(spec: ContainerSpec, port: number): void {
   const sock = createSocket("udp4");
-  sock.on("message", (_msg, rinfo) => sock.send(spec.pod, rinfo.port, rinfo.address));
+  sock.on("message", (msg, rinfo) => {
+    const text = msg.subarray(0, 8).toString();
+    const reply = text.startsWith("echo ") ? msg.subarray(5) : text === "clientip" ? `${rinfo.address}:${rinfo.port}` : spec.pod;
+    sock.send(reply, rinfo.port, rinfo.address);
+  });
   sock.bind(port, "0.0.0.0");
 }
 
@@ -57,7 +67,7 @@ function udp(spec: ContainerSpec, port: number): void {
 // /hostname does over HTTP), so a client sees which endpoint a Service sent it to.
 const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
 const SERVING = Buffer.from([0x08, 0x01]);
-export const GRPC_METHODS = { health: "/grpc.health.v1.Health/Check", echo: "/weft.lab.Echo/Echo", hostname: "/weft.lab.Echo/Hostname" } as const;
+export const GRPC_METHODS = { health: "/grpc.health.v1.Health/Check", echo: "/weft.lab.Echo/Echo", hostname: "/weft.lab.Echo/Hostname", stream: "/weft.lab.Echo/Stream" } as const;
 const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize });
 
 function grpcServer(port: number, pod: string): void {
@@ -67,7 +77,7 @@ function grpcServer(port: number, pod: string): void {
     {
       Echo: unary(GRPC_METHODS.echo),
       Hostname: unary(GRPC_METHODS.hostname),
-      Stream: { path: "/weft.lab.Echo/Stream", requestStream: false, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
+      Stream: { path: GRPC_METHODS.stream, requestStream: false, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize },
     },
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
@@ -88,11 +98,16 @@ export function runContainer(spec: ContainerSpec): void {
     log("serving cluster DNS", { pod: spec.pod, port: 53 });
     return;
   }
+  const sctpPorts: number[] = [];
   for (const p of spec.ports) {
+    const listen = { port: p.containerPort, host: "0.0.0.0" };
     if ((p.protocol ?? "TCP") === "UDP") udp(spec, p.containerPort);
-    else if (p.protocol === "SCTP") log("SCTP port not served: this kernel has no SCTP sockets", { port: p.containerPort });
+    else if (p.protocol === "SCTP") sctpPorts.push(p.containerPort);
     else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort, spec.pod);
-    else http(spec, p.containerPort);
+    else if (p.name?.startsWith("h2c")) createH2cServer(httpHandler(spec) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void).listen(listen); // the compatibility API has the same shape
+    else if (p.name?.startsWith("tcp")) createTcpServer((sock) => sock.on("error", () => undefined).pipe(sock)).listen(listen);
+    else createServer(httpHandler(spec)).listen(listen);
   }
+  if (sctpPorts.length) void import("./sctp.js").then(({ serveSctp }) => serveSctp(spec.pod, sctpPorts, log));
   log("serving", { pod: spec.pod, image: spec.image, ports: spec.ports });
 }

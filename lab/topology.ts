@@ -4,24 +4,21 @@
 // prefix; nothing touches the host's own interfaces, routes or firewall.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PORTS } from "./agent.js";
 import { cniAdd, cniDel } from "./cni-runtime.js";
+import type { ContainerSpec } from "./netexec.js";
 import { readApi } from "./api-store.js";
 import { BIN, CNI_PATH, conflist, SELF } from "./paths.js";
 import { removeResolvConf, writeResolvConf } from "./pods.js";
 import { joinNode, startServices } from "./services-layer.js";
 import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
+import { SERVER_PORTS } from "./servers.js";
 import { labDir, labPrefix, loadState, saveState, type LabNode, type LabPod, type LabState } from "./state.js";
 
 export const UNDERLAY = { bridgeIp: "192.168.56.1", etcdIp: "192.168.56.2", prefixLen: 24 };
 export const WAN = { routerIp: "203.0.113.1", hostIp: "203.0.113.10", prefixLen: 24 };
-/** The first pod on each node publishes its servers on these host ports (portmap). */
-export const HOST_PORTS = { http: 30080, udp: 30081, tcp: 30082 } as const;
-const hostPortMappings = [
-  { hostPort: HOST_PORTS.http, containerPort: PORTS.http, protocol: "tcp" },
-  { hostPort: HOST_PORTS.udp, containerPort: PORTS.udp, protocol: "udp" },
-  { hostPort: HOST_PORTS.tcp, containerPort: PORTS.tcp, protocol: "tcp" },
-];
+/** The first pod on each node publishes its servers on host ports 30080–30085 (portmap): container port + this. */
+export const HOST_PORT_OFFSET = 22_000;
+const hostPortMappings = SERVER_PORTS.map((p) => ({ hostPort: p.containerPort + HOST_PORT_OFFSET, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }));
 export const NETWORK_CONFIG = (directRouting: boolean): string => JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
 
 
@@ -60,16 +57,22 @@ function startWeftd(state: LabState, node: LabNode): void {
 
 export { startWeftd };
 
+/** The topology's pods and the wan host run the same test server as applied pods, on SERVER_PORTS. */
+function startServers(netns: string, name: string, node: string, logFile: string, extraPorts: ContainerSpec["ports"] = []): number {
+  const spec: ContainerSpec = { pod: name, namespace: "default", node, image: "weft-lab/servers", ports: [...SERVER_PORTS, ...extraPorts], clusterState: "" };
+  return spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], logFile);
+}
+
 async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod> {
   const name = `${node.name}-pod${j}`;
   const netns = addNetns(state, `${state.prefix}${name}`);
-  const hostPort = j === 1 ? HOST_PORTS.http : undefined;
+  const hostPort = j === 1 ? (hostPortMappings[0]?.hostPort ?? 0) : undefined;
   const containerId = `lab-${name}`;
   const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`, ...(hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
   const ipCidr = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address ?? "";
   const pod: LabPod = { name, netns, ip: ipCidr.split("/")[0] ?? "", containerId, ...(hostPort ? { hostPort } : {}) };
   writeResolvConf(netns, "default");
-  pod.serverPid = spawnInNetns(netns, process.execPath, [SELF, "agent", "serve", "--name", name], join(node.dir, `${name}.log`));
+  pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`));
   state.pids.push(pod.serverPid);
   node.pods.push(pod);
   saveState(state);
@@ -91,7 +94,7 @@ export async function addNode(state: LabState, i: number, podsPerNode: number): 
   progress(`${name}: ${node.underlayIp}, subnet ${node.subnet}, weftd pid ${node.weftdPid}`);
   for (let j = 1; j <= podsPerNode; j++) {
     const pod = await addPod(state, node, j);
-    progress(`${pod.name}: ${pod.ip}${pod.hostPort ? ` (hostPorts ${Object.values(HOST_PORTS).join(", ")})` : ""}`);
+    progress(`${pod.name}: ${pod.ip}${pod.hostPort ? ` (hostPorts ${hostPortMappings.map((m) => `${m.hostPort}/${m.protocol}`).join(", ")})` : ""}`);
   }
   // A node added to a running lab joins its services layer (Node object, weft-proxy).
   if (readApi(state.dir)) joinNode(state, node);
@@ -121,7 +124,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   ip("-n", wan, "addr", "add", `${WAN.hostIp}/${WAN.prefixLen}`, "dev", "eth0");
   ip("-n", wan, "link", "set", "eth0", "up");
   ip("-n", wan, "route", "add", "default", "via", WAN.routerIp);
-  const wanPid = spawnInNetns(wan, process.execPath, [SELF, "agent", "serve", "--name", "wan", "--http-port", "80"], join(dir, "wan.log"));
+  const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }]);
   state.wan = { netns: wan, ip: WAN.hostIp, serverPid: wanPid };
   state.pids.push(wanPid);
   saveState(state);

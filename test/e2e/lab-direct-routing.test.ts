@@ -17,6 +17,8 @@ describe("DirectRouting", () => {
     const rows = JSON.parse(r.out) as { condition: string; cells: { protocol: string; ok?: boolean }[] }[];
     const cross = rows.find((x) => x.condition === "pod → pod, across nodes (DirectRouting)");
     expect(cross?.cells.filter((c) => c.ok !== undefined).every((c) => c.ok)).toBe(true);
-    expect(cross?.cells.filter((c) => c.ok).length).toBe(4);
+    // ICMP, TCP, UDP, SCTP, HTTP/1.1, HTTP/2, gRPC
+    expect(cross?.cells.filter((c) => c.ok).length).toBe(7);
+    expect(rows.find((x) => x.condition === "pod → pod, across nodes (VXLAN)")?.cells.every((c) => c.ok === undefined)).toBe(true);
   });
 });
