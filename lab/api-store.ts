@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterState } from "../proxy/model.js";
+import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 import type { Workload } from "./manifests.js";
 
 export interface PortMapping {
@@ -28,6 +29,9 @@ export interface ApiState extends ClusterState {
   serviceCidr: string;
   /** First and last address of the LoadBalancer pool on the underlay. */
   lbPool: [string, string];
+  ingresses?: Ingress[];
+  ingressClasses?: IngressClass[];
+  secrets?: Secret[];
 }
 
 export const apiFile = (dir: string): string => join(dir, "api.json");

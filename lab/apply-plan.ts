@@ -5,7 +5,17 @@ import { createHash } from "node:crypto";
 import { nsOf, type Pod, type Service } from "../proxy/model.js";
 import { allocateClusterIp, allocateLoadBalancerIp, allocateNodePort, AllocationError } from "./allocators.js";
 import type { ApiState } from "./api-store.js";
+import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 import type { Manifest, Workload } from "./manifests.js";
+
+/** Objects the lab only stores for whoever reads them (the ingress controller): no pods, no addresses. */
+export type ConfigObject = Ingress | IngressClass | Secret;
+const CONFIG_KINDS = { Ingress: { field: "ingresses", resource: "ingress.networking.k8s.io", plural: "ingresses.networking.k8s.io" }, IngressClass: { field: "ingressClasses", resource: "ingressclass.networking.k8s.io", plural: "ingressclasses.networking.k8s.io" }, Secret: { field: "secrets", resource: "secret", plural: "secrets" } } as const;
+export const configField = (kind: ConfigObject["kind"]): "ingresses" | "ingressClasses" | "secrets" => CONFIG_KINDS[kind].field;
+/** IngressClass is cluster-scoped: no namespace in its key. */
+export const configKey = (o: ConfigObject): string => `${o.kind}/${o.kind === "IngressClass" ? "" : (o.metadata as { namespace?: string }).namespace ?? "default"}/${o.metadata.name}`;
+const isConfig = (m: Manifest): m is Extract<Manifest, { kind: ConfigObject["kind"] }> => m.kind in CONFIG_KINDS;
+const storedConfig = (api: ApiState, kind: ConfigObject["kind"]): ConfigObject[] => (api[configField(kind)] ?? []) as ConfigObject[];
 
 export const OWNER = "lab.weft.dev/owner";
 export const TEMPLATE_HASH = "pod-template-hash";
@@ -17,6 +27,9 @@ export interface Plan {
   deletePods: string[];
   deleteServices: string[];
   deleteWorkloads: string[];
+  objects: ConfigObject[];
+  /** configKey()s */
+  deleteObjects: string[];
   /** kubectl's lines: "service/x created", "deployment.apps/y configured", … */
   report: string[];
 }
@@ -78,10 +91,15 @@ function planService(api: ApiState, svc: Service, report: string[], lbTaken: Set
 }
 
 export function planApply(api: ApiState, manifests: Manifest[], random = Math.random): Plan {
-  const plan: Plan = { services: [], workloads: [], createPods: [], deletePods: [], deleteServices: [], deleteWorkloads: [], report: [] };
+  const plan = emptyPlan();
   const lbTaken = new Set(api.services.flatMap((s) => (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "")));
   for (const m of manifests) {
-    if (m.kind === "Service") {
+    if (isConfig(m)) {
+      const o = (m.kind === "IngressClass" ? m.obj : withNs(m.obj as Ingress | Secret)) as ConfigObject;
+      const old = storedConfig(api, m.kind).find((x) => configKey(x) === configKey(o));
+      plan.objects.push(o);
+      plan.report.push(`${CONFIG_KINDS[m.kind].resource}/${o.metadata.name} ${!old ? "created" : stable(old) === stable(o) ? "unchanged" : "configured"}`);
+    } else if (m.kind === "Service") {
       const svc = planService({ ...api, services: api.services.filter((s) => !plan.services.some((p) => key(p.metadata) === key(s.metadata))).concat(plan.services) }, m.obj, plan.report, lbTaken, random);
       plan.services.push(svc);
     } else if (m.kind === "Pod") {
@@ -115,9 +133,18 @@ export function planApply(api: ApiState, manifests: Manifest[], random = Math.ra
   return plan;
 }
 
+const emptyPlan = (): Plan => ({ services: [], workloads: [], createPods: [], deletePods: [], deleteServices: [], deleteWorkloads: [], objects: [], deleteObjects: [], report: [] });
+
 export function planDelete(api: ApiState, manifests: Manifest[]): Plan {
-  const plan: Plan = { services: [], workloads: [], createPods: [], deletePods: [], deleteServices: [], deleteWorkloads: [], report: [] };
+  const plan = emptyPlan();
   for (const m of manifests) {
+    if (isConfig(m)) {
+      const k = configKey(m.kind === "IngressClass" ? m.obj : withNs(m.obj as Ingress | Secret));
+      if (!storedConfig(api, m.kind).some((x) => configKey(x) === k)) throw new Error(`Error from server (NotFound): ${CONFIG_KINDS[m.kind].plural} "${m.obj.metadata.name}" not found`);
+      plan.deleteObjects.push(k);
+      plan.report.push(`${CONFIG_KINDS[m.kind].resource} "${m.obj.metadata.name}" deleted`);
+      continue;
+    }
     const k = key(withNs(m.obj as { metadata: { name: string; namespace?: string } }).metadata);
     const name = (m.obj as { metadata: { name: string } }).metadata.name;
     if (m.kind === "Service") {

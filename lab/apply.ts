@@ -3,7 +3,7 @@
 // API objects are left as they were.
 import { nsOf, type Pod } from "../proxy/model.js";
 import { updateApi, type ApiState, type PodRuntime } from "./api-store.js";
-import { planApply, planDelete, podKey, type Plan } from "./apply-plan.js";
+import { configField, configKey, planApply, planDelete, podKey, type ConfigObject, type Plan } from "./apply-plan.js";
 import type { Manifest } from "./manifests.js";
 import { pickNode, runPod, stopPod } from "./pods.js";
 import type { LabState } from "./state.js";
@@ -45,6 +45,11 @@ function execute(state: LabState, api: ApiState, plan: Plan): void {
   api.services = api.services.filter((s) => !plan.deleteServices.includes(podKey(s.metadata)));
   api.endpointSlices = api.endpointSlices.filter((e) => !plan.deleteServices.includes(`${nsOf(e.metadata)}/${e.metadata.labels?.["kubernetes.io/service-name"] ?? ""}`));
   api.workloads = api.workloads.filter((w) => !plan.deleteWorkloads.includes(`${w.kind}/${podKey(w.metadata)}`));
+  for (const field of ["ingresses", "ingressClasses", "secrets"] as const) {
+    const mine = plan.objects.filter((o) => configField(o.kind) === field);
+    const kept = ((api[field] ?? []) as ConfigObject[]).filter((o) => !plan.deleteObjects.includes(configKey(o)) && !mine.some((m) => configKey(m) === configKey(o)));
+    (api as unknown as Record<string, unknown>)[field] = [...kept, ...mine];
+  }
 }
 
 export function apply(state: LabState, manifests: Manifest[]): string[] {

@@ -34,8 +34,11 @@ export async function grpcProbe(target: string, timeoutMs = 3_000): Promise<Grpc
 }
 
 /** The matrix's gRPC cell: `rounds` health checks (p50), a 1 MiB unary echo, a server stream and the serving pod's name. */
-export async function grpcExchanges(target: string, rounds: number, timeoutMs = 5_000): Promise<{ healthMs: number; hostname: string }> {
-  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+export async function grpcExchanges(target: string, rounds: number, tls?: { ca: string; servername: string }, timeoutMs = 5_000): Promise<{ healthMs: number; hostname: string }> {
+  // Through an Ingress: TLS with the Ingress host as server name and :authority, as a client that resolved it would send.
+  const client = tls
+    ? new grpc.Client(target, grpc.credentials.createSsl(Buffer.from(tls.ca)), { "grpc.ssl_target_name_override": tls.servername, "grpc.default_authority": tls.servername })
+    : new grpc.Client(target, grpc.credentials.createInsecure());
   const deadline = (): { deadline: number } => ({ deadline: Date.now() + timeoutMs });
   const call = (path: string, body: Buffer): Promise<Buffer> =>
     new Promise((resolve, reject) => client.makeUnaryRequest(path, raw, raw, body, deadline(), (err, res) => (err || !res ? reject(err ?? new Error("empty reply")) : resolve(res))));

@@ -5,16 +5,18 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { Pod as PodModel, Service as ServiceModel } from "kubernetes-models/v1";
+import { Pod as PodModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
 import { Deployment as DeploymentModel, StatefulSet as StatefulSetModel } from "kubernetes-models/apps/v1";
+import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
 import type { Pod, Service } from "../proxy/model.js";
+import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 
 export interface Workload {
   kind: "Deployment" | "StatefulSet";
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec: { replicas?: number; serviceName?: string; selector: { matchLabels?: Record<string, string> }; template: { metadata?: { labels?: Record<string, string> }; spec: Pod["spec"] } };
 }
-export type Manifest = { kind: "Pod"; obj: Pod } | { kind: "Service"; obj: Service } | { kind: "Deployment" | "StatefulSet"; obj: Workload };
+export type Manifest = { kind: "Pod"; obj: Pod } | { kind: "Service"; obj: Service } | { kind: "Deployment" | "StatefulSet"; obj: Workload } | { kind: "Ingress"; obj: Ingress } | { kind: "IngressClass"; obj: IngressClass } | { kind: "Secret"; obj: Secret };
 
 export class ManifestError extends Error {}
 
@@ -29,6 +31,9 @@ const KINDS: Record<string, { apiVersion: string; validate: (o: unknown) => void
   Service: { apiVersion: "v1", validate: (o) => new ServiceModel(o as never).validate() },
   Deployment: { apiVersion: "apps/v1", validate: (o) => new DeploymentModel(o as never).validate() },
   StatefulSet: { apiVersion: "apps/v1", validate: (o) => new StatefulSetModel(o as never).validate() },
+  Ingress: { apiVersion: "networking.k8s.io/v1", validate: (o) => new IngressModel(o as never).validate() },
+  IngressClass: { apiVersion: "networking.k8s.io/v1", validate: (o) => new IngressClassModel(o as never).validate() },
+  Secret: { apiVersion: "v1", validate: (o) => new SecretModel(o as never).validate() },
 };
 
 /** The fields the lab acts on, per kind; anything else is reported as ignored. "*" matches any key, "[]" any item. */
@@ -39,6 +44,9 @@ const SUPPORTED: Record<string, string[]> = {
   Pod: [...META, ...POD_SPEC.map((f) => `spec.${f}`), "status.*"],
   Deployment: [...META, ...TEMPLATE, "spec.strategy.type", "spec.revisionHistoryLimit", "status.*"],
   StatefulSet: [...META, ...TEMPLATE, "spec.serviceName", "spec.podManagementPolicy", "status.*"],
+  Ingress: [...META, "spec.ingressClassName", "spec.defaultBackend.service.*", "spec.tls[].hosts[]", "spec.tls[].secretName", "spec.rules[].host", "spec.rules[].http.paths[].path", "spec.rules[].http.paths[].pathType", "spec.rules[].http.paths[].backend.service.*", "status.*"],
+  IngressClass: [...META, "spec.controller"],
+  Secret: [...META, "type", "data.*", "stringData.*"],
   Service: [...META, "spec.type", "spec.clusterIP", "spec.clusterIPs[]", "spec.ports[].name", "spec.ports[].protocol", "spec.ports[].port", "spec.ports[].targetPort", "spec.ports[].nodePort", "spec.ports[].appProtocol", "spec.selector.*", "spec.sessionAffinity", "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "spec.externalTrafficPolicy", "spec.internalTrafficPolicy", "spec.externalName", "spec.publishNotReadyAddresses", "spec.loadBalancerIP", "spec.ipFamilies[]", "spec.ipFamilyPolicy", "status.*"],
 };
 
@@ -78,6 +86,13 @@ function checkSemantics(doc: Doc, kind: string): void {
   const spec = (b.spec ?? {}) as Record<string, unknown>;
   const podSpec = (kind === "Pod" ? spec : ((spec.template as { spec?: unknown } | undefined)?.spec ?? {})) as Pod["spec"];
   const prefix = kind === "Pod" ? "spec" : "spec.template.spec";
+  if (kind === "Ingress") checkIngress(doc, spec as Ingress["spec"]);
+  const secret = doc.body as unknown as Secret;
+  if (kind === "Secret" && secret.type === "kubernetes.io/tls") {
+    const data = { ...(secret.data ?? {}), ...secret.stringData };
+    for (const k of ["tls.crt", "tls.key"]) if (!data[k]) invalid(doc, `data[${k}]`, "", "Required value");
+  }
+  if (["Ingress", "IngressClass", "Secret"].includes(kind)) return;
   if (kind !== "Service") {
     (podSpec.containers ?? []).forEach((c, i) =>
       (c.ports ?? []).forEach((p, j) => {
@@ -109,6 +124,18 @@ function checkSemantics(doc: Doc, kind: string): void {
     if (spec.clusterIP === "None" && type !== "ClusterIP") invalid(doc, "spec.clusterIP", "None", `may not be set to 'None' for ${type} services`);
     if (spec.sessionAffinity !== undefined && !["None", "ClientIP"].includes(spec.sessionAffinity as string)) invalid(doc, "spec.sessionAffinity", spec.sessionAffinity, 'supported values: "ClientIP", "None"');
   }
+}
+
+function checkIngress(doc: Doc, spec: Ingress["spec"]): void {
+  (spec.rules ?? []).forEach((r, i) =>
+    (r.http?.paths ?? []).forEach((p, j) => {
+      const field = `spec.rules[${i}].http.paths[${j}]`;
+      if (!["Exact", "Prefix", "ImplementationSpecific"].includes(p.pathType)) invalid(doc, `${field}.pathType`, p.pathType, 'supported values: "Exact", "ImplementationSpecific", "Prefix"');
+      if (!p.path?.startsWith("/")) invalid(doc, `${field}.path`, p.path ?? "", "must be an absolute path");
+      if (!p.backend.service?.port?.number && !p.backend.service?.port?.name) invalid(doc, `${field}.backend.service.port`, p.backend.service?.port ?? "", "port name or number is required");
+    }),
+  );
+  if (!spec.rules?.length && !spec.defaultBackend) invalid(doc, "spec.rules", [], "either `defaultBackend` or `rules` must be specified");
 }
 
 function toManifest(doc: Doc, warn: (msg: string) => void): Manifest {

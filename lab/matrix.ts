@@ -3,12 +3,14 @@
 // reported with its latency; a cell that does not apply says why. Rows through Services use a
 // workload the matrix applies itself (weft-matrix in namespace weft-lab, behind a LoadBalancer
 // Service with one port per protocol), so they run on any lab that has the Services layer.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { nsOf, type Service } from "../proxy/model.js";
 import { readApi } from "./api-store.js";
 import type { Manifest } from "./manifests.js";
 import { PROTOCOLS, type Cell, type Protocol, type RowTarget } from "./probes.js";
-import { SELF } from "./paths.js";
+import { REPO, SELF } from "./paths.js";
 import { probePorts, SERVER_PORTS } from "./servers.js";
 import { waitFor } from "./sh.js";
 import { HOST_PORT_OFFSET } from "./topology.js";
@@ -64,6 +66,50 @@ async function ensureWorkload(state: LabState): Promise<Service> {
   return svc;
 }
 
+const INGRESS_HOST = "matrix.weft.test";
+const GRPC_INGRESS_HOST = "grpc.matrix.weft.test";
+
+/** A self-signed certificate for the matrix's Ingress hosts, made once per lab. */
+function matrixCertificate(state: LabState): { cert: string; key: string } {
+  const dir = join(state.dir, "matrix-tls");
+  const [cert, key] = [join(dir, "tls.crt"), join(dir, "tls.key")];
+  if (!existsSync(cert)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", `/CN=${INGRESS_HOST}`, "-addext", `subjectAltName=DNS:${INGRESS_HOST},DNS:${GRPC_INGRESS_HOST}`, "-addext", "basicConstraints=critical,CA:TRUE"], { stdio: "ignore" });
+  }
+  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+}
+
+function ingressObjects(tls: { cert: string; key: string }): Manifest[] {
+  const backend = (port: string) => ({ service: { name: NAME, port: { name: port } } });
+  const rule = (host: string, port: string) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: backend(port) }] } });
+  return [
+    { kind: "Secret", obj: { kind: "Secret", metadata: { name: `${NAME}-tls`, namespace: NS }, type: "kubernetes.io/tls", stringData: { "tls.crt": tls.cert, "tls.key": tls.key } } },
+    { kind: "Ingress", obj: { kind: "Ingress", metadata: { name: NAME, namespace: NS }, spec: { ingressClassName: "nginx", tls: [{ hosts: [INGRESS_HOST], secretName: `${NAME}-tls` }], rules: [rule(INGRESS_HOST, "http")] } } },
+    { kind: "Ingress", obj: { kind: "Ingress", metadata: { name: `${NAME}-grpc`, namespace: NS, annotations: { "nginx.ingress.kubernetes.io/backend-protocol": "GRPC" } }, spec: { ingressClassName: "nginx", tls: [{ hosts: [GRPC_INGRESS_HOST], secretName: `${NAME}-tls` }], rules: [rule(GRPC_INGRESS_HOST, "grpc")] } } },
+  ];
+}
+
+/** The example's ingress-nginx controller and the matrix's Ingresses; the controller's address once nginx serves them. */
+async function ensureIngress(state: LabState): Promise<{ ip: string; ca: string }> {
+  const controller = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === "ingress-nginx-controller");
+  const tls = matrixCertificate(state);
+  const { apply } = await import("./apply.js");
+  if (!controller()) {
+    const { readManifests } = await import("./manifests.js");
+    apply(state, readManifests(join(REPO, "examples", "ingress", "00-controller.yaml"), false, () => undefined));
+  }
+  if (!readApi(state.dir)?.ingresses?.some((i) => i.metadata.name === NAME)) apply(state, ingressObjects(tls));
+  const confs = (): string[] => {
+    const dir = join(state.dir, "ingress-nginx");
+    return existsSync(dir) ? readdirSync(dir).map((d) => join(dir, d, "nginx.conf")).filter(existsSync).map((f) => readFileSync(f, "utf8")) : [];
+  };
+  await waitFor("the ingress controller to serve the matrix's hosts", () => confs().some((c) => c.includes(`server_name ${GRPC_INGRESS_HOST};`) && c.includes(`upstream ${NS}-${NAME}-grpc {`)), 30_000);
+  const ip = controller()?.status?.loadBalancer?.ingress?.[0]?.ip;
+  if (!ip) throw new Error("the ingress controller's Service has no LoadBalancer address");
+  return { ip, ca: tls.cert };
+}
+
 const portsBy = (svc: Service, field: "port" | "nodePort"): RowTarget["ports"] => Object.fromEntries((svc.spec.ports ?? []).map((p) => [PROTOCOL_OF_PORT[p.name ?? ""], p[field]]));
 
 const NOT_ADDRESSES = { ICMP: "a Service maps ports, not an address: nothing answers ping on it" };
@@ -72,7 +118,7 @@ function podRow(condition: string, a: LabPod, b: LabPod, extra: Partial<RowTarge
   return { condition, from: a.name, to: `${b.name} (${b.ip})`, netns: a.netns, target: { host: b.ip, ports: probePorts(), name: b.name, source: a.ip, ...extra } };
 }
 
-function planRows(state: LabState, svc: Service | undefined): RowPlan[] {
+function planRows(state: LabState, svc: Service | undefined, ingress: { ip: string; ca: string } | undefined): RowPlan[] {
   const [n1, n2] = state.nodes as (LabNode | undefined)[];
   const p11 = n1?.pods[0];
   const p12 = n1?.pods[1];
@@ -104,9 +150,13 @@ function planRows(state: LabState, svc: Service | undefined): RowPlan[] {
     if (wan) {
       rows.push({ condition: "wan → NodePort", from: "wan", to: `${n2ip}:<nodePort>`, netns: wan.netns, target: { host: n2ip, ports: portsBy(svc, "nodePort"), name, na: NOT_ADDRESSES } });
       if (lb) rows.push({ condition: "wan → LoadBalancer", from: "wan", to: `${lb}`, netns: wan.netns, target: { host: lb, ports, name, na: NOT_ADDRESSES } });
+      if (ingress) {
+        const l7 = "an Ingress routes HTTP by host and path";
+        rows.push({ condition: "wan → Ingress", from: "wan", to: `${INGRESS_HOST}, ${GRPC_INGRESS_HOST} at ${ingress.ip} (ingress-nginx)`, netns: wan.netns, target: { host: ingress.ip, ports: { "HTTP/1.1": 80, "HTTP/2": 443, gRPC: 443 }, name, ingress: { host: INGRESS_HOST, grpcHost: GRPC_INGRESS_HOST, ca: ingress.ca }, na: { ICMP: l7, TCP: l7, UDP: l7, SCTP: l7 } } });
+      }
     }
   } else {
-    for (const c of ["pod → ClusterIP", "pod → ClusterIP by DNS name", "node → ClusterIP", "wan → NodePort", "wan → LoadBalancer"]) rows.push(naRow(c, "the lab is up with --no-services"));
+    for (const c of ["pod → ClusterIP", "pod → ClusterIP by DNS name", "node → ClusterIP", "wan → NodePort", "wan → LoadBalancer", "wan → Ingress"]) rows.push(naRow(c, "the lab is up with --no-services"));
   }
   if (wan && p11 && n1) {
     rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${n1.underlayIp}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
@@ -130,7 +180,8 @@ function runRow(plan: RowPlan): Row {
 
 export async function runMatrix(state: LabState): Promise<Row[]> {
   const svc = state.options.services === false ? undefined : await ensureWorkload(state);
-  return planRows(state, svc).map(runRow);
+  const ingress = svc && state.wan ? await ensureIngress(state) : undefined;
+  return planRows(state, svc, ingress).map(runRow);
 }
 
 export function matrixPassed(rows: Row[]): boolean {

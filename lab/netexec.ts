@@ -43,10 +43,10 @@ function httpHandler(spec: ContainerSpec): Handler {
         return text(url.searchParams.get("msg") ?? "");
       case "/healthz":
         return text("ok");
-      case "/":
-        if (hello) return text(`<!DOCTYPE html><html><head><title>Hello Kubernetes!</title></head><body><h1>Hello world!</h1><table><tr><th>pod:</th><td>${spec.pod}</td></tr><tr><th>node:</th><td>${spec.node}</td></tr></table></body></html>\n`, "text/html");
-        return text(`${spec.pod}\n`);
       default:
+        // hello-kubernetes answers every path with its page (behind an Ingress, /one and /two reach it as they are).
+        if (hello) return text(`<!DOCTYPE html><html><head><title>Hello Kubernetes!</title></head><body><h1>Hello world!</h1><table><tr><th>pod:</th><td>${spec.pod}</td></tr><tr><th>node:</th><td>${spec.node}</td></tr><tr><th>path:</th><td>${url.pathname}</td></tr></table></body></html>\n`, "text/html");
+        if (url.pathname === "/") return text(`${spec.pod}\n`);
         res.writeHead(404).end("not found\n");
     }
   };
@@ -96,6 +96,10 @@ export function runContainer(spec: ContainerSpec): void {
     const dns = serveDns(53, (err) => log("dns error", { error: err.message }));
     watchClusterState(spec.clusterState, (state) => dns.setZone(buildZone(state)), (err) => log("cannot read the cluster state", { error: err.message }));
     log("serving cluster DNS", { pod: spec.pod, port: 53 });
+    return;
+  }
+  if (/ingress-nginx\/controller/.test(spec.image)) {
+    void import("./ingress-nginx.js").then(({ runIngressNginx }) => runIngressNginx(spec.clusterState, `${spec.namespace}/${spec.pod}`, log));
     return;
   }
   const sctpPorts: number[] = [];

@@ -8,6 +8,7 @@ import { request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 
 export const PROTOCOLS = ["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -33,6 +34,8 @@ export interface RowTarget {
   name?: string;
   /** The source address the destination must see (no NAT: the pod's own; masqueraded: the node's). */
   source?: string;
+  /** Through an Ingress: HTTP/1.1 with this Host header; HTTP/2 and gRPC over TLS to these server names. */
+  ingress?: { host: string; grpcHost: string; ca: string };
 }
 
 const TIMEOUT_MS = 3_000;
@@ -136,9 +139,9 @@ async function udp(t: RowTarget, host: string, port: number): Promise<{ ms: numb
   }
 }
 
-function httpGet(host: string, port: number, path: string): Promise<string> {
+function httpGet(host: string, port: number, path: string, hostHeader?: string): Promise<string> {
   return withTimeout(`GET ${path}`, new Promise<string>((resolve, reject) => {
-    const req = request({ host, port, path, agent: false }, (res) => {
+    const req = request({ host, port, path, agent: false, ...(hostHeader ? { headers: { host: hostHeader } } : {}) }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
       res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new ProbeError(`GET ${path}: HTTP ${res.statusCode}`))));
@@ -150,15 +153,17 @@ function httpGet(host: string, port: number, path: string): Promise<string> {
 
 async function http1(t: RowTarget, host: string, port: number): Promise<{ ms: number }> {
   let name = "";
-  const ms = await timedRounds(ROUNDS, async () => void (name = (await httpGet(host, port, "/hostname")).trim()));
+  const ms = await timedRounds(ROUNDS, async () => void (name = (await httpGet(host, port, "/hostname", t.ingress?.host)).trim()));
   checkName(t, name);
-  checkSource(t, await httpGet(host, port, "/clientip"));
+  checkSource(t, await httpGet(host, port, "/clientip", t.ingress?.host));
   return { ms };
 }
 
-/** HTTP/2 over cleartext with prior knowledge (h2c), several streams on one connection. */
-async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: number }> {
-  const session = h2connect(`http://${host.includes(":") ? `[${host}]` : host}:${port}`);
+/** HTTP/2 over cleartext with prior knowledge (h2c), or over TLS by ALPN through an Ingress; several streams on one connection. */
+async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: number; note?: string }> {
+  const ing = t.ingress;
+  // Through an Ingress the connection goes to the address found, the TLS server name and :authority are the Ingress host.
+  const session = ing ? h2connect(`https://${ing.host}:${port}`, { createConnection: () => tlsConnect({ host, port, servername: ing.host, ca: ing.ca, ALPNProtocols: ["h2"] }) }) : h2connect(`http://${host}:${port}`);
   const failed = new Promise<never>((_, reject) => session.on("error", (e) => reject(new ProbeError(e.message))));
   const get = (path: string): Promise<string> =>
     withTimeout(`HTTP/2 GET ${path}`, Promise.race([failed, new Promise<string>((resolve, reject) => {
@@ -176,7 +181,7 @@ async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: nu
     const ms = await timedRounds(ROUNDS, async () => void (name = (await get("/hostname")).trim()));
     checkName(t, name);
     checkSource(t, await get("/clientip"));
-    return { ms };
+    return { ms, ...(ing ? { note: `h2 over TLS (ALPN ${session.alpnProtocol ?? "?"}) to ${ing.host}` } : {}) };
   } finally {
     session.destroy();
   }
@@ -184,7 +189,7 @@ async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: nu
 
 async function grpcCell(t: RowTarget, host: string, port: number): Promise<{ ms: number }> {
   const { grpcExchanges } = await import("./grpc-probe.js");
-  const r = await grpcExchanges(`${host}:${port}`, ROUNDS);
+  const r = await grpcExchanges(`${host}:${port}`, ROUNDS, t.ingress ? { ca: t.ingress.ca, servername: t.ingress.grpcHost } : undefined);
   checkName(t, r.hostname);
   return { ms: round2(r.healthMs) };
 }

@@ -12,6 +12,11 @@ export function readClusterState(file: string): ClusterState {
 
 /** Calls `onChange` with the state now and after every change (coalesced), until the returned stop(). */
 export function watchClusterState(file: string, onChange: (s: ClusterState) => void, onError: (err: Error) => void, pollMs = 250): () => void {
+  return watchFile(file, readClusterState, onChange, onError, pollMs);
+}
+
+/** Calls `onChange` with `read(file)` now and after every change of the file (coalesced), until stop(). */
+export function watchFile<T>(file: string, read: (file: string) => T, onChange: (value: T) => void, onError: (err: Error) => void, pollMs = 250): () => void {
   let lastStamp = "";
   const check = (): void => {
     let stamp: string;
@@ -25,7 +30,7 @@ export function watchClusterState(file: string, onChange: (s: ClusterState) => v
     if (stamp === lastStamp) return;
     lastStamp = stamp;
     try {
-      onChange(readClusterState(file));
+      onChange(read(file));
     } catch (err) {
       lastStamp = ""; // read again next time
       onError(err as Error);

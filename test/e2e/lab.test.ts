@@ -63,6 +63,7 @@ describe("the lab", () => {
       "node → ClusterIP",
       "wan → NodePort",
       "wan → LoadBalancer",
+      "wan → Ingress",
       "wan → pod (hostPort)",
       "pod → wan (masqueraded)",
     ]);
@@ -73,6 +74,7 @@ describe("the lab", () => {
     for (const condition of ["pod → pod, across nodes (VXLAN)", "pod → ClusterIP", "wan → NodePort", "wan → LoadBalancer"]) {
       for (const protocol of ["TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"]) expect(cell(condition, protocol)?.ok, `${condition}/${protocol}`).toBe(true);
     }
+    for (const protocol of ["HTTP/1.1", "HTTP/2", "gRPC"]) expect(cell("wan → Ingress", protocol)?.ok, `Ingress/${protocol}`).toBe(true);
     // SCTP is proved by the raw INIT/INIT ACK exchange on this kernel (no SCTP sockets), and says so.
     expect(cell("pod → ClusterIP", "SCTP")?.note).toMatch(/INIT ACK|association/);
     // The name was resolved by the cluster DNS; the ClusterIP row's cells are not applicable for ICMP.
