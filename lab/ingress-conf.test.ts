@@ -41,7 +41,7 @@ describe("nginx configuration from Ingress objects", () => {
       ],
       true,
     );
-    expect(conf.slice(conf.indexOf("server_name e.test;"))).toMatch(/^server_name e\.test;\n    location \/ \{\n      return 503;/);
+    expect(conf.slice(conf.indexOf("server_name e.test;"))).toMatch(/^server_name e\.test;\n {4}location \/ \{\n {6}return 503;/);
     const g = conf.slice(conf.indexOf("server_name g.test;"));
     expect(g).toContain("listen 443 ssl http2;\n    ssl_certificate /t/c.crt;\n    ssl_certificate_key /t/c.key;");
     expect(g).toContain("grpc_pass grpc://default-a-80;");

@@ -72,7 +72,7 @@ describe("Ingress served by nginx in an ingress-nginx controller pod", () => {
     let codes = "";
     loop.stdout.on("data", (d) => (codes += d));
     const finished = new Promise<void>((r) => loop.on("exit", () => r()));
-    const scaled = readFileSync(join(INGRESS, "10-backends.yaml"), "utf8").replace(/name: hello-two }\nspec:\n  replicas: 2/, "name: hello-two }\nspec:\n  replicas: 3");
+    const scaled = readFileSync(join(INGRESS, "10-backends.yaml"), "utf8").replace(/name: hello-two }\nspec:\n {2}replicas: 2/, "name: hello-two }\nspec:\n  replicas: 3");
     const file = join(stateDir, "scaled.yaml");
     writeFileSync(file, scaled);
     await new Promise((r) => setTimeout(r, 500));
