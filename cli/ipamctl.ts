@@ -68,17 +68,19 @@ async function main(): Promise<number> {
       await fn(ctx, args);
     };
 
+  const env = process.env;
   const cli = yargs(hideBin(process.argv))
     .scriptName("ipamctl")
     .usage("ipamctl: weft's subnet leases and pod addresses, as etcd holds them")
-    .env("WEFT")
     .version(version)
+    // Only these WEFT_* variables are read: yargs' .env("WEFT") would take every WEFT_* variable of the
+    // shell as an option and, being strict, refuse to run when one is not (e.g. WEFT_CACHE_DIR).
     .options({
-      "etcd-endpoints": { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd endpoints (env WEFT_ETCD_ENDPOINTS)" },
-      "etcd-prefix": { type: "string", default: "/weft/network" },
-      "etcd-cafile": { type: "string" },
-      "etcd-certfile": { type: "string" },
-      "etcd-keyfile": { type: "string" },
+      "etcd-endpoints": { type: "string", default: env.WEFT_ETCD_ENDPOINTS ?? "http://127.0.0.1:2379", describe: "comma-separated etcd endpoints (env WEFT_ETCD_ENDPOINTS)" },
+      "etcd-prefix": { type: "string", default: env.WEFT_ETCD_PREFIX ?? "/weft/network", describe: "(env WEFT_ETCD_PREFIX)" },
+      "etcd-cafile": { type: "string", default: env.WEFT_ETCD_CAFILE, describe: "(env WEFT_ETCD_CAFILE)" },
+      "etcd-certfile": { type: "string", default: env.WEFT_ETCD_CERTFILE, describe: "(env WEFT_ETCD_CERTFILE)" },
+      "etcd-keyfile": { type: "string", default: env.WEFT_ETCD_KEYFILE, describe: "(env WEFT_ETCD_KEYFILE)" },
       output: { alias: "o", choices: ["table", "json"], default: "table" },
       timeout: { type: "number", default: 5, describe: "seconds to wait for etcd" },
     })

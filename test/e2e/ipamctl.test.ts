@@ -48,6 +48,12 @@ describe("ipamctl", () => {
     expect(j[0]!.expiresInS).toBeGreaterThan(500);
   });
 
+  it("takes the etcd settings from WEFT_ETCD_* and ignores other WEFT_* variables of the shell", () => {
+    const r = spawnSync(IPAMCTL, ["leases", "-o", "json", "--timeout", "2"], { encoding: "utf8", env: { PATH: process.env.PATH, WEFT_ETCD_ENDPOINTS: etcd.endpoint, WEFT_ETCD_PREFIX: prefix, WEFT_CACHE_DIR: "/nonexistent", WEFT_LAB_STATE_DIR: "/x" } });
+    expect(r.stderr).toBe("");
+    expect((JSON.parse(r.stdout) as unknown[]).length).toBe(2);
+  });
+
   it("filters pods by node and by subnet, and sums usage", () => {
     expect((JSON.parse(ipamctl("pods", "--node", "192.168.56.12", "-o", "json").out) as { podName: string }[]).map((p) => p.podName)).toEqual(["db-0"]);
     expect((JSON.parse(ipamctl("pods", "--subnet", "10.244.1.0/24", "-o", "json").out) as unknown[]).length).toBe(2);
