@@ -133,6 +133,8 @@ export function renderNginxConf(inputs: IngressInputs): string {
   const defaultRoutes = anyHost?.routes ?? new Map<string, Route>();
   if (!defaultRoutes.has("/")) defaultRoutes.set("/", fallback);
   out.push("  server {", "    listen 80 default_server;", "    listen 443 ssl http2 default_server;", "    ssl_reject_handshake on;", "    server_name _;");
+  // As ingress-nginx's default server: the readiness probe's /healthz.
+  out.push("    location = /healthz {", "      access_log off;", '      return 200 "ok\n";', "    }");
   const emitted = new Set<string>();
   for (const r of ordered(defaultRoutes)) out.push(...locationBlock(r, emitted));
   out.push("  }");

@@ -8,6 +8,7 @@ import type { ContainerSpec } from "./netexec.js";
 import { labDir, loadState, type LabState } from "./state.js";
 import { pidAlive, waitFor } from "./sh.js";
 import { saveState } from "./state.js";
+import { statusText } from "./status-text.js";
 
 function requireState(): LabState {
   const state = loadState();
@@ -21,15 +22,6 @@ function statusJson(s: LabState): object {
     nodes: s.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIp: n.underlayIp, subnet: n.subnet, weftdPid: n.weftdPid, pods: n.pods.map((p) => ({ name: p.name, netns: p.netns, ip: p.ip })) })),
     wan: { netns: s.wan?.netns, ip: s.wan?.ip },
   };
-}
-
-function statusText(s: LabState): string {
-  const lines = [`etcd ${s.etcd?.endpoint ?? "-"} (netns ${s.etcd?.netns ?? "-"})    wan ${s.wan?.ip ?? "-"} (netns ${s.wan?.netns ?? "-"})`, ""];
-  for (const n of s.nodes) {
-    lines.push(`${n.name}  underlay ${n.underlayIp}  subnet ${n.subnet ?? "?"}  weftd pid ${n.weftdPid ?? "-"}  netns ${n.netns}`);
-    for (const p of n.pods) lines.push(`   └─ ${p.name.padEnd(12)} ${p.ip.padEnd(15)} netns ${p.netns}${p.hostPort ? `  hostPort ${p.hostPort}` : ""}`);
-  }
-  return lines.join("\n");
 }
 
 function findNetns(s: LabState, name: string): string {
@@ -96,6 +88,16 @@ async function main(): Promise<number> {
       const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
       const rows = await runMatrix(requireState());
       console.log(a.json ? JSON.stringify(rows, null, 2) : formatMatrix(rows));
+      code = matrixPassed(rows) ? 0 : 1;
+    })
+    .command("report", "run the matrix and write an HTML page: topology, matrix as a colour grid, leases", (y) => y.option("out", { type: "string", describe: "file to write (default: report.html in the lab's state dir)" }), async (a) => {
+      const state = requireState();
+      const [{ runMatrix, matrixPassed }, { renderReport }, { readLeases }] = await Promise.all([import("./matrix.js"), import("./report.js"), import("./leases.js")]);
+      const rows = await runMatrix(state);
+      const out = a.out ?? `${state.dir}/report.html`;
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(out, renderReport(state, rows, readLeases(state), new Date()));
+      console.log(`wrote ${out} (${matrixPassed(rows) ? "every applicable cell passed" : "some cells FAILED"})`);
       code = matrixPassed(rows) ? 0 : 1;
     })
     .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace", {}, (a) => {

@@ -49,6 +49,8 @@ function workload(replicas: number): Manifest[] {
   ];
 }
 
+const readyEndpointCount = (state: LabState, service: string): number => (readApi(state.dir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.["kubernetes.io/service-name"] === service).flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length;
+
 /** Applies the matrix's workload if it is missing and waits until every replica is an endpoint. */
 async function ensureWorkload(state: LabState): Promise<Service> {
   const find = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === NAME && nsOf(s.metadata) === NS);
@@ -59,7 +61,7 @@ async function ensureWorkload(state: LabState): Promise<Service> {
     const { apply } = await import("./apply.js");
     apply(state, workload(replicas));
   }
-  const ready = (): boolean => (readApi(state.dir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.["kubernetes.io/service-name"] === NAME).flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length >= replicas;
+  const ready = (): boolean => readyEndpointCount(state, NAME) >= replicas;
   await waitFor(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, ready, 30_000);
   const svc = find();
   if (!svc) throw new Error(`Service ${NS}/${NAME} vanished`);
@@ -105,6 +107,8 @@ async function ensureIngress(state: LabState): Promise<{ ip: string; ca: string 
     return existsSync(dir) ? readdirSync(dir).map((d) => join(dir, d, "nginx.conf")).filter(existsSync).map((f) => readFileSync(f, "utf8")) : [];
   };
   await waitFor("the ingress controller to serve the matrix's hosts", () => confs().some((c) => c.includes(`server_name ${GRPC_INGRESS_HOST};`) && c.includes(`upstream ${NS}-${NAME}-grpc {`)), 30_000);
+  // Until its endpoint is ready, the proxies reject connections to the controller's Service, as kube-proxy does.
+  await waitFor("the ingress controller to be a ready endpoint", () => readyEndpointCount(state, "ingress-nginx-controller") > 0, 30_000);
   const ip = controller()?.status?.loadBalancer?.ingress?.[0]?.ip;
   if (!ip) throw new Error("the ingress controller's Service has no LoadBalancer address");
   return { ip, ca: tls.cert };

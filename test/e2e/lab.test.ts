@@ -113,6 +113,37 @@ describe("the lab", () => {
     expect(matrix().code).toBe(0);
   }, 120_000);
 
+  it("writes a report that headless Chromium renders with every node, pod and cell, and no console error", () => {
+    const out = join(stateDir, "report.html");
+    const r = lab("report", "--out", out);
+    expect(r.code, r.err).toBe(0);
+    const s = status();
+    const chromium = (...args: string[]) => spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", ...args, `file://${out}`], { encoding: "utf8", cwd: stateDir, timeout: 60_000 });
+    const dom = chromium("--dump-dom");
+    expect(dom.status).toBe(0);
+    // The page's script ran (it writes the summary) and nothing was logged to the console.
+    expect(dom.stdout).toMatch(/<p id="summary" class="summary good"[^>]*>all \d+ applicable cells passed<\/p>/);
+    expect(dom.stderr).not.toMatch(/CONSOLE|Uncaught/);
+    for (const n of s.nodes) {
+      expect(dom.stdout).toContain(`data-id="${n.name}"`);
+      expect(dom.stdout).toContain(n.subnet);
+      for (const p of n.pods) expect(dom.stdout).toContain(`data-id="${p.name}"`);
+    }
+    for (const host of ["etcd", "router", "wan"]) expect(dom.stdout).toContain(`data-id="${host}"`);
+    const rows = [...dom.stdout.matchAll(/<tr data-condition="([^"]+)">/g)].map((m) => m[1]);
+    expect(rows).toHaveLength(12);
+    expect(dom.stdout.match(/<td class="cell (pass|fail|na)"/g)).toHaveLength(12 * 7);
+    expect(dom.stdout.match(/<td class="cell fail"/g)).toBeNull();
+    // The leases: one row per node, with its VTEP MAC.
+    expect(dom.stdout.match(/<code>([0-9a-f]{2}:){5}[0-9a-f]{2}<\/code>/g)).toHaveLength(s.nodes.length);
+    const shot = chromium("--screenshot=report.png", "--window-size=1400,1400");
+    expect(shot.status).toBe(0);
+    const png = readFileSync(join(stateDir, "report.png"));
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1400, 1400]);
+    expect(png.length).toBeGreaterThan(50_000);
+  }, 120_000);
+
   it("gives a node added at runtime a subnet that the others reach", async () => {
     expect(lab("add-node", "--pods", "1").code).toBe(0);
     const s = status();
