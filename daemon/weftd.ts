@@ -21,7 +21,7 @@ import type { Logger } from "./log.js";
 import { applyMasquerade } from "./masquerade.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
-import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
+import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
 import { findUnderlay, type Underlay } from "./underlay.js";
 import { ensureVxlanDevice, vtepMacFor } from "./vxlan-device.js";
 
@@ -44,6 +44,9 @@ export class Weftd {
   private reconciling = false;
   private reconcileAgain = false;
   private firstReconcileDone = false;
+  /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
+  private renewing = false;
+  private ownLeaseMissingLogged = false;
   private readonly etcdHealth: EtcdHealth;
   private stopped = false;
   private watch?: LeaseWatch;
@@ -198,13 +201,34 @@ export class Weftd {
     if (e.type === "snapshot") {
       this.leases.clear();
       for (const l of e.leases) this.leases.set(l.subnet, l);
+      this.checkOwnLease();
       this.reconcile();
       return;
     }
     const prev = this.leases.get(e.lease.subnet);
     if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
     else this.leases.delete(e.lease.subnet);
+    // Without our own lease, etcd's view is not trusted for removals (see checkOwnLease).
+    if (this.checkOwnLease() && e.type === "removed") return;
     if (!this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined)) this.reconcile();
+  }
+
+  /**
+   * True while etcd has no lease for this node: it lost its data (restored from an old snapshot, or
+   * started with an empty data dir) or someone deleted the key. The lease is claimed again at once,
+   * same subnet; until it is back, nothing is removed from the kernel — an etcd that forgot every
+   * lease must not make every node drop every other node's routes (pods keep talking meanwhile).
+   */
+  private checkOwnLease(): boolean {
+    if (!this.lease || this.leases.has(this.lease.subnet)) {
+      if (this.ownLeaseMissingLogged) this.log.info("this node's lease is back in etcd; removals resume");
+      this.ownLeaseMissingLogged = false;
+      return false;
+    }
+    if (!this.ownLeaseMissingLogged) this.log.warn("etcd has no lease for this node (did etcd lose its data?); claiming the same subnet again, and removing nothing until it is back");
+    this.ownLeaseMissingLogged = true;
+    void this.renew();
+    return true;
   }
 
   private overlayContext(): OverlayContext | undefined {
@@ -309,7 +333,8 @@ export class Weftd {
     if (!this.overlayContext()) return;
     if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
     const ctx = this.overlayContext() as OverlayContext; // after ensureDevice: the device's index is current
-    this.applyPlan(planOverlay(desiredOverlay(this.validLeases(), ctx), readOverlay(this.h, this.vxlanIndex)));
+    const plan = planOverlay(desiredOverlay(this.validLeases(), ctx), readOverlay(this.h, this.vxlanIndex));
+    this.applyPlan(this.lease && !this.leases.has(this.lease.subnet) ? withoutRemovals(plan) : plan);
     this.programmed();
   }
 
@@ -326,16 +351,21 @@ export class Weftd {
   }
 
   private async renew(): Promise<void> {
-    if (!this.lease) return;
+    if (!this.lease || this.renewing || this.stopped) return;
+    this.renewing = true;
     try {
       this.lease = await this.mgr.renewLease(this.lease);
+      this.renewing = false;
       this.etcdAnswered();
       this.metrics.leaseExpiry.set(this.lease.expiresAt.getTime() / 1000);
       this.log.debug({ expiresAt: this.lease.expiresAt.toISOString() }, "lease renewed");
     } catch (err) {
       this.etcdFailed("renew", err as Error);
       this.log.error({ err: (err as Error).message, expiresAt: this.lease.expiresAt.toISOString() }, "lease renewal failed; retrying");
-      const t = setTimeout(() => void this.renew(), 2_000);
+      const t = setTimeout(() => {
+        this.renewing = false;
+        void this.renew();
+      }, 2_000);
       this.timers.push(t);
     }
   }

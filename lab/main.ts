@@ -18,7 +18,7 @@ function requireState(): LabState {
 
 function statusJson(s: LabState): object {
   return {
-    etcd: { endpoints: s.etcd ? [s.etcd.endpoint] : [], netns: s.etcd?.netns },
+    etcd: { endpoints: s.etcd ? s.etcd.endpoint.split(",") : [], netns: s.etcd?.netns, members: (s.etcd?.members ?? []).map((m) => ({ name: m.name, netns: m.netns, ip: m.ip, pid: m.pid, running: pidAlive(m.pid) })) },
     nodes: s.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIp: n.underlayIp, subnet: n.subnet, weftdPid: n.weftdPid, pods: n.pods.map((p) => ({ name: p.name, netns: p.netns, ip: p.ip })) })),
     wan: { netns: s.wan?.netns, ip: s.wan?.ip },
   };
@@ -73,10 +73,11 @@ async function main(): Promise<number> {
           "proxy-mode": { choices: ["iptables", "nftables", "userspace", "ipvs"], default: "iptables", describe: "weft-proxy's mode on every node (kube-proxy's --proxy-mode)" },
           "service-cidr": { type: "string", default: "10.96.0.0/12" },
           services: { type: "boolean", default: true, describe: "run the Services layer (endpoints controller, weft-proxy, cluster DNS); --no-services for the pod network alone" },
+          "etcd-members": { type: "number", default: 1, describe: "etcd cluster size (each member in its own namespace); weftd and ipamctl get every endpoint" },
         }),
       async (a) => {
         const { up } = await import("./topology.js");
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"], services: a.services });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"], services: a.services, etcdMembers: a["etcd-members"] });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )
@@ -99,6 +100,18 @@ async function main(): Promise<number> {
       writeFileSync(out, renderReport(state, rows, readLeases(state), new Date()));
       console.log(`wrote ${out} (${matrixPassed(rows) ? "every applicable cell passed" : "some cells FAILED"})`);
       code = matrixPassed(rows) ? 0 : 1;
+    })
+    .command("etcd <action> [members..]", "stop or start etcd members (all when none is named), to inject faults", (y) => y.positional("action", { choices: ["stop", "start"] as const }).option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
+      const state = requireState();
+      const { startEtcdMember, stopEtcdMember } = await import("./etcd.js");
+      const all = state.etcd?.members ?? [];
+      const names = ((a.members as string[] | undefined) ?? []).map(String);
+      const chosen = names.length ? names.map((n) => all.find((m) => m.name === n) ?? (() => { throw new Error(`no etcd member "${n}"; members: ${all.map((m) => m.name).join(", ")}`); })()) : all;
+      for (const m of chosen) {
+        if (a.action === "stop") await stopEtcdMember(state, m, a.signal as NodeJS.Signals);
+        else if (!pidAlive(m.pid)) startEtcdMember(state, m);
+        console.log(`etcd member ${m.name}: ${a.action === "stop" ? "stopped" : `running, pid ${m.pid}`}`);
+      }
     })
     .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace", {}, (a) => {
       const state = requireState();

@@ -23,15 +23,24 @@ export interface LabNode {
   pods: LabPod[];
 }
 
+export interface EtcdMember {
+  name: string;
+  netns: string;
+  ip: string;
+  dataDir: string;
+  pid: number;
+}
+
 export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];
-  etcd?: { netns: string; endpoint: string; pid: number; dataDir: string };
+  /** endpoint: every member's client URL, comma-separated (as weftd and ipamctl take them); netns, pid, dataDir: the first member's. */
+  etcd?: { netns: string; endpoint: string; pid: number; dataDir: string; members?: EtcdMember[] };
   wan?: { netns: string; ip: string; serverPid: number };
   nodes: LabNode[];
 }

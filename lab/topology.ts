@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cniAdd, cniDel } from "./cni-runtime.js";
+import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./etcd.js";
 import type { ContainerSpec } from "./netexec.js";
 import { readApi } from "./api-store.js";
 import { BIN, CNI_PATH, conflist, SELF } from "./paths.js";
@@ -12,9 +13,9 @@ import { removeResolvConf, writeResolvConf } from "./pods.js";
 import { joinNode, startServices } from "./services-layer.js";
 import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
 import { SERVER_PORTS } from "./servers.js";
-import { labDir, labPrefix, loadState, saveState, type LabNode, type LabPod, type LabState } from "./state.js";
+import { labDir, labPrefix, loadState, saveState, type EtcdMember, type LabNode, type LabPod, type LabState } from "./state.js";
 
-export const UNDERLAY = { bridgeIp: "192.168.56.1", etcdIp: "192.168.56.2", prefixLen: 24 };
+export const UNDERLAY = { bridgeIp: "192.168.56.1", prefixLen: 24 };
 export const WAN = { routerIp: "203.0.113.1", hostIp: "203.0.113.10", prefixLen: 24 };
 /** The first pod on each node publishes its servers on host ports 30080–30085 (portmap): container port + this. */
 export const HOST_PORT_OFFSET = 22_000;
@@ -129,23 +130,16 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   state.pids.push(wanPid);
   saveState(state);
 
-  progress("etcd");
-  const etcdNs = addNetns(state, `${prefix}etcd`);
-  plugIntoFabric(state, etcdNs, `${UNDERLAY.etcdIp}/${UNDERLAY.prefixLen}`, "etcd");
-  const endpoint = `http://${UNDERLAY.etcdIp}:2379`;
-  const dataDir = join(dir, "etcd");
-  const etcdPid = spawnInNetns(etcdNs, "etcd", ["--name", "lab", "--data-dir", dataDir, "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint, "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380", "--initial-cluster", "lab=http://127.0.0.1:2380", "--log-level", "warn"], join(dir, "etcd.log"));
-  state.etcd = { netns: etcdNs, endpoint, pid: etcdPid, dataDir };
-  state.pids.push(etcdPid);
-  saveState(state);
-  await waitFor("etcd to answer", () => {
-    try {
-      inNs(etcdNs, "etcdctl", `--endpoints=${endpoint}`, "--dial-timeout=1s", "put", "/weft/network/config", NETWORK_CONFIG(options.directRouting));
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const members = etcdMembers(state, options.etcdMembers ?? 1);
+  progress(members.length === 1 ? "etcd" : `etcd: ${members.length} members`);
+  const first = members[0] as EtcdMember;
+  state.etcd = { netns: first.netns, endpoint: members.map(clientUrl).join(","), pid: 0, dataDir: first.dataDir, members };
+  for (const m of members) {
+    addNetns(state, m.netns);
+    plugIntoFabric(state, m.netns, `${m.ip}/${UNDERLAY.prefixLen}`, m.netns.slice(prefix.length));
+    startEtcdMember(state, m);
+  }
+  await putNetworkConfig(state, NETWORK_CONFIG(options.directRouting));
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;
