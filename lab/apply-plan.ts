@@ -95,8 +95,10 @@ export function planApply(api: ApiState, manifests: Manifest[], random = Math.ra
   const lbTaken = new Set(api.services.flatMap((s) => (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "")));
   for (const m of manifests) {
     if (isConfig(m)) {
-      const o = (m.kind === "IngressClass" ? m.obj : withNs(m.obj as Ingress | Secret)) as ConfigObject;
-      const old = storedConfig(api, m.kind).find((x) => configKey(x) === configKey(o));
+      const given = (m.kind === "IngressClass" ? m.obj : withNs(m.obj as Ingress | Secret)) as ConfigObject;
+      const old = storedConfig(api, m.kind).find((x) => configKey(x) === configKey(given));
+      const created = old?.metadata.creationTimestamp ?? new Date().toISOString();
+      const o = { ...given, metadata: { ...given.metadata, creationTimestamp: created } } as ConfigObject;
       plan.objects.push(o);
       plan.report.push(`${CONFIG_KINDS[m.kind].resource}/${o.metadata.name} ${!old ? "created" : stable(old) === stable(o) ? "unchanged" : "configured"}`);
     } else if (m.kind === "Service") {

@@ -6,7 +6,7 @@ export interface IngressBackend {
 export interface Ingress {
   apiVersion?: string;
   kind: "Ingress";
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; creationTimestamp?: string };
   spec: {
     ingressClassName?: string;
     defaultBackend?: IngressBackend;
@@ -18,13 +18,13 @@ export interface Ingress {
 
 export interface IngressClass {
   kind: "IngressClass";
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; annotations?: Record<string, string>; creationTimestamp?: string };
   spec: { controller?: string };
 }
 
 export interface Secret {
   kind: "Secret";
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
   type?: string;
   /** base64 values */
   data?: Record<string, string>;

@@ -43,7 +43,7 @@ export function runIngressNginx(clusterState: string, podKey: string, log: Log):
   let nginx: ChildProcess | undefined;
   let current = "";
   const onChange = (api: ApiState): void => {
-    const conf = `user root;\n${renderNginxConf({ ingresses: api.ingresses ?? [], classes: api.ingressClasses ?? [], services: api.services, endpointSlices: api.endpointSlices, tlsFiles: tlsFilesFrom(api.secrets ?? [], join(prefix, "tls")), prefix })}`;
+    const conf = renderNginxConf({ ingresses: api.ingresses ?? [], classes: api.ingressClasses ?? [], services: api.services, endpointSlices: api.endpointSlices, tlsFiles: tlsFilesFrom(api.secrets ?? [], join(prefix, "tls")), prefix, user: "root" });
     if (conf === current) return;
     writeFileSync(`${confFile}.next`, conf);
     const test = spawnSync("nginx", ["-t", "-q", "-c", `${confFile}.next`, "-p", prefix, "-e", join(prefix, "error.log")], { encoding: "utf8" });

@@ -45,10 +45,10 @@ function endpointsColumn(ep: { subsets: { addresses?: { ip: string }[]; ports: {
   return all.length > 3 ? `${all.slice(0, 3).join(",")} + ${all.length - 3} more...` : all.join(",");
 }
 
-export type Resource = "pods" | "svc" | "ep";
-export const RESOURCES: Record<string, Resource> = { pods: "pods", pod: "pods", po: "pods", services: "svc", service: "svc", svc: "svc", endpoints: "ep", ep: "ep" };
+export type Resource = "pods" | "svc" | "ep" | "ingress";
+export const RESOURCES: Record<string, Resource> = { pods: "pods", pod: "pods", po: "pods", services: "svc", service: "svc", svc: "svc", endpoints: "ep", ep: "ep", ingress: "ingress", ingresses: "ingress", ing: "ingress" };
 
-const KIND_PLURAL: Record<Resource, string> = { pods: "pods", svc: "services", ep: "endpoints" };
+const KIND_PLURAL: Record<Resource, string> = { pods: "pods", svc: "services", ep: "endpoints", ingress: "ingresses.networking.k8s.io" };
 
 /** kubectl get: a table, `-o wide`, or `-o json` (a List, or the object itself when `name` is given). */
 export function get(api: ApiState, resource: Resource, opts: { output?: string; namespace?: string; allNamespaces?: boolean; name?: string }): string {
@@ -69,6 +69,14 @@ export function get(api: ApiState, resource: Resource, opts: { output?: string; 
     items = svcs;
     rows = [[...nsHead, "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", ...(opts.output === "wide" ? ["SELECTOR"] : [])]];
     for (const s of svcs) rows.push([...nsCol(s), s.metadata.name, s.spec.type ?? "ClusterIP", s.spec.clusterIP ?? "<none>", externalIp(s), servicePorts(s), age(s.metadata.creationTimestamp), ...(opts.output === "wide" ? [Object.entries(s.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>"] : [])]);
+  } else if (resource === "ingress") {
+    const ings = inNs(api.ingresses ?? []);
+    items = ings;
+    // ADDRESS: the controller's LoadBalancer address, as ingress-nginx publishes its Service's status.
+    const controller = api.services.find((s) => s.metadata.name === "ingress-nginx-controller");
+    const address = (controller?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",");
+    rows = [[...nsHead, "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]];
+    for (const i of ings) rows.push([...nsCol(i), i.metadata.name, i.spec.ingressClassName ?? "<none>", (i.spec.rules ?? []).map((r) => r.host ?? "*").join(",") || "*", address, i.spec.tls?.length ? "80, 443" : "80", age(i.metadata.creationTimestamp)]);
   } else {
     const eps = inNs(api.services)
       .filter((s) => (s.spec.type ?? "ClusterIP") !== "ExternalName")

@@ -201,9 +201,13 @@ export function formatMatrix(rows: Row[]): string {
   for (const r of rows) {
     const tcp = r.cells.find((c) => c.protocol === "TCP" && c.mbps);
     lines.push(`  ${r.condition}: ${r.from} → ${r.to}${tcp ? `; TCP ${tcp.mbps} Mbit/s` : ""}`);
-    const notes = r.cells.filter((c) => c.note && (c.ok !== undefined || r.from !== "-"));
-    for (const c of notes) lines.push(`      ${c.ok === false ? "✗" : c.ok ? "✓" : "·"} ${c.protocol}: ${c.note}`);
-    if (r.from === "-") lines.push(`      · ${r.cells[0]?.note ?? ""}`);
+    // One line per distinct note, naming the protocols it is about.
+    const notes = new Map<string, string[]>();
+    for (const c of r.cells.filter((x) => x.note)) {
+      const key = `${c.ok === false ? "✗" : c.ok ? "✓" : "·"} ${c.note ?? ""}`;
+      notes.set(key, [...(notes.get(key) ?? []), c.protocol]);
+    }
+    for (const [key, protocols] of notes) lines.push(`      ${key.slice(0, 1)} ${r.from === "-" ? "" : `${protocols.join(", ")}: `}${key.slice(2)}`);
   }
   return lines.join("\n");
 }
