@@ -35,7 +35,9 @@ export function findUnderlay(h: NetlinkHandle, opts: { iface?: string; publicIp?
   }
   const link = h.linkGet(index);
   const own = addrs.filter((a) => a.ifindex === index);
-  const chosen = opts.publicIp ? own.find((a) => a.address === opts.publicIp) ?? { address: opts.publicIp, prefixLen: 32 } : own[0];
+  // The node's own address, not a /32 that a load-balancer speaker or keepalived added to the same
+  // interface (a node whose address changed may list such a VIP first): the first with a real prefix.
+  const chosen = opts.publicIp ? own.find((a) => a.address === opts.publicIp) ?? { address: opts.publicIp, prefixLen: 32 } : (own.find((a) => a.prefixLen < 32) ?? own[0]);
   if (!chosen) throw new UnderlayError(`interface ${link.name} has no IPv4 address`);
   return { link, ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
 }

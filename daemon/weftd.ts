@@ -132,8 +132,9 @@ export class Weftd {
     const network = await this.retry("read network config", () => this.mgr.getNetworkConfig());
     this.network = network;
     const vni = network.backend.vni;
-    const previousSubnet = this.previousSubnet(network);
-    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni }, previousSubnet ? { previousSubnet } : {}));
+    const { subnet: previousSubnet, publicIp: previousPublicIp } = this.previousLease(network);
+    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni }, { ...(previousSubnet ? { previousSubnet } : {}), ...(previousPublicIp ? { previousPublicIp } : {}) }));
+    if (previousPublicIp && previousPublicIp !== publicIp && lease.subnet === previousSubnet) this.log.warn({ from: previousPublicIp, to: publicIp, subnet: lease.subnet }, "this node's public IP changed: its lease now names the new address; other nodes follow");
     this.lease = lease;
     this.log = this.log.child({ subnet: lease.subnet });
     this.metrics.leaseExpiry.set(lease.expiresAt.getTime() / 1000);
@@ -141,7 +142,7 @@ export class Weftd {
 
     this.ensureDevice();
     const sub = parseIpv4Cidr(lease.subnet);
-    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq });
+    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp });
     this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
     this.ensureNat();
 
@@ -158,14 +159,15 @@ export class Weftd {
     this.timers.push(setInterval(fn, ms));
   }
 
-  private previousSubnet(network: NetworkConfig): string | undefined {
+  /** What subnet.env says this node had: its subnet (if still in the network) and the public IP it had then. */
+  private previousLease(network: NetworkConfig): { subnet?: string; publicIp?: string } {
     try {
       const env = readSubnetEnv(this.cfg.subnetFile);
       const s = parseIpv4Cidr(env.subnet);
       const subnet = formatCidr(s.network, s.prefixLen);
-      return subnetInNetwork(network, subnet) ? subnet : undefined;
+      return subnetInNetwork(network, subnet) ? { subnet, ...(env.publicIp ? { publicIp: env.publicIp } : {}) } : {};
     } catch {
-      return undefined;
+      return {};
     }
   }
 

@@ -74,6 +74,20 @@ describe("EtcdSubnetManager", () => {
     expect(prev.subnet).toBe("10.245.77.0/24");
   });
 
+  it("keeps a node's subnet when its public IP changed and its lease still names the old IP; never takes another node's", async () => {
+    await putConfig({ Network: "10.247.0.0/16" });
+    const a = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(11));
+    const b = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(12));
+    // Node a comes back as .21: its lease (still naming .11) is updated in place.
+    const moved = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(21), { previousSubnet: a.subnet, previousPublicIp: "192.168.56.11" });
+    expect(moved.subnet).toBe(a.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${a.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.21");
+    // A node claiming b's subnet with a previous IP that is not b's gets another subnet; b's lease is untouched.
+    const other = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(31), { previousSubnet: b.subnet, previousPublicIp: "192.168.56.99" });
+    expect(other.subnet).not.toBe(b.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${b.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.12");
+  });
+
   it("says how many subnets exist when the network is full", async () => {
     await putConfig({ Network: "10.246.0.0/22", SubnetLen: 24 }); // SubnetMin .1.0 → 3 leasable subnets
     const mgr = new EtcdSubnetManager(client, { prefix });

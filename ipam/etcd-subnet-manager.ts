@@ -106,12 +106,20 @@ export class EtcdSubnetManager implements SubnetManager {
     this.held.set(subnet, lease);
   }
 
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string } = {}): Promise<Lease> {
+  /**
+   * Claims a subnet: the one whose lease already has this public IP; else, when this node's public IP
+   * changed, the previous subnet if its lease still names the previous IP (it is this node's own, left
+   * behind: updated in place, so the node keeps its subnet and its pods keep their addresses); else the
+   * previous subnet if free; else any free one.
+   */
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string } = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const { leases } = await this.listRaw();
       const taken = new Set(leases.map((l) => l.lease?.subnet ?? safeSubnet(l.key)));
-      const mine = leases.find((l) => l.lease?.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.lease.subnet));
+      const ownAddress = leases.find((l) => l.lease?.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.lease.subnet));
+      const ipChanged = opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? leases.find((l) => l.lease?.subnet === opts.previousSubnet && l.lease?.publicIp === opts.previousPublicIp) : undefined;
+      const mine = ownAddress ?? ipChanged;
       let subnet: string;
       if (mine?.lease) subnet = mine.lease.subnet;
       else if (opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !taken.has(opts.previousSubnet)) subnet = opts.previousSubnet;

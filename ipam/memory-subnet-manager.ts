@@ -32,10 +32,13 @@ export class MemorySubnetManager implements SubnetManager {
     return lease;
   }
 
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string } = {}): Promise<Lease> {
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string } = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
     const expiresAt = new Date(Date.now() + this.leaseTtlSeconds * 1000);
-    const mine = [...this.leases.values()].find((l) => l.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.subnet));
+    const byAddress = [...this.leases.values()].find((l) => l.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.subnet));
+    // As the etcd manager: a node whose IP changed takes back the lease that still names its old IP.
+    const left = opts.previousSubnet && opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? this.leases.get(opts.previousSubnet) : undefined;
+    const mine = byAddress ?? (left?.publicIp === opts.previousPublicIp ? left : undefined);
     if (mine) return this.store({ ...mine, ...attrs, expiresAt });
     let subnet = opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !this.leases.has(opts.previousSubnet) ? opts.previousSubnet : undefined;
     if (!subnet) {

@@ -24,8 +24,8 @@ const octet = fc.integer({ min: 0, max: 255 });
 const ip = fc.tuple(octet, octet, octet, octet).map((o) => o.join("."));
 const cidr = fc.tuple(ip, fc.integer({ min: 0, max: 32 })).map(([a, l]) => `${a}/${l}`);
 const nearlyCidr = fc.oneof(cidr, fc.string(), fc.constantFrom("10.244.0.0/16", "10.244.1.1/24", "10.244.1.1/33", "300.1.1.1/24", "10.244.1.1", "", "/24", "10.244.1.1/24/1", " 10.244.1.1/24"));
-const value = fc.oneof(nearlyCidr, fc.integer().map(String), fc.constantFrom("1450", "true", "false", "65536", "575", "-1", "1e3", '"1450"'));
-const key = fc.oneof(fc.constantFrom("FLANNEL_NETWORK", "FLANNEL_SUBNET", "FLANNEL_MTU", "FLANNEL_IPMASQ"), fc.string({ maxLength: 12 }));
+const value = fc.oneof(nearlyCidr, ip, fc.integer().map(String), fc.constantFrom("1450", "true", "false", "65536", "575", "-1", "1e3", '"1450"'));
+const key = fc.oneof(fc.constantFrom("FLANNEL_NETWORK", "FLANNEL_SUBNET", "FLANNEL_MTU", "FLANNEL_IPMASQ", "WEFT_PUBLIC_IP"), fc.string({ maxLength: 12 }));
 const line = fc.oneof(fc.tuple(key, value).map(([k, v]) => `${k}=${v}`), fc.string(), fc.constantFrom("# comment", "", "   ", "=x", "FLANNEL_MTU"));
 
 describe("subnet.env parser under random input", () => {

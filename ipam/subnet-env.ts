@@ -11,6 +11,9 @@ export interface SubnetEnv {
   subnet: string;
   mtu: number;
   ipMasq: boolean;
+  /** weft's own addition (WEFT_PUBLIC_IP): the node's public IP when weftd wrote the file, so that a
+   * node whose IP changed can prove the lease it finds under its old subnet is its own. */
+  publicIp?: string;
 }
 
 export class SubnetEnvError extends Error {
@@ -56,7 +59,15 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
   const net = parseIpv4Cidr(network);
   const sub = parseIpv4Cidr(subnet);
   if (sub.network < net.network || sub.broadcast > net.broadcast) throw new SubnetEnvError(`${source}: FLANNEL_SUBNET ${subnet} is outside FLANNEL_NETWORK ${network}`);
-  return { network, subnet, mtu, ipMasq: masq === "true" };
+  const publicIp = vars.get("WEFT_PUBLIC_IP");
+  if (publicIp !== undefined) {
+    try {
+      parseIpv4Cidr(`${publicIp}/32`);
+    } catch {
+      throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IPv4 address`);
+    }
+  }
+  return { network, subnet, mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}) };
 }
 
 export function readSubnetEnv(path: string): SubnetEnv {
@@ -72,7 +83,7 @@ export function readSubnetEnv(path: string): SubnetEnv {
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {
-  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n`;
+  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : ""}`;
 }
 
 /** Writes the file atomically (temp file, fsync, rename), mode 0644: readers never see half a file. */

@@ -26,7 +26,7 @@ export interface LeaseWatch {
 
 export interface SubnetManager {
   getNetworkConfig(): Promise<NetworkConfig>;
-  acquireLease(attrs: LeaseAttrs, opts?: { previousSubnet?: string }): Promise<Lease>;
+  acquireLease(attrs: LeaseAttrs, opts?: { previousSubnet?: string; previousPublicIp?: string }): Promise<Lease>;
   renewLease(lease: Lease): Promise<Lease>;
   releaseLease(subnet: string): Promise<void>;
   listLeases(): Promise<Lease[]>;

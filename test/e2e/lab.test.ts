@@ -190,6 +190,27 @@ describe("the lab", () => {
     expect(fdb.some((f) => f.mac === mac)).toBe(false);
   });
 
+  it("follows a node whose public IP changes: same subnet, its lease names the new address, every other node updates", async () => {
+    const s = status();
+    const [n1, n2] = s.nodes;
+    const [oldIp, newIp] = [n2!.underlayIp, "192.168.56.22"];
+    // The address changes under the node (as a new DHCP lease would), then its weftd restarts.
+    spawnSync("ip", ["netns", "exec", n2!.netns, "sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"]);
+    spawnSync("ip", ["-n", n2!.netns, "addr", "add", `${newIp}/24`, "dev", "eth0"]);
+    spawnSync("ip", ["-n", n2!.netns, "addr", "del", `${oldIp}/24`, "dev", "eth0"]);
+    spawnSync("ip", ["-n", n2!.netns, "route", "replace", "default", "via", "192.168.56.1"]);
+    expect(lab("restart-weftd", "node2").code).toBe(0);
+    const key = `/weft/network/subnets/${netOf(n2!.subnet).replace("/", "-")}`;
+    const lease = (): { PublicIP?: string; BackendData?: { VtepMAC?: string } } => JSON.parse(spawnSync("ip", ["netns", "exec", s.etcd.netns, "etcdctl", `--endpoints=${s.etcd.endpoints[0]}`, "get", key, "--print-value-only"], { encoding: "utf8" }).stdout || "{}");
+    await eventually("the lease names the new address", () => lease().PublicIP === newIp, 15_000);
+    const mac = lease().BackendData?.VtepMAC;
+    const fdb = (): { mac: string; dst?: string }[] => JSON.parse(spawnSync("ip", ["netns", "exec", n1!.netns, "bridge", "-j", "fdb", "show", "dev", "weft.1"], { encoding: "utf8" }).stdout) as { mac: string; dst?: string }[];
+    await eventually("node1's FDB sends node2's VTEP to the new address", () => fdb().some((f) => f.mac === mac && f.dst === newIp));
+    expect(fdb().some((f) => f.dst === oldIp)).toBe(false);
+    expect(status().nodes[1]!.subnet).toBe(n2!.subnet);
+    expect(ping(n1!.pods[0]!.netns, n2!.pods[0]!.ip).received).toBe(3);
+  }, 30_000);
+
   it("keeps pod traffic flowing while etcd is down, and readyz says so", async () => {
     const [n1, n2] = status().nodes;
     // the previous tests disturbed node1 (device deleted, a node gone): start from a ready node
