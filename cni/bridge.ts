@@ -6,11 +6,20 @@ import type { PluginLog } from "./log.js";
 import type { NodeSubnet } from "./node-subnet.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 
+/**
+ * The bridge's MAC, fixed and derived from the gateway address (0a:58 + its four bytes, as kubenet and
+ * OVN-Kubernetes do). A bridge whose MAC is not set explicitly takes the lowest MAC of its ports, so it
+ * changed whenever a pod with a lower veth MAC came or went — and every pod's ARP entry for its gateway
+ * went stale: seconds of lost traffic for pods that had nothing to do with the change.
+ */
+export const bridgeMac = (gateway: string): string => `0a:58:${gateway.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`;
+
 export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet, log: PluginLog): Link {
   let bridge = host.linkFind(name);
+  const mac = bridgeMac(node.gateway);
   if (!bridge) {
     try {
-      bridge = host.linkAddBridge(name, { mtu: node.mtu });
+      bridge = host.linkAddBridge(name, { mtu: node.mtu, mac });
       log.info("created bridge", { bridge: name });
     } catch (err) {
       if (!(err instanceof ExistsError)) throw err;
@@ -31,6 +40,11 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
     } catch (err) {
       if (!(err instanceof ExistsError)) throw err;
     }
+  }
+  if (bridge.mac !== mac) {
+    // Made by an older version, or the node's subnet changed: set once, and from then on it stays.
+    host.linkSetMac(bridge.index, mac);
+    log.info("set the bridge's MAC", { bridge: name, mac });
   }
   if (!bridge.up) host.linkSetUp(bridge.index);
   return bridge;

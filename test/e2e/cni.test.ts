@@ -2,6 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
@@ -9,6 +10,7 @@ import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
 interface IpLink {
   ifname: string;
   mtu: number;
+  address?: string;
   master?: string;
   flags: string[];
   operstate: string;
@@ -142,6 +144,23 @@ describe("ADD and DEL", () => {
     } finally {
       writeSubnetEnv();
     }
+  });
+
+  it("keeps the bridge's MAC fixed (0a:58 + the gateway) while pods come and go, so no pod's gateway ARP goes stale", () => {
+    const macOf = (): string | undefined => ipJson<IpLink[]>(node, ["link", "show", "dev", "cni0"])[0]?.address;
+    const pods = [0, 1, 2, 3].map(() => pool.create());
+    const seen = new Set<string | undefined>();
+    pods.forEach((pod, i) => {
+      expect(add(`ctr-mac${i}`, pod).code).toBe(0);
+      // The host ends get MACs below and above the bridge's: without a fixed MAC it would follow the lowest.
+      spawnSync("ip", ["-n", node, "link", "set", hostVeths().at(-1) ?? "", "address", i % 2 ? "fe:00:00:00:00:0" + i : "02:00:00:00:00:0" + i]);
+      seen.add(macOf());
+    });
+    pods.forEach((pod, i) => {
+      expect(del(`ctr-mac${i}`, pod).code).toBe(0);
+      seen.add(macOf());
+    });
+    expect([...seen]).toEqual(["0a:58:0a:f4:01:01"]);
   });
 
   it("routes only the cluster network through the gateway when isDefaultGateway is false", () => {
