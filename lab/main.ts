@@ -106,7 +106,9 @@ async function main(): Promise<number> {
       const { startEtcdMember, stopEtcdMember } = await import("./etcd.js");
       const all = state.etcd?.members ?? [];
       const names = ((a.members as string[] | undefined) ?? []).map(String);
-      const chosen = names.length ? names.map((n) => all.find((m) => m.name === n) ?? (() => { throw new Error(`no etcd member "${n}"; members: ${all.map((m) => m.name).join(", ")}`); })()) : all;
+      const unknown = names.filter((n) => !all.some((m) => m.name === n));
+      if (unknown.length) throw new Error(`no etcd member "${unknown.join('", "')}"; members: ${all.map((m) => m.name).join(", ")}`);
+      const chosen = names.length ? all.filter((m) => names.includes(m.name)) : all;
       for (const m of chosen) {
         if (a.action === "stop") await stopEtcdMember(state, m, a.signal as NodeJS.Signals);
         else if (!pidAlive(m.pid)) startEtcdMember(state, m);
