@@ -3,6 +3,7 @@
 import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
+import { crashPoint } from "./crash-point.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
@@ -39,6 +40,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     const alloc = store.allocate({ ...attachment, subnet: node.subnet, gateway: node.gateway, ...(podName ? { podName } : {}), ...(podNamespace ? { podNamespace } : {}) });
     undo.push(() => store.release(attachment));
     log.mark("ip");
+    crashPoint("ip-reserved");
 
     // A veth left by an earlier, interrupted ADD of the same attachment is replaced.
     if (host.linkFind(vethName)) host.linkDelete(vethName);
@@ -52,6 +54,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
         if (!(err instanceof NotFoundError)) throw err;
       }
     });
+    crashPoint("veth-created");
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     host.linkSetUp(veth.index);
     log.mark("veth");

@@ -12,6 +12,7 @@ import { PluginLog } from "./log.js";
 import { LATEST_VERSION, resultForVersion, SUPPORTED_VERSIONS } from "./spec.js";
 import { cmdStatus } from "./status.js";
 import { translateError } from "./translate-error.js";
+import { crashPoint } from "./crash-point.js";
 
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
@@ -45,9 +46,12 @@ function run(): number {
     log.mark("config");
     log.with({ verb: env.command, containerId: env.containerId || undefined, netns: env.netns || undefined, ifname: env.ifname || undefined, pod: env.args.get("K8S_POD_NAME") });
     switch (env.command) {
-      case "ADD":
-        print(resultForVersion(cmdAdd(conf, env, log), cniVersion));
+      case "ADD": {
+        const result = resultForVersion(cmdAdd(conf, env, log), cniVersion);
+        crashPoint("before-result");
+        print(result);
         break;
+      }
       case "DEL":
         cmdDel(conf, env, log);
         break;

@@ -292,7 +292,10 @@ export class Weftd {
     if (!network) return false;
     if (subnetInNetwork(network, l.subnet)) return true;
     if (!report) return false;
-    this.reportBadLease(`outside:${l.subnet}`, () => this.log.warn({ lease: l.subnet, network: network.network }, "skipping a lease outside the network"));
+    // Inside the network but not one of its subnets (another length, or misaligned): it would overlap others.
+    const inside = subnetInNetwork({ ...network, subnetLen: Number(l.subnet.split("/")[1]) }, l.subnet);
+    const why = inside ? `skipping a lease that is not one of the network's /${network.subnetLen} subnets (it would overlap others)` : "skipping a lease outside the network";
+    this.reportBadLease(`invalid:${l.subnet}`, () => this.log.warn({ lease: l.subnet, network: network.network }, why));
     return false;
   }
 

@@ -4,6 +4,14 @@
 import { createHash } from "node:crypto";
 import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../proxy/model.js";
 
+/** The ready addresses behind a Service (by name), from its EndpointSlices; readiness unknown counts as ready. */
+export function readyAddresses(slices: EndpointSlice[], service: string): string[] {
+  return slices
+    .filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === service)
+    .flatMap((s) => s.endpoints.filter((e) => e.conditions.ready !== false).flatMap((e) => e.addresses))
+    .sort();
+}
+
 export const isReady = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 function selects(svc: Service, pod: Pod): boolean {

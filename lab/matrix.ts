@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nsOf, type Service } from "../proxy/model.js";
 import { readApi } from "./api-store.js";
+import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
 import { PROTOCOLS, type Cell, type Protocol, type RowTarget } from "./probes.js";
 import { REPO, SELF } from "./paths.js";
@@ -49,7 +50,7 @@ function workload(replicas: number): Manifest[] {
   ];
 }
 
-const readyEndpointCount = (state: LabState, service: string): number => (readApi(state.dir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.["kubernetes.io/service-name"] === service).flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length;
+const readyEndpointCount = (state: LabState, service: string): number => readyAddresses(readApi(state.dir)?.endpointSlices ?? [], service).length;
 
 /** Applies the matrix's workload if it is missing and waits until every replica is an endpoint. */
 async function ensureWorkload(state: LabState): Promise<Service> {

@@ -6,8 +6,7 @@ import { createSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { request } from "node:http";
 import { connect as h2connect } from "node:http2";
-import { connect } from "node:net";
-import { isIP } from "node:net";
+import { connect, isIP } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 
 export const PROTOCOLS = ["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"] as const;

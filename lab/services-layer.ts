@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Node } from "../proxy/model.js";
 import { emptyApi, readApi, updateApi, writeApi } from "./api-store.js";
 import { apply } from "./apply.js";
+import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
 import { REPO, SELF } from "./paths.js";
 import { CLUSTER_DNS_IP } from "./pods.js";
@@ -55,5 +56,5 @@ export async function startServices(state: LabState): Promise<void> {
   saveState(state);
   for (const node of state.nodes) joinNode(state, node);
   apply(state, CLUSTER_DNS);
-  await waitFor("cluster DNS to be ready (see controller.log)", () => (readApi(state.dir)?.endpointSlices ?? []).some((s) => s.metadata.labels?.["kubernetes.io/service-name"] === "kube-dns" && s.endpoints.some((e) => e.conditions.ready)), 20_000);
+  await waitFor("cluster DNS to be ready (see controller.log)", () => readyAddresses(readApi(state.dir)?.endpointSlices ?? [], "kube-dns").length > 0, 20_000);
 }

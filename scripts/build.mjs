@@ -122,7 +122,8 @@ async function main() {
   mkdirSync(work, { recursive: true });
   const koffiPath = koffiNativePath();
   const koffiHash = createHash("sha256").update(readFileSync(koffiPath)).digest("hex").slice(0, 16);
-  const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash) };
+  // __WEFT_CRASH_POINTS__ false: the test-only crash points (cni/crash-point.ts) are removed from what ships.
+  const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash), __WEFT_CRASH_POINTS__: "false" };
 
   const protoDir = join(root, "node_modules", "etcd3", "proto");
   const protoHash = createHash("sha256");

@@ -6,7 +6,9 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostVethName } from "../../cni/naming.js";
@@ -14,6 +16,7 @@ import { requireBuiltPlugin, WEFT_BIN } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath } from "../helpers/netns.js";
 
 const SLOTS = 4;
+const REPO = resolve(import.meta.dirname, "../..");
 type Op = { verb: "ADD" | "DEL" | "CHECK"; slot: number; killAfterMs?: number } | { verb: "GC" };
 
 interface Outcome {
@@ -45,17 +48,17 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
   });
 
   /** Runs the plugin as a runtime does (minimal env, inside the node namespace); SIGKILLs it after `killAfterMs`. */
-  function plugin(command: string, env: Record<string, string>, config: object, killAfterMs?: number): Promise<Outcome> {
+  function plugin(command: string, env: Record<string, string>, config: object, killAfterMs?: number, bin = WEFT_BIN): Promise<Outcome> {
     return new Promise((resolve) => {
       // nsenter execs the plugin in place: its pid is the plugin's.
-      const child = spawn("nsenter", [`--net=/var/run/netns/${node}`, WEFT_BIN], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", CNI_COMMAND: command, CNI_PATH: "/usr/lib/cni", ...env }, stdio: ["pipe", "pipe", "ignore"] });
+      const child = spawn("nsenter", [`--net=/var/run/netns/${node}`, bin], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", CNI_COMMAND: command, CNI_PATH: "/usr/lib/cni", ...env }, stdio: ["pipe", "pipe", "ignore"] });
       let stdout = "";
       let killed = false;
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
       const timer = killAfterMs === undefined ? undefined : setTimeout(() => (killed = child.kill("SIGKILL")), killAfterMs);
-      child.on("close", (code) => {
+      child.on("close", (code, signal) => {
         clearTimeout(timer);
-        resolve({ code, killed: killed && code === null, stdout });
+        resolve({ code, killed: (killed && code === null) || signal === "SIGKILL", stdout });
       });
       child.stdin.end(JSON.stringify(config));
     });
@@ -143,4 +146,36 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
       { numRuns: Number(process.env.CRASH_RUNS ?? 12) },
     );
   }, 300_000);
+  it("leaves a consistent state at each deterministic crash point of ADD (a test build's), whether the runtime retries ADD or DELs", async () => {
+    // The test build: the plugin bundled with its crash points compiled in, run by this Node.
+    const out = join(dir, "weft-crash.cjs");
+    await build({ entryPoints: [join(REPO, "cni/main.ts")], outfile: out, bundle: true, platform: "node", format: "cjs", target: "node20", external: ["koffi"], logLevel: "silent", define: { __WEFT_CRASH_POINTS__: "true", "import.meta.url": JSON.stringify(pathToFileURL(join(REPO, "cni/main.ts")).href) } });
+    const bin = join(dir, "weft-crash");
+    writeFileSync(bin, `#!/bin/sh\nexec ${process.execPath} ${out} "$@"\n`, { mode: 0o755 });
+    // The shipped plugin has none of it.
+    expect(readFileSync(WEFT_BIN).includes("WEFT_CRASH_AT")).toBe(false);
+    for (const point of ["ip-reserved", "veth-created", "before-result"]) {
+      for (const recovery of ["retry ADD", "DEL"]) {
+        round++;
+        await plugin("GC", {}, { ...conf, "cni.dev/valid-attachments": [] });
+        const crashed = await plugin("ADD", { ...env(0), WEFT_CRASH_AT: point }, conf, undefined, bin);
+        expect(crashed.killed, `${point}: the test build killed itself`).toBe(true);
+        expect(crashed.stdout).toBe("");
+        const live = new Map<number, string>();
+        if (recovery === "retry ADD") {
+          const again = await plugin("ADD", env(0), conf, undefined, bin);
+          expect(again.code, `${point}, ${recovery}: ${again.stdout}`).toBe(0);
+          live.set(0, again.stdout);
+        } else {
+          expect((await plugin("DEL", env(0), conf, undefined, bin)).code, `${point}, ${recovery}`).toBe(0);
+        }
+        try {
+          invariants(live);
+        } catch (err) {
+          throw new Error(`after a crash at ${point}, then ${recovery}: ${(err as Error).message}`);
+        }
+      }
+    }
+    await plugin("GC", {}, { ...conf, "cni.dev/valid-attachments": [] });
+  }, 60_000);
 });

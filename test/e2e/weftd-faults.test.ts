@@ -80,18 +80,22 @@ describe("weftd under outside faults", () => {
     // Unknown fields: read for what weft knows, as flannel does.
     etcdctl("put", `${PREFIX}/subnets/10.244.201.0-24`, JSON.stringify({ PublicIP: "10.98.0.9", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:01:0a:62:00:09" }, Annotations: { who: "another tool" } }));
     etcdctl("put", `${PREFIX}/subnets/10.244.202.0-24`, valid);
+    // A /23 over the valid /24 (and its neighbour): inside the network, but it would overlap them.
+    etcdctl("put", `${PREFIX}/subnets/10.244.202.0-23`, valid.replace("10.98.0.7", "10.98.0.11").replace(":07", ":0b"));
     await until("the valid lease programmed", 10_000, () => ipJson<{ dst: string }[]>(netns, ["route", "show", "dev", "weft.1"]).some((r) => r.dst === "10.244.202.0/24"));
     await new Promise((r) => setTimeout(r, 2_500)); // two resyncs: nothing logged again
     expect(lines("skipping a malformed lease").map((l) => l.err)).toEqual(expect.arrayContaining(["lease 10.244.200.0-24: value is not JSON", expect.stringMatching(/^lease 10\.244\.203\.0-24: value of \d+ bytes is too large/)]));
     expect(lines("skipping a malformed lease")).toHaveLength(2);
     expect(lines("skipping a lease outside the network")).toHaveLength(1);
+    expect(lines("skipping a lease that is not one of the network's /24 subnets (it would overlap others)").map((l) => l.lease)).toEqual(["10.244.202.0/23"]);
     const metrics = http("/metrics").body;
-    expect(Number(/^weft_bad_leases_total (\d+)/m.exec(metrics)?.[1])).toBe(3); // each bad lease once, resyncs or not
+    expect(Number(/^weft_bad_leases_total (\d+)/m.exec(metrics)?.[1])).toBe(4); // each bad lease once, resyncs or not
     expect(http("/healthz").status).toBe(200);
     expect(weftd?.exitCode).toBeNull();
     const routes = ipJson<{ dst: string }[]>(netns, ["route", "show", "dev", "weft.1"]).map((r) => r.dst);
     expect(routes).toEqual(expect.arrayContaining(["10.244.201.0/24", "10.244.202.0/24"]));
     expect(routes).not.toContain("10.244.203.0/24");
     expect(routes).not.toContain("10.244.200.0/24");
+    expect(routes).not.toContain("10.244.202.0/23");
   }, 30_000);
 });

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { readApi } from "../../lab/api-store.js";
-import { SERVICE_NAME_LABEL } from "../../proxy/model.js";
+import { readyAddresses } from "../../lab/endpoints.js";
 
 export const EXAMPLES = resolve(import.meta.dirname, "../../examples");
 export const FIXTURES = resolve(import.meta.dirname, "../fixtures/services");
@@ -46,8 +46,7 @@ export function kube(lab: Lab) {
  * timing loop measures the system, not the 0.2–0.5 s start of a `weft-lab get` per poll.
  */
 export function readyEndpoints(labDir: string, service: string): string[] {
-  const slices = (readApi(labDir)?.endpointSlices ?? []).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === service);
-  return slices.flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses)).sort();
+  return readyAddresses(readApi(labDir)?.endpointSlices ?? [], service);
 }
 
 export const curl = (url: string, timeoutS = 2): string[] => ["curl", "-s", "-m", String(timeoutS), url];

@@ -49,8 +49,8 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
     }
     ping.kill("SIGINT");
     await new Promise((r) => ping.on("exit", r));
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(pingOut);
-    const report = { minutes: MINUTES, cycles, podsChurned: cycles * 6, failures, ping: m ? `${m[2]}/${m[1]}` : "?", weftd: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { first: v[0], last: v.at(-1), maxRssKb: Math.max(...v.map((x) => x.rssKb)) }])) };
+    const m = /(\d+) packets transmitted, (\d+) received.*time (\d+)ms/.exec(pingOut);
+    const report = { minutes: MINUTES, cycles, podsChurned: cycles * 6, failures, ping: m ? `${m[2]}/${m[1]} in ${m[3]} ms` : pingOut.slice(-300), weftd: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { first: v[0], last: v.at(-1), maxRssKb: Math.max(...v.map((x) => x.rssKb)) }])) };
     console.log(JSON.stringify(report));
     expect(failures).toBe(0);
     expect(Number(m?.[2])).toBe(Number(m?.[1]));
