@@ -29,8 +29,9 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
   it("leaks nothing and stays flat", async () => {
     const s = status();
     const baseline = Object.fromEntries(s.nodes.map((n) => [n.name, { ips: ipRecords(n.name), veths: veths(n.netns), nat: natRules(n.netns) }]));
-    // Traffic throughout: a ping across nodes every 100 ms.
-    const ping = spawn("ip", ["netns", "exec", s.nodes[0]!.pods[0]!.netns, "ping", "-i", "0.1", "-W", "1", s.nodes[1]!.pods[0]!.ip], { stdio: ["ignore", "pipe", "ignore"] });
+    // Traffic throughout: a ping across nodes every 100 ms (-q: this loop does not read its output until the end, and
+    // a ping whose stdout pipe is full stops sending).
+    const ping = spawn("ip", ["netns", "exec", s.nodes[0]!.pods[0]!.netns, "ping", "-q", "-i", "0.1", "-W", "1", s.nodes[1]!.pods[0]!.ip], { stdio: ["ignore", "pipe", "ignore"] });
     let pingOut = "";
     ping.stdout.on("data", (d) => (pingOut += d));
     const manifest = join(stateDir, "churn.yaml");
