@@ -56,16 +56,17 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
     expect(failures).toBe(0);
     expect(Number(m?.[2])).toBe(Number(m?.[1]));
     for (const n of status().nodes) {
-      expect({ ips: ipRecords(n.name), veths: veths(n.netns), nat: natRules(n.netns) }, n.name).toEqual(baseline[n.name]);
+      // Soft: one run reports every node and every criterion, not only the first that fails.
+      expect.soft({ ips: ipRecords(n.name), veths: veths(n.netns), nat: natRules(n.netns) }, n.name).toEqual(baseline[n.name]);
       const v = samples[n.name]!;
       // Flat after warm-up: the last samples against the first (RSS by the median of 5 to ride out GC).
       const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
       const firstRss = med(v.slice(0, 5).map((x) => x.rssKb));
       const lastRss = med(v.slice(-5).map((x) => x.rssKb));
-      expect(lastRss / firstRss, `${n.name} RSS ${firstRss} → ${lastRss} kB`).toBeLessThan(1.05);
-      expect(v.at(-1)!.fds, `${n.name} fds`).toBeLessThanOrEqual(v[0]!.fds);
+      expect.soft(lastRss / firstRss, `${n.name} RSS ${firstRss} → ${lastRss} kB`).toBeLessThan(1.05);
+      expect.soft(v.at(-1)!.fds, `${n.name} fds`).toBeLessThanOrEqual(v[0]!.fds);
       const bad = readFileSync(join(stateDir, n.name, "weftd.log"), "utf8").split("\n").filter((l) => /"level":"(warn|error|fatal)"/.test(l));
-      expect(bad, `${n.name} weftd.log`).toEqual([]);
+      expect.soft(bad, `${n.name} weftd.log`).toEqual([]);
     }
   }, (MINUTES + 3) * 60_000);
 });
