@@ -47,6 +47,8 @@ export class Weftd {
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
   private ownLeaseMissingLogged = false;
+  /** After etcd lost its data: no removals until then, while the other nodes claim their subnets back too. */
+  private removalsHeldUntil = 0;
   private readonly etcdHealth: EtcdHealth;
   private stopped = false;
   private watch?: LeaseWatch;
@@ -210,20 +212,26 @@ export class Weftd {
     const prev = this.leases.get(e.lease.subnet);
     if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
     else this.leases.delete(e.lease.subnet);
-    // Without our own lease, etcd's view is not trusted for removals (see checkOwnLease).
-    if (this.checkOwnLease() && e.type === "removed") return;
+    // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
+    this.checkOwnLease();
+    if (e.type === "removed" && this.removalsHeld()) return;
     if (!this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined)) this.reconcile();
   }
 
   /**
    * True while etcd has no lease for this node: it lost its data (restored from an old snapshot, or
    * started with an empty data dir) or someone deleted the key. The lease is claimed again at once,
-   * same subnet; until it is back, nothing is removed from the kernel — an etcd that forgot every
-   * lease must not make every node drop every other node's routes (pods keep talking meanwhile).
+   * same subnet; until it is back, and for a grace period after (the other nodes are claiming theirs
+   * back at the same moment, each within a second or so), nothing is removed from the kernel — an etcd
+   * that forgot every lease must not make every node drop every other node's routes.
    */
   private checkOwnLease(): boolean {
     if (!this.lease || this.leases.has(this.lease.subnet)) {
-      if (this.ownLeaseMissingLogged) this.log.info("this node's lease is back in etcd; removals resume");
+      if (this.ownLeaseMissingLogged) {
+        const graceMs = Math.max(10_000, 3 * this.cfg.resyncInterval * 1000);
+        this.removalsHeldUntil = Date.now() + graceMs;
+        this.log.info({ graceMs }, "this node's lease is back in etcd; removals resume after a grace period, while other nodes claim theirs back");
+      }
       this.ownLeaseMissingLogged = false;
       return false;
     }
@@ -231,6 +239,10 @@ export class Weftd {
     this.ownLeaseMissingLogged = true;
     void this.renew();
     return true;
+  }
+
+  private removalsHeld(): boolean {
+    return this.ownLeaseMissingLogged || Date.now() < this.removalsHeldUntil;
   }
 
   private overlayContext(): OverlayContext | undefined {
@@ -339,7 +351,7 @@ export class Weftd {
     if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
     const ctx = this.overlayContext() as OverlayContext; // after ensureDevice: the device's index is current
     const plan = planOverlay(desiredOverlay(this.validLeases(), ctx), readOverlay(this.h, this.vxlanIndex));
-    this.applyPlan(this.lease && !this.leases.has(this.lease.subnet) ? withoutRemovals(plan) : plan);
+    this.applyPlan(this.removalsHeld() ? withoutRemovals(plan) : plan);
     this.programmed();
   }
 
