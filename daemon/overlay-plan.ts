@@ -106,7 +106,6 @@ export function planLeaseChange(prev: Lease | undefined, next: Lease | undefined
   return planOverlay(desiredOverlay(next ? [next] : [], ctx), desiredOverlay(prev ? [prev] : [], ctx));
 }
 
-
 /** The plan's additions alone: what may still be done while etcd's view is not trusted for removals. */
 export function withoutRemovals(plan: OverlayPlan): OverlayPlan {
   return { ...plan, delRoutes: [], delNeighs: [], delFdb: [] };

@@ -46,7 +46,7 @@ export class Weftd {
   private firstReconcileDone = false;
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
-  private ownLeaseMissingLogged = false;
+  private ownLeaseMissing = false;
   /** After etcd lost its data: no removals until then, while the other nodes claim their subnets back too. */
   private removalsHeldUntil = 0;
   private readonly etcdHealth: EtcdHealth;
@@ -219,30 +219,29 @@ export class Weftd {
   }
 
   /**
-   * True while etcd has no lease for this node: it lost its data (restored from an old snapshot, or
+   * Notices when etcd has no lease for this node: it lost its data (restored from an old snapshot, or
    * started with an empty data dir) or someone deleted the key. The lease is claimed again at once,
    * same subnet; until it is back, and for a grace period after (the other nodes are claiming theirs
    * back at the same moment, each within a second or so), nothing is removed from the kernel — an etcd
    * that forgot every lease must not make every node drop every other node's routes.
    */
-  private checkOwnLease(): boolean {
+  private checkOwnLease(): void {
     if (!this.lease || this.leases.has(this.lease.subnet)) {
-      if (this.ownLeaseMissingLogged) {
+      if (this.ownLeaseMissing) {
         const graceMs = Math.max(10_000, 3 * this.cfg.resyncInterval * 1000);
         this.removalsHeldUntil = Date.now() + graceMs;
         this.log.info({ graceMs }, "this node's lease is back in etcd; removals resume after a grace period, while other nodes claim theirs back");
       }
-      this.ownLeaseMissingLogged = false;
-      return false;
+      this.ownLeaseMissing = false;
+      return;
     }
-    if (!this.ownLeaseMissingLogged) this.log.warn("etcd has no lease for this node (did etcd lose its data?); claiming the same subnet again, and removing nothing until it is back");
-    this.ownLeaseMissingLogged = true;
+    if (!this.ownLeaseMissing) this.log.warn("etcd has no lease for this node (did etcd lose its data?); claiming the same subnet again, and removing nothing until it is back");
+    this.ownLeaseMissing = true;
     void this.renew();
-    return true;
   }
 
   private removalsHeld(): boolean {
-    return this.ownLeaseMissingLogged || Date.now() < this.removalsHeldUntil;
+    return this.ownLeaseMissing || Date.now() < this.removalsHeldUntil;
   }
 
   private overlayContext(): OverlayContext | undefined {

@@ -66,7 +66,8 @@ function udp(spec: ContainerSpec, port: number): void {
 // what it was sent, Stream sends it back 3 times, and Hostname answers the pod's name (as netexec's
 // /hostname does over HTTP), so a client sees which endpoint a Service sent it to.
 const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
-const SERVING = Buffer.from([0x08, 0x01]);
+/** HealthCheckResponse with field 1 (status) = 1: SERVING. */
+export const SERVING = Buffer.from([0x08, 0x01]);
 export const GRPC_METHODS = { health: "/grpc.health.v1.Health/Check", echo: "/weft.lab.Echo/Echo", hostname: "/weft.lab.Echo/Hostname", stream: "/weft.lab.Echo/Stream" } as const;
 const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize });
 

@@ -190,7 +190,7 @@ async function grpcCell(t: RowTarget, host: string, port: number): Promise<{ ms:
   const { grpcExchanges } = await import("./grpc-probe.js");
   const r = await grpcExchanges(`${host}:${port}`, ROUNDS, t.ingress ? { ca: t.ingress.ca, servername: t.ingress.grpcHost } : undefined);
   checkName(t, r.hostname);
-  return { ms: round2(r.healthMs) };
+  return { ms: round2(median(r.healthMs)) };
 }
 
 async function sctp(t: RowTarget, host: string, port: number): Promise<{ ms: number; note: string }> {
