@@ -5,7 +5,7 @@ import { NetnsError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import { CNI_ERROR, CniError } from "./errors.js";
-import { hostVethName } from "./naming.js";
+import { hostVethName } from "../ipam/attachment.js";
 
 export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const prev = conf.prevResult;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, parseConfig } from "./config.js";
 import { parseCniArgs, readCniEnv } from "./env.js";
-import { hostVethName, podMacFor } from "./naming.js";
+import { hostVethName, podMacFor } from "../ipam/attachment.js";
 import { resultForVersion } from "./spec.js";
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`./examples/${name}`, import.meta.url), "utf8")) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };

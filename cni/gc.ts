@@ -1,15 +1,18 @@
-// GC (CNI 1.1): release every IP and delete every weft host veth that belongs to no valid attachment.
+// GC (CNI 1.1): release every IP, delete every weft host veth and remove every anti-spoofing entry
+// that belongs to no valid attachment.
 import { PodIpStore } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 import type { PluginLog } from "./log.js";
-import { HOST_VETH_PREFIX, hostVethName } from "./naming.js";
+import { HOST_VETH_PREFIX, hostVethName, podFilterEntry } from "../ipam/attachment.js";
+import { unlistPod } from "./pod-filter.js";
 
 export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const valid = conf.validAttachments;
   if (!valid) throw new CniError(CNI_ERROR.INVALID_CONFIG, `GC needs "cni.dev/valid-attachments" in the network config`);
   const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
+  for (const r of released) unlistPod(podFilterEntry(r));
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
   const host = openHandle();
   const deleted: string[] = [];

@@ -13,6 +13,8 @@ export interface DaemonConfig {
   dataDir: string;
   cniNetwork: string;
   ipMasq: boolean;
+  /** Drop frames a pod sends from any address but its own (an nftables bridge table). */
+  antiSpoofing: boolean;
   healthzAddr: string;
   resyncInterval: number;
   leaseTtl: number;
@@ -39,6 +41,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "data-dir": { type: "string", default: "/var/lib/cni/weft", describe: "the CNI plugin's data dir (pod IPs mirrored to etcd)" },
       "cni-network": { type: "string", default: "weft", describe: "the CNI network name in the conflist" },
       "ip-masq": { type: "boolean", default: false, describe: "masquerade pod traffic leaving the pod network" },
+      "anti-spoofing": { type: "boolean", default: true, describe: "drop frames a pod sends from another MAC or IPv4 address than its own (--no-anti-spoofing removes the filter)" },
       "healthz-addr": { type: "string", default: "127.0.0.1:9901", describe: "address of /healthz, /readyz and /metrics" },
       "resync-interval": { type: "number", default: 10, describe: "seconds between full reconciles (repairs drift)" },
       "lease-ttl": { type: "number", default: 86_400, describe: "seconds the subnet lease lives unless renewed" },
@@ -55,6 +58,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     dataDir: a["data-dir"],
     cniNetwork: a["cni-network"],
     ipMasq: a["ip-masq"],
+    antiSpoofing: a["anti-spoofing"],
     healthzAddr: a["healthz-addr"],
     resyncInterval: a["resync-interval"],
     leaseTtl: a["lease-ttl"],

@@ -1,7 +1,7 @@
 // NAT for pod → outside traffic, and FORWARD accepts for the pod network, as flannel's rules: own
 // chains rewritten atomically by iptables-restore --noflush, jumps from the built-in chains added once.
-import { execFileSync } from "node:child_process";
 import { parseIpv4Cidr } from "../ipam/ipv4.js";
+import { execHere, type Exec } from "./exec.js";
 
 export const POSTROUTING_CHAIN = "WEFT-POSTRTG";
 export const FORWARD_CHAIN = "WEFT-FWD";
@@ -43,8 +43,6 @@ const chainRules = (text: string, chain: string): string => text.split("\n").fil
  * Runs iptables-restore only when something differs: this runs at every resync, and a restore is a
  * process start and a table rewrite. Returns whether it wrote.
  */
-export type Exec = (cmd: string, args: string[], input?: string) => string;
-const execHere: Exec = (cmd, args, input) => execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
 
 export function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): boolean {
   const saved = exec("iptables-save", []);

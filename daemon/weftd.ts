@@ -19,6 +19,7 @@ import { serveHealth } from "./health.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
 import type { Logger } from "./log.js";
 import { applyMasquerade } from "./masquerade.js";
+import { removePodFilter, syncPodFilter } from "./pod-filter.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
@@ -54,6 +55,9 @@ export class Weftd {
   private watch?: LeaseWatch;
   private server?: Server;
   private readonly timers: NodeJS.Timeout[] = [];
+  private podFilterProblem: string | undefined;
+  /** The drop counter's value at the last read: the metric grows by the difference. */
+  private spoofedFramesSeen = 0;
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -74,6 +78,7 @@ export class Weftd {
     if (!this.firstReconcileDone) p.push("first reconcile not done");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
+    if (this.podFilterProblem) p.push(this.podFilterProblem);
     return p;
   }
 
@@ -143,6 +148,8 @@ export class Weftd {
     this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
 
     this.ensureDevice();
+    // Before subnet.env: the plugin adds pods only once the filter they are listed in exists.
+    this.ensurePodFilter();
     const sub = parseIpv4Cidr(lease.subnet);
     writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp });
     this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
@@ -195,6 +202,27 @@ export class Weftd {
       applyMasquerade(this.network.network, this.lease.subnet, this.cfg.ipMasq);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
+    }
+  }
+
+  private ensurePodFilter(): void {
+    try {
+      if (!this.cfg.antiSpoofing) {
+        if (removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
+        return;
+      }
+      const r = syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list());
+      if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
+      if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
+      this.metrics.podFilterEntries.set(r.entries);
+      const fresh = r.droppedFrames < this.spoofedFramesSeen ? r.droppedFrames : r.droppedFrames - this.spoofedFramesSeen;
+      if (fresh > 0) this.log.warn({ frames: fresh }, "dropped frames that pods sent from an address not their own");
+      this.metrics.spoofedFrames.inc(fresh);
+      this.spoofedFramesSeen = r.droppedFrames;
+      this.podFilterProblem = undefined;
+    } catch (err) {
+      this.podFilterProblem = `anti-spoofing filter not applied: ${(err as Error).message.split("\n")[0]} (is nft installed? --no-anti-spoofing turns it off)`;
+      this.log.error({ err: (err as Error).message }, "could not apply the anti-spoofing filter; retrying at the next resync");
     }
   }
 
@@ -357,6 +385,7 @@ export class Weftd {
   private resync(): void {
     this.reconcile();
     this.ensureNat();
+    this.ensurePodFilter();
     void this.client
       .get(this.mgr.configKey)
       .string()

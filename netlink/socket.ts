@@ -1,5 +1,6 @@
-// One NETLINK_ROUTE socket: frames requests with sequence numbers, waits for the ACK (or the
-// error, decoded with the kernel's extended-ACK text), and collects multipart dump replies.
+// One netlink socket (NETLINK_ROUTE, or NETLINK_NETFILTER for nf_tables batches): frames requests
+// with sequence numbers, waits for the ACK (or the error, decoded with the kernel's extended-ACK
+// text), and collects multipart dump replies.
 import { beginMessage, finishMessage, parseErrorReply, parseMessages, type NetlinkMessage } from "./codec/message.js";
 import { AF_NETLINK, NLM_F, NLMSG } from "./codec/constants.js";
 import type { Request } from "./codec/request.js";
@@ -33,10 +34,10 @@ export class NetlinkSocket {
   ) {}
 
   /** Opens a socket in the calling thread's current network namespace. */
-  static open(): NetlinkSocket {
+  static open(protocol = NETLINK_ROUTE): NetlinkSocket {
     const libc = getLibc();
-    const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) throw netlinkError("open socket", "NETLINK_ROUTE", libc.errno());
+    const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) throw netlinkError("open socket", `netlink protocol ${protocol}`, libc.errno());
     const one = Buffer.alloc(4);
     one.writeInt32LE(1);
     // Extended ACKs carry the kernel's reason text; capped ACKs spare echoing our request back.
@@ -51,17 +52,23 @@ export class NetlinkSocket {
     this.libc.close(this.fd);
   }
 
-  private send(req: Request): number {
+  /** Sends the requests in one datagram (a batch is only a batch when it arrives whole); returns their sequence numbers. */
+  private send(...reqs: Request[]): number[] {
     if (this.closed) throw new Error("netlink: socket is closed");
-    this.seq = (this.seq + 1) >>> 0;
-    const w = beginMessage(req.type, req.flags, this.seq);
-    w.bytes(req.body);
-    const msg = finishMessage(w);
+    const seqs: number[] = [];
+    const frames = reqs.map((req) => {
+      this.seq = (this.seq + 1) >>> 0;
+      seqs.push(this.seq);
+      const w = beginMessage(req.type, req.flags, this.seq);
+      w.bytes(req.body);
+      return finishMessage(w);
+    });
+    const msg = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     for (;;) {
       const n = this.libc.sendto(this.fd, msg, msg.length, 0, KERNEL_ADDR, KERNEL_ADDR.length);
-      if (n >= 0) return this.seq;
+      if (n >= 0) return seqs;
       const errno = this.libc.errno();
-      if (errno !== EINTR) throw netlinkError("send", `message type ${req.type}`, errno);
+      if (errno !== EINTR) throw netlinkError("send", `message type ${reqs.map((r) => r.type).join(",")}`, errno);
     }
   }
 
@@ -79,7 +86,7 @@ export class NetlinkSocket {
    * (e.g. the RTM_NEWLINK answering a GETLINK). Throws a typed error naming `op` and `object`.
    */
   request(req: Request, op: string, object: string): NetlinkMessage[] {
-    const seq = this.send({ ...req, flags: req.flags | NLM_F.ACK });
+    const [seq] = this.send({ ...req, flags: req.flags | NLM_F.ACK });
     const replies: NetlinkMessage[] = [];
     for (;;) {
       for (const msg of this.receive()) {
@@ -96,7 +103,7 @@ export class NetlinkSocket {
 
   /** Sends a dump request and collects every message until NLMSG_DONE. */
   dump(req: Request, op: string, object: string): NetlinkMessage[] {
-    const seq = this.send(req);
+    const [seq] = this.send(req);
     const replies: NetlinkMessage[] = [];
     for (;;) {
       for (const msg of this.receive()) {
@@ -111,6 +118,23 @@ export class NetlinkSocket {
           throw netlinkError(op, object, err.errno, err.kernelMessage);
         }
         replies.push(msg);
+      }
+    }
+  }
+
+  /**
+   * Sends a batch (nf_tables: begin, changes, end) in one datagram and waits for the ACK of every
+   * request that asked for one. The kernel applies a batch all or nothing: the first error throws.
+   */
+  transaction(reqs: Request[], op: string, object: string): void {
+    const seqs = this.send(...reqs);
+    const awaited = new Set(seqs.filter((_, i) => reqs[i]!.flags & NLM_F.ACK));
+    while (awaited.size > 0) {
+      for (const msg of this.receive()) {
+        if (msg.type !== NLMSG.ERROR || !seqs.includes(msg.seq)) continue;
+        const err = parseErrorReply(msg);
+        if (err.errno !== 0) throw netlinkError(op, object, err.errno, err.kernelMessage);
+        awaited.delete(msg.seq);
       }
     }
   }

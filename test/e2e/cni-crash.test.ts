@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostVethName } from "../../cni/naming.js";
+import { hostVethName } from "../../ipam/attachment.js";
 import { requireBuiltPlugin, WEFT_BIN } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath } from "../helpers/netns.js";
 

@@ -144,6 +144,32 @@ describe("the lab", () => {
     expect(png.length).toBeGreaterThan(50_000);
   }, 120_000);
 
+  it("lists every pod in its node's anti-spoofing set, and a pod forging a neighbour's address reaches no one across nodes", () => {
+    const [n1, n2] = status().nodes;
+    for (const n of [n1!, n2!]) {
+      const set = JSON.parse(spawnSync("ip", ["netns", "exec", n.netns, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }).stdout) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
+      const ips = (set.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => e.concat[2]);
+      for (const pod of n.pods) expect(ips).toContain(pod.ip);
+    }
+    const [a, b] = n1!.pods;
+    const d = n2!.pods[0]!;
+    const nftIn = (ns: string, ...args: string[]) => spawnSync("ip", ["netns", "exec", ns, "nft", ...args], { encoding: "utf8" });
+    spawnSync("ip", ["netns", "exec", d.netns, "nft", "-f", "-"], { input: `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${b!.ip} icmp type echo-request counter\n }\n}\n` });
+    const fromB = (): number => Number(/packets (\d+)/.exec(nftIn(d.netns, "list", "chain", "ip", "watch", "input").stdout)?.[1] ?? -1);
+    expect(ping(b!.netns, d.ip).received).toBe(3);
+    expect(fromB()).toBe(3);
+    expect(ping(a!.netns, d.ip).received).toBe(3); // a knows its gateway's MAC: what follows is IPv4, not ARP
+    spawnSync("ip", ["-n", a!.netns, "addr", "add", `${b!.ip}/32`, "dev", "eth0"]);
+    try {
+      expect(spawnSync("ip", ["netns", "exec", a!.netns, "ping", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", b!.ip, d.ip]).status).not.toBe(0);
+      expect(fromB()).toBe(3); // none of the forged requests crossed
+    } finally {
+      spawnSync("ip", ["-n", a!.netns, "addr", "del", `${b!.ip}/32`, "dev", "eth0"]);
+      nftIn(d.netns, "delete", "table", "ip", "watch");
+    }
+    expect(ping(a!.netns, d.ip).received).toBe(3);
+  });
+
   it("gives a node added at runtime a subnet that the others reach", async () => {
     expect(lab("add-node", "--pods", "1").code).toBe(0);
     const s = status();

@@ -1,6 +1,6 @@
 // Every netlink operation checked against what `ip -j -d` and `bridge -j` report, in throwaway namespaces.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExistsError, NetnsError, NotFoundError, NUD, openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../../netlink/index.js";
+import { concatKey, ExistsError, NetnsError, NotFoundError, NUD, openHandle, openNftSets, readSysctl, setSysctl, type NetlinkHandle } from "../../netlink/index.js";
 import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
 
 interface IpLink {
@@ -240,5 +240,46 @@ describe("bridges stay put", () => {
   it("reports the kernel's reason when a bridge is moved to another namespace", () => {
     h.linkAddBridge("stay0");
     expect(() => h.linkSetNetns("stay0", netnsPath(peerNs))).toThrow(/move to .* link "stay0" .*EINVAL \(The interface netns is immutable\)/);
+  });
+});
+
+describe("nftables set elements over NETLINK_NETFILTER", () => {
+  const ref = { family: "BRIDGE", table: "nltest", set: "pods" } as const;
+  const elements = (): string[][] => {
+    const out = JSON.parse(run("ip", ["netns", "exec", ns, "nft", "-j", "list", "set", "bridge", ref.table, ref.set])) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
+    return (out.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => e.concat);
+  };
+  const key = (veth: string, mac: string, ip: string): Buffer => concatKey([{ ifname: veth }, { etherAddr: mac }, { ipv4: ip }]);
+
+  it("adds and deletes elements of a concatenated set, as nft lists them; re-adding is fine, deleting twice is NotFound", () => {
+    run("ip", ["netns", "exec", ns, "nft", "add table bridge nltest; add set bridge nltest pods { type ifname . ether_addr . ipv4_addr; }"]);
+    const sets = openNftSets(netnsPath(ns));
+    try {
+      sets.addElements(ref, [key("weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5"), key("weft0000000b", "0a:58:0a:f4:01:06", "10.244.1.6")]);
+      sets.addElements(ref, [key("weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5")]);
+      expect(elements().sort()).toEqual([
+        ["weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5"],
+        ["weft0000000b", "0a:58:0a:f4:01:06", "10.244.1.6"],
+      ]);
+      sets.deleteElements(ref, [key("weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5")]);
+      expect(elements()).toEqual([["weft0000000b", "0a:58:0a:f4:01:06", "10.244.1.6"]]);
+      expect(() => sets.deleteElements(ref, [key("weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5")])).toThrow(NotFoundError);
+      // All or nothing: one missing element fails the batch and the present one stays.
+      expect(() => sets.deleteElements(ref, [key("weft0000000b", "0a:58:0a:f4:01:06", "10.244.1.6"), key("weft0000000c", "0a:58:0a:f4:01:07", "10.244.1.7")])).toThrow(NotFoundError);
+      expect(elements()).toHaveLength(1);
+      // The wrong key length is the kernel's EINVAL, reported as such.
+      expect(() => sets.addElements(ref, [concatKey([{ ipv4: "10.244.1.9" }])])).toThrow(/add elements to nftables set bridge nltest pods.*EINVAL/);
+    } finally {
+      sets.close();
+    }
+  });
+
+  it("says NotFound for a table or set that does not exist, naming it", () => {
+    const sets = openNftSets(netnsPath(peerNs));
+    try {
+      expect(() => sets.addElements(ref, [key("weft0000000a", "0a:58:0a:f4:01:05", "10.244.1.5")])).toThrow(/nftables set bridge nltest pods.*ENOENT/);
+    } finally {
+      sets.close();
+    }
   });
 });

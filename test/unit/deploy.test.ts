@@ -76,7 +76,7 @@ describe("deploy/Containerfile", () => {
     expect(stages).toEqual(["docker.io/library/node:20-bookworm", "docker.io/library/debian:bookworm-slim"]);
     expect(text).toMatch(/npm ci/);
     expect(text).toMatch(/npm run build/);
-    expect(text).toMatch(/install -y --no-install-recommends iptables/);
+    expect(text).toMatch(/install -y --no-install-recommends iptables nftables/);
     expect(text).toMatch(/COPY --from=build \/src\/dist\/bin\/weft \/src\/dist\/bin\/weftd \/src\/dist\/bin\/ipamctl \/usr\/local\/bin\//);
     for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(" ")) if (src !== ".") expect(existsSync(resolve(ROOT, src)), src).toBe(true);
   });

@@ -1,0 +1,35 @@
+// The pod's entry in weftd's anti-spoofing set (see POD_FILTER): listed at ADD, once the veth exists,
+// and unlisted at DEL. When weftd runs without the filter there is no table and nothing to list:
+// no rule can then drop the pod's frames either, so the pod is attached unfiltered and the log says so.
+import { POD_FILTER, type PodFilterEntry } from "../ipam/attachment.js";
+import { concatKey, NotFoundError, openNftSets } from "../netlink/index.js";
+import type { PluginLog } from "./log.js";
+
+const keyOf = (e: PodFilterEntry): Buffer => concatKey([{ ifname: e.hostVeth }, { etherAddr: e.mac }, { ipv4: e.ip }]);
+
+/** Adds the pod's entry; returns false when this node has no filter. */
+export function listPod(entry: PodFilterEntry, log: PluginLog): boolean {
+  const sets = openNftSets();
+  try {
+    sets.addElements(POD_FILTER, [keyOf(entry)]);
+    return true;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    log.info("no anti-spoofing filter on this node (weftd runs without it); pod attached unfiltered", { hostVeth: entry.hostVeth });
+    return false;
+  } finally {
+    sets.close();
+  }
+}
+
+/** Removes the pod's entry; an entry, set or table already gone is fine (DEL is idempotent). */
+export function unlistPod(entry: PodFilterEntry): void {
+  const sets = openNftSets();
+  try {
+    sets.deleteElements(POD_FILTER, [keyOf(entry)]);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  } finally {
+    sets.close();
+  }
+}

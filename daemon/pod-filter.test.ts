@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { elementText, podFilterScript, readPodFilter } from "./pod-filter.js";
+
+describe("the anti-spoofing table", () => {
+  it("declares the set and chains, then rewrites only the chains (the set's elements survive)", () => {
+    const script = podFilterScript();
+    expect(script).toContain("set pod-addresses { type ifname . ether_addr . ipv4_addr;");
+    expect(script).toContain("type filter hook prerouting priority -200; policy accept;");
+    expect(script).toMatch(/flush chain bridge weft prerouting\nadd rule bridge weft prerouting iifname "weft\*" jump from-pod\n/);
+    expect(script).toMatch(/flush chain bridge weft from-pod\n(add rule bridge weft from-pod .*\n){3}$/);
+    expect(script).not.toMatch(/flush (set|table|ruleset)/);
+  });
+
+  it("writes an entry only from checked parts, so no value can smuggle nft syntax in", () => {
+    expect(elementText({ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" })).toBe('"weft0123abcd" . 0a:58:0a:f4:01:05 . 10.244.1.5');
+    expect(() => elementText({ hostVeth: 'weft0123abcd" }; flush ruleset; #', mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" })).toThrow(/not a weft pod filter entry/);
+    expect(() => elementText({ hostVeth: "eth0", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" })).toThrow();
+    expect(() => elementText({ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05; flush ruleset", ip: "10.244.1.5" })).toThrow();
+    expect(() => elementText({ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5 }" })).toThrow();
+  });
+
+  it("reads entries, the drop counter and whether each chain holds its rules from nft's JSON", () => {
+    const rule = (chain: string) => ({ rule: { family: "bridge", table: "weft", chain, expr: [] } });
+    const json = {
+      nftables: [
+        { metainfo: { version: "1.0.6" } },
+        { table: { family: "bridge", name: "weft" } },
+        { set: { family: "bridge", name: "pod-addresses", table: "weft", elem: [{ concat: ["weft0123abcd", "0a:58:0a:f4:01:05", "10.244.1.5"] }] } },
+        { counter: { family: "bridge", name: "spoofed", table: "weft", packets: 7, bytes: 588 } },
+        rule("prerouting"),
+        rule("from-pod"),
+        rule("from-pod"),
+        rule("from-pod"),
+      ],
+    };
+    const state = readPodFilter(() => JSON.stringify(json));
+    expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], droppedFrames: 7, intact: true });
+    json.nftables.pop();
+    expect(readPodFilter(() => JSON.stringify(json))?.intact).toBe(false);
+    expect(
+      readPodFilter(() => {
+        throw new Error("No such file or directory");
+      }),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,141 @@
+// The anti-spoofing filter weftd owns (see POD_FILTER): an nftables bridge-family table whose chain
+// drops, on weft's pod ports, every frame whose (port, source MAC, source IPv4) is not that pod's entry
+// in the set, and every frame that is neither IPv4 nor ARP (weft is IPv4-only; this also keeps a
+// pod's IPv6 router advertisements and VLAN-tagged frames from reaching its neighbours).
+// The plugin adds and removes entries at ADD and DEL; weftd creates the table, seeds the set from the
+// plugin's IP records (pods that existed before the filter), and repairs drift at every resync.
+import { HOST_VETH_PREFIX, POD_FILTER, podFilterEntry, type PodFilterEntry } from "../ipam/attachment.js";
+import { ipv4ToInt } from "../ipam/ipv4.js";
+import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import { execHere, type Exec } from "./exec.js";
+
+const T = POD_FILTER.table;
+const SET = POD_FILTER.set;
+const DROP_COUNTER = "spoofed";
+const HOOK_CHAIN = "prerouting";
+const POD_CHAIN = "from-pod";
+
+/** The rules of each chain, as written (and counted to notice a chain someone flushed). */
+const RULES: Record<string, string[]> = {
+  [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
+  [POD_CHAIN]: [
+    `ether type ip iifname . ether saddr . ip saddr @${SET} return`,
+    // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
+    `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
+    `counter name "${DROP_COUNTER}" drop`,
+  ],
+};
+
+/** The table, declared (idempotent), its chains rewritten; the set and its elements are kept. */
+export function podFilterScript(): string {
+  const lines = [
+    `table bridge ${T} {`,
+    `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
+    `  counter ${DROP_COUNTER} { comment "frames dropped: not from the port's own pod address"; }`,
+    `  chain ${HOOK_CHAIN} { type filter hook prerouting priority -200; policy accept; }`,
+    `  chain ${POD_CHAIN} { }`,
+    `}`,
+  ];
+  for (const [chain, rules] of Object.entries(RULES)) {
+    lines.push(`flush chain bridge ${T} ${chain}`);
+    for (const r of rules) lines.push(`add rule bridge ${T} ${chain} ${r}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+const VETH = new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`);
+const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+
+/** An entry as nft writes it; every part checked first, so nothing else reaches nft. */
+export function elementText(e: PodFilterEntry): string {
+  ipv4ToInt(e.ip);
+  if (!VETH.test(e.hostVeth) || !MAC.test(e.mac)) throw new Error(`not a weft pod filter entry: ${JSON.stringify(e)}`);
+  return `"${e.hostVeth}" . ${e.mac} . ${e.ip}`;
+}
+
+const entryId = (e: PodFilterEntry): string => `${e.hostVeth} ${e.mac} ${e.ip}`;
+
+function isWellFormed(e: PodFilterEntry): boolean {
+  try {
+    elementText(e);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface PodFilterState {
+  entries: PodFilterEntry[];
+  droppedFrames: number;
+  /** The table is there and each chain holds its rules. */
+  intact: boolean;
+}
+
+interface NftJson {
+  nftables: Record<string, { name?: string; chain?: string; elem?: { concat?: string[] }[]; packets?: number }>[];
+}
+
+/** Reads the table; undefined when it does not exist. */
+export function readPodFilter(exec: Exec): PodFilterState | undefined {
+  let out: string;
+  try {
+    out = exec("nft", ["-j", "list", "table", "bridge", T]);
+  } catch {
+    return undefined;
+  }
+  const items = (JSON.parse(out) as NftJson).nftables;
+  const entries: PodFilterEntry[] = [];
+  const rulesPerChain = new Map<string, number>();
+  let droppedFrames = 0;
+  for (const item of items) {
+    if (item.set?.name === SET) {
+      for (const el of item.set.elem ?? []) {
+        const [hostVeth, mac, ip] = el.concat ?? [];
+        if (hostVeth && mac && ip) entries.push({ hostVeth, mac, ip });
+      }
+    }
+    if (item.rule?.chain) rulesPerChain.set(item.rule.chain, (rulesPerChain.get(item.rule.chain) ?? 0) + 1);
+    if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
+  }
+  const intact = Object.entries(RULES).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
+  return { entries, droppedFrames, intact };
+}
+
+export interface PodFilterSync {
+  entries: number;
+  added: number;
+  removed: number;
+  tableWritten: boolean;
+  droppedFrames: number;
+}
+
+/**
+ * Makes the table and its set match the pods this node has. The set is read before the IP records:
+ * the plugin writes a record before its entry and removes the entry before the record, so an entry
+ * seen without a record is a pod that is gone, never one being added.
+ */
+export function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere): PodFilterSync {
+  let state = readPodFilter(exec);
+  let tableWritten = false;
+  if (!state?.intact) {
+    exec("nft", ["-f", "-"], podFilterScript());
+    tableWritten = true;
+    state = readPodFilter(exec) ?? { entries: [], droppedFrames: 0, intact: true };
+  }
+  const have = new Map(state.entries.map((e) => [entryId(e), e]));
+  const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
+  const toAdd = [...want].filter(([id]) => !have.has(id)).map(([, e]) => e);
+  // An element nft could not be told about safely is left alone (only a root user could have put it there).
+  const toRemove = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e)).map(([, e]) => e);
+  // Separate transactions: a pod's DEL racing this one fails only the removal, retried at the next resync.
+  if (toAdd.length) exec("nft", ["-f", "-"], `add element bridge ${T} ${SET} { ${toAdd.map(elementText).join(", ")} }\n`);
+  if (toRemove.length) exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
+  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state.droppedFrames };
+}
+
+/** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */
+export function removePodFilter(exec: Exec = execHere): boolean {
+  if (!readPodFilter(exec)) return false;
+  exec("nft", ["delete", "table", "bridge", T]);
+  return true;
+}

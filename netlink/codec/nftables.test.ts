@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { parseAttributes } from "./attributes.js";
+import { NLA_TYPE_MASK } from "./constants.js";
+import { buildSetElementsBatch, concatKey, KeyFieldError } from "./nftables.js";
+
+describe("nftables concatenated keys", () => {
+  it("lays out ifname . ether_addr . ipv4_addr as nft does (16 + 6 padded to 8 + 4 bytes)", () => {
+    // `nft --debug=netlink add element …{ "weft1234abce" . 0a:58:0a:f4:01:06 . 10.244.1.6 }` prints
+    // these 28 bytes as host-order words: 74666577 34333231 65636261 00000000 f40a580a 00000601 0601f40a
+    const key = concatKey([{ ifname: "weft1234abce" }, { etherAddr: "0a:58:0a:f4:01:06" }, { ipv4: "10.244.1.6" }]);
+    const words = [...Array(key.length / 4).keys()].map((i) => key.readUInt32LE(i * 4).toString(16).padStart(8, "0"));
+    expect(words).toEqual(["74666577", "34333231", "65636261", "00000000", "f40a580a", "00000601", "0601f40a"]);
+  });
+
+  it("refuses names, MACs and addresses the kernel would misread", () => {
+    expect(() => concatKey([{ ifname: "" }])).toThrow(KeyFieldError);
+    expect(() => concatKey([{ ifname: "sixteen-bytes-xx" }])).toThrow(/1–15 bytes/);
+    expect(() => concatKey([{ etherAddr: "0a:58:0a:f4:01" }])).toThrow(/not a MAC/);
+    expect(() => concatKey([{ ipv4: "10.244.1.256" }])).toThrow(/not an IPv4/);
+    expect(() => concatKey([{ ipv4: "10.244.1" }])).toThrow(/not an IPv4/);
+  });
+});
+
+describe("nftables set element batches", () => {
+  const ref = { family: "BRIDGE", table: "weft", set: "pod-addresses" } as const;
+  const key = concatKey([{ ifname: "weft00000001" }, { etherAddr: "0a:58:0a:f4:01:05" }, { ipv4: "10.244.1.5" }]);
+
+  it("wraps the change in BATCH_BEGIN/END for the nf_tables subsystem; only the change asks for an ACK", () => {
+    const [begin, change, end] = buildSetElementsBatch({ op: "add", ...ref, keys: [key] });
+    expect(begin).toMatchObject({ type: 0x10, flags: 0x1 });
+    expect(begin!.body).toEqual(Buffer.from([0, 0, 0, 10])); // res_id = NFNL_SUBSYS_NFTABLES, big-endian
+    expect(end).toMatchObject({ type: 0x11, flags: 0x1 });
+    expect(change!.type).toBe((10 << 8) | 12); // NFT_MSG_NEWSETELEM
+    expect(change!.flags).toBe(0x1 | 0x4 | 0x400); // REQUEST | ACK | CREATE, no EXCL: re-adding is fine
+    const del = buildSetElementsBatch({ op: "delete", ...ref, keys: [key] })[1]!;
+    expect(del.type).toBe((10 << 8) | 14);
+    expect(del.flags).toBe(0x1 | 0x4);
+  });
+
+  it("names the table and set and nests each key as LIST_ELEM → KEY → DATA_VALUE", () => {
+    const body = buildSetElementsBatch({ op: "add", ...ref, keys: [key, key] })[1]!.body;
+    expect(body.subarray(0, 4)).toEqual(Buffer.from([7, 0, 0, 0])); // NFPROTO_BRIDGE
+    const attrs = parseAttributes(body, 4);
+    expect(attrs.get(1)!.toString()).toBe("weft\0");
+    expect(attrs.get(2)!.toString()).toBe("pod-addresses\0");
+    const elements = body.subarray(4);
+    // Walk the nest by hand: the parser keeps the last of repeated types, and there are two elements.
+    let pos = 0;
+    const keys: Buffer[] = [];
+    while (pos < elements.length) {
+      const len = elements.readUInt16LE(pos);
+      const type = elements.readUInt16LE(pos + 2);
+      if ((type & NLA_TYPE_MASK) === 3) {
+        for (let p = pos + 4; p < pos + len; ) {
+          const elLen = elements.readUInt16LE(p);
+          const keyNest = parseAttributes(elements, p + 4, p + elLen).get(1)!;
+          keys.push(parseAttributes(keyNest).get(1)!);
+          p += (elLen + 3) & ~3;
+        }
+      }
+      pos += (len + 3) & ~3;
+    }
+    expect(keys).toEqual([key, key]);
+  });
+});

@@ -1,0 +1,99 @@
+// nf_tables over NETLINK_NETFILTER, only as far as set elements go: the CNI plugin adds and removes
+// one element per pod in a set that weftd created (with nft), in a transaction batch
+// {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}. A process start of `nft` would cost ~5 ms per
+// pod; this costs a socket and one datagram.
+import { ByteWriter } from "./attributes.js";
+import { NLM_F } from "./constants.js";
+import type { Request } from "./request.js";
+
+export const NETLINK_NETFILTER = 12;
+export const NFPROTO = { INET: 1, IPV4: 2, BRIDGE: 7 } as const;
+export type NftFamily = keyof typeof NFPROTO;
+
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_DELSETELEM = 14;
+const NFTA_SET_ELEM_LIST_TABLE = 1;
+const NFTA_SET_ELEM_LIST_SET = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
+const NFTA_LIST_ELEM = 1;
+const NFTA_SET_ELEM_KEY = 1;
+const NFTA_DATA_VALUE = 1;
+const IFNAMSIZ = 16;
+
+/** struct nfgenmsg {family u8, version u8, res_id be16}. */
+function nfgenmsg(w: ByteWriter, family: number, resId: number): void {
+  w.u8(family);
+  w.u8(0); // NFNETLINK_V0
+  w.u8(resId >> 8);
+  w.u8(resId & 0xff);
+}
+
+function batchMarker(type: number): Request {
+  const w = new ByteWriter();
+  nfgenmsg(w, 0, NFNL_SUBSYS_NFTABLES);
+  return { type, flags: NLM_F.REQUEST, body: w.toBuffer() };
+}
+
+export interface SetElementsChange {
+  op: "add" | "delete";
+  family: NftFamily;
+  table: string;
+  set: string;
+  /** Each element's key, already laid out as the set's key type (see `concatKey`). */
+  keys: Buffer[];
+}
+
+/** The batch for one change of a set's elements: begin, the change (with ACK), end. */
+export function buildSetElementsBatch(change: SetElementsChange): Request[] {
+  const type = (NFNL_SUBSYS_NFTABLES << 8) | (change.op === "add" ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
+  // Adding an element that is there already is not an error (no EXCL): ADD can be retried.
+  const flags = NLM_F.REQUEST | NLM_F.ACK | (change.op === "add" ? NLM_F.CREATE : 0);
+  const w = new ByteWriter();
+  nfgenmsg(w, NFPROTO[change.family], 0);
+  w.attrString(NFTA_SET_ELEM_LIST_TABLE, change.table);
+  w.attrString(NFTA_SET_ELEM_LIST_SET, change.set);
+  w.nest(NFTA_SET_ELEM_LIST_ELEMENTS, () => {
+    for (const key of change.keys) {
+      w.nest(NFTA_LIST_ELEM, () => w.nest(NFTA_SET_ELEM_KEY, () => w.attr(NFTA_DATA_VALUE, key)));
+    }
+  });
+  return [batchMarker(NFNL_MSG_BATCH_BEGIN), { type, flags, body: w.toBuffer() }, batchMarker(NFNL_MSG_BATCH_END)];
+}
+
+/** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */
+export type KeyField = { ifname: string } | { etherAddr: string } | { ipv4: string };
+
+export class KeyFieldError extends Error {
+  constructor(message: string) {
+    super(`nftables key: ${message}`);
+    this.name = "KeyFieldError";
+  }
+}
+
+function fieldBytes(f: KeyField): Buffer {
+  if ("ifname" in f) {
+    const name = Buffer.from(f.ifname, "utf8");
+    if (name.length === 0 || name.length >= IFNAMSIZ) throw new KeyFieldError(`interface name "${f.ifname}" must be 1–15 bytes`);
+    return Buffer.concat([name, Buffer.alloc(IFNAMSIZ - name.length)]);
+  }
+  if ("etherAddr" in f) {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(f.etherAddr)) throw new KeyFieldError(`"${f.etherAddr}" is not a MAC address`);
+    return Buffer.from(f.etherAddr.split(":").map((h) => parseInt(h, 16)));
+  }
+  const octets = f.ipv4.split(".").map((o) => (/^\d{1,3}$/.test(o) ? Number(o) : NaN));
+  if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) throw new KeyFieldError(`"${f.ipv4}" is not an IPv4 address`);
+  return Buffer.from(octets);
+}
+
+/** A concatenated key as the kernel compares it: each field in network order, padded to 4 bytes. */
+export function concatKey(fields: KeyField[]): Buffer {
+  const w = new ByteWriter();
+  for (const f of fields) {
+    w.bytes(fieldBytes(f));
+    w.pad();
+  }
+  return Buffer.from(w.toBuffer());
+}

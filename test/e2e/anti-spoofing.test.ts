@@ -1,0 +1,184 @@
+// The anti-spoofing filter on one node: weftd's table (the same sync weftd runs), the plugin's
+// entries at ADD/DEL/GC, and real packets — a pod sending from another pod's IPv4 address, from
+// another pod's MAC, or poisoning the node's ARP entry is dropped; without the filter each works.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readPodFilter, syncPodFilter } from "../../daemon/pod-filter.js";
+import { POD_FILTER, podMacFor } from "../../ipam/attachment.js";
+import { PodIpStore } from "../../ipam/pod-ip-store.js";
+import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
+import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
+
+const pool = new NetnsPool("as");
+let node: string;
+let dir: string;
+let conf: Record<string, unknown>;
+const GATEWAY = "10.244.3.1";
+
+/** weftd's exec, run inside the test's node namespace. */
+const execInNode = (cmd: string, args: string[], input?: string): string =>
+  execFileSync("ip", ["netns", "exec", node, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+const allocations = () => new PodIpStore({ dataDir: join(dir, "data"), network: "weft" }).list();
+const sync = () => syncPodFilter(allocations, execInNode);
+const entries = () => (readPodFilter(execInNode)?.entries ?? []).map((e) => `${e.hostVeth} ${e.mac} ${e.ip}`).sort();
+const dropped = () => readPodFilter(execInNode)?.droppedFrames ?? 0;
+
+interface Pod {
+  ns: string;
+  id: string;
+  ip: string;
+  veth: string;
+}
+
+function attach(id: string): Pod {
+  const ns = pool.create();
+  const r = runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { CNI_CONTAINERID: id, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0" } });
+  if (r.code !== 0) throw new Error(`ADD ${id}: ${r.stdout}`);
+  const ifaces = r.json?.interfaces as { name: string }[];
+  const ips = r.json?.ips as { address: string }[];
+  return { ns, id, ip: ips[0]!.address.split("/")[0]!, veth: ifaces[1]!.name };
+}
+const detach = (p: Pod) => runPlugin({ nodeNetns: node, command: "DEL", config: conf, env: { CNI_CONTAINERID: p.id, CNI_NETNS: netnsPath(p.ns), CNI_IFNAME: "eth0" } });
+const entryOf = (p: Pod) => `${p.veth} ${podMacFor(p.ip)} ${p.ip}`;
+
+function ping(from: Pod, to: string, source?: string): number {
+  const args = ["netns", "exec", from.ns, "ping", "-q", "-c", "3", "-i", "0.2", "-W", "1", ...(source ? ["-I", source] : []), to];
+  const out = execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).toString();
+  return Number(/(\d+) received/.exec(out)?.[1] ?? -1);
+}
+function pingQuiet(from: Pod, to: string, source?: string): void {
+  try {
+    ping(from, to, source);
+  } catch {
+    // no replies expected: they go to the address's real owner
+  }
+}
+
+/** Echo requests the node received from `ip`, counted by a rule of the test's own. */
+function echoRequestsFrom(ip: string): number {
+  const out = JSON.parse(execInNode("nft", ["-j", "list", "chain", "ip", "watch", "input"])) as { nftables: { rule?: { comment?: string; expr: { counter?: { packets: number } }[] } }[] };
+  const rule = out.nftables.find((i) => i.rule?.comment === ip)?.rule;
+  return rule?.expr.find((e) => e.counter)?.counter?.packets ?? -1;
+}
+const nodeNeighMac = (ip: string) => ipJson<{ dst: string; lladdr?: string }[]>(node, ["neigh", "show", ip])[0]?.lladdr;
+
+beforeAll(() => {
+  requireBuiltPlugin();
+  node = pool.create();
+  dir = mkdtempSync(join(tmpdir(), "weft-as-"));
+  writeFileSync(join(dir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=${GATEWAY}/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+  conf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "data"), logFile: join(dir, "weft.log") };
+});
+
+afterAll(() => {
+  pool.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the anti-spoofing filter", () => {
+  let a: Pod;
+  let b: Pod;
+
+  it("seeds pods that were attached before the filter existed, then the plugin lists and unlists pods itself", () => {
+    a = attach("ctr-a"); // no table yet: attached unfiltered, as with weftd --no-anti-spoofing
+    expect(readPodFilter(execInNode)).toBeUndefined();
+    expect(sync()).toMatchObject({ tableWritten: true, added: 1, removed: 0, entries: 1 });
+    expect(entries()).toEqual([entryOf(a)]);
+    b = attach("ctr-b");
+    const c = attach("ctr-c");
+    expect(entries()).toEqual([entryOf(a), entryOf(b), entryOf(c)].sort());
+    expect(sync()).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
+    expect(detach(c).code).toBe(0);
+    expect(detach(c).code).toBe(0); // DEL twice: the entry is already gone, still success
+    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+  });
+
+  it("removes GC'd pods' entries, and a failed ADD leaves no entry", () => {
+    const d = attach("ctr-d");
+    const gc = runPlugin({ nodeNetns: node, command: "GC", config: { ...conf, "cni.dev/valid-attachments": [{ containerID: "ctr-a", ifname: "eth0" }, { containerID: "ctr-b", ifname: "eth0" }] } });
+    expect(gc.code).toBe(0);
+    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect(d.veth).toMatch(/^weft/);
+    const busy = pool.create();
+    run("ip", ["-n", busy, "link", "add", "eth0", "type", "veth", "peer", "name", "other0"]); // ADD fails after the entry was listed
+    const r = runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { CNI_CONTAINERID: "ctr-e", CNI_NETNS: netnsPath(busy), CNI_IFNAME: "eth0" } });
+    expect(r.code).toBe(1);
+    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+  });
+
+  it("repairs a flushed chain and a stale entry at the next sync", () => {
+    execInNode("nft", ["flush", "chain", "bridge", POD_FILTER.table, "from-pod"]);
+    execInNode("nft", ["add", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "weft00000bad" . 0a:58:0a:f4:03:63 . 10.244.3.99 }`]);
+    expect(readPodFilter(execInNode)?.intact).toBe(false);
+    expect(sync()).toMatchObject({ tableWritten: true, removed: 1 });
+    expect(readPodFilter(execInNode)?.intact).toBe(true);
+    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+  });
+
+  it("drops IPv4 that a pod sends from another pod's address; the owner's own traffic passes", () => {
+    execInNode("nft", ["-f", "-"], `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${b.ip} icmp type echo-request counter comment "${b.ip}"\n }\n}\n`);
+    expect(ping(a, b.ip)).toBe(3); // pod to pod on the bridge
+    expect(ping(b, GATEWAY)).toBe(3);
+    expect(echoRequestsFrom(b.ip)).toBe(3); // the counter counts what b really sends
+    expect(ping(a, GATEWAY)).toBe(3); // a knows the gateway's MAC: the forged requests need no ARP
+    run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
+    const before = dropped();
+    pingQuiet(a, GATEWAY, b.ip);
+    expect(echoRequestsFrom(b.ip)).toBe(3); // none of a's three forged requests arrived
+    expect(dropped() - before).toBeGreaterThanOrEqual(3);
+    run("ip", ["-n", a.ns, "addr", "del", `${b.ip}/32`, "dev", "eth0"]);
+    expect(ping(a, GATEWAY)).toBe(3); // a's own address still works
+  });
+
+  it("keeps the node's ARP entry for a pod when another pod claims its address", () => {
+    expect(nodeNeighMac(b.ip)).toBe(podMacFor(b.ip));
+    claimByArp(a, b.ip);
+    expect(nodeNeighMac(b.ip)).toBe(podMacFor(b.ip));
+  });
+
+  it("drops frames a pod sends from another pod's MAC, so the bridge keeps learning that MAC on its owner's port", () => {
+    const fdbPort = () =>
+      (JSON.parse(execInNode("bridge", ["-j", "fdb", "show", "br", "cni0"])) as { mac: string; ifname: string }[]).find((f) => f.mac === podMacFor(b.ip))?.ifname;
+    expect(fdbPort()).toBe(b.veth);
+    run("ip", ["-n", a.ns, "link", "set", "eth0", "address", podMacFor(b.ip)]);
+    // A new MAC flushes a's ARP cache; a static entry keeps the forged frames from being ARP requests.
+    run("ip", ["-n", a.ns, "neigh", "replace", GATEWAY, "lladdr", podMacFor(GATEWAY), "dev", "eth0", "nud", "permanent"]);
+    const before = dropped();
+    pingQuiet(a, GATEWAY);
+    expect(dropped() - before).toBeGreaterThanOrEqual(3);
+    expect(fdbPort()).toBe(b.veth);
+    run("ip", ["-n", a.ns, "link", "set", "eth0", "address", podMacFor(a.ip)]);
+    run("ip", ["-n", a.ns, "neigh", "flush", "dev", "eth0"]);
+    expect(ping(a, GATEWAY)).toBe(3);
+  });
+
+  it("without the filter each of these works (which is what the filter stops), and a sync brings it back", () => {
+    execInNode("nft", ["delete", "table", "bridge", POD_FILTER.table]);
+    run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
+    pingQuiet(a, GATEWAY, b.ip);
+    expect(echoRequestsFrom(b.ip)).toBe(6);
+    claimByArp(a, b.ip);
+    expect(nodeNeighMac(b.ip)).toBe(podMacFor(a.ip));
+    run("ip", ["-n", a.ns, "addr", "del", `${b.ip}/32`, "dev", "eth0"]);
+    expect(sync()).toMatchObject({ tableWritten: true, added: 2 });
+    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
+    pingQuiet(a, GATEWAY, b.ip);
+    expect(echoRequestsFrom(b.ip)).toBe(6);
+    expect(detach(a).code).toBe(0);
+    expect(detach(b).code).toBe(0);
+    expect(entries()).toEqual([]);
+  });
+});
+
+/** Gratuitous ARP from pod `from`'s interface announcing `ip` at its MAC: the classic cache poisoning. */
+function claimByArp(from: Pod, ip: string): void {
+  try {
+    execFileSync("ip", ["netns", "exec", from.ns, "arping", "-U", "-c", "2", "-I", "eth0", "-s", ip, ip], { stdio: "ignore" });
+  } catch {
+    // no reply comes back to a forged sender
+  }
+}
