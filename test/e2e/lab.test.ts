@@ -170,6 +170,42 @@ describe("the lab", () => {
     expect(ping(a!.netns, d.ip).received).toBe(3);
   });
 
+  it("follows a node replaced with the same IP and a new VTEP MAC (flannel's stale-FDB failure) within one event", async () => {
+    const s = status();
+    const [n1, n2] = s.nodes;
+    const key = `/weft/network/subnets/${netOf(n2!.subnet).replace("/", "-")}`;
+    const etcdctl = (...args: string[]) => spawnSync("ip", ["netns", "exec", s.etcd.netns, "etcdctl", `--endpoints=${s.etcd.endpoints[0]}`, ...args], { encoding: "utf8" });
+    const vtep = netOf(n2!.subnet).split("/")[0]!;
+    const n1Sees = () => ({
+      arp: ipJson<{ dst: string; lladdr?: string }[]>(n1!.netns, ["neigh", "show", "dev", "weft.1"]).find((n) => n.dst === vtep)?.lladdr,
+      fdb: (JSON.parse(spawnSync("ip", ["netns", "exec", n1!.netns, "bridge", "-j", "fdb", "show", "dev", "weft.1"], { encoding: "utf8" }).stdout) as { mac: string; dst?: string }[]).filter((f) => f.dst === n2!.underlayIp).map((f) => f.mac),
+    });
+    const oldMac = n1Sees().arp;
+    expect(n1Sees().fdb).toEqual([oldMac]);
+    // The replacement: the old weftd is gone, the node's VXLAN device has a new MAC, and its lease says so
+    // (as a flannel node rebuilt with a random MAC would write it; --ignore-lease keeps the lease's TTL).
+    process.kill(n2!.weftdPid, "SIGKILL");
+    const newMac = "02:aa:bb:cc:dd:ee";
+    // A new MAC flushes the device's own ARP entries; the replacement node's daemon would write them again.
+    const own = ipJson<{ dst: string; lladdr: string }[]>(n2!.netns, ["neigh", "show", "dev", "weft.1", "nud", "permanent"]);
+    expect(own.length).toBeGreaterThan(0);
+    spawnSync("ip", ["-n", n2!.netns, "link", "set", "weft.1", "address", newMac]);
+    for (const n of own) spawnSync("ip", ["-n", n2!.netns, "neigh", "replace", n.dst, "lladdr", n.lladdr, "dev", "weft.1", "nud", "permanent"]);
+    const lease = JSON.parse(etcdctl("get", key, "--print-value-only").stdout) as { BackendData: { VtepMAC: string } };
+    lease.BackendData.VtepMAC = newMac;
+    const t0 = performance.now();
+    expect(etcdctl("put", "--ignore-lease", key, JSON.stringify(lease)).status).toBe(0);
+    await eventually("node1's ARP and FDB entries name the new MAC", () => n1Sees().arp === newMac && n1Sees().fdb.join() === newMac, 5_000);
+    const followedMs = performance.now() - t0;
+    console.info(`node1 followed node2's new VTEP MAC ${followedMs.toFixed(0)} ms after the lease was written`);
+    expect(followedMs).toBeLessThan(2_000); // a lab resync is 2 s: the lease event did it
+    expect(ping(n1!.pods[0]!.netns, n2!.pods[0]!.ip).received).toBe(3);
+    // The node's own weftd comes back, puts the MAC it derives from its IP on the device and the lease; node1 follows again.
+    expect(lab("restart-weftd", "node2").code).toBe(0);
+    await eventually("node1 follows the restarted node's MAC", () => n1Sees().arp === oldMac && n1Sees().fdb.join() === oldMac, 15_000);
+    expect(ping(n1!.pods[0]!.netns, n2!.pods[0]!.ip).received).toBe(3);
+  }, 30_000);
+
   it("gives a node added at runtime a subnet that the others reach", async () => {
     expect(lab("add-node", "--pods", "1").code).toBe(0);
     const s = status();
