@@ -1,7 +1,8 @@
 // weft versus the reference chain flannel delegates to (/usr/lib/cni/bridge + host-local), same subnet
 // size, called as a runtime calls plugins (env -i with PATH and CNI_* only), in one run:
 // ADD and DEL p50/p95 over N pods, 50 ADDs 10-way parallel, and `weft --version` for the start-up floor.
-// weft's node has weftd's anti-spoofing set, as on a real node, so ADD and DEL pay for their entry.
+// weft's node has weftd's anti-spoofing set, as on a real node, so ADD and DEL pay for their entry;
+// "weft, no filter" runs the same binary on a node without the set (weftd --no-anti-spoofing) to show that cost.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,13 +24,22 @@ const filterEntries = (node) => {
   return out.nftables.find((i) => i.set)?.set.elem?.length ?? 0;
 };
 
+const weftPlugin = {
+  bin: join(BIN, "weft"),
+  conf: (tag) => ({ cniVersion: "1.0.0", name: `weft${tag}`, type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "weft-data"), bridge: "cni0" }),
+  held: (tag) => readdirSync(join(dir, "weft-data", `weft${tag}`)).filter((f) => /^\d/.test(f)),
+};
+
 const plugins = {
   weft: {
+    ...weftPlugin,
     prepare: (node) => execFileSync("ip", ["netns", "exec", node, "nft", "-f", "-"], { input: POD_FILTER_SET }),
     leftoverEntries: filterEntries,
-    bin: join(BIN, "weft"),
-    conf: (tag) => ({ cniVersion: "1.0.0", name: `weft${tag}`, type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "weft-data"), bridge: "cni0" }),
-    held: (tag) => readdirSync(join(dir, "weft-data", `weft${tag}`)).filter((f) => /^\d/.test(f)),
+  },
+  weftUnfiltered: {
+    ...weftPlugin,
+    conf: (tag) => weftPlugin.conf(`nf${tag}`),
+    held: (tag) => weftPlugin.held(`nf${tag}`),
   },
   reference: {
     bin: "/usr/lib/cni/bridge",
@@ -84,6 +94,7 @@ await withCleanup(
     const version = Array.from({ length: 30 }, () => execTimed(join(BIN, "weft"), ["--version"]).ms);
     const ref = await measure("reference");
     const weft = await measure("weft");
+    const unfiltered = await measure("weftUnfiltered");
     const v50 = percentile(version, 50);
     const row = (name, r) =>
       `${name.padEnd(24)} ${ms(percentile(r.add, 50)).padStart(10)} ${ms(percentile(r.add, 95)).padStart(10)} ${ms(percentile(r.del, 50)).padStart(10)} ${ms(percentile(r.del, 95)).padStart(10)} ${ms(r.parallelMs).padStart(12)}   ${r.duplicates} dup, ${r.leftovers} left`;
@@ -91,11 +102,13 @@ await withCleanup(
     console.log(`${"".padEnd(24)} ${"ADD p50".padStart(10)} ${"ADD p95".padStart(10)} ${"DEL p50".padStart(10)} ${"DEL p95".padStart(10)} ${"50 par. ADD".padStart(12)}`);
     console.log(row("bridge + host-local", ref));
     console.log(row("weft", weft));
+    console.log(row("weft, no filter", unfiltered));
     console.log(`${"weft --version".padEnd(24)} ${ms(v50).padStart(10)}`);
     console.log("");
     console.log(`ADD p50: weft ${ms(percentile(weft.add, 50))} = --version + ${ms(percentile(weft.add, 50) - v50)} (target ≤ +3 ms); vs reference ${ratio(percentile(weft.add, 50), percentile(ref.add, 50))}`);
     console.log(`DEL p50: weft / reference = ${ratio(percentile(weft.del, 50), percentile(ref.del, 50))} (target ≤ 1.0×)`);
     console.log(`50 parallel ADDs: weft / reference = ${ratio(weft.parallelMs, ref.parallelMs)} (target ≤ 1.5×)`);
+    console.log(`anti-spoofing entry: ADD p50 ${ms(percentile(weft.add, 50) - percentile(unfiltered.add, 50))}, DEL p50 ${ms(percentile(weft.del, 50) - percentile(unfiltered.del, 50))} (weft − weft without the set)`);
     console.log(`duplicates: weft ${weft.duplicates}, reference ${ref.duplicates}; leftovers after DEL: weft ${weft.leftovers}, reference ${ref.leftovers}`);
   },
 );
