@@ -7,7 +7,7 @@ describe("the anti-spoofing table", () => {
     expect(script).toContain("set pod-addresses { type ifname . ether_addr . ipv4_addr;");
     expect(script).toContain("type filter hook prerouting priority -200; policy accept;");
     expect(script).toMatch(/flush chain bridge weft prerouting\nadd rule bridge weft prerouting iifname "weft\*" jump from-pod\n/);
-    expect(script).toMatch(/flush chain bridge weft from-pod\n(add rule bridge weft from-pod .*\n){3}$/);
+    expect(script).toMatch(/flush chain bridge weft from-pod\n(add rule bridge weft from-pod .*\n){4}$/);
     expect(script).not.toMatch(/flush (set|table|ruleset)/);
   });
 
@@ -27,14 +27,16 @@ describe("the anti-spoofing table", () => {
         { table: { family: "bridge", name: "weft" } },
         { set: { family: "bridge", name: "pod-addresses", table: "weft", elem: [{ concat: ["weft0123abcd", "0a:58:0a:f4:01:05", "10.244.1.5"] }] } },
         { counter: { family: "bridge", name: "spoofed", table: "weft", packets: 7, bytes: 588 } },
+        { counter: { family: "bridge", name: "not-ipv4", table: "weft", packets: 2, bytes: 140 } },
         rule("prerouting"),
+        rule("from-pod"),
         rule("from-pod"),
         rule("from-pod"),
         rule("from-pod"),
       ],
     };
     const state = readPodFilter(() => JSON.stringify(json));
-    expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], droppedFrames: 7, intact: true });
+    expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], droppedFrames: 7, droppedOther: 2, intact: true });
     json.nftables.pop();
     expect(readPodFilter(() => JSON.stringify(json))?.intact).toBe(false);
     expect(

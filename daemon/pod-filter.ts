@@ -12,6 +12,8 @@ import { execHere, type Exec } from "./exec.js";
 const T = POD_FILTER.table;
 const SET = POD_FILTER.set;
 const DROP_COUNTER = "spoofed";
+/** Frames that are neither IPv4 nor ARP (a pod's IPv6 neighbour discovery, for one): dropped, counted, not a warning. */
+const OTHER_COUNTER = "not-ipv4";
 const HOOK_CHAIN = "prerouting";
 const POD_CHAIN = "from-pod";
 
@@ -22,7 +24,8 @@ const RULES: Record<string, string[]> = {
     `ether type ip iifname . ether saddr . ip saddr @${SET} return`,
     // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
     `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
-    `counter name "${DROP_COUNTER}" drop`,
+    `ether type { ip, arp } counter name "${DROP_COUNTER}" drop`,
+    `counter name "${OTHER_COUNTER}" drop`,
   ],
 };
 
@@ -31,7 +34,8 @@ export function podFilterScript(): string {
   const lines = [
     `table bridge ${T} {`,
     `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
-    `  counter ${DROP_COUNTER} { comment "frames dropped: not from the port's own pod address"; }`,
+    `  counter ${DROP_COUNTER} { comment "IPv4 and ARP dropped: not from the port's own pod MAC and address"; }`,
+    `  counter ${OTHER_COUNTER} { comment "frames from pods that are neither IPv4 nor ARP, dropped"; }`,
     `  chain ${HOOK_CHAIN} { type filter hook prerouting priority -200; policy accept; }`,
     `  chain ${POD_CHAIN} { }`,
     `}`,
@@ -66,7 +70,10 @@ function isWellFormed(e: PodFilterEntry): boolean {
 
 export interface PodFilterState {
   entries: PodFilterEntry[];
+  /** IPv4 and ARP frames dropped for a source that is not the port's pod (the drop counter). */
   droppedFrames: number;
+  /** Frames dropped for being neither IPv4 nor ARP. */
+  droppedOther: number;
   /** The table is there and each chain holds its rules. */
   intact: boolean;
 }
@@ -87,6 +94,7 @@ export function readPodFilter(exec: Exec): PodFilterState | undefined {
   const entries: PodFilterEntry[] = [];
   const rulesPerChain = new Map<string, number>();
   let droppedFrames = 0;
+  let droppedOther = 0;
   for (const item of items) {
     if (item.set?.name === SET) {
       for (const el of item.set.elem ?? []) {
@@ -96,9 +104,10 @@ export function readPodFilter(exec: Exec): PodFilterState | undefined {
     }
     if (item.rule?.chain) rulesPerChain.set(item.rule.chain, (rulesPerChain.get(item.rule.chain) ?? 0) + 1);
     if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
+    if (item.counter?.name === OTHER_COUNTER) droppedOther = item.counter.packets ?? 0;
   }
   const intact = Object.entries(RULES).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
-  return { entries, droppedFrames, intact };
+  return { entries, droppedFrames, droppedOther, intact };
 }
 
 export interface PodFilterSync {
@@ -107,6 +116,7 @@ export interface PodFilterSync {
   removed: number;
   tableWritten: boolean;
   droppedFrames: number;
+  droppedOther: number;
 }
 
 /**
@@ -120,7 +130,7 @@ export function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec
   if (!state?.intact) {
     exec("nft", ["-f", "-"], podFilterScript());
     tableWritten = true;
-    state = readPodFilter(exec) ?? { entries: [], droppedFrames: 0, intact: true };
+    state = readPodFilter(exec) ?? { entries: [], droppedFrames: 0, droppedOther: 0, intact: true };
   }
   const have = new Map(state.entries.map((e) => [entryId(e), e]));
   const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
@@ -130,7 +140,7 @@ export function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec
   // Separate transactions: a pod's DEL racing this one fails only the removal, retried at the next resync.
   if (toAdd.length) exec("nft", ["-f", "-"], `add element bridge ${T} ${SET} { ${toAdd.map(elementText).join(", ")} }\n`);
   if (toRemove.length) exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
-  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state.droppedFrames };
+  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state.droppedFrames, droppedOther: state.droppedOther };
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */

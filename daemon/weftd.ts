@@ -56,8 +56,8 @@ export class Weftd {
   private server?: Server;
   private readonly timers: NodeJS.Timeout[] = [];
   private podFilterProblem: string | undefined;
-  /** The drop counter's value at the last read: the metric grows by the difference. */
-  private spoofedFramesSeen = 0;
+  /** The filter's drop counters at the last read: the metrics grow by the difference. */
+  private readonly filterCountersSeen = { spoofed: 0, other: 0 };
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -215,15 +215,22 @@ export class Weftd {
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
-      const fresh = r.droppedFrames < this.spoofedFramesSeen ? r.droppedFrames : r.droppedFrames - this.spoofedFramesSeen;
-      if (fresh > 0) this.log.warn({ frames: fresh }, "dropped frames that pods sent from an address not their own");
-      this.metrics.spoofedFrames.inc(fresh);
-      this.spoofedFramesSeen = r.droppedFrames;
+      const spoofed = this.counterDelta("spoofed", r.droppedFrames);
+      if (spoofed > 0) this.log.warn({ frames: spoofed }, "dropped IPv4/ARP frames that pods sent from a MAC or address not their own");
+      this.metrics.spoofedFrames.inc(spoofed);
+      this.metrics.nonIpv4Frames.inc(this.counterDelta("other", r.droppedOther));
       this.podFilterProblem = undefined;
     } catch (err) {
       this.podFilterProblem = `anti-spoofing filter not applied: ${(err as Error).message.split("\n")[0]} (is nft installed? --no-anti-spoofing turns it off)`;
       this.log.error({ err: (err as Error).message }, "could not apply the anti-spoofing filter; retrying at the next resync");
     }
+  }
+
+  /** What a kernel counter gained since the last read (all of it, when the table was recreated and it restarted). */
+  private counterDelta(name: "spoofed" | "other", now: number): number {
+    const before = this.filterCountersSeen[name];
+    this.filterCountersSeen[name] = now;
+    return now < before ? now : now - before;
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
