@@ -23,7 +23,8 @@ const cpuSeconds = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 };
-const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+const statusMb = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+const rssMb = (pid) => statusMb(pid, "VmRSS");
 /** Sum of a Prometheus metric's samples (all label sets). */
 const metric = (text, name) => text.split("\n").filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((s, l) => s + Number(l.split(" ").at(-1)), 0);
 
@@ -117,7 +118,11 @@ async function measure(n) {
       const calls = (text) => new Map(text.split("\n").filter((l) => l.startsWith("grpc_server_handled_total{")).map((l) => [/grpc_method="(\w+)"/.exec(l)?.[1] ?? "?", Number(l.split(" ").at(-1))]));
       const [c0, c1] = [calls(restBefore), calls(restAfter)];
       const restCalls = [...c1].map(([m, v]) => [m, v - (c0.get(m) ?? 0)]).filter(([, d]) => d > 0).map(([m, d]) => `${m} ${d}`).join(", ") || "none";
-      return { n, converge, cpuJoin, changes, etcdRequests, rssJoin, rssEnd: rssMb(weftd.pid), events: events.length, missed, p50: percentile(ok, 50), p99: percentile(ok, 99), cpuChurn: cpuChurn * 100, puts, sentPerS: sent / REST_S, restCpu, restCalls };
+      // What the RSS is made of: the executable's file-backed pages (shared, reclaimable) and private memory,
+      // of which V8's heap (used, and committed) is a part.
+      const m = weftdMetrics();
+      const memory = { anon: statusMb(weftd.pid, "RssAnon"), file: statusMb(weftd.pid, "RssFile"), heapUsed: metric(m, "nodejs_heap_size_used_bytes") / 2 ** 20, heapTotal: metric(m, "nodejs_heap_size_total_bytes") / 2 ** 20 };
+      return { n, converge, cpuJoin, changes, etcdRequests, rssJoin, rssEnd: rssMb(weftd.pid), memory, events: events.length, missed, p50: percentile(ok, 50), p99: percentile(ok, 99), cpuChurn: cpuChurn * 100, puts, sentPerS: sent / REST_S, restCpu, restCalls };
     },
   );
 }
@@ -129,6 +134,7 @@ for (const n of SIZES) {
   rows.push(r);
   console.log(`${String(n).padStart(5)} nodes: join ${ms(r.converge)} (${r.changes} kernel changes, ${r.etcdRequests} etcd requests, ${r.cpuJoin.toFixed(2)} s CPU, RSS ${r.rssJoin.toFixed(0)} MB)`);
   console.log(`        churn: ${r.events} changes, lease → kernel p50 ${ms(r.p50)} p99 ${ms(r.p99)}, ${r.missed} not seen; weftd ${r.cpuChurn.toFixed(1)} % of a core; RSS ${r.rssEnd.toFixed(0)} MB`);
+  console.log(`        memory at the end: RSS ${r.rssEnd.toFixed(0)} MB = ${r.memory.file.toFixed(0)} MB executable pages (file-backed, shared) + ${r.memory.anon.toFixed(0)} MB private; JS heap ${r.memory.heapUsed.toFixed(0)} MB used of ${r.memory.heapTotal.toFixed(0)} MB committed`);
   console.log(`        rest: ${r.puts} etcd writes in ${REST_S} s, ${(r.sentPerS / 1024).toFixed(2)} KiB/s sent by etcd to clients (calls: ${r.restCalls}), weftd ${r.restCpu.toFixed(2)} % of a core`);
 }
 const big = rows.at(-1);

@@ -44,12 +44,12 @@ const chainRules = (text: string, chain: string): string => text.split("\n").fil
  * process start and a table rewrite. Returns whether it wrote.
  */
 
-export function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): boolean {
-  const saved = exec("iptables-save", []);
+export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): Promise<boolean> {
+  const saved = await exec("iptables-save", []);
   const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
   const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps });
   const inPlace = [POSTROUTING_CHAIN, FORWARD_CHAIN].every((c) => saved.includes(`:${c} `) && chainRules(saved, c) === chainRules(rules, c));
   if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
-  exec("iptables-restore", ["--noflush", "-w", "5"], rules);
+  await exec("iptables-restore", ["--noflush", "-w", "5"], rules);
   return true;
 }

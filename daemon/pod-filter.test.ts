@@ -19,7 +19,7 @@ describe("the anti-spoofing table", () => {
     expect(() => elementText({ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5 }" })).toThrow();
   });
 
-  it("reads entries, the drop counter and whether each chain holds its rules from nft's JSON", () => {
+  it("reads entries, the drop counter and whether each chain holds its rules from nft's JSON", async () => {
     const rule = (chain: string) => ({ rule: { family: "bridge", table: "weft", chain, expr: [] } });
     const json = {
       nftables: [
@@ -35,12 +35,12 @@ describe("the anti-spoofing table", () => {
         rule("from-pod"),
       ],
     };
-    const state = readPodFilter(() => JSON.stringify(json));
+    const state = await readPodFilter(() => JSON.stringify(json));
     expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], droppedFrames: 7, droppedOther: 2, intact: true });
     json.nftables.pop();
-    expect(readPodFilter(() => JSON.stringify(json))?.intact).toBe(false);
+    expect((await readPodFilter(() => JSON.stringify(json)))?.intact).toBe(false);
     expect(
-      readPodFilter(() => {
+      await readPodFilter(() => {
         throw new Error("No such file or directory");
       }),
     ).toBeUndefined();

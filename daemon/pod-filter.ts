@@ -83,10 +83,10 @@ interface NftJson {
 }
 
 /** Reads the table; undefined when it does not exist. */
-export function readPodFilter(exec: Exec): PodFilterState | undefined {
+export async function readPodFilter(exec: Exec): Promise<PodFilterState | undefined> {
   let out: string;
   try {
-    out = exec("nft", ["-j", "list", "table", "bridge", T]);
+    out = await exec("nft", ["-j", "list", "table", "bridge", T]);
   } catch {
     return undefined;
   }
@@ -124,13 +124,13 @@ export interface PodFilterSync {
  * the plugin writes a record before its entry and removes the entry before the record, so an entry
  * seen without a record is a pod that is gone, never one being added.
  */
-export function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere): PodFilterSync {
-  let state = readPodFilter(exec);
+export async function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere): Promise<PodFilterSync> {
+  let state = await readPodFilter(exec);
   let tableWritten = false;
   if (!state?.intact) {
-    exec("nft", ["-f", "-"], podFilterScript());
+    await exec("nft", ["-f", "-"], podFilterScript());
     tableWritten = true;
-    state = readPodFilter(exec) ?? { entries: [], droppedFrames: 0, droppedOther: 0, intact: true };
+    state = (await readPodFilter(exec)) ?? { entries: [], droppedFrames: 0, droppedOther: 0, intact: true };
   }
   const have = new Map(state.entries.map((e) => [entryId(e), e]));
   const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
@@ -138,14 +138,14 @@ export function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec
   // An element nft could not be told about safely is left alone (only a root user could have put it there).
   const toRemove = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e)).map(([, e]) => e);
   // Separate transactions: a pod's DEL racing this one fails only the removal, retried at the next resync.
-  if (toAdd.length) exec("nft", ["-f", "-"], `add element bridge ${T} ${SET} { ${toAdd.map(elementText).join(", ")} }\n`);
-  if (toRemove.length) exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
+  if (toAdd.length) await exec("nft", ["-f", "-"], `add element bridge ${T} ${SET} { ${toAdd.map(elementText).join(", ")} }\n`);
+  if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
   return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state.droppedFrames, droppedOther: state.droppedOther };
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */
-export function removePodFilter(exec: Exec = execHere): boolean {
-  if (!readPodFilter(exec)) return false;
-  exec("nft", ["delete", "table", "bridge", T]);
+export async function removePodFilter(exec: Exec = execHere): Promise<boolean> {
+  if (!(await readPodFilter(exec))) return false;
+  await exec("nft", ["delete", "table", "bridge", T]);
   return true;
 }

@@ -55,6 +55,8 @@ export class Weftd {
   private watch?: LeaseWatch;
   private server?: Server;
   private readonly timers: NodeJS.Timeout[] = [];
+  private renewRetry: NodeJS.Timeout | undefined;
+  private readonly running = new Set<string>();
   private podFilterProblem: string | undefined;
   /** The filter's drop counters at the last read: the metrics grow by the difference. */
   private readonly filterCountersSeen = { spoofed: 0, other: 0 };
@@ -149,11 +151,11 @@ export class Weftd {
 
     this.ensureDevice();
     // Before subnet.env: the plugin adds pods only once the filter they are listed in exists.
-    this.ensurePodFilter();
+    await this.ensurePodFilter();
     const sub = parseIpv4Cidr(lease.subnet);
     writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp });
     this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
-    this.ensureNat();
+    await this.ensureNat();
 
     this.watch = this.mgr.watchLeases(
       (e) => this.onLeaseEvent(e),
@@ -196,22 +198,33 @@ export class Weftd {
     return created;
   }
 
-  private ensureNat(): void {
+  /** Runs a rule writer unless its previous run is still going (they start processes; a resync must not stack them). */
+  private async exclusive(name: string, fn: () => Promise<void>): Promise<void> {
+    if (this.running.has(name)) return;
+    this.running.add(name);
+    try {
+      await fn();
+    } finally {
+      this.running.delete(name);
+    }
+  }
+
+  private async ensureNat(): Promise<void> {
     if (!this.network || !this.lease) return;
     try {
-      applyMasquerade(this.network.network, this.lease.subnet, this.cfg.ipMasq);
+      await applyMasquerade(this.network.network, this.lease.subnet, this.cfg.ipMasq);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
     }
   }
 
-  private ensurePodFilter(): void {
+  private async ensurePodFilter(): Promise<void> {
     try {
       if (!this.cfg.antiSpoofing) {
-        if (removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
+        if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list());
+      const r = await syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list());
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
@@ -391,8 +404,8 @@ export class Weftd {
 
   private resync(): void {
     this.reconcile();
-    this.ensureNat();
-    this.ensurePodFilter();
+    void this.exclusive("nat", () => this.ensureNat());
+    void this.exclusive("pod filter", () => this.ensurePodFilter());
     void this.client
       .get(this.mgr.configKey)
       .string()
@@ -414,11 +427,12 @@ export class Weftd {
     } catch (err) {
       this.etcdFailed("renew", err as Error);
       this.log.error({ err: (err as Error).message, expiresAt: this.lease.expiresAt.toISOString() }, "lease renewal failed; retrying");
-      const t = setTimeout(() => {
+      // One pending retry at a time, not kept in `timers`: a long outage must not grow a list.
+      this.renewRetry = setTimeout(() => {
+        this.renewRetry = undefined;
         this.renewing = false;
         void this.renew();
       }, 2_000);
-      this.timers.push(t);
     }
   }
 
@@ -438,6 +452,7 @@ export class Weftd {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.renewRetry);
     this.watch?.close();
     this.server?.close();
     await this.mgr.close();

@@ -23,8 +23,8 @@ const execInNode = (cmd: string, args: string[], input?: string): string =>
   execFileSync("ip", ["netns", "exec", node, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
 const allocations = () => new PodIpStore({ dataDir: join(dir, "data"), network: "weft" }).list();
 const sync = () => syncPodFilter(allocations, execInNode);
-const entries = () => (readPodFilter(execInNode)?.entries ?? []).map((e) => `${e.hostVeth} ${e.mac} ${e.ip}`).sort();
-const dropped = () => readPodFilter(execInNode)?.droppedFrames ?? 0;
+const entries = async () => ((await readPodFilter(execInNode))?.entries ?? []).map((e) => `${e.hostVeth} ${e.mac} ${e.ip}`).sort();
+const dropped = async () => (await readPodFilter(execInNode))?.droppedFrames ?? 0;
 
 interface Pod {
   ns: string;
@@ -78,84 +78,84 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("the anti-spoofing filter", () => {
+describe("the anti-spoofing filter", async () => {
   let a: Pod;
   let b: Pod;
 
-  it("seeds pods that were attached before the filter existed, then the plugin lists and unlists pods itself", () => {
+  it("seeds pods that were attached before the filter existed, then the plugin lists and unlists pods itself", async () => {
     a = attach("ctr-a"); // no table yet: attached unfiltered, as with weftd --no-anti-spoofing
-    expect(readPodFilter(execInNode)).toBeUndefined();
-    expect(sync()).toMatchObject({ tableWritten: true, added: 1, removed: 0, entries: 1 });
-    expect(entries()).toEqual([entryOf(a)]);
+    expect(await readPodFilter(execInNode)).toBeUndefined();
+    expect(await sync()).toMatchObject({ tableWritten: true, added: 1, removed: 0, entries: 1 });
+    expect(await entries()).toEqual([entryOf(a)]);
     b = attach("ctr-b");
     const c = attach("ctr-c");
-    expect(entries()).toEqual([entryOf(a), entryOf(b), entryOf(c)].sort());
-    expect(sync()).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
+    expect(await entries()).toEqual([entryOf(a), entryOf(b), entryOf(c)].sort());
+    expect(await sync()).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
     expect(detach(c).code).toBe(0);
     expect(detach(c).code).toBe(0); // DEL twice: the entry is already gone, still success
-    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
   });
 
-  it("removes GC'd pods' entries, and a failed ADD leaves no entry", () => {
+  it("removes GC'd pods' entries, and a failed ADD leaves no entry", async () => {
     const d = attach("ctr-d");
     const gc = runPlugin({ nodeNetns: node, command: "GC", config: { ...conf, "cni.dev/valid-attachments": [{ containerID: "ctr-a", ifname: "eth0" }, { containerID: "ctr-b", ifname: "eth0" }] } });
     expect(gc.code).toBe(0);
-    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
     expect(d.veth).toMatch(/^weft/);
     const busy = pool.create();
     run("ip", ["-n", busy, "link", "add", "eth0", "type", "veth", "peer", "name", "other0"]); // ADD fails after the entry was listed
     const r = runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { CNI_CONTAINERID: "ctr-e", CNI_NETNS: netnsPath(busy), CNI_IFNAME: "eth0" } });
     expect(r.code).toBe(1);
-    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
   });
 
-  it("repairs a flushed chain and a stale entry at the next sync", () => {
+  it("repairs a flushed chain and a stale entry at the next sync", async () => {
     execInNode("nft", ["flush", "chain", "bridge", POD_FILTER.table, "from-pod"]);
     execInNode("nft", ["add", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "weft00000bad" . 0a:58:0a:f4:03:63 . 10.244.3.99 }`]);
-    expect(readPodFilter(execInNode)?.intact).toBe(false);
-    expect(sync()).toMatchObject({ tableWritten: true, removed: 1 });
-    expect(readPodFilter(execInNode)?.intact).toBe(true);
-    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect((await readPodFilter(execInNode))?.intact).toBe(false);
+    expect(await sync()).toMatchObject({ tableWritten: true, removed: 1 });
+    expect((await readPodFilter(execInNode))?.intact).toBe(true);
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
   });
 
-  it("drops IPv4 that a pod sends from another pod's address; the owner's own traffic passes", () => {
+  it("drops IPv4 that a pod sends from another pod's address; the owner's own traffic passes", async () => {
     execInNode("nft", ["-f", "-"], `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${b.ip} icmp type echo-request counter comment "${b.ip}"\n }\n}\n`);
     expect(ping(a, b.ip)).toBe(3); // pod to pod on the bridge
     expect(ping(b, GATEWAY)).toBe(3);
     expect(echoRequestsFrom(b.ip)).toBe(3); // the counter counts what b really sends
     expect(ping(a, GATEWAY)).toBe(3); // a knows the gateway's MAC: the forged requests need no ARP
     run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
-    const before = dropped();
+    const before = await dropped();
     pingQuiet(a, GATEWAY, b.ip);
     expect(echoRequestsFrom(b.ip)).toBe(3); // none of a's three forged requests arrived
-    expect(dropped() - before).toBeGreaterThanOrEqual(3);
+    expect((await dropped()) - before).toBeGreaterThanOrEqual(3);
     run("ip", ["-n", a.ns, "addr", "del", `${b.ip}/32`, "dev", "eth0"]);
     expect(ping(a, GATEWAY)).toBe(3); // a's own address still works
   });
 
-  it("keeps the node's ARP entry for a pod when another pod claims its address", () => {
+  it("keeps the node's ARP entry for a pod when another pod claims its address", async () => {
     expect(nodeNeighMac(b.ip)).toBe(podMacFor(b.ip));
     claimByArp(a, b.ip);
     expect(nodeNeighMac(b.ip)).toBe(podMacFor(b.ip));
   });
 
-  it("drops frames a pod sends from another pod's MAC, so the bridge keeps learning that MAC on its owner's port", () => {
+  it("drops frames a pod sends from another pod's MAC, so the bridge keeps learning that MAC on its owner's port", async () => {
     const fdbPort = () =>
       (JSON.parse(execInNode("bridge", ["-j", "fdb", "show", "br", "cni0"])) as { mac: string; ifname: string }[]).find((f) => f.mac === podMacFor(b.ip))?.ifname;
     expect(fdbPort()).toBe(b.veth);
     run("ip", ["-n", a.ns, "link", "set", "eth0", "address", podMacFor(b.ip)]);
     // A new MAC flushes a's ARP cache; a static entry keeps the forged frames from being ARP requests.
     run("ip", ["-n", a.ns, "neigh", "replace", GATEWAY, "lladdr", podMacFor(GATEWAY), "dev", "eth0", "nud", "permanent"]);
-    const before = dropped();
+    const before = await dropped();
     pingQuiet(a, GATEWAY);
-    expect(dropped() - before).toBeGreaterThanOrEqual(3);
+    expect((await dropped()) - before).toBeGreaterThanOrEqual(3);
     expect(fdbPort()).toBe(b.veth);
     run("ip", ["-n", a.ns, "link", "set", "eth0", "address", podMacFor(a.ip)]);
     run("ip", ["-n", a.ns, "neigh", "flush", "dev", "eth0"]);
     expect(ping(a, GATEWAY)).toBe(3);
   });
 
-  it("without the filter each of these works (which is what the filter stops), and a sync brings it back", () => {
+  it("without the filter each of these works (which is what the filter stops), and a sync brings it back", async () => {
     execInNode("nft", ["delete", "table", "bridge", POD_FILTER.table]);
     run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
     pingQuiet(a, GATEWAY, b.ip);
@@ -163,14 +163,14 @@ describe("the anti-spoofing filter", () => {
     claimByArp(a, b.ip);
     expect(nodeNeighMac(b.ip)).toBe(podMacFor(a.ip));
     run("ip", ["-n", a.ns, "addr", "del", `${b.ip}/32`, "dev", "eth0"]);
-    expect(sync()).toMatchObject({ tableWritten: true, added: 2 });
-    expect(entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    expect(await sync()).toMatchObject({ tableWritten: true, added: 2 });
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
     run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
     pingQuiet(a, GATEWAY, b.ip);
     expect(echoRequestsFrom(b.ip)).toBe(6);
     expect(detach(a).code).toBe(0);
     expect(detach(b).code).toBe(0);
-    expect(entries()).toEqual([]);
+    expect(await entries()).toEqual([]);
   });
 });
 

@@ -17,19 +17,19 @@ describe("masquerade rules", () => {
   beforeAll(() => void (ns = pool.create()));
   afterAll(() => pool.cleanup());
 
-  it("writes the chains and jumps once, then leaves them alone, and repairs a rule deleted by hand", () => {
-    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
+  it("writes the chains and jumps once, then leaves them alone, and repairs a rule deleted by hand", async () => {
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
     const first = save();
     expect(first).toContain(`-A ${POSTROUTING_CHAIN} -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "pod to outside" -j MASQUERADE --random-fully`);
     expect(first).toContain(`-A FORWARD -m comment --comment "weft: forward pod traffic" -j ${FORWARD_CHAIN}`);
-    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(false);
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(false);
     expect(writes).toHaveLength(1);
     execFileSync("ip", ["netns", "exec", ns, "iptables", "-t", "nat", "-D", POSTROUTING_CHAIN, "1"]);
-    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", true, exec)).toBe(true);
     const strip = (t: string): string => t.split("\n").filter((l) => l.startsWith("-A ")).sort().join("\n");
     expect(strip(save())).toBe(strip(first));
     // ipMasq turned off: the NAT chain is emptied, FORWARD stays.
-    expect(applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
     expect(save()).not.toContain(`-A ${POSTROUTING_CHAIN} `);
     expect(save()).toContain(`-A ${FORWARD_CHAIN} -s 10.244.0.0/16 -j ACCEPT`);
   });
