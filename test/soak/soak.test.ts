@@ -18,10 +18,13 @@ interface Status {
 describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => {
   const { lab, stateDir } = useLab("soak", ["--nodes", "3", "--pods-per-node", "1"]);
   const status = (): Status => JSON.parse(lab("status", "--json").out) as Status;
-  const sample = (pid: number): { rssKb: number; fds: number } => ({
-    rssKb: Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0),
-    fds: readdirSync(`/proc/${pid}/fd`).length,
-  });
+  type Sample = { rssKb: number; anonKb: number; fileKb: number; fds: number };
+  /** RSS, and what it is made of: private memory (V8's heap among it) and the executable's file-backed pages. */
+  const sample = (pid: number): Sample => {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { rssKb: kb("VmRSS"), anonKb: kb("RssAnon"), fileKb: kb("RssFile"), fds: readdirSync(`/proc/${pid}/fd`).length };
+  };
   const ipRecords = (node: string): number => readdirSync(join(stateDir, node, "cni", "weft")).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
   const veths = (netns: string): number => (JSON.parse(spawnSync("ip", ["-n", netns, "-j", "link", "show", "type", "veth"], { encoding: "utf8" }).stdout) as { master?: string }[]).filter((l) => l.master === "cni0").length;
   const natRules = (netns: string): number => spawnSync("ip", ["netns", "exec", netns, "iptables-save", "-t", "nat"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.startsWith("-A") && !/KUBE-|weft-matrix/.test(l)).length;
@@ -36,7 +39,7 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
     ping.stdout.on("data", (d) => (pingOut += d));
     const manifest = join(stateDir, "churn.yaml");
     writeFileSync(manifest, NODES.flatMap((node) => [0, 1].map((i) => `apiVersion: v1\nkind: Pod\nmetadata: { name: churn-${node}-${i}, labels: { app: churn } }\nspec: { nodeName: ${node}, containers: [{ name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.45, ports: [{ hostPort: ${31000 + i}, containerPort: 8080 }] }] }\n`)).join("---\n"));
-    const samples: Record<string, { rssKb: number; fds: number }[]> = Object.fromEntries(s.nodes.map((n) => [n.name, []]));
+    const samples: Record<string, Sample[]> = Object.fromEntries(s.nodes.map((n) => [n.name, []]));
     const end = Date.now() + MINUTES * 60_000;
     const warmUpEnd = Date.now() + Math.min(60_000, (MINUTES * 60_000) / 3);
     let cycles = 0;
