@@ -50,7 +50,8 @@ function startWeftd(state: LabState, node: LabNode): void {
     join(BIN, "weftd"),
     ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--data-dir", join(node.dir, "cni"), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : [])],
     join(node.dir, "weftd.log"),
-    { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache") },
+    // MALLOC_ARENA_MAX as in deploy/weft.yml: the lab runs weftd the way a cluster does.
+    { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache"), MALLOC_ARENA_MAX: "2" },
   );
   state.pids.push(node.weftdPid);
   saveState(state);
