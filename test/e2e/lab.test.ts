@@ -38,6 +38,13 @@ function readyz(nodeNs: string): { status: number; body: string } {
   return JSON.parse(r.stdout || '{"status":0,"body":""}') as { status: number; body: string };
 }
 
+function metricValue(nodeNs: string, name: string): number {
+  const script = "fetch('http://127.0.0.1:9901/metrics').then(r=>r.text()).then(t=>console.log(t)).catch(()=>{})";
+  const text = spawnSync("nsenter", [`--net=/var/run/netns/${nodeNs}`, process.execPath, "-e", script], { encoding: "utf8" }).stdout;
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
 const remoteEntries = (nodeNs: string, subnet: string) => ({
   routes: ipJson<{ dst: string }[]>(nodeNs, ["route", "show", netOf(subnet)]).length,
   arp: ipJson<{ dst: string }[]>(nodeNs, ["neigh", "show", "dev", "weft.1"]).filter((n) => n.dst === netOf(subnet).split("/")[0]).length,
@@ -144,7 +151,7 @@ describe("the lab", () => {
     expect(png.length).toBeGreaterThan(50_000);
   }, 120_000);
 
-  it("lists every pod in its node's anti-spoofing set, and a pod forging a neighbour's address reaches no one across nodes", () => {
+  it("lists every pod in its node's anti-spoofing set, and a pod forging a neighbour's address reaches no one across nodes", async () => {
     const [n1, n2] = status().nodes;
     for (const n of [n1!, n2!]) {
       const set = JSON.parse(spawnSync("ip", ["netns", "exec", n.netns, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }).stdout) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
@@ -163,6 +170,9 @@ describe("the lab", () => {
     try {
       expect(spawnSync("ip", ["netns", "exec", a!.netns, "ping", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", b!.ip, d.ip]).status).not.toBe(0);
       expect(fromB()).toBe(3); // none of the forged requests crossed
+      // weftd on a's node counts them (read at its next resync) and says so in its log.
+      await eventually("weftd counts the forged frames", () => metricValue(n1!.netns, "weft_spoofed_frames_dropped_total") >= 3, 6_000);
+      expect(readFileSync(join(stateDir, "node1", "weftd.log"), "utf8")).toMatch(/"level":"warn".*dropped IPv4\/ARP frames that pods sent from a MAC or address not their own/);
     } finally {
       spawnSync("ip", ["-n", a!.netns, "addr", "del", `${b!.ip}/32`, "dev", "eth0"]);
       nftIn(d.netns, "delete", "table", "ip", "watch");
