@@ -59,7 +59,7 @@ export class Weftd {
   private readonly running = new Set<string>();
   private podFilterProblem: string | undefined;
   /** The filter's drop counters at the last read: the metrics grow by the difference. */
-  private readonly filterCountersSeen = { spoofed: 0, other: 0 };
+  private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -239,10 +239,14 @@ export class Weftd {
     }
   }
 
-  /** What a kernel counter gained since the last read (all of it, when the table was recreated and it restarted). */
+  /**
+   * What a kernel counter gained since the last read: all of it when the table was recreated (the
+   * counter restarted), nothing at this process's first read (what came before was counted by the last).
+   */
   private counterDelta(name: "spoofed" | "other", now: number): number {
     const before = this.filterCountersSeen[name];
     this.filterCountersSeen[name] = now;
+    if (before === undefined) return 0;
     return now < before ? now : now - before;
   }
 
