@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, execAsync, execTimed, ms, Namespaces, percentile, ratio, requireBuild, withCleanup } from "./lib.mjs";
+import { addPodFilterSet, BIN, execAsync, execTimed, ms, Namespaces, percentile, ratio, requireBuild, withCleanup } from "./lib.mjs";
 
 requireBuild();
 const PODS = Number(process.env.BENCH_PODS ?? 40);
@@ -17,8 +17,6 @@ const ns = new Namespaces("cn");
 const dir = mkdtempSync(join(tmpdir(), "weft-bench-cni-"));
 writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
 
-// The set as weftd declares it (daemon/pod-filter.ts); the chain is irrelevant to the plugin's cost.
-const POD_FILTER_SET = "table bridge weft {\n  set pod-addresses { type ifname . ether_addr . ipv4_addr; }\n}\n";
 const filterEntries = (node) => {
   const out = JSON.parse(execFileSync("ip", ["netns", "exec", node, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }));
   return out.nftables.find((i) => i.set)?.set.elem?.length ?? 0;
@@ -33,7 +31,7 @@ const weftPlugin = {
 const plugins = {
   weft: {
     ...weftPlugin,
-    prepare: (node) => execFileSync("ip", ["netns", "exec", node, "nft", "-f", "-"], { input: POD_FILTER_SET }),
+    prepare: addPodFilterSet,
     leftoverEntries: filterEntries,
   },
   weftUnfiltered: {

@@ -10,6 +10,12 @@ export const BIN = join(ROOT, "dist", "bin");
 /** What a container runtime gives a plugin: a PATH and nothing else (no NODE_EXTRA_CA_CERTS etc.). */
 export const RUNTIME_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** Gives a namespace weftd's anti-spoofing set (as daemon/pod-filter.ts declares it; its chains do not
+ *  matter to the plugin's cost), so the plugin's ADD and DEL pay for their entry as on a real node. */
+export function addPodFilterSet(netns) {
+  execFileSync("ip", ["netns", "exec", netns, "nft", "-f", "-"], { input: "table bridge weft {\n  set pod-addresses { type ifname . ether_addr . ipv4_addr; }\n}\n" });
+}
+
 export function requireBuild() {
   for (const b of ["weft", "weftd", "ipamctl"]) if (!existsSync(join(BIN, b))) throw new Error(`${join(BIN, b)} is missing: run npm run build`);
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
-import { ms, Namespaces, percentile, ratio, ROOT, timeSync, withCleanup } from "./lib.mjs";
+import { addPodFilterSet, ms, Namespaces, percentile, ratio, ROOT, timeSync, withCleanup } from "./lib.mjs";
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 100);
 const ns = new Namespaces("nl");
@@ -21,7 +21,7 @@ await withCleanup(
     await esbuild.build({ entryPoints: [join(ROOT, "bench", "netlink-worker.ts")], outfile: worker, bundle: true, platform: "node", format: "esm", external: ["koffi"], logLevel: "error" });
 
     const libNs = ns.create("lib");
-    execFileSync("ip", ["netns", "exec", libNs, "nft", "-f", "-"], { input: "table bridge weft {\n  set pod-addresses { type ifname . ether_addr . ipv4_addr; }\n}\n" });
+    addPodFilterSet(libNs);
     const lib = timeSync(() => JSON.parse(execFileSync(process.execPath, [worker, `/var/run/netns/${libNs}`, String(COUNT)], { encoding: "utf8" })));
 
     const ipNs = ns.create("ip");
@@ -45,7 +45,7 @@ await withCleanup(
     const libTotal = lib.ms;
     const { add, del, elemAdd, elemDel } = lib.result;
     const nftNs = ns.create("nft");
-    execFileSync("ip", ["netns", "exec", nftNs, "nft", "-f", "-"], { input: "table bridge weft {\n  set pod-addresses { type ifname . ether_addr . ipv4_addr; }\n}\n" });
+    addPodFilterSet(nftNs);
     const NFT_OPS = Math.min(COUNT, 30);
     const nftAdd = Array.from({ length: NFT_OPS }, (_, i) => timeSync(() => execFileSync("ip", ["netns", "exec", nftNs, "nft", "add", "element", "bridge", "weft", "pod-addresses", `{ "weft${String(i).padStart(8, "0")}" . 0a:58:0a:f4:00:${(i + 16).toString(16)} . 10.244.0.${i + 2} }`])).ms);
     console.log(`netlink: create + delete ${COUNT} veth pairs`);
