@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { elementText, podFilterScript, readPodFilter } from "./pod-filter.js";
+import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import { elementText, podFilterScript, readPodFilter, syncPodFilter } from "./pod-filter.js";
 
 describe("the anti-spoofing table", () => {
   it("declares the set and chains, then rewrites only the chains (the set's elements survive)", () => {
@@ -44,5 +45,24 @@ describe("the anti-spoofing table", () => {
         throw new Error("No such file or directory");
       }),
     ).toBeUndefined();
+  });
+
+  it("creates a missing table and lists the running pods in one transaction, so its rules never drop a listed pod's first frames", async () => {
+    const calls: { args: string[]; input?: string }[] = [];
+    const exec = (cmd: string, args: string[], input?: string): string => {
+      calls.push({ args, ...(input !== undefined ? { input } : {}) });
+      if (args[0] === "-j") throw new Error("Error: No such file or directory"); // no table yet
+      return "";
+    };
+    const pods = [
+      { containerId: "c1", ifname: "eth0", ip: "10.244.1.2" },
+      { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" },
+    ] as PodAllocation[];
+    const r = await syncPodFilter(() => pods, exec);
+    expect(r).toMatchObject({ tableWritten: true, added: 2, removed: 0, entries: 2 });
+    const writes = calls.filter((c) => c.args[0] === "-f");
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.input).toContain("table bridge weft {");
+    expect(writes[0]!.input).toMatch(/add element bridge weft pod-addresses \{ "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:02 \. 10\.244\.1\.2, "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:03 \. 10\.244\.1\.3 \}\n$/);
   });
 });

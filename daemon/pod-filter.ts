@@ -119,28 +119,28 @@ export interface PodFilterSync {
   droppedOther: number;
 }
 
+const addElements = (entries: PodFilterEntry[]): string => (entries.length ? `add element bridge ${T} ${SET} { ${entries.map(elementText).join(", ")} }\n` : "");
+
 /**
  * Makes the table and its set match the pods this node has. The set is read before the IP records:
  * the plugin writes a record before its entry and removes the entry before the record, so an entry
  * seen without a record is a pod that is gone, never one being added.
  */
 export async function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere): Promise<PodFilterSync> {
-  let state = await readPodFilter(exec);
-  let tableWritten = false;
-  if (!state?.intact) {
-    await exec("nft", ["-f", "-"], podFilterScript());
-    tableWritten = true;
-    state = (await readPodFilter(exec)) ?? { entries: [], droppedFrames: 0, droppedOther: 0, intact: true };
-  }
-  const have = new Map(state.entries.map((e) => [entryId(e), e]));
+  const state = await readPodFilter(exec);
   const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
+  const have = new Map((state?.entries ?? []).map((e) => [entryId(e), e]));
   const toAdd = [...want].filter(([id]) => !have.has(id)).map(([, e]) => e);
   // An element nft could not be told about safely is left alone (only a root user could have put it there).
   const toRemove = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e)).map(([, e]) => e);
-  // Separate transactions: a pod's DEL racing this one fails only the removal, retried at the next resync.
-  if (toAdd.length) await exec("nft", ["-f", "-"], `add element bridge ${T} ${SET} { ${toAdd.map(elementText).join(", ")} }\n`);
+  const tableWritten = !state?.intact;
+  // A new (or repaired) table goes in with the pods' entries in one transaction: its rules never see a
+  // moment in which a running pod is not listed yet.
+  if (tableWritten) await exec("nft", ["-f", "-"], podFilterScript() + addElements(toAdd));
+  else if (toAdd.length) await exec("nft", ["-f", "-"], addElements(toAdd));
+  // Removals in a transaction of their own: a pod's DEL racing this one fails only them, retried at the next resync.
   if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
-  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state.droppedFrames, droppedOther: state.droppedOther };
+  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0 };
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */
