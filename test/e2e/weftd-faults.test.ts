@@ -98,4 +98,22 @@ describe("weftd under outside faults", () => {
     expect(routes).not.toContain("10.244.200.0/24");
     expect(routes).not.toContain("10.244.202.0/23");
   }, 30_000);
+
+  it("drops a node whose daemon died for good once its lease expires: route, ARP and FDB entries gone", async () => {
+    // The other node's weftd wrote its lease with a 3 s TTL and then died: nobody renews it.
+    const leaseId = /lease ([0-9a-f]+) granted/.exec(etcdctl("lease", "grant", "3"))?.[1];
+    expect(leaseId).toBeDefined();
+    const mac = "02:01:0a:62:00:0c";
+    etcdctl("put", `--lease=${leaseId!}`, `${PREFIX}/subnets/10.244.210.0-24`, JSON.stringify({ PublicIP: "10.98.0.12", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: mac } }));
+    const entries = () => ({
+      route: ipJson<{ dst: string }[]>(netns, ["route", "show", "dev", "weft.1"]).some((r) => r.dst === "10.244.210.0/24"),
+      arp: ipJson<{ dst: string; lladdr?: string }[]>(netns, ["neigh", "show", "dev", "weft.1"]).some((n) => n.lladdr === mac),
+      fdb: (JSON.parse(run("ip", ["netns", "exec", netns, "bridge", "-j", "fdb", "show", "dev", "weft.1"])) as { mac: string }[]).some((f) => f.mac === mac),
+    });
+    await until("the node programmed", 5_000, () => Object.values(entries()).every(Boolean));
+    const programmedAt = Date.now();
+    await until("the node dropped after its lease expired", 15_000, () => Object.values(entries()).every((present) => !present));
+    expect(Date.now() - programmedAt).toBeGreaterThan(1_000); // gone by expiry, not at once
+    expect(etcdctl("get", `${PREFIX}/subnets/10.244.210.0-24`, "--keys-only").trim()).toBe("");
+  }, 30_000);
 });
