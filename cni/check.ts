@@ -1,11 +1,12 @@
-// CHECK: the pod's interface, address and routes, the host veth, and the IP store must still be what
-// prevResult says. Each difference is named.
+// CHECK: the pod's interface, address and routes, the host veth, the IP store and the pod's
+// anti-spoofing entry must still be what prevResult says. Each difference is named.
 import { PodIpStore } from "../ipam/pod-ip-store.js";
 import { NetnsError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import { CNI_ERROR, CniError } from "./errors.js";
-import { hostVethName } from "../ipam/attachment.js";
+import { hostVethName, podFilterEntry } from "../ipam/attachment.js";
+import { isPodListed } from "./pod-filter.js";
 
 export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const prev = conf.prevResult;
@@ -18,6 +19,10 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const [wantIp, wantLen] = want.address.split("/");
   if (!held) problems.push(`the IP store holds no address for ${env.containerId}/${env.ifname}`);
   else if (held.ip !== wantIp) problems.push(`the IP store holds ${held.ip}, prevResult says ${wantIp}`);
+  else {
+    const entry = podFilterEntry({ containerId: env.containerId, ifname: env.ifname, ip: held.ip });
+    if (isPodListed(entry) === false) problems.push(`the anti-spoofing set does not list ${entry.hostVeth} ${entry.mac} ${entry.ip} (the pod cannot send; weftd restores the entry at its next resync)`);
+  }
 
   const host = openHandle();
   try {

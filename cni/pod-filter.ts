@@ -1,5 +1,5 @@
 // The pod's entry in weftd's anti-spoofing set (see POD_FILTER): listed at ADD, once the veth exists,
-// and unlisted at DEL. When weftd runs without the filter there is no table and nothing to list:
+// unlisted at DEL, looked up by CHECK. When weftd runs without the filter there is no table and nothing to list:
 // no rule can then drop the pod's frames either, so the pod is attached unfiltered and the log says so.
 import { POD_FILTER, type PodFilterEntry } from "../ipam/attachment.js";
 import { concatKey, NotFoundError, openNftSets } from "../netlink/index.js";
@@ -29,6 +29,16 @@ export function unlistPod(entry: PodFilterEntry): void {
     sets.deleteElements(POD_FILTER, [keyOf(entry)]);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
+  } finally {
+    sets.close();
+  }
+}
+
+/** Whether the pod's entry is in the set; undefined when this node has no filter. */
+export function isPodListed(entry: PodFilterEntry): boolean | undefined {
+  const sets = openNftSets();
+  try {
+    return sets.hasSet(POD_FILTER) ? sets.hasElement(POD_FILTER, keyOf(entry)) : undefined;
   } finally {
     sets.close();
   }

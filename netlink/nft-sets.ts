@@ -1,20 +1,21 @@
 // nf_tables set elements in one network namespace, through NETLINK_NETFILTER: how the CNI plugin
 // keeps a pod's entry in weftd's anti-spoofing set without starting `nft` on the hot path.
-import { buildSetElementsBatch, NETLINK_NETFILTER, type NftFamily } from "./codec/nftables.js";
+import { buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, type SetRef } from "./codec/nftables.js";
+import { NotFoundError } from "./errors.js";
 import { inNetns } from "./netns.js";
 import { NetlinkSocket } from "./socket.js";
 
-export interface NftSetRef {
-  family: NftFamily;
-  table: string;
-  set: string;
-}
+export type NftSetRef = SetRef;
 
 export interface NftSetHandle {
   /** Adds the elements (already there is fine). Throws NotFoundError when the table or set does not exist. */
   addElements(ref: NftSetRef, keys: Buffer[]): void;
   /** Deletes the elements. Throws NotFoundError when one of them, the table or the set does not exist. */
   deleteElements(ref: NftSetRef, keys: Buffer[]): void;
+  /** Whether the set exists (false also when its table does not). */
+  hasSet(ref: NftSetRef): boolean;
+  /** Whether the set holds an element with this key. Throws NotFoundError when the set does not exist. */
+  hasElement(ref: NftSetRef, key: Buffer): boolean;
   close(): void;
 }
 
@@ -24,9 +25,23 @@ export function openNftSets(netnsPath?: string): NftSetHandle {
   const sock = netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
   const change = (op: "add" | "delete", ref: NftSetRef, keys: Buffer[]): void =>
     sock.transaction(buildSetElementsBatch({ op, ...ref, keys }), op === "add" ? "add elements to" : "delete elements from", describe(ref));
+  const found = (lookup: () => void): boolean => {
+    try {
+      lookup();
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  };
   return {
     addElements: (ref, keys) => change("add", ref, keys),
     deleteElements: (ref, keys) => change("delete", ref, keys),
+    hasSet: (ref) => found(() => sock.request(buildGetSet(ref), "get", describe(ref))),
+    hasElement: (ref, key) => {
+      sock.request(buildGetSet(ref), "get", describe(ref)); // NotFound here is the set's, not the element's
+      return found(() => sock.request(buildGetSetElement(ref, key), "get an element of", describe(ref)));
+    },
     close: () => sock.close(),
   };
 }

@@ -1,6 +1,6 @@
 // nf_tables over NETLINK_NETFILTER, only as far as set elements go: the CNI plugin adds and removes
 // one element per pod in a set that weftd created (with nft), in a transaction batch
-// {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}. A process start of `nft` would cost ~5 ms per
+// {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}, and CHECK looks the set and an element up. A process start of `nft` would cost ~5 ms per
 // pod; this costs a socket and one datagram.
 import { ByteWriter } from "./attributes.js";
 import { NLM_F } from "./constants.js";
@@ -13,8 +13,12 @@ export type NftFamily = keyof typeof NFPROTO;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
+const NFT_MSG_GETSET = 10;
 const NFT_MSG_NEWSETELEM = 12;
+const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
+const NFTA_SET_TABLE = 1;
+const NFTA_SET_NAME = 2;
 const NFTA_SET_ELEM_LIST_TABLE = 1;
 const NFTA_SET_ELEM_LIST_SET = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
@@ -37,30 +41,53 @@ function batchMarker(type: number): Request {
   return { type, flags: NLM_F.REQUEST, body: w.toBuffer() };
 }
 
-export interface SetElementsChange {
-  op: "add" | "delete";
+export interface SetRef {
   family: NftFamily;
   table: string;
   set: string;
+}
+
+export interface SetElementsChange extends SetRef {
+  op: "add" | "delete";
   /** Each element's key, already laid out as the set's key type (see `concatKey`). */
   keys: Buffer[];
 }
 
-/** The batch for one change of a set's elements: begin, the change (with ACK), end. */
-export function buildSetElementsBatch(change: SetElementsChange): Request[] {
-  const type = (NFNL_SUBSYS_NFTABLES << 8) | (change.op === "add" ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
-  // Adding an element that is there already is not an error (no EXCL): ADD can be retried.
-  const flags = NLM_F.REQUEST | NLM_F.ACK | (change.op === "add" ? NLM_F.CREATE : 0);
+const nftType = (msg: number): number => (NFNL_SUBSYS_NFTABLES << 8) | msg;
+
+function elementsBody(ref: SetRef, keys: Buffer[]): Buffer {
   const w = new ByteWriter();
-  nfgenmsg(w, NFPROTO[change.family], 0);
-  w.attrString(NFTA_SET_ELEM_LIST_TABLE, change.table);
-  w.attrString(NFTA_SET_ELEM_LIST_SET, change.set);
+  nfgenmsg(w, NFPROTO[ref.family], 0);
+  w.attrString(NFTA_SET_ELEM_LIST_TABLE, ref.table);
+  w.attrString(NFTA_SET_ELEM_LIST_SET, ref.set);
   w.nest(NFTA_SET_ELEM_LIST_ELEMENTS, () => {
-    for (const key of change.keys) {
+    for (const key of keys) {
       w.nest(NFTA_LIST_ELEM, () => w.nest(NFTA_SET_ELEM_KEY, () => w.attr(NFTA_DATA_VALUE, key)));
     }
   });
-  return [batchMarker(NFNL_MSG_BATCH_BEGIN), { type, flags, body: w.toBuffer() }, batchMarker(NFNL_MSG_BATCH_END)];
+  return w.toBuffer();
+}
+
+/** The batch for one change of a set's elements: begin, the change (with ACK), end. */
+export function buildSetElementsBatch(change: SetElementsChange): Request[] {
+  const type = nftType(change.op === "add" ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
+  // Adding an element that is there already is not an error (no EXCL): ADD can be retried.
+  const flags = NLM_F.REQUEST | NLM_F.ACK | (change.op === "add" ? NLM_F.CREATE : 0);
+  return [batchMarker(NFNL_MSG_BATCH_BEGIN), { type, flags, body: elementsBody(change, change.keys) }, batchMarker(NFNL_MSG_BATCH_END)];
+}
+
+/** Looks a set up (the kernel answers with it, or ENOENT): outside a batch, reads are not transactions. */
+export function buildGetSet(ref: SetRef): Request {
+  const w = new ByteWriter();
+  nfgenmsg(w, NFPROTO[ref.family], 0);
+  w.attrString(NFTA_SET_TABLE, ref.table);
+  w.attrString(NFTA_SET_NAME, ref.set);
+  return { type: nftType(NFT_MSG_GETSET), flags: NLM_F.REQUEST | NLM_F.ACK, body: w.toBuffer() };
+}
+
+/** Looks one element up by its key (the kernel answers with it, or ENOENT). */
+export function buildGetSetElement(ref: SetRef, key: Buffer): Request {
+  return { type: nftType(NFT_MSG_GETSETELEM), flags: NLM_F.REQUEST | NLM_F.ACK, body: elementsBody(ref, [key]) };
 }
 
 /** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */

@@ -109,6 +109,17 @@ describe("the anti-spoofing filter", async () => {
     expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
   });
 
+  it("CHECK names a missing entry", async () => {
+    const check = () => runPlugin({ nodeNetns: node, command: "CHECK", config: { ...conf, prevResult: { cniVersion: "1.1.0", ips: [{ address: `${a.ip}/24`, gateway: GATEWAY }], routes: [{ dst: "0.0.0.0/0", gw: GATEWAY }] } }, env: { CNI_CONTAINERID: a.id, CNI_NETNS: netnsPath(a.ns), CNI_IFNAME: "eth0" } });
+    expect(check().code).toBe(0);
+    execInNode("nft", ["delete", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "${a.veth}" . ${podMacFor(a.ip)} . ${a.ip} }`]);
+    const r = check();
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 102, msg: expect.stringContaining(`the anti-spoofing set does not list ${a.veth} ${podMacFor(a.ip)} ${a.ip}`) });
+    expect(await sync()).toMatchObject({ added: 1 });
+    expect(check().code).toBe(0);
+  });
+
   it("repairs a flushed chain and a stale entry at the next sync", async () => {
     execInNode("nft", ["flush", "chain", "bridge", POD_FILTER.table, "from-pod"]);
     execInNode("nft", ["add", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "weft00000bad" . 0a:58:0a:f4:03:63 . 10.244.3.99 }`]);
