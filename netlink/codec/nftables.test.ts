@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributes } from "./attributes.js";
 import { NLA_TYPE_MASK } from "./constants.js";
-import { buildSetElementsBatch, concatKey, KeyFieldError } from "./nftables.js";
+import { buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError } from "./nftables.js";
 
 describe("nftables concatenated keys", () => {
   it("lays out ifname . ether_addr . ipv4_addr as nft does (16 + 6 padded to 8 + 4 bytes)", () => {
@@ -61,5 +61,15 @@ describe("nftables set element batches", () => {
       pos += (len + 3) & ~3;
     }
     expect(keys).toEqual([key, key]);
+  });
+
+  it("looks a set and an element up outside a batch, with the same element layout", () => {
+    const getSet = buildGetSet(ref);
+    expect(getSet).toMatchObject({ type: (10 << 8) | 10, flags: 0x1 | 0x4 });
+    const attrs = parseAttributes(getSet.body, 4);
+    expect([attrs.get(1)!.toString(), attrs.get(2)!.toString()]).toEqual(["weft\0", "pod-addresses\0"]);
+    const getElem = buildGetSetElement(ref, key);
+    expect(getElem).toMatchObject({ type: (10 << 8) | 13, flags: 0x1 | 0x4 });
+    expect(getElem.body).toEqual(buildSetElementsBatch({ op: "delete", ...ref, keys: [key] })[1]!.body);
   });
 });
