@@ -1,45 +1,45 @@
 // The pod's entry in weftd's anti-spoofing set (see POD_FILTER): listed at ADD, once the veth exists,
-// unlisted at DEL, looked up by CHECK. When weftd runs without the filter there is no table and nothing to list:
-// no rule can then drop the pod's frames either, so the pod is attached unfiltered and the log says so.
+// unlisted at DEL, looked up by CHECK. When weftd runs without the filter there is no table and
+// nothing to list: no rule can then drop the pod's frames either, so the pod is attached unfiltered
+// and the log says so.
 import { POD_FILTER, type PodFilterEntry } from "../ipam/attachment.js";
-import { concatKey, NotFoundError, openNftSets } from "../netlink/index.js";
+import { concatKey, NotFoundError, openNftSets, type NftSetHandle } from "../netlink/index.js";
 import type { PluginLog } from "./log.js";
 
 const keyOf = (e: PodFilterEntry): Buffer => concatKey([{ ifname: e.hostVeth }, { etherAddr: e.mac }, { ipv4: e.ip }]);
 
-/** Adds the pod's entry; returns false when this node has no filter. */
-export function listPod(entry: PodFilterEntry, log: PluginLog): boolean {
+/** One NETLINK_NETFILTER socket for `fn`, closed whatever happens. */
+function withSets<T>(fn: (sets: NftSetHandle) => T): T {
   const sets = openNftSets();
   try {
-    sets.addElements(POD_FILTER, [keyOf(entry)]);
+    return fn(sets);
+  } finally {
+    sets.close();
+  }
+}
+
+/** Adds the pod's entry; returns false when this node has no filter. */
+export function listPod(entry: PodFilterEntry, log: PluginLog): boolean {
+  try {
+    withSets((sets) => sets.addElements(POD_FILTER, [keyOf(entry)]));
     return true;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     log.info("no anti-spoofing filter on this node (weftd runs without it); pod attached unfiltered", { hostVeth: entry.hostVeth });
     return false;
-  } finally {
-    sets.close();
   }
 }
 
 /** Removes the pod's entry; an entry, set or table already gone is fine (DEL is idempotent). */
 export function unlistPod(entry: PodFilterEntry): void {
-  const sets = openNftSets();
   try {
-    sets.deleteElements(POD_FILTER, [keyOf(entry)]);
+    withSets((sets) => sets.deleteElements(POD_FILTER, [keyOf(entry)]));
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-  } finally {
-    sets.close();
   }
 }
 
 /** Whether the pod's entry is in the set; undefined when this node has no filter. */
 export function isPodListed(entry: PodFilterEntry): boolean | undefined {
-  const sets = openNftSets();
-  try {
-    return sets.hasSet(POD_FILTER) ? sets.hasElement(POD_FILTER, keyOf(entry)) : undefined;
-  } finally {
-    sets.close();
-  }
+  return withSets((sets) => (sets.hasSet(POD_FILTER) ? sets.hasElement(POD_FILTER, keyOf(entry)) : undefined));
 }
