@@ -65,4 +65,29 @@ describe("the anti-spoofing table", () => {
     expect(writes[0]!.input).toContain("table bridge weft {");
     expect(writes[0]!.input).toMatch(/add element bridge weft pod-addresses \{ "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:02 \. 10\.244\.1\.2, "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:03 \. 10\.244\.1\.3 \}\n$/);
   });
+
+  it("repairs an entry that is missing or stale only when the previous sync saw it too (a pod's ADD or DEL may be in flight)", async () => {
+    const listed = { concat: ["weft0123abcd", "0a:58:0a:f4:01:09", "10.244.1.9"] }; // its pod is gone
+    const json = JSON.stringify({
+      nftables: [
+        { set: { name: "pod-addresses", elem: [listed] } },
+        ...["prerouting", "from-pod", "from-pod", "from-pod", "from-pod"].map((chain) => ({ rule: { chain } })),
+      ],
+    });
+    const writes: string[] = [];
+    const exec = (_cmd: string, args: string[], input?: string): string => {
+      if (args[0] === "-j") return json;
+      writes.push(input ?? "");
+      return "";
+    };
+    const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
+    const first = await syncPodFilter(() => pods, exec);
+    expect(first).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
+    expect(first.differing.size).toBe(2);
+    expect(writes).toEqual([]);
+    const second = await syncPodFilter(() => pods, exec, first.differing);
+    expect(second).toMatchObject({ added: 1, removed: 1 });
+    expect(second.differing.size).toBe(0);
+    expect(writes).toEqual([expect.stringMatching(/^add element .* 10\.244\.1\.2 \}\n$/), 'delete element bridge weft pod-addresses { "weft0123abcd" . 0a:58:0a:f4:01:09 . 10.244.1.9 }\n']);
+  });
 });

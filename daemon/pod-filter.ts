@@ -117,6 +117,8 @@ export interface PodFilterSync {
   tableWritten: boolean;
   droppedFrames: number;
   droppedOther: number;
+  /** Entries missing or stale at this sync and left for the next one to confirm (pass them back). */
+  differing: Set<string>;
 }
 
 const addElements = (entries: PodFilterEntry[]): string => (entries.length ? `add element bridge ${T} ${SET} { ${entries.map(elementText).join(", ")} }\n` : "");
@@ -124,23 +126,32 @@ const addElements = (entries: PodFilterEntry[]): string => (entries.length ? `ad
 /**
  * Makes the table and its set match the pods this node has. The set is read before the IP records:
  * the plugin writes a record before its entry and removes the entry before the record, so an entry
- * seen without a record is a pod that is gone, never one being added.
+ * seen without a record is a pod that is gone (or going), never one being added.
+ *
+ * A difference is repaired when the previous sync saw it too (`differedBefore`): a pod's ADD or DEL
+ * running between the two reads makes one for a few milliseconds, and racing it either repairs
+ * nothing or fails (the DEL removed the entry first, and nft fails a whole transaction for one
+ * missing element). A new or repaired table gets every running pod's entry at once.
  */
-export async function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere): Promise<PodFilterSync> {
+export async function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
   const state = await readPodFilter(exec);
   const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
   const have = new Map((state?.entries ?? []).map((e) => [entryId(e), e]));
-  const toAdd = [...want].filter(([id]) => !have.has(id)).map(([, e]) => e);
+  const missing = [...want].filter(([id]) => !have.has(id));
   // An element nft could not be told about safely is left alone (only a root user could have put it there).
-  const toRemove = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e)).map(([, e]) => e);
+  const stale = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e));
   const tableWritten = !state?.intact;
-  // A new (or repaired) table goes in with the pods' entries in one transaction: its rules never see a
-  // moment in which a running pod is not listed yet.
+  const confirmed = ([id]: [string, PodFilterEntry]): boolean => differedBefore.has(id);
+  const toAdd = (tableWritten ? missing : missing.filter(confirmed)).map(([, e]) => e);
+  const toRemove = stale.filter(confirmed).map(([, e]) => e);
+  // The table goes in with the pods' entries in one transaction: its rules never see a moment in
+  // which a running pod is not listed yet.
   if (tableWritten) await exec("nft", ["-f", "-"], podFilterScript() + addElements(toAdd));
   else if (toAdd.length) await exec("nft", ["-f", "-"], addElements(toAdd));
-  // Removals in a transaction of their own: a pod's DEL racing this one fails only them, retried at the next resync.
   if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
-  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0 };
+  const repaired = new Set([...toAdd, ...toRemove].map(entryId));
+  const differing = new Set([...missing, ...stale].map(([id]) => id).filter((id) => !repaired.has(id)));
+  return { entries: want.size, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0, differing };
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */

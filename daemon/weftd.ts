@@ -58,6 +58,8 @@ export class Weftd {
   private renewRetry: NodeJS.Timeout | undefined;
   private readonly running = new Set<string>();
   private podFilterProblem: string | undefined;
+  /** Anti-spoofing entries that differed at the last sync: repaired if the next one sees them too. */
+  private podFilterDiffering: ReadonlySet<string> = new Set();
   /** The filter's drop counters at the last read: the metrics grow by the difference. */
   private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
 
@@ -224,7 +226,8 @@ export class Weftd {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list());
+      const r = await syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list(), undefined, this.podFilterDiffering);
+      this.podFilterDiffering = r.differing;
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
