@@ -67,7 +67,10 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
       const firstRss = med(v.slice(0, 5).map((x) => x.rssKb));
       const lastRss = med(v.slice(-5).map((x) => x.rssKb));
       expect.soft(lastRss / firstRss, `${n.name} RSS ${firstRss} → ${lastRss} kB`).toBeLessThan(1.05);
-      expect.soft(v.at(-1)!.fds, `${n.name} fds`).toBeLessThanOrEqual(v[0]!.fds);
+      // A leaked descriptor stays in every later sample; a rule writer's child (3 pipes while it runs) does not:
+      // the fewest in the last samples against the fewest in the first.
+      const fewest = (xs: Sample[]): number => Math.min(...xs.map((x) => x.fds));
+      expect.soft(fewest(v.slice(-5)), `${n.name} fds`).toBeLessThanOrEqual(fewest(v.slice(0, 5)));
       const bad = readFileSync(join(stateDir, n.name, "weftd.log"), "utf8").split("\n").filter((l) => /"level":"(warn|error|fatal)"/.test(l));
       expect.soft(bad, `${n.name} weftd.log`).toEqual([]);
     }
