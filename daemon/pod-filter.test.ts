@@ -90,4 +90,21 @@ describe("the anti-spoofing table", () => {
     expect(second.differing.size).toBe(0);
     expect(writes).toEqual([expect.stringMatching(/^add element .* 10\.244\.1\.2 \}\n$/), 'delete element bridge weft pod-addresses { "weft0123abcd" . 0a:58:0a:f4:01:09 . 10.244.1.9 }\n']);
   });
+
+  it("lists a pod whose ADD ran while the table was being created (it found no set), at once", async () => {
+    const writes: string[] = [];
+    const exec = (_cmd: string, args: string[], input?: string): string => {
+      if (args[0] === "-j") throw new Error("Error: No such file or directory");
+      writes.push(input ?? "");
+      return "";
+    };
+    const before = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
+    const after = [...before, { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" }] as PodAllocation[];
+    let reads = 0;
+    const r = await syncPodFilter(() => (reads++ === 0 ? before : after), exec);
+    expect(r).toMatchObject({ tableWritten: true, added: 2, entries: 2 });
+    expect(writes).toHaveLength(2);
+    expect(writes[0]).toContain("10.244.1.2 }");
+    expect(writes[1]).toMatch(/^add element bridge weft pod-addresses \{ "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:03 \. 10\.244\.1\.3 \}\n$/);
+  });
 });
