@@ -2,21 +2,18 @@
 // subnet changed (a new lease), the stale gateway address is replaced instead of failing as flannel's
 // "cni0 already has an IP address different from …".
 import { ExistsError, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { podMacFor } from "../ipam/attachment.js";
 import type { PluginLog } from "./log.js";
 import type { NodeSubnet } from "./node-subnet.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 
-/**
- * The bridge's MAC, fixed and derived from the gateway address (0a:58 + its four bytes, as kubenet and
- * OVN-Kubernetes do). A bridge whose MAC is not set explicitly takes the lowest MAC of its ports, so it
- * changed whenever a pod with a lower veth MAC came or went — and every pod's ARP entry for its gateway
- * went stale: seconds of lost traffic for pods that had nothing to do with the change.
- */
-export const bridgeMac = (gateway: string): string => `0a:58:${gateway.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`;
-
 export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet, log: PluginLog): Link {
   let bridge = host.linkFind(name);
-  const mac = bridgeMac(node.gateway);
+  // The bridge's MAC is fixed, derived from the gateway address as a pod's is from its own (0a:58 + the
+  // four bytes, as kubenet and OVN-Kubernetes do). A bridge whose MAC is not set explicitly takes the
+  // lowest MAC of its ports, so it changed whenever a pod with a lower veth MAC came or went — and
+  // every pod's ARP entry for its gateway went stale: seconds of lost traffic for uninvolved pods.
+  const mac = podMacFor(node.gateway);
   if (!bridge) {
     try {
       bridge = host.linkAddBridge(name, { mtu: node.mtu, mac });
