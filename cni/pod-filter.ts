@@ -41,5 +41,10 @@ export function unlistPod(entry: PodFilterEntry): void {
 
 /** Whether the pod's entry is in the set; undefined when this node has no filter. */
 export function isPodListed(entry: PodFilterEntry): boolean | undefined {
-  return withSets((sets) => (sets.hasSet(POD_FILTER) ? sets.hasElement(POD_FILTER, keyOf(entry)) : undefined));
+  try {
+    return withSets((sets) => sets.hasElement(POD_FILTER, keyOf(entry)));
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    return undefined; // the set itself is missing
+  }
 }

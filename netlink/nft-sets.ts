@@ -12,8 +12,6 @@ export interface NftSetHandle {
   addElements(ref: NftSetRef, keys: Buffer[]): void;
   /** Deletes the elements. Throws NotFoundError when one of them, the table or the set does not exist. */
   deleteElements(ref: NftSetRef, keys: Buffer[]): void;
-  /** Whether the set exists (false also when its table does not). */
-  hasSet(ref: NftSetRef): boolean;
   /** Whether the set holds an element with this key. Throws NotFoundError when the set does not exist. */
   hasElement(ref: NftSetRef, key: Buffer): boolean;
   close(): void;
@@ -25,22 +23,18 @@ export function openNftSets(netnsPath?: string): NftSetHandle {
   const sock = netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
   const change = (op: "add" | "delete", ref: NftSetRef, keys: Buffer[]): void =>
     sock.transaction(buildSetElementsBatch({ op, ...ref, keys }), op === "add" ? "add elements to" : "delete elements from", describe(ref));
-  const found = (lookup: () => void): boolean => {
-    try {
-      lookup();
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
-  };
   return {
     addElements: (ref, keys) => change("add", ref, keys),
     deleteElements: (ref, keys) => change("delete", ref, keys),
-    hasSet: (ref) => found(() => sock.request(buildGetSet(ref), "get", describe(ref))),
     hasElement: (ref, key) => {
       sock.request(buildGetSet(ref), "get", describe(ref)); // NotFound here is the set's, not the element's
-      return found(() => sock.request(buildGetSetElement(ref, key), "get an element of", describe(ref)));
+      try {
+        sock.request(buildGetSetElement(ref, key), "get an element of", describe(ref));
+        return true;
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
     },
     close: () => sock.close(),
   };
