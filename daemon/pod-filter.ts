@@ -141,26 +141,24 @@ export async function syncPodFilter(readAllocations: () => PodAllocation[], exec
   // An element nft could not be told about safely is left alone (only a root user could have put it there).
   const stale = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e));
   const tableWritten = !state?.intact;
-  let listed = want.size;
   const confirmed = ([id]: [string, PodFilterEntry]): boolean => differedBefore.has(id);
   const toAdd = (tableWritten ? missing : missing.filter(confirmed)).map(([, e]) => e);
   const toRemove = stale.filter(confirmed).map(([, e]) => e);
   // The table goes in with the pods' entries in one transaction: its rules never see a moment in
   // which a running pod is not listed yet.
+  let late: PodFilterEntry[] = [];
   if (tableWritten) {
     await exec("nft", ["-f", "-"], podFilterScript() + addElements(toAdd));
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
-    const late = readAllocations().map((a) => podFilterEntry(a)).filter((e) => !want.has(entryId(e)));
+    late = readAllocations().map((a) => podFilterEntry(a)).filter((e) => !want.has(entryId(e)));
     if (late.length) await exec("nft", ["-f", "-"], addElements(late));
-    toAdd.push(...late);
-    listed += late.length;
   } else if (toAdd.length) await exec("nft", ["-f", "-"], addElements(toAdd));
   if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
   const repaired = new Set([...toAdd, ...toRemove].map(entryId));
   const differing = new Set([...missing, ...stale].map(([id]) => id).filter((id) => !repaired.has(id)));
-  return { entries: listed, added: toAdd.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0, differing };
+  return { entries: want.size + late.length, added: toAdd.length + late.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0, differing };
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */
