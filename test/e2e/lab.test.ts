@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
-import { ipJson } from "../helpers/netns.js";
+import { readPodFilter } from "../../daemon/pod-filter.js";
+import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 
 const { lab, stateDir, status } = useLab("t", ["--nodes", "2", "--pods-per-node", "2"]);
 const state = () => JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { etcd: { pid: number } };
@@ -154,15 +155,14 @@ describe("the lab", () => {
   it("lists every pod in its node's anti-spoofing set, and a pod forging a neighbour's address reaches no one across nodes", async () => {
     const [n1, n2] = status().nodes;
     for (const n of [n1!, n2!]) {
-      const set = JSON.parse(spawnSync("ip", ["netns", "exec", n.netns, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }).stdout) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
-      const ips = (set.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => e.concat[2]);
+      const filter = await readPodFilter((cmd, args, input) => run("ip", ["netns", "exec", n.netns, cmd, ...args], input));
+      const ips = (filter?.entries ?? []).map((e) => e.ip);
       for (const pod of n.pods) expect(ips).toContain(pod.ip);
     }
     const [a, b] = n1!.pods;
     const d = n2!.pods[0]!;
-    const nftIn = (ns: string, ...args: string[]) => spawnSync("ip", ["netns", "exec", ns, "nft", ...args], { encoding: "utf8" });
-    spawnSync("ip", ["netns", "exec", d.netns, "nft", "-f", "-"], { input: `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${b!.ip} icmp type echo-request counter\n }\n}\n` });
-    const fromB = (): number => Number(/packets (\d+)/.exec(nftIn(d.netns, "list", "chain", "ip", "watch", "input").stdout)?.[1] ?? -1);
+    const watch = watchEchoRequests(d.netns, b!.ip);
+    const fromB = watch.count;
     expect(ping(b!.netns, d.ip).received).toBe(3);
     expect(fromB()).toBe(3);
     expect(ping(a!.netns, d.ip).received).toBe(3); // a knows its gateway's MAC: what follows is IPv4, not ARP
@@ -175,7 +175,7 @@ describe("the lab", () => {
       expect(readFileSync(join(stateDir, "node1", "weftd.log"), "utf8")).toMatch(/"level":"warn".*dropped IPv4\/ARP frames that pods sent from a MAC or address not their own/);
     } finally {
       spawnSync("ip", ["-n", a!.netns, "addr", "del", `${b!.ip}/32`, "dev", "eth0"]);
-      nftIn(d.netns, "delete", "table", "ip", "watch");
+      watch.remove();
     }
     expect(ping(a!.netns, d.ip).received).toBe(3);
   });

@@ -50,3 +50,19 @@ export function netnsPath(name: string): string {
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
+
+/**
+ * Counts the ICMP echo requests from `ip` that reach a namespace's own stack, with an nftables rule of
+ * the test's own (table ip watch): what really arrived, whatever the sender was told.
+ */
+export function watchEchoRequests(netns: string, ip: string): { count: () => number; remove: () => void } {
+  const nft = (args: string[], input?: string): string => run("ip", ["netns", "exec", netns, "nft", ...args], input);
+  nft(["-f", "-"], `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${ip} icmp type echo-request counter\n }\n}\n`);
+  return {
+    count: () => {
+      const out = JSON.parse(nft(["-j", "list", "chain", "ip", "watch", "input"])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+      return out.nftables.flatMap((i) => i.rule?.expr ?? []).find((e) => e.counter)?.counter?.packets ?? -1;
+    },
+    remove: () => void nft(["delete", "table", "ip", "watch"]),
+  };
+}
