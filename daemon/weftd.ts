@@ -18,8 +18,7 @@ import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
 import type { Logger } from "./log.js";
-import { applyMasquerade } from "./masquerade.js";
-import { removePodFilter, syncPodFilter } from "./pod-filter.js";
+import { NodeRules, type NodeAddressing } from "./node-rules.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
@@ -56,12 +55,8 @@ export class Weftd {
   private server?: Server;
   private readonly timers: NodeJS.Timeout[] = [];
   private renewRetry: NodeJS.Timeout | undefined;
-  private readonly running = new Set<string>();
-  private podFilterProblem: string | undefined;
-  /** Anti-spoofing entries that differed at the last sync: repaired if the next one sees them too. */
-  private podFilterDiffering: ReadonlySet<string> = new Set();
-  /** The filter's drop counters at the last read: the metrics grow by the difference. */
-  private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
+  /** NAT and anti-spoofing rules: made once this node has its lease (the rules are written for its subnet). */
+  private rules?: NodeRules;
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -82,7 +77,8 @@ export class Weftd {
     if (!this.firstReconcileDone) p.push("first reconcile not done");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
-    if (this.podFilterProblem) p.push(this.podFilterProblem);
+    const rules = this.rules?.problem();
+    if (rules) p.push(rules);
     return p;
   }
 
@@ -152,12 +148,13 @@ export class Weftd {
     this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
 
     this.ensureDevice();
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, dataDir: cfg.dataDir, cniNetwork: cfg.cniNetwork }, this.metrics, this.log);
     // Before subnet.env: the plugin adds pods only once the filter they are listed in exists.
-    await this.ensurePodFilter();
+    await this.rules.ensurePodFilter();
     const sub = parseIpv4Cidr(lease.subnet);
     writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp });
     this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
-    await this.ensureNat();
+    await this.rules.ensureNat({ network: network.network, subnet: lease.subnet });
 
     this.watch = this.mgr.watchLeases(
       (e) => this.onLeaseEvent(e),
@@ -198,59 +195,6 @@ export class Weftd {
     if (created) this.log.info({ device: link.name, vtepMac: link.mac }, "created VXLAN device");
     this.vxlanIndex = link.index;
     return created;
-  }
-
-  /** Runs a rule writer unless its previous run is still going (they start processes; a resync must not stack them). */
-  private async exclusive(name: string, fn: () => Promise<void>): Promise<void> {
-    if (this.running.has(name)) return;
-    this.running.add(name);
-    try {
-      await fn();
-    } finally {
-      this.running.delete(name);
-    }
-  }
-
-  private async ensureNat(): Promise<void> {
-    if (!this.network || !this.lease) return;
-    try {
-      await applyMasquerade(this.network.network, this.lease.subnet, this.cfg.ipMasq);
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
-    }
-  }
-
-  private async ensurePodFilter(): Promise<void> {
-    try {
-      if (!this.cfg.antiSpoofing) {
-        if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
-        return;
-      }
-      const r = await syncPodFilter(() => new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list(), undefined, this.podFilterDiffering);
-      this.podFilterDiffering = r.differing;
-      if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
-      if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
-      this.metrics.podFilterEntries.set(r.entries);
-      const spoofed = this.counterDelta("spoofed", r.droppedFrames);
-      if (spoofed > 0) this.log.warn({ frames: spoofed }, "dropped IPv4/ARP frames that pods sent from a MAC or address not their own");
-      this.metrics.spoofedFrames.inc(spoofed);
-      this.metrics.nonIpv4Frames.inc(this.counterDelta("other", r.droppedOther));
-      this.podFilterProblem = undefined;
-    } catch (err) {
-      this.podFilterProblem = `anti-spoofing filter not applied: ${(err as Error).message.split("\n")[0]} (is nft installed? --no-anti-spoofing turns it off)`;
-      this.log.error({ err: (err as Error).message }, "could not apply the anti-spoofing filter; retrying at the next resync");
-    }
-  }
-
-  /**
-   * What a kernel counter gained since the last read: all of it when the table was recreated (the
-   * counter restarted), nothing at this process's first read (what came before was counted by the last).
-   */
-  private counterDelta(name: "spoofed" | "other", now: number): number {
-    const before = this.filterCountersSeen[name];
-    this.filterCountersSeen[name] = now;
-    if (before === undefined) return 0;
-    return now < before ? now : now - before;
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
@@ -297,6 +241,10 @@ export class Weftd {
 
   private removalsHeld(): boolean {
     return this.ownLeaseMissing || Date.now() < this.removalsHeldUntil;
+  }
+
+  private addressing(): NodeAddressing | undefined {
+    return this.network && this.lease ? { network: this.network.network, subnet: this.lease.subnet } : undefined;
   }
 
   private overlayContext(): OverlayContext | undefined {
@@ -411,8 +359,8 @@ export class Weftd {
 
   private resync(): void {
     this.reconcile();
-    void this.exclusive("nat", () => this.ensureNat());
-    void this.exclusive("pod filter", () => this.ensurePodFilter());
+    const addressing = this.addressing();
+    if (addressing) this.rules?.resync(addressing);
     void this.client
       .get(this.mgr.configKey)
       .string()

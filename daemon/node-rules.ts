@@ -1,0 +1,101 @@
+// The firewall rules weftd keeps on its node: NAT and FORWARD accepts for pod traffic (iptables) and
+// the anti-spoofing filter (nftables). Both are written by starting a process, so they run off the
+// event loop, one run of each at a time: a lease event never waits behind them, and a slow run is
+// not stacked by the next resync.
+import { PodIpStore } from "../ipam/pod-ip-store.js";
+import type { Logger } from "./log.js";
+import { applyMasquerade } from "./masquerade.js";
+import type { DaemonMetrics } from "./metrics.js";
+import { removePodFilter, syncPodFilter } from "./pod-filter.js";
+
+export interface NodeRulesOptions {
+  ipMasq: boolean;
+  antiSpoofing: boolean;
+  /** Where the plugin keeps its IP records: the list of pods the filter must hold. */
+  dataDir: string;
+  cniNetwork: string;
+}
+
+/** The pod network and this node's subnet: what the NAT rules are written for. */
+export interface NodeAddressing {
+  network: string;
+  subnet: string;
+}
+
+export class NodeRules {
+  private readonly running = new Set<string>();
+  private podFilterProblem: string | undefined;
+  /** Anti-spoofing entries that differed at the last sync: repaired if the next one sees them too. */
+  private podFilterDiffering: ReadonlySet<string> = new Set();
+  /** The filter's drop counters at the last read: the metrics grow by the difference. */
+  private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
+
+  constructor(
+    private readonly opts: NodeRulesOptions,
+    private readonly metrics: DaemonMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** What /readyz reports while the filter cannot be applied. */
+  problem(): string | undefined {
+    return this.podFilterProblem;
+  }
+
+  /** At every resync: both writers, each skipped while its previous run is still going. */
+  resync(addressing: NodeAddressing): void {
+    void this.exclusive("nat", () => this.ensureNat(addressing));
+    void this.exclusive("pod filter", () => this.ensurePodFilter());
+  }
+
+  private async exclusive(name: string, fn: () => Promise<void>): Promise<void> {
+    if (this.running.has(name)) return;
+    this.running.add(name);
+    try {
+      await fn();
+    } finally {
+      this.running.delete(name);
+    }
+  }
+
+  async ensureNat({ network, subnet }: NodeAddressing): Promise<void> {
+    try {
+      await applyMasquerade(network, subnet, this.opts.ipMasq);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
+    }
+  }
+
+  async ensurePodFilter(): Promise<void> {
+    try {
+      if (!this.opts.antiSpoofing) {
+        if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
+        return;
+      }
+      const pods = (): ReturnType<PodIpStore["list"]> => new PodIpStore({ dataDir: this.opts.dataDir, network: this.opts.cniNetwork }).list();
+      const r = await syncPodFilter(pods, undefined, this.podFilterDiffering);
+      this.podFilterDiffering = r.differing;
+      if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
+      if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
+      this.metrics.podFilterEntries.set(r.entries);
+      const spoofed = this.counterDelta("spoofed", r.droppedFrames);
+      if (spoofed > 0) this.log.warn({ frames: spoofed }, "dropped IPv4/ARP frames that pods sent from a MAC or address not their own");
+      this.metrics.spoofedFrames.inc(spoofed);
+      this.metrics.nonIpv4Frames.inc(this.counterDelta("other", r.droppedOther));
+      this.podFilterProblem = undefined;
+    } catch (err) {
+      this.podFilterProblem = `anti-spoofing filter not applied: ${(err as Error).message.split("\n")[0]} (is nft installed? --no-anti-spoofing turns it off)`;
+      this.log.error({ err: (err as Error).message }, "could not apply the anti-spoofing filter; retrying at the next resync");
+    }
+  }
+
+  /**
+   * What a kernel counter gained since the last read: all of it when the table was recreated (the
+   * counter restarted), nothing at this process's first read (what came before was counted by the last).
+   */
+  private counterDelta(name: "spoofed" | "other", now: number): number {
+    const before = this.filterCountersSeen[name];
+    this.filterCountersSeen[name] = now;
+    if (before === undefined) return 0;
+    return now < before ? now : now - before;
+  }
+}
