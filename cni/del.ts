@@ -12,8 +12,10 @@ import { unlistPod } from "./pod-filter.js";
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const vethName = hostVethName(env.containerId, env.ifname);
   const host = openHandle();
+  log.mark("netlink");
   try {
     host.linkDelete(vethName);
+    log.mark("veth");
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   } finally {
@@ -23,6 +25,8 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const attachment = { containerId: env.containerId, ifname: env.ifname };
   const held = store.find(attachment);
   if (held) unlistPod(podFilterEntry({ ...attachment, ip: held.ip }));
+  log.mark("filter");
   const released = store.release(attachment);
+  log.mark("ip");
   log.info("pod detached", { ip: released?.ip ?? null, hostVeth: vethName });
 }

@@ -4,6 +4,7 @@ export { openHandle } from "./handle.js";
 export * from "./types.js";
 export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoundError, PermissionError } from "./errors.js";
 export { readSysctl, setSysctl } from "./sysctl.js";
+export { ExecCacheError } from "./exec-cache.js";
 export { inNetns } from "./netns.js";
 export { openNftSets, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
 export { concatKey, KeyFieldError, type KeyField } from "./codec/nftables.js";

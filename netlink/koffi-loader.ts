@@ -4,30 +4,12 @@
 //   time: hashing at every start would cost ~3 ms), then loaded with process.dlopen. Going through
 //   koffi's package entry point instead costs ~9 ms of path probing per start.
 // - Anywhere else (tests, tools): the npm package.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
+import { cacheDir, writeCacheFile } from "./exec-cache.js";
 
 type Koffi = typeof import("koffi");
 
 let cached: Koffi | undefined;
-
-function cacheDir(): string {
-  if (process.env.WEFT_CACHE_DIR) return process.env.WEFT_CACHE_DIR;
-  if (process.getuid?.() === 0) return "/var/cache/weft";
-  return `${process.env.XDG_CACHE_HOME ?? `${process.env.HOME ?? "/tmp"}/.cache`}/weft`;
-}
-
-function writeAtomically(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", 0o755);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
 
 function loadFromSeaAsset(hash: string): Koffi {
   const file = `${cacheDir()}/koffi-${hash}.node`;
@@ -41,9 +23,7 @@ function loadFromSeaAsset(hash: string): Koffi {
   // The bundle is CommonJS, where `require` exists; node:sea is only loaded on this cold path.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sea has no ESM form in Node 20
   const sea = require("node:sea") as { getAsset(key: string): ArrayBuffer };
-  mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
-  writeAtomically(file, new Uint8Array(sea.getAsset("koffi.node")));
-  process.dlopen(mod, file);
+  process.dlopen(mod, writeCacheFile(`koffi-${hash}.node`, new Uint8Array(sea.getAsset("koffi.node")), 0o755));
   return mod.exports;
 }
 

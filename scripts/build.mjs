@@ -17,7 +17,8 @@ const dist = join(root, "dist");
 const work = join(dist, "build");
 
 const EXECUTABLES = [
-  { name: "weft", entry: "cni/main.ts", hotPath: true },
+  // The plugin's code rides as an asset that its entry point compiles with a code cache per verb (cni/sea-main.ts).
+  { name: "weft", entry: "cni/sea-main.ts", plugin: "cni/main.ts", hotPath: true },
   { name: "weftd", entry: "daemon/main.ts", etcd: true },
   { name: "ipamctl", entry: "cli/ipamctl.ts", etcd: true },
 ];
@@ -133,9 +134,17 @@ async function main() {
     EXECUTABLES.map(async (exe) => {
       const file = join(work, `${exe.name}.cjs`);
       const extra = exe.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : {};
-      const meta = await bundle(exe.entry, file, defines, extra);
+      const assets = {};
+      let hashes = {};
+      if (exe.plugin) {
+        assets["plugin.js"] = join(work, `${exe.name}-plugin.cjs`);
+        const meta = await bundle(exe.plugin, assets["plugin.js"], defines);
+        if (exe.hotPath) assertHotPathClean(exe.name, meta);
+        hashes = { __WEFT_PLUGIN_HASH__: JSON.stringify(createHash("sha256").update(readFileSync(assets["plugin.js"])).digest("hex").slice(0, 16)) };
+      }
+      const meta = await bundle(exe.entry, file, { ...defines, ...hashes }, extra);
       if (exe.hotPath) assertHotPathClean(exe.name, meta);
-      return { ...exe, file };
+      return { ...exe, file, assets };
     }),
   );
   for (const s of SCRIPTS) {
@@ -143,7 +152,7 @@ async function main() {
     await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ });
   }
   for (const b of bundles) {
-    const assets = { "koffi.node": koffiPath };
+    const assets = { "koffi.node": koffiPath, ...b.assets };
     if (b.etcd) for (const p of ETCD_PROTOS) assets[`etcd3/${p}`] = join(protoDir, p);
     const out = makeExecutable(b.name, b.file, assets);
     console.log(`built ${out.replace(`${root}/`, "")}`);

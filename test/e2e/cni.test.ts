@@ -1,5 +1,5 @@
 // The CNI plugin through the CNI protocol, every verb, against kernel state and the IP store.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -239,5 +239,70 @@ describe("errors with the spec's codes", () => {
   it("says try again later (11) when weftd has not written subnet.env", () => {
     const r = add("ctr-y", pool.create(), { ...conf, subnetFile: join(dir, "nope.env") });
     expect(r.json).toMatchObject({ code: 11, msg: expect.stringContaining("is weftd running on this node?") });
+  });
+});
+
+describe("the executable's code cache", () => {
+  it("writes one per verb after a successful run, uses it (never rewritten while valid), and replaces a corrupt one", () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "weft-cache-"));
+    try {
+      const inCache = (env: Record<string, string>) => ({ ...env, WEFT_CACHE_DIR: cacheDir });
+      const addWith = (id: string, config: object = conf) => runPlugin({ nodeNetns: node, command: "ADD", config, env: inCache(podEnv(id, pool.create())) });
+      const cacheFile = (verb: string) => readdirSync(cacheDir).find((f) => f.endsWith(`-${verb}.jscache`));
+      const inode = (f: string) => statSync(join(cacheDir, f)).ino;
+
+      // A failed ADD may have stopped before most of the verb's code ran: it leaves no cache.
+      expect(addWith("cache-0", { ...conf, subnetFile: join(dir, "nope.env") }).json).toMatchObject({ code: 11 });
+      expect(cacheFile("ADD")).toBeUndefined();
+
+      expect(addWith("cache-1").code).toBe(0);
+      const file = cacheFile("ADD");
+      expect(file).toMatch(/^weft-[0-9a-f]{16}-ADD\.jscache$/);
+      const first = inode(file!);
+      expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(10_000);
+
+      // Accepted by V8: a rejected cache would be written again (a new file, renamed into place).
+      const r = addWith("cache-2");
+      expect(r.code).toBe(0);
+      expect(r.json).toMatchObject({ ips: [{ address: expect.stringMatching(/^10\.244\.1\.\d+\/24$/) }] });
+      expect(inode(file!)).toBe(first);
+
+      writeFileSync(join(cacheDir, file!), "not a code cache");
+      expect(addWith("cache-3").code).toBe(0);
+      expect(inode(file!)).not.toBe(first);
+      expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(10_000);
+
+      expect(runPlugin({ nodeNetns: node, command: "DEL", config: conf, env: inCache(podEnv("cache-3", pool.create())) }).code).toBe(0);
+      expect(cacheFile("DEL")).toBeDefined();
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it("attaches pods when its cache cannot be written", () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "weft-cache-"));
+    try {
+      const addIn = (id: string) => runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { ...podEnv(id, pool.create()), WEFT_CACHE_DIR: cacheDir } });
+      expect(addIn("cache-ro-1").code).toBe(0);
+      // A directory where the cache file goes: it can be neither read nor replaced.
+      const name = readdirSync(cacheDir).find((f) => f.endsWith("-ADD.jscache"))!;
+      rmSync(join(cacheDir, name));
+      mkdirSync(join(cacheDir, name));
+      const r = addIn("cache-ro-2");
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(statSync(join(cacheDir, name)).isDirectory()).toBe(true);
+      expect(readdirSync(cacheDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it("fails with an I/O error that names the cache, and does not hang, when koffi's library cannot be unpacked", () => {
+    const before = heldIps();
+    const r = runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { ...podEnv("cache-none", pool.create()), WEFT_CACHE_DIR: "/proc/weft-cache" } });
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ code: 5, msg: expect.stringContaining("WEFT_CACHE_DIR") });
+    expect(heldIps()).toEqual(before);
   });
 });

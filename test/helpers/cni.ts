@@ -25,6 +25,9 @@ export function runPlugin(opts: { bin?: string; nodeNetns?: string; command: str
     input: typeof opts.config === "string" ? opts.config : JSON.stringify(opts.config),
     env,
     encoding: "utf8",
+    // A plugin that hangs fails its test, and does not outlive it.
+    timeout: 20_000,
+    killSignal: "SIGKILL",
   });
   let json: Record<string, unknown> | undefined;
   try {
