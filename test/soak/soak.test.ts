@@ -1,7 +1,7 @@
 // The soak: pods created and deleted continuously on every node of a lab while traffic runs across
 // nodes, for WEFT_SOAK_MINUTES (30 when run as `npm run soak`; CI runs a short one). At the end:
-// no leaked IP record, veth or iptables rule; weftd's RSS and open file descriptors flat after warm-up
-// (growth < 5 %); no log line at warn or above from any weftd that a user would have to act on.
+// no leaked IP record, veth or iptables rule; weftd's open file descriptors flat after warm-up, and its
+// RSS too (growth < 5 %) in runs of 30 minutes or more; no log line at warn or above from any weftd that a user would have to act on.
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 
 const MINUTES = Number(process.env.WEFT_SOAK_MINUTES ?? 3);
+const RSS_JUDGED_FROM_MINUTES = 30;
 const NODES = ["node1", "node2", "node3"];
 
 interface Status {
@@ -66,7 +67,10 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
       const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
       const firstRss = med(v.slice(0, 5).map((x) => x.rssKb));
       const lastRss = med(v.slice(-5).map((x) => x.rssKb));
-      expect.soft(lastRss / firstRss, `${n.name} RSS ${firstRss} → ${lastRss} kB`).toBeLessThan(1.05);
+      // Judged only in a run long enough for V8's heap to settle: an idle weftd traced for 39 minutes kept
+      // its live heap at 12–13 MB while its RSS climbed for ~25 minutes and then stayed flat (docs/reliability.md).
+      // A shorter run (CI's 3 minutes) reports RSS and checks everything else.
+      if (MINUTES >= RSS_JUDGED_FROM_MINUTES) expect.soft(lastRss / firstRss, `${n.name} RSS ${firstRss} → ${lastRss} kB`).toBeLessThan(1.05);
       // A leaked descriptor stays in every later sample; a rule writer's child (3 pipes while it runs) does not:
       // the fewest in the last samples against the fewest in the first.
       const fewest = (xs: Sample[]): number => Math.min(...xs.map((x) => x.fds));
