@@ -5,20 +5,22 @@
 // its first successful run, holding every function that run compiled (an ADD starts ~4.5 ms sooner
 // on a machine where `node -e 0` takes 70 ms). The cache is keyed by the plugin's hash (computed at
 // build time); V8 checks it against the source and its own version and flags, and a rejected or
-// unreadable cache only means compiling as before, and writing a new one.
+// unreadable cache only means compiling as before, and writing a new one. Writing one removes those
+// of earlier builds.
 import { readFileSync } from "node:fs";
 import { Script } from "node:vm";
-import { cacheDir, writeCacheFile } from "../netlink/exec-cache.js";
+import { cachePath, pruneCacheFiles, writeCacheFile } from "../netlink/exec-cache.js";
 
 type Sea = { getAsset(key: string, encoding: string): string };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sea has no ESM form in Node 20
 const sea = require("node:sea") as Sea;
+const pluginHash = String(__WEFT_PLUGIN_HASH__);
 const command = process.env.CNI_COMMAND ?? "";
-const cacheName = `weft-${__WEFT_PLUGIN_HASH__}-${/^[A-Z]{1,10}$/.test(command) ? command : "none"}.jscache`;
+const cacheName = `weft-${pluginHash}-${/^[A-Z]{1,10}$/.test(command) ? command : "none"}.jscache`;
 
 let cachedData: Buffer | undefined;
 try {
-  cachedData = readFileSync(`${cacheDir()}/${cacheName}`);
+  cachedData = readFileSync(cachePath(cacheName));
 } catch {
   // No cache yet for this build and verb.
 }
@@ -31,6 +33,7 @@ if (!cachedData || script.cachedDataRejected) {
     if (code !== 0) return; // a failed run may have stopped early: its cache would miss the verb's code
     try {
       writeCacheFile(cacheName, script.createCachedData());
+      pruneCacheFiles("weft", pluginHash); // earlier builds' caches
     } catch {
       // A read-only or full disk: the plugin works as well, only without the cache.
     }

@@ -1,7 +1,7 @@
 // Files a single executable keeps beside itself, once per build: koffi's native library (taken out
 // of the executable, since dlopen needs a file) and the plugin's compiled code. Root's go to
 // /var/cache/weft (0700): what is loaded from there runs as root, so no one else may write it.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** A cache file could not be written; says where, and how to choose another place. */
@@ -39,9 +39,13 @@ function ensureDir(dir: string): void {
   }
 }
 
+export function cachePath(name: string): string {
+  return `${cacheDir()}/${name}`;
+}
+
 /** Writes a cache file whole or not at all: readers running in parallel never see half of one. */
 export function writeCacheFile(name: string, data: Uint8Array, mode = 0o644): string {
-  const file = `${cacheDir()}/${name}`;
+  const file = cachePath(name);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     ensureDir(cacheDir());
@@ -58,4 +62,19 @@ export function writeCacheFile(name: string, data: Uint8Array, mode = 0o644): st
     throw new ExecCacheError(file, err as Error);
   }
   return file;
+}
+
+/**
+ * Removes what earlier builds left: every `${kind}-*` file except this build's. Called when this
+ * build writes its own (once per build and file), so upgrades do not pile files up. A process of the
+ * old build still running keeps what it mapped, and writes its file again if it needs it.
+ */
+export function pruneCacheFiles(kind: string, hash: string): void {
+  try {
+    for (const f of readdirSync(cacheDir())) {
+      if (f.startsWith(`${kind}-`) && !f.startsWith(`${kind}-${hash}`)) rmSync(cachePath(f), { force: true });
+    }
+  } catch {
+    // Best effort: a file left behind costs disk, not correctness.
+  }
 }

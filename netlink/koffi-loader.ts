@@ -5,17 +5,17 @@
 //   koffi's package entry point instead costs ~9 ms of path probing per start.
 // - Anywhere else (tests, tools): the npm package.
 import { createRequire } from "node:module";
-import { cacheDir, writeCacheFile } from "./exec-cache.js";
+import { cachePath, pruneCacheFiles, writeCacheFile } from "./exec-cache.js";
 
 type Koffi = typeof import("koffi");
 
 let cached: Koffi | undefined;
 
 function loadFromSeaAsset(hash: string): Koffi {
-  const file = `${cacheDir()}/koffi-${hash}.node`;
+  const name = `koffi-${hash}.node`;
   const mod = { exports: {} as Koffi };
   try {
-    process.dlopen(mod, file);
+    process.dlopen(mod, cachePath(name));
     return mod.exports;
   } catch {
     // First start with this build (or the cache was cleaned): write the asset, then load it.
@@ -23,7 +23,8 @@ function loadFromSeaAsset(hash: string): Koffi {
   // The bundle is CommonJS, where `require` exists; node:sea is only loaded on this cold path.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sea has no ESM form in Node 20
   const sea = require("node:sea") as { getAsset(key: string): ArrayBuffer };
-  process.dlopen(mod, writeCacheFile(`koffi-${hash}.node`, new Uint8Array(sea.getAsset("koffi.node")), 0o755));
+  process.dlopen(mod, writeCacheFile(name, new Uint8Array(sea.getAsset("koffi.node")), 0o755));
+  pruneCacheFiles("koffi", hash);
   return mod.exports;
 }
 

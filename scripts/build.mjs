@@ -44,6 +44,13 @@ const SCRIPTS = [
 // The CNI plugin is exec'd for every pod: none of these may reach its bundle.
 const FORBIDDEN_ON_HOT_PATH = ["etcd3", "@grpc/", "grpc", "pino", "prom-client", "yargs", "node:http", "node:https", "node:crypto", "http", "https", "crypto"];
 
+/** The first 16 hex digits of the SHA-256 of some files: names cache files by what they hold. */
+function shortHash(...files) {
+  const h = createHash("sha256");
+  for (const f of files) h.update(readFileSync(f));
+  return h.digest("hex").slice(0, 16);
+}
+
 function version() {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   let sha = "";
@@ -122,14 +129,13 @@ async function main() {
   mkdirSync(join(dist, "bin"), { recursive: true });
   mkdirSync(work, { recursive: true });
   const koffiPath = koffiNativePath();
-  const koffiHash = createHash("sha256").update(readFileSync(koffiPath)).digest("hex").slice(0, 16);
+  const koffiHash = shortHash(koffiPath);
   // __WEFT_CRASH_POINTS__ false: the test-only crash points (cni/crash-point.ts) are removed from what ships.
   const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash), __WEFT_CRASH_POINTS__: "false" };
 
   const protoDir = join(root, "node_modules", "etcd3", "proto");
-  const protoHash = createHash("sha256");
-  for (const p of ETCD_PROTOS) protoHash.update(readFileSync(join(protoDir, p)));
-  const protoBanner = readFileSync(join(root, "scripts", "sea-etcd-protos.cjs"), "utf8").replace("__WEFT_PROTO_HASH__", JSON.stringify(protoHash.digest("hex").slice(0, 16)));
+  const protoHash = shortHash(...ETCD_PROTOS.map((p) => join(protoDir, p)));
+  const protoBanner = readFileSync(join(root, "scripts", "sea-etcd-protos.cjs"), "utf8").replace("__WEFT_PROTO_HASH__", JSON.stringify(protoHash));
   const bundles = await Promise.all(
     EXECUTABLES.map(async (exe) => {
       const file = join(work, `${exe.name}.cjs`);
@@ -140,7 +146,7 @@ async function main() {
         assets["plugin.js"] = join(work, `${exe.name}-plugin.cjs`);
         const meta = await bundle(exe.plugin, assets["plugin.js"], defines);
         if (exe.hotPath) assertHotPathClean(exe.name, meta);
-        hashes = { __WEFT_PLUGIN_HASH__: JSON.stringify(createHash("sha256").update(readFileSync(assets["plugin.js"])).digest("hex").slice(0, 16)) };
+        hashes = { __WEFT_PLUGIN_HASH__: JSON.stringify(shortHash(assets["plugin.js"])) };
       }
       const meta = await bundle(exe.entry, file, { ...defines, ...hashes }, extra);
       if (exe.hotPath) assertHotPathClean(exe.name, meta);

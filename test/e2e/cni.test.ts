@@ -243,19 +243,25 @@ describe("errors with the spec's codes", () => {
 });
 
 describe("the executable's code cache", () => {
-  it("writes one per verb after a successful run, uses it (never rewritten while valid), and replaces a corrupt one", () => {
+  it("writes one per verb after a successful run, uses it (never rewritten while valid), replaces a corrupt one, and removes earlier builds' files", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "weft-cache-"));
     try {
       const inCache = (env: Record<string, string>) => ({ ...env, WEFT_CACHE_DIR: cacheDir });
       const addWith = (id: string, config: object = conf) => runPlugin({ nodeNetns: node, command: "ADD", config, env: inCache(podEnv(id, pool.create())) });
-      const cacheFile = (verb: string) => readdirSync(cacheDir).find((f) => f.endsWith(`-${verb}.jscache`));
+      const OLD_BUILD = "0123456789abcdef";
+      const cacheFile = (verb: string) => readdirSync(cacheDir).find((f) => f.endsWith(`-${verb}.jscache`) && !f.includes(OLD_BUILD));
       const inode = (f: string) => statSync(join(cacheDir, f)).ino;
 
+      // What an earlier build left: removed when this build writes its own.
+      writeFileSync(join(cacheDir, `weft-${OLD_BUILD}-ADD.jscache`), "old");
+      writeFileSync(join(cacheDir, `koffi-${OLD_BUILD}.node`), "old");
       // A failed ADD may have stopped before most of the verb's code ran: it leaves no cache.
       expect(addWith("cache-0", { ...conf, subnetFile: join(dir, "nope.env") }).json).toMatchObject({ code: 11 });
       expect(cacheFile("ADD")).toBeUndefined();
 
+      expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD)).sort()).toEqual([`koffi-${OLD_BUILD}.node`, `weft-${OLD_BUILD}-ADD.jscache`]);
       expect(addWith("cache-1").code).toBe(0);
+      expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD))).toEqual([]);
       const file = cacheFile("ADD");
       expect(file).toMatch(/^weft-[0-9a-f]{16}-ADD\.jscache$/);
       const first = inode(file!);
