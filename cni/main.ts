@@ -13,8 +13,7 @@ import { LATEST_VERSION, resultForVersion, SUPPORTED_VERSIONS } from "./spec.js"
 import { cmdStatus } from "./status.js";
 import { translateError } from "./translate-error.js";
 import { crashPoint } from "./crash-point.js";
-
-const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
+import { versionLine } from "./version.js";
 
 function print(obj: object): void {
   writeSync(1, `${JSON.stringify(obj)}\n`);
@@ -76,7 +75,7 @@ function run(): number {
 }
 
 if (process.argv.includes("--version")) {
-  process.stdout.write(`weft ${version} (CNI ${SUPPORTED_VERSIONS.join(", ")})\n`);
+  writeSync(1, versionLine());
   process.exit(0);
 }
 // process.exit, not exitCode: everything is written synchronously by now, and exit skips the

@@ -2,14 +2,21 @@
 // an SEA asset) with a V8 code cache of its own, then runs it.
 // Why: the code cache Node builds into a single executable holds only what runs at load time; every
 // function a verb calls is compiled again at every start. Here each verb keeps a cache written after
-// its first successful run, holding every function that run compiled (an ADD starts ~4.5 ms sooner
-// on a machine where `node -e 0` takes 70 ms). The cache is keyed by the plugin's hash (computed at
+// its first successful run, holding every function that run compiled (measured: ~2 ms less CPU per
+// ADD, where `node -e 0` takes 70 ms; docs/benchmarks.md). The cache is keyed by the plugin's hash (computed at
 // build time); V8 checks it against the source and its own version and flags, and a rejected or
 // unreadable cache only means compiling as before, and writing a new one. Writing one removes those
 // of earlier builds.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { Script } from "node:vm";
 import { cachePath, pruneCacheFiles, writeCacheFile } from "../netlink/exec-cache.js";
+import { versionLine } from "./version.js";
+
+// --version answers before any of that: it shows what starting this executable costs with no work.
+if (process.argv.includes("--version")) {
+  writeSync(1, versionLine());
+  process.exit(0);
+}
 
 type Sea = { getAsset(key: string, encoding: string): string };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:sea has no ESM form in Node 20
