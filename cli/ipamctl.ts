@@ -1,61 +1,27 @@
 // ipamctl: the operator's view of weft's address management in etcd.
 import { readFileSync } from "node:fs";
-import { BrokenCircuitError } from "cockatiel";
-import { ClientRuntimeError, EtcdError, GRPCGenericError, type Etcd3 } from "etcd3";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
-import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
 import { subnetKey } from "../ipam/subnet-manager.js";
-import { findProblems, humanDuration, isLive, leaseRows, parsePodKey, table, usage, type ClusterView } from "./cluster-view.js";
+import { findProblems, humanDuration, isLive, leaseRows, table, usage, type ClusterView } from "./cluster-view.js";
+import type { EtcdSession } from "./etcd-session.js";
 
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
 class UsageError extends Error {}
 class Refused extends Error {}
 
-interface Ctx {
-  client: Etcd3;
-  mgr: EtcdSubnetManager;
+interface Ctx extends EtcdSession {
   json: boolean;
-  endpoints: string[];
-  timeoutS: number;
-}
-
-async function loadView(ctx: Ctx): Promise<ClusterView> {
-  let config;
-  try {
-    config = await ctx.mgr.getNetworkConfig();
-  } catch (err) {
-    if (!(err instanceof NetworkConfigError)) throw err;
-  }
-  const { leases } = await ctx.mgr.listRaw();
-  const withTtl = await Promise.all(
-    leases.map(async (l) => {
-      if (l.etcdLeaseId === "0") return l;
-      const r = await ctx.client.leaseClient.leaseTimeToLive({ ID: l.etcdLeaseId });
-      return { ...l, ttl: { remaining: Number(r.TTL), granted: Number(r.grantedTTL) } };
-    }),
-  );
-  const podPrefix = `${ctx.mgr.prefix}/pods/`;
-  const raw = await ctx.client.getAll().prefix(podPrefix).strings();
-  const pods = [];
-  const badPods = [];
-  for (const [key, value] of Object.entries(raw)) {
-    try {
-      pods.push(parsePodKey(key.slice(podPrefix.length), value));
-    } catch (err) {
-      badPods.push({ key, error: (err as Error).message });
-    }
-  }
-  return { ...(config ? { config } : {}), leases: withTtl, pods, badPods };
+  view(): Promise<ClusterView>;
 }
 
 const print = (ctx: Ctx, json: unknown, text: string): void => console.log(ctx.json ? JSON.stringify(json, null, 2) : text);
 
 async function main(): Promise<number> {
   let ctx: Ctx | undefined;
+  let etcd: typeof import("./etcd-session.js") | undefined;
   let code = 0;
   type GlobalArgs = { "etcd-endpoints": string; "etcd-prefix": string; "etcd-cafile"?: string; "etcd-certfile"?: string; "etcd-keyfile"?: string; output: string; timeout: number };
   const withCtx =
@@ -63,8 +29,10 @@ async function main(): Promise<number> {
     async (raw: unknown) => {
       const args = raw as A & GlobalArgs;
       const endpoints = args["etcd-endpoints"].split(",").map((s) => s.trim()).filter(Boolean);
-      const client = createEtcdClient({ endpoints, caFile: args["etcd-cafile"], certFile: args["etcd-certfile"], keyFile: args["etcd-keyfile"], timeoutMs: args.timeout * 1000 });
-      ctx = { client, mgr: new EtcdSubnetManager(client, { prefix: args["etcd-prefix"] }), json: args.output === "json", endpoints, timeoutS: args.timeout };
+      const session = await import("./etcd-session.js");
+      etcd = session;
+      const s = session.openSession({ endpoints, prefix: args["etcd-prefix"], caFile: args["etcd-cafile"], certFile: args["etcd-certfile"], keyFile: args["etcd-keyfile"], timeoutS: args.timeout });
+      ctx = { ...s, json: args.output === "json", view: () => session.loadView(s) };
       await fn(ctx, args);
     };
 
@@ -85,19 +53,19 @@ async function main(): Promise<number> {
       timeout: { type: "number", default: 5, describe: "seconds to wait for etcd" },
     })
     .command("leases", "the subnet leases, sorted by subnet", {}, withCtx(async (c) => {
-      const rows = leaseRows(await loadView(c));
+      const rows = leaseRows(await c.view());
       print(c, rows, table(["SUBNET", "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
     }))
     .command("pods", "pod addresses across the cluster", (y) => y.options({ node: { type: "string" }, subnet: { type: "string" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
-      const pods = (await loadView(c)).pods.filter((p) => (!a.node || p.node === a.node) && (!a.subnet || p.subnet === a.subnet));
+      const pods = (await c.view()).pods.filter((p) => (!a.node || p.node === a.node) && (!a.subnet || p.subnet === a.subnet));
       print(c, pods, table(["IP", "NODE", "SUBNET", "POD", "CONTAINER", "IFNAME", "SINCE"], pods.map((p) => [p.ip, p.node, p.subnet, p.podName ? `${p.podNamespace ?? "?"}/${p.podName}` : "-", p.containerId.slice(0, 12), p.ifname, p.allocatedAt])));
     }))
     .command("usage", "addresses used and free per subnet, and subnets left", {}, withCtx(async (c) => {
-      const u = usage(await loadView(c));
+      const u = usage(await c.view());
       print(c, u, `${table(["SUBNET", "NODE", "USED", "FREE"], u.subnets.map((s) => [s.subnet, s.publicIp, s.used, s.free]))}\n\ncluster: ${u.total.used} used, ${u.total.free} free in ${u.subnetsLeased} leased subnets; ${u.subnetsLeft} subnets left`);
     }))
     .command("check", "find inconsistencies; exits 1 when there are any", {}, withCtx(async (c) => {
-      const problems = findProblems(await loadView(c));
+      const problems = findProblems(await c.view());
       print(c, { problems }, problems.length ? problems.map((p) => `✗ ${p}`).join("\n") : "no problems found");
       if (problems.length) code = 1;
     }))
@@ -108,7 +76,7 @@ async function main(): Promise<number> {
       withCtx(async (c, a: { subnet?: string; ip?: string; yes: boolean; force: boolean }) => {
         if (!a.subnet === !a.ip) throw new UsageError("give exactly one of --subnet CIDR or --ip IP");
         if (!a.yes) throw new UsageError("release deletes state in etcd: add --yes to confirm");
-        const view = await loadView(c);
+        const view = await c.view();
         if (a.subnet) {
           const lease = view.leases.find((l) => l.lease?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
           if (!lease) throw new Refused(`no lease for ${a.subnet}`);
@@ -135,7 +103,7 @@ async function main(): Promise<number> {
       // yargs reads a lone "-" as a flag with no name: both mean stdin.
       const fromStdin = a.file === "-" || (a.file as unknown) === true;
       const cfg = parseNetworkConfig(readFileSync(fromStdin ? 0 : a.file, "utf8"));
-      const orphans = (await loadView(c)).leases.filter((l) => l.lease && !subnetInNetwork(cfg, l.lease.subnet)).map((l) => l.lease!.subnet);
+      const orphans = (await c.view()).leases.filter((l) => l.lease && !subnetInNetwork(cfg, l.lease.subnet)).map((l) => l.lease!.subnet);
       if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
       await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
       print(c, toFlannelConfigJson(cfg), `config set: network ${cfg.network}, /${cfg.subnetLen} subnets, VNI ${cfg.backend.vni}`);
@@ -160,10 +128,9 @@ async function main(): Promise<number> {
       console.error(`ipamctl: ${e.message}`);
       return 1;
     }
-    if (e instanceof GRPCGenericError || e instanceof EtcdError || e instanceof ClientRuntimeError || e instanceof BrokenCircuitError) {
-      const tls = explainTlsFailure(e.message);
-      const where = ctx?.endpoints.join(",") ?? "?";
-      console.error(tls ? `ipamctl: etcd at ${where}: ${tls}` : `ipamctl: etcd at ${where} did not answer within ${ctx?.timeoutS ?? "?"} s: ${e.message.split("\n")[0]}`);
+    const etcdFailure = ctx && etcd?.describeEtcdFailure(e, ctx);
+    if (etcdFailure) {
+      console.error(`ipamctl: ${etcdFailure}`);
       return 2;
     }
     console.error(`ipamctl: ${e.message}`);
