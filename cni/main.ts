@@ -1,5 +1,6 @@
-// Entry point of `weft`, the CNI plugin: read env and stdin, run one verb, print the result or the
-// spec's error JSON. stdout carries only that; logs go to the conflist's logFile.
+// The CNI plugin `weft`: read env and stdin, run one verb, print the result or the spec's error JSON.
+// stdout carries only that; logs go to the conflist's logFile. The executable's entry point
+// (cni/sea-main.ts) answers --version and runs this with its code cache.
 import { readFileSync, writeSync } from "node:fs";
 import { cmdAdd } from "./add.js";
 import { cmdCheck } from "./check.js";
@@ -13,7 +14,6 @@ import { LATEST_VERSION, resultForVersion, SUPPORTED_VERSIONS } from "./spec.js"
 import { cmdStatus } from "./status.js";
 import { translateError } from "./translate-error.js";
 import { crashPoint } from "./crash-point.js";
-import { versionLine } from "./version.js";
 
 function print(obj: object): void {
   writeSync(1, `${JSON.stringify(obj)}\n`);
@@ -74,10 +74,6 @@ function run(): number {
   }
 }
 
-if (process.argv.includes("--version")) {
-  writeSync(1, versionLine());
-  process.exit(0);
-}
 // process.exit, not exitCode: everything is written synchronously by now, and exit skips the
 // environment's teardown (freeing the heap page by page), which a short-lived plugin does not need.
 process.exit(run());
