@@ -75,6 +75,7 @@ export class Weftd {
     if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${this.lease.subnet} expired at ${this.lease.expiresAt.toISOString()}`);
     if (this.vxlanIndex && !this.h.linkFind(this.vxlanIndex)) p.push("VXLAN device is missing (will be recreated at the next resync)");
     if (!this.firstReconcileDone) p.push("first reconcile not done");
+    if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
     const rules = this.rules?.problem();

@@ -55,6 +55,10 @@ export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
       // daemon must reconnect at once, and its own loops already retry with backoff and logs.
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) }),
+      // The watch stream reconnects by itself after a disconnection, with the library's backoff of up to
+      // 30 s by default: after an outage of that length weftd would miss other nodes' changes for up to
+      // 30 s more once etcd is back. 5 s, like the daemon's own watch restarts.
+      watchBackoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 5_000 }).next(),
     },
   };
   if (tls) {

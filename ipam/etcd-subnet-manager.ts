@@ -222,6 +222,7 @@ class SubnetWatch implements LeaseWatch {
   private watcher: Watcher | undefined;
   private readonly cache = new Map<string, Lease>();
   private backoffMs = 250;
+  private isLive = false;
 
   constructor(
     private readonly mgr: EtcdSubnetManager,
@@ -257,6 +258,7 @@ class SubnetWatch implements LeaseWatch {
       if (this.closed) return void watcher.cancel();
       this.watcher = watcher;
       this.backoffMs = 250;
+      this.isLive = true;
       let disconnected = false;
       watcher.on("put", (kv) => {
         const key = kv.key.toString().slice(prefixLen);
@@ -271,7 +273,10 @@ class SubnetWatch implements LeaseWatch {
         this.cache.delete(key);
         if (lease) this.onEvent({ type: "removed", lease });
       });
-      watcher.on("disconnected", () => (disconnected = true));
+      watcher.on("disconnected", () => {
+        disconnected = true;
+        this.isLive = false;
+      });
       watcher.on("connected", () => {
         // Events may have been missed while cut off: start over from a fresh snapshot.
         if (disconnected) this.restart(new LeaseError("lease watch reconnected; resynchronising"));
@@ -284,6 +289,7 @@ class SubnetWatch implements LeaseWatch {
 
   private restart(err: Error): void {
     if (this.closed) return;
+    this.isLive = false;
     this.onError(err);
     const w = this.watcher;
     this.watcher = undefined;
@@ -293,8 +299,13 @@ class SubnetWatch implements LeaseWatch {
     setTimeout(() => void this.start(), delay);
   }
 
+  live(): boolean {
+    return this.isLive;
+  }
+
   close(): void {
     this.closed = true;
+    this.isLive = false;
     if (this.watcher) void this.watcher.cancel().catch(() => undefined);
   }
 }

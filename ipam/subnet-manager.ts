@@ -21,6 +21,8 @@ export interface LeaseAttrs {
 export type LeaseEvent = { type: "snapshot"; leases: Lease[] } | { type: "added"; lease: Lease } | { type: "removed"; lease: Lease };
 
 export interface LeaseWatch {
+  /** True while events flow: a snapshot was delivered and the watch has not been cut off since. */
+  live(): boolean;
   close(): void;
 }
 

@@ -89,9 +89,24 @@ describe("etcd faults on a 3-member cluster", () => {
       await sleep(OUTAGE_MS);
       lab("etcd", "start");
       await eventually("readyz 200 on every node", () => status().nodes.every((n) => readyz(n.netns) === 200), 30_000);
+      await expectWatchesResumed();
     });
     expect(received).toBe(sent);
     expect(leases()).toEqual(before);
+  }
+
+  /**
+   * Ready means the lease watch runs again, not only that etcd answers: a lease put now reaches every
+   * node within a few seconds, and its removal too (a watch still waiting out a reconnect backoff would not).
+   */
+  async function expectWatchesResumed(): Promise<void> {
+    const net = "10.244.250.0/24";
+    const value = JSON.stringify({ PublicIP: "192.168.56.250", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:01:c0:a8:38:fa" } });
+    const routed = () => status().nodes.map((n) => ipJson<unknown[]>(n.netns, ["route", "show", net]).length);
+    expect(etcdctl("put", "/weft/network/subnets/10.244.250.0-24", value).status).toBe(0);
+    await eventually("every node routes to a lease put after the outage", () => routed().every((c) => c === 1), 5_000);
+    expect(etcdctl("del", "/weft/network/subnets/10.244.250.0-24").status).toBe(0);
+    await eventually("every node drops the route when that lease is deleted", () => routed().every((c) => c === 0), 5_000);
   }
 
   it(`keeps pods talking through ${OUTAGE_MS / 1000} s without quorum; /readyz says so; recovers by itself`, async () => {

@@ -2,10 +2,10 @@
 // the tests and torn down after them whatever happened.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 export const LAB = resolve(import.meta.dirname, "../../dist/lab/weft-lab.cjs");
 
@@ -28,9 +28,29 @@ export function useLab(tag: string, upArgs: string[]) {
     const r = lab("up", ...upArgs);
     if (r.code !== 0) throw new Error(`lab up failed: ${r.err}`);
   }, 180_000);
+  // A lab test that fails in CI leaves nothing to read once the lab is down: print the tail of each
+  // node's weftd log with the failure, where the CI log keeps it.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") process.stderr.write(weftdLogTails(stateDir));
+  });
   afterAll(() => {
     lab("down");
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
   return { lab, stateDir, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
+}
+
+const TAIL_LINES = 40;
+
+/** The last lines of every node's weftd log in a lab's state dir, each under its node's name. */
+export function weftdLogTails(stateDir: string): string {
+  if (!existsSync(stateDir)) return "";
+  let out = "";
+  for (const entry of readdirSync(stateDir, { withFileTypes: true })) {
+    const log = join(stateDir, entry.name, "weftd.log");
+    if (!entry.isDirectory() || !existsSync(log)) continue;
+    const lines = readFileSync(log, "utf8").trimEnd().split("\n");
+    out += `--- ${entry.name}: weftd.log, last ${Math.min(TAIL_LINES, lines.length)} of ${lines.length} lines\n${lines.slice(-TAIL_LINES).join("\n")}\n`;
+  }
+  return out;
 }
