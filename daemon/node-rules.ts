@@ -2,7 +2,7 @@
 // the anti-spoofing filter (nftables). Both are written by starting a process, so they run off the
 // event loop, one run of each at a time: a lease event never waits behind them, and a slow run is
 // not stacked by the next resync.
-import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import type { Logger } from "./log.js";
 import { applyMasquerade } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
@@ -41,10 +41,13 @@ export class NodeRules {
     return this.podFilterProblem;
   }
 
-  /** At every resync: both writers, each skipped while its previous run is still going. */
-  resync(addressing: NodeAddressing): void {
+  /**
+   * At every resync: both writers, each skipped while its previous run is still going. `pods`: the
+   * IP records as listed for this resync (listed here when the caller could not).
+   */
+  resync(addressing: NodeAddressing, pods?: PodAllocation[]): void {
     void this.exclusive("nat", () => this.ensureNat(addressing));
-    void this.exclusive("pod filter", () => this.ensurePodFilter());
+    void this.exclusive("pod filter", () => this.ensurePodFilter(pods));
   }
 
   private async exclusive(name: string, fn: () => Promise<void>): Promise<void> {
@@ -65,14 +68,14 @@ export class NodeRules {
     }
   }
 
-  async ensurePodFilter(): Promise<void> {
+  async ensurePodFilter(pods?: PodAllocation[]): Promise<void> {
     try {
       if (!this.opts.antiSpoofing) {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const pods = (): ReturnType<PodIpStore["list"]> => new PodIpStore({ dataDir: this.opts.dataDir, network: this.opts.cniNetwork }).list();
-      const r = await syncPodFilter(pods, undefined, this.podFilterDiffering);
+      const list = (): PodAllocation[] => new PodIpStore({ dataDir: this.opts.dataDir, network: this.opts.cniNetwork }).list();
+      const r = await syncPodFilter(pods ?? list(), list, undefined, this.podFilterDiffering);
       this.podFilterDiffering = r.differing;
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");

@@ -58,7 +58,7 @@ describe("the anti-spoofing table", () => {
       { containerId: "c1", ifname: "eth0", ip: "10.244.1.2" },
       { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" },
     ] as PodAllocation[];
-    const r = await syncPodFilter(() => pods, exec);
+    const r = await syncPodFilter(pods, () => pods, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, removed: 0, entries: 2 });
     const writes = calls.filter((c) => c.args[0] === "-f");
     expect(writes).toHaveLength(1);
@@ -81,11 +81,11 @@ describe("the anti-spoofing table", () => {
       return "";
     };
     const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
-    const first = await syncPodFilter(() => pods, exec);
+    const first = await syncPodFilter(pods, () => pods, exec);
     expect(first).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
     expect(first.differing.size).toBe(2);
     expect(writes).toEqual([]);
-    const second = await syncPodFilter(() => pods, exec, first.differing);
+    const second = await syncPodFilter(pods, () => pods, exec, first.differing);
     expect(second).toMatchObject({ added: 1, removed: 1 });
     expect(second.differing.size).toBe(0);
     expect(writes).toEqual([expect.stringMatching(/^add element .* 10\.244\.1\.2 \}\n$/), 'delete element bridge weft pod-addresses { "weft0123abcd" . 0a:58:0a:f4:01:09 . 10.244.1.9 }\n']);
@@ -100,8 +100,7 @@ describe("the anti-spoofing table", () => {
     };
     const before = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
     const after = [...before, { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" }] as PodAllocation[];
-    let reads = 0;
-    const r = await syncPodFilter(() => (reads++ === 0 ? before : after), exec);
+    const r = await syncPodFilter(before, () => after, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, entries: 2 });
     expect(writes).toHaveLength(2);
     expect(writes[0]).toContain("10.244.1.2 }");

@@ -126,16 +126,18 @@ const addElements = (entries: PodFilterEntry[]): string => (entries.length ? `ad
 /**
  * Makes the table and its set match the pods this node has. The set is read before the IP records:
  * the plugin writes a record before its entry and removes the entry before the record, so an entry
- * seen without a record is a pod that is gone (or going), never one being added.
+ * seen without a record is a pod that is gone (or going), never one being added. `allocations` are
+ * the records as the caller listed them (weftd lists them once per resync, for this and for etcd);
+ * `relist` reads them again after a table write.
  *
  * A difference is repaired when the previous sync saw it too (`differedBefore`): a pod's ADD or DEL
  * running between the two reads makes one for a few milliseconds, and racing it either repairs
  * nothing or fails (the DEL removed the entry first, and nft fails a whole transaction for one
  * missing element). A new or repaired table gets every running pod's entry at once.
  */
-export async function syncPodFilter(readAllocations: () => PodAllocation[], exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
+export async function syncPodFilter(allocations: PodAllocation[], relist: () => PodAllocation[], exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
   const state = await readPodFilter(exec);
-  const want = new Map(readAllocations().map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
+  const want = new Map(allocations.map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
   const have = new Map((state?.entries ?? []).map((e) => [entryId(e), e]));
   const missing = [...want].filter(([id]) => !have.has(id));
   // An element nft could not be told about safely is left alone (only a root user could have put it there).
@@ -152,7 +154,7 @@ export async function syncPodFilter(readAllocations: () => PodAllocation[], exec
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
-    late = readAllocations().map((a) => podFilterEntry(a)).filter((e) => !want.has(entryId(e)));
+    late = relist().map((a) => podFilterEntry(a)).filter((e) => !want.has(entryId(e)));
     if (late.length) await exec("nft", ["-f", "-"], addElements(late));
   } else if (toAdd.length) await exec("nft", ["-f", "-"], addElements(toAdd));
   if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);

@@ -9,7 +9,7 @@ import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
-import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
@@ -46,6 +46,8 @@ export class Weftd {
   private firstReconcileDone = false;
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
+  /** Pods are being mirrored to etcd. */
+  private mirroring = false;
   private ownLeaseMissing = false;
   /** After etcd lost its data: no removals until then, while the other nodes claim their subnets back too. */
   private removalsHeldUntil = 0;
@@ -163,7 +165,6 @@ export class Weftd {
     );
     this.every(cfg.resyncInterval * 1000, () => this.resync());
     this.every(Math.max(1, cfg.leaseTtl / 2) * 1000, () => void this.renew());
-    this.every(cfg.resyncInterval * 1000, () => void this.mirrorPods());
   }
 
   private every(ms: number, fn: () => void): void {
@@ -360,8 +361,12 @@ export class Weftd {
 
   private resync(): void {
     this.reconcile();
+    // The plugin's IP records, listed once for both their readers (each listing takes the store's lock
+    // the plugin's ADD and DEL wait on).
+    const pods = this.listPods();
     const addressing = this.addressing();
-    if (addressing) this.rules?.resync(addressing);
+    if (addressing) this.rules?.resync(addressing, pods);
+    if (pods) void this.mirrorPods(pods);
     void this.client
       .get(this.mgr.configKey)
       .string()
@@ -392,15 +397,28 @@ export class Weftd {
     }
   }
 
-  private async mirrorPods(): Promise<void> {
-    if (!this.lease) return;
+  /** Undefined when the records cannot be read: the filter's writer then lists them itself and reports why. */
+  private listPods(): PodAllocation[] | undefined {
     try {
-      const allocations = new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list();
+      return new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, dataDir: this.cfg.dataDir }, "could not list the plugin's IP records; pods are not mirrored to etcd until they can be read");
+      return undefined;
+    }
+  }
+
+  /** One run at a time: while etcd is slow to answer, resyncs do not stack more runs behind it. */
+  private async mirrorPods(allocations: PodAllocation[]): Promise<void> {
+    if (!this.lease || this.mirroring) return;
+    this.mirroring = true;
+    try {
       const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, subnet: this.lease.subnet, nodeIp: this.lease.publicIp, allocations });
       if (r.put || r.deleted) this.log.info(r, "mirrored pod IPs to etcd");
     } catch (err) {
       this.etcdFailed("mirror pods", err as Error);
       this.log.warn({ err: (err as Error).message }, "could not mirror pod IPs to etcd; retrying at the next resync");
+    } finally {
+      this.mirroring = false;
     }
   }
 

@@ -25,7 +25,7 @@ const allocations = () => new PodIpStore({ dataDir: join(dir, "data"), network: 
 /** weftd's sync, carrying what differed from one call to the next as weftd does. */
 let differing: ReadonlySet<string> = new Set();
 const sync = async () => {
-  const r = await syncPodFilter(allocations, execInNode, differing);
+  const r = await syncPodFilter(allocations(), allocations, execInNode, differing);
   differing = r.differing;
   return r;
 };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
 import { readPodFilter } from "../../daemon/pod-filter.js";
+import { PodIpStore } from "../../ipam/pod-ip-store.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 
 const { lab, stateDir, status } = useLab("t", ["--nodes", "2", "--pods-per-node", "2"]);
@@ -151,6 +152,21 @@ describe("the lab", () => {
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1400, 1400]);
     expect(png.length).toBeGreaterThan(50_000);
   }, 120_000);
+
+  it("mirrors every pod's address to etcd, where ipamctl lists it under its node and subnet", async () => {
+    const s = status();
+    // What the plugin holds on each node (the lab's pods, and the cluster DNS pod it deploys).
+    const want = s.nodes.flatMap((n) => new PodIpStore({ dataDir: join(stateDir, n.name, "cni"), network: "weft" }).list().map((p) => `${p.ip} ${n.underlayIp} ${netOf(n.subnet)}`)).sort();
+    for (const n of s.nodes) for (const p of n.pods) expect(want).toContain(`${p.ip} ${n.underlayIp} ${netOf(n.subnet)}`);
+    const ipamctlPods = (): string[] => {
+      const r = spawnSync("nsenter", [`--net=/var/run/netns/${s.etcd.netns}`, join(import.meta.dirname, "../../dist/bin/ipamctl"), "pods", "-o", "json", "--timeout", "2", "--etcd-endpoints", s.etcd.endpoints.join(",")], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return (JSON.parse(r.stdout) as { ip: string; node: string; subnet: string }[]).map((p) => `${p.ip} ${p.node} ${p.subnet}`).sort();
+    };
+    // weftd mirrors at each resync (2 s in the lab): wait for it, then compare with a diff.
+    await eventually("ipamctl pods lists the lab's pods", () => JSON.stringify(ipamctlPods()) === JSON.stringify(want), 6_000).catch(() => undefined);
+    expect(ipamctlPods()).toEqual(want);
+  });
 
   it("lists every pod in its node's anti-spoofing set, and a pod forging a neighbour's address reaches no one across nodes", async () => {
     const [n1, n2] = status().nodes;
