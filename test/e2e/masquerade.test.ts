@@ -1,5 +1,6 @@
 // weftd's NAT and FORWARD rules in a namespace of the test's own: written once, left alone while they
-// are right (no iptables-restore at every resync), repaired when someone changes them.
+// are right (no iptables-restore at every resync, and no dump of other programs' rules), repaired when
+// someone changes them.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMasquerade, FORWARD_CHAIN, POSTROUTING_CHAIN } from "../../daemon/masquerade.js";
@@ -9,7 +10,9 @@ describe("masquerade rules", () => {
   const pool = new NetnsPool("mq");
   let ns = "";
   const writes: string[] = [];
+  const commands: string[] = [];
   const exec = (cmd: string, args: string[], input?: string): string => {
+    commands.push(cmd);
     if (cmd === "iptables-restore") writes.push(input ?? "");
     return execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", input });
   };
@@ -32,5 +35,32 @@ describe("masquerade rules", () => {
     expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
     expect(save()).not.toContain(`-A ${POSTROUTING_CHAIN} `);
     expect(save()).toContain(`-A ${FORWARD_CHAIN} -s 10.244.0.0/16 -j ACCEPT`);
+  });
+
+  it("reads only its own chains beside a large foreign ruleset, and puts back a jump deleted by hand", async () => {
+    // kube-proxy-like rules for 500 Services: weftd must not dump them at every resync.
+    const services = Array.from({ length: 500 }, (_, i) => i);
+    const foreign = [
+      "*nat",
+      ":KUBE-SERVICES - [0:0]",
+      ...services.map((i) => `:KUBE-SVC-${i} - [0:0]`), // iptables-restore wants every chain declared before the rules
+      "-A PREROUTING -j KUBE-SERVICES",
+      ...services.flatMap((i) => [`-A KUBE-SERVICES -d 10.96.${i >> 8}.${i & 255}/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-${i}`, `-A KUBE-SVC-${i} -p tcp -j DNAT --to-destination 10.244.1.${i % 250}:8080`]),
+      "COMMIT",
+      "",
+    ];
+    execFileSync("ip", ["netns", "exec", ns, "iptables-restore", "--noflush"], { input: foreign.join("\n") });
+    commands.length = 0;
+    writes.length = 0;
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(false);
+    expect(commands).not.toContain("iptables-save");
+    expect(commands.filter((c) => c === "iptables")).toHaveLength(4);
+    execFileSync("ip", ["netns", "exec", ns, "iptables", "-t", "filter", "-D", "FORWARD", "1"]);
+    expect(save()).not.toContain(`-j ${FORWARD_CHAIN}`);
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
+    expect(save().match(new RegExp(`-A FORWARD .*-j ${FORWARD_CHAIN}`, "g"))).toHaveLength(1);
+    expect(save()).toContain("-A KUBE-SVC-499 -p tcp -j DNAT --to-destination 10.244.1.249:8080");
+    expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(false);
+    expect(writes).toHaveLength(1);
   });
 });
