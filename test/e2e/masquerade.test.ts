@@ -53,8 +53,7 @@ describe("masquerade rules", () => {
     commands.length = 0;
     writes.length = 0;
     expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(false);
-    expect(commands).not.toContain("iptables-save");
-    expect(commands.filter((c) => c === "iptables")).toHaveLength(4);
+    expect(commands).toEqual(["sh"]); // one shell listing weft's four chains; no iptables-save of everything
     execFileSync("ip", ["netns", "exec", ns, "iptables", "-t", "filter", "-D", "FORWARD", "1"]);
     expect(save()).not.toContain(`-j ${FORWARD_CHAIN}`);
     expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(true);
