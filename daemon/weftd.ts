@@ -369,9 +369,12 @@ export class Weftd {
     if (pods) void this.mirrorPods(pods);
     void this.client
       .get(this.mgr.configKey)
-      .string()
+      .exec()
       .then(
-        () => this.etcdAnswered(),
+        (res) => {
+          this.etcdAnswered();
+          this.watch?.noticeRevision(res.header.revision);
+        },
         (err: Error) => this.etcdFailed("probe", err),
       );
   }

@@ -1,4 +1,5 @@
 // Subnet leases against a real etcd.
+import { rmSync } from "node:fs";
 import { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEtcd, type EtcdServer } from "../test/helpers/etcd.js";
@@ -118,7 +119,7 @@ describe("EtcdSubnetManager", () => {
     }
   }, 15_000);
 
-  it("resets consumers with a fresh snapshot when the watch comes back after missed, compacted history", async () => {
+  it("starts over with a fresh snapshot when cut off, so consumers end with etcd's leases whatever they missed (history compacted meanwhile)", async () => {
     await putConfig({ Network: "10.250.0.0/16" });
     const mgr = new EtcdSubnetManager(client, { prefix });
     await mgr.acquireLease(attrs(1));
@@ -137,16 +138,81 @@ describe("EtcdSubnetManager", () => {
       const stays = await other.acquireLease(attrs(3));
       const rev = (await client.get(`${prefix}/config`).exec()).header.revision;
       await client.kv.compact({ revision: rev, physical: true });
-      const snapshots = () => events.filter((e): e is Extract<LeaseEvent, { type: "snapshot" }> => e.type === "snapshot");
-      const reset = await until(() => (snapshots().length >= 2 ? snapshots().at(-1) : undefined), 15_000);
-      expect(reset.leases.map((l) => l.publicIp).sort()).toEqual(["192.168.56.1", "192.168.56.3"]);
-      expect(reset.leases.some((l) => l.subnet === stays.subnet)).toBe(true);
+      // What a consumer holds after applying every event in order: a snapshot replaces its view.
+      const view = (): string[] => {
+        const held = new Map<string, string>();
+        for (const e of events) {
+          if (e.type === "snapshot") {
+            held.clear();
+            for (const l of e.leases) held.set(l.subnet, l.publicIp);
+          } else if (e.type === "added") held.set(e.lease.subnet, e.lease.publicIp);
+          else held.delete(e.lease.subnet);
+        }
+        return [...held.values()].sort();
+      };
+      const settled = await until(() => (view().join() === "192.168.56.1,192.168.56.3" ? view() : undefined), 15_000).catch(() => view());
+      expect(settled).toEqual(["192.168.56.1", "192.168.56.3"]);
+      expect(events.filter((e) => e.type === "snapshot").length).toBeGreaterThanOrEqual(2); // it started over after the cut
+      expect(events.some((e) => e.type === "snapshot" && e.leases.some((l) => l.subnet === stays.subnet)) || events.some((e) => e.type === "added" && e.lease.subnet === stays.subnet)).toBe(true);
       expect(errors.length).toBeGreaterThan(0);
     } finally {
       watch.close();
       watcher.close();
     }
   }, 30_000);
+
+  it("starts over when etcd comes back empty between the watch's snapshot and its stream (its revision went back)", async () => {
+    const own = await startEtcd();
+    const c = createEtcdClient({ endpoints: [own.endpoint], timeoutMs: 1000 });
+    const p = "/reset/network";
+    const retrying = async <T>(fn: () => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (attempt >= 50) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    try {
+      await c.put(`${p}/config`).value(JSON.stringify({ Network: "10.240.0.0/16" }));
+      const mgr = new EtcdSubnetManager(c, { prefix: p });
+      await mgr.acquireLease(attrs(1));
+      for (let i = 0; i < 20; i++) await c.put("/reset/filler").value(String(i)); // a revision well above a new etcd's
+      // etcd loses its data after the snapshot is read and before the watch's stream is opened.
+      const listRaw = mgr.listRaw.bind(mgr);
+      let wiped = false;
+      mgr.listRaw = async () => {
+        const r = await listRaw();
+        if (!wiped) {
+          wiped = true;
+          await own.kill();
+          rmSync(own.dataDir, { recursive: true, force: true });
+          await own.restart();
+        }
+        return r;
+      };
+      const events: LeaseEvent[] = [];
+      const errors: Error[] = [];
+      const watch = mgr.watchLeases((e) => events.push(e), (e) => errors.push(e));
+      try {
+        await until(() => events.find((e) => e.type === "snapshot"));
+        // The new etcd: the config put back and a node claiming a subnet; the watch must see it.
+        await retrying(() => c.put(`${p}/config`).value(JSON.stringify({ Network: "10.240.0.0/16" })).exec());
+        const fresh = await retrying(() => new EtcdSubnetManager(c, { prefix: p }).acquireLease(attrs(2)));
+        const seen = (e: LeaseEvent): boolean => (e.type === "added" && e.lease.subnet === fresh.subnet) || (e.type === "snapshot" && e.leases.some((l) => l.subnet === fresh.subnet));
+        await until(() => events.find(seen), 10_000);
+        expect(errors.map((e) => e.message).join("\n")).toMatch(/revision went back from \d+ to \d+/);
+        expect(watch.live()).toBe(true);
+      } finally {
+        watch.close();
+      }
+    } finally {
+      c.close();
+      await own.stop();
+    }
+  }, 40_000);
 
   it("renews, and re-creates the same subnet when its key vanished", async () => {
     await putConfig({ Network: "10.248.0.0/16" });

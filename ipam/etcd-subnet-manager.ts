@@ -216,13 +216,19 @@ const safeSubnet = (key: string): string => {
   }
 };
 
-/** Snapshot then events; any error or reconnect starts over with a fresh snapshot. */
+/**
+ * Snapshot then events; any error or disconnection starts over with a fresh snapshot (the etcd
+ * client would resume the stream by itself, but at the revision it last saw: an etcd that came back
+ * without its data, at a lower revision, would send nothing until it got that far).
+ */
 class SubnetWatch implements LeaseWatch {
   private closed = false;
   private watcher: Watcher | undefined;
   private readonly cache = new Map<string, Lease>();
   private backoffMs = 250;
   private isLive = false;
+  /** The highest revision this watch has seen: etcd's revisions never go back unless it lost its data. */
+  private revision = 0n;
 
   constructor(
     private readonly mgr: EtcdSubnetManager,
@@ -252,39 +258,59 @@ class SubnetWatch implements LeaseWatch {
         if (l.lease) this.cache.set(l.key, l.lease);
       }
       if (this.closed) return;
+      this.revision = BigInt(revision);
       this.onEvent({ type: "snapshot", leases: [...this.cache.values()] });
-      const prefixLen = this.mgr.subnetsPrefix.length;
-      const watcher = await this.client.watch().prefix(this.mgr.subnetsPrefix).startRevision(String(BigInt(revision) + 1n)).create();
-      if (this.closed) return void watcher.cancel();
-      this.watcher = watcher;
-      this.backoffMs = 250;
-      this.isLive = true;
-      let disconnected = false;
-      watcher.on("put", (kv) => {
-        const key = kv.key.toString().slice(prefixLen);
-        const lease = this.decode(key, kv.value.toString());
-        if (!lease) return;
-        this.cache.set(key, lease);
-        this.onEvent({ type: "added", lease });
-      });
-      watcher.on("delete", (kv) => {
-        const key = kv.key.toString().slice(prefixLen);
-        const lease = this.cache.get(key);
-        this.cache.delete(key);
-        if (lease) this.onEvent({ type: "removed", lease });
-      });
-      watcher.on("disconnected", () => {
-        disconnected = true;
-        this.isLive = false;
-      });
-      watcher.on("connected", () => {
-        // Events may have been missed while cut off: start over from a fresh snapshot.
-        if (disconnected) this.restart(new LeaseError("lease watch reconnected; resynchronising"));
-      });
-      watcher.on("error", (err) => this.restart(err));
+      this.follow();
     } catch (err) {
       this.restart(err as Error);
     }
+  }
+
+  /** Events after the snapshot. Handlers go on before the stream exists: a cut during its creation counts too. */
+  private follow(): void {
+    const prefixLen = this.mgr.subnetsPrefix.length;
+    const watcher = this.client.watch().prefix(this.mgr.subnetsPrefix).startRevision(String(this.revision + 1n)).watcher();
+    this.watcher = watcher;
+    const current = (): boolean => !this.closed && this.watcher === watcher;
+    watcher.on("connected", (res) => {
+      if (!current()) return;
+      // Created on an etcd that is behind the snapshot: it lost its data between the two.
+      if (this.wentBack(res.header.revision)) return;
+      this.isLive = true;
+      this.backoffMs = 250;
+    });
+    watcher.on("data", (res) => {
+      if (current() && BigInt(res.header.revision) > this.revision) this.revision = BigInt(res.header.revision);
+    });
+    watcher.on("put", (kv) => {
+      if (!current()) return;
+      const key = kv.key.toString().slice(prefixLen);
+      const lease = this.decode(key, kv.value.toString());
+      if (!lease) return;
+      this.cache.set(key, lease);
+      this.onEvent({ type: "added", lease });
+    });
+    watcher.on("delete", (kv) => {
+      if (!current()) return;
+      const key = kv.key.toString().slice(prefixLen);
+      const lease = this.cache.get(key);
+      this.cache.delete(key);
+      if (lease) this.onEvent({ type: "removed", lease });
+    });
+    // Events may be missed while cut off: start over from a fresh snapshot once etcd answers.
+    watcher.on("disconnected", () => current() && this.restart(new LeaseError("lease watch cut off from etcd; resynchronising when it answers")));
+    watcher.on("error", (err) => current() && this.restart(err));
+  }
+
+  /** Restarts the watch when etcd answers at a revision below one it has already shown (restored, or rebuilt empty). */
+  noticeRevision(revision: string): void {
+    if (this.isLive) this.wentBack(revision);
+  }
+
+  private wentBack(revision: string): boolean {
+    if (BigInt(revision) >= this.revision) return false;
+    this.restart(new LeaseError(`etcd's revision went back from ${this.revision} to ${revision}: it lost its data or was restored from a backup; resynchronising`));
+    return true;
   }
 
   private restart(err: Error): void {

@@ -76,7 +76,7 @@ export class MemorySubnetManager implements SubnetManager {
   watchLeases(onEvent: (e: LeaseEvent) => void): LeaseWatch {
     this.watchers.add(onEvent);
     onEvent({ type: "snapshot", leases: [...this.leases.values()] });
-    return { live: () => this.watchers.has(onEvent), close: () => void this.watchers.delete(onEvent) };
+    return { live: () => this.watchers.has(onEvent), noticeRevision: () => undefined, close: () => void this.watchers.delete(onEvent) };
   }
 
   async close(): Promise<void> {

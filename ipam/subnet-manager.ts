@@ -23,6 +23,8 @@ export type LeaseEvent = { type: "snapshot"; leases: Lease[] } | { type: "added"
 export interface LeaseWatch {
   /** True while events flow: a snapshot was delivered and the watch has not been cut off since. */
   live(): boolean;
+  /** A revision etcd answered with elsewhere: one below what the watch has seen means etcd lost its data. */
+  noticeRevision(revision: string): void;
   close(): void;
 }
 
