@@ -1,5 +1,6 @@
 // Benchmark body run by bench/nat-check.mjs (bundled on the fly, run inside the bench's namespace):
 // weftd's resync check of its NAT and FORWARD rules, which writes nothing when they are in place.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { applyMasquerade } from "../daemon/masquerade.js";
 
@@ -21,4 +22,15 @@ for (let i = 0; i < runs; i++) {
 }
 const cpu = process.cpuUsage(cpu0);
 const ownMs = (cpu.user + cpu.system) / 1000;
-console.log(JSON.stringify({ wall, cpuMsPerCheck: (ownMs + childrenCpuMs() - children0) / runs }));
+const cpuMsPerCheck = (ownMs + childrenCpuMs() - children0) / runs;
+// The reference, from the same process in the same namespace: iptables-save alone, its output unread.
+const dumpWall: number[] = [];
+let dumpBytes = 0;
+for (let i = 0; i < runs; i++) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync("iptables-save", [], { maxBuffer: 1 << 30 });
+  dumpWall.push(Number(process.hrtime.bigint() - t) / 1e6);
+  if (r.status !== 0) throw new Error(`iptables-save failed: ${String(r.stderr).slice(0, 300)}`);
+  dumpBytes = r.stdout.length;
+}
+console.log(JSON.stringify({ wall, cpuMsPerCheck, dumpWall, dumpBytes }));

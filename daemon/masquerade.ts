@@ -35,46 +35,21 @@ export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipM
   return lines.join("\n");
 }
 
-/** One chain's rules, in order, as iptables-save and `iptables -S` print them (which is how they are written). */
+/** One chain's rules, in order, as iptables-save prints them (which is how they are written). */
 const chainRules = (text: string, chain: string): string => text.split("\n").filter((l) => l.startsWith(`-A ${chain} `)).join("\n");
-
-const CHAIN_MARK = "#weft-chain";
-const CHAIN_MISSING = "#weft-missing";
-const CHECKED = [["nat", "POSTROUTING"], ["nat", POSTROUTING_CHAIN], ["filter", "FORWARD"], ["filter", FORWARD_CHAIN]] as const;
-/**
- * The four chains weft writes, listed by one shell (`iptables -S` takes one chain): one process start
- * from weftd rather than four, each of which forks a process of weftd's size. Built from constants only.
- * A chain that cannot be listed (it or its table does not exist yet; iptables says so in words that
- * differ by backend) is marked missing: the restore that follows creates it, or fails with
- * iptables' own error if iptables itself is what is wrong.
- */
-const LIST_CHAINS = CHECKED.map(([table, chain]) => `echo '${CHAIN_MARK} ${table} ${chain}'; iptables -w 5 -t ${table} -S ${chain} 2>/dev/null || echo '${CHAIN_MISSING}'`).join("\n");
-
-/** "table chain" → the chain as `iptables -S` prints it, or undefined when it could not be listed. */
-async function listChains(exec: Exec): Promise<Map<string, string | undefined>> {
-  const out = await exec("sh", ["-c", LIST_CHAINS]);
-  const chains = new Map<string, string | undefined>();
-  // Sections start at the marker lines: iptables prints lines that start with -P, -N or -A.
-  for (const section of `\n${out}`.split(`\n${CHAIN_MARK} `).slice(1)) {
-    const [name = "", ...lines] = section.split("\n");
-    chains.set(name, lines.includes(CHAIN_MISSING) ? undefined : lines.join("\n"));
-  }
-  return chains;
-}
 
 /**
  * Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent).
  * Runs iptables-restore only when something differs: this runs at every resync, and a restore is a
- * process start and a table rewrite. It reads the four chains it writes, never the whole ruleset:
- * beside kube-proxy's rules for 2,000 Services (2.9 MB of iptables-save) a full dump cost 0.9 s per
- * resync. Returns whether it wrote.
+ * process start and a table rewrite. Returns whether it wrote. It reads the whole ruleset, whose size
+ * grows with kube-proxy's Services: docs/benchmarks.md ("nat check") has what that costs and why
+ * listing only weft's chains was not adopted yet.
  */
 export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): Promise<boolean> {
-  const chains = await listChains(exec);
-  const [postrouting, ownNat, forward, ownForward] = CHECKED.map(([table, chain]) => chains.get(`${table} ${chain}`));
-  const missingJumps = { nat: !postrouting?.includes(JUMP_NAT), filter: !forward?.includes(JUMP_FWD) };
+  const saved = await exec("iptables-save", []);
+  const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
   const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps });
-  const inPlace = ownNat !== undefined && ownForward !== undefined && chainRules(ownNat, POSTROUTING_CHAIN) === chainRules(rules, POSTROUTING_CHAIN) && chainRules(ownForward, FORWARD_CHAIN) === chainRules(rules, FORWARD_CHAIN);
+  const inPlace = [POSTROUTING_CHAIN, FORWARD_CHAIN].every((c) => saved.includes(`:${c} `) && chainRules(saved, c) === chainRules(rules, c));
   if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
   await exec("iptables-restore", ["--noflush", "-w", "5"], rules);
   return true;
