@@ -42,8 +42,8 @@ const chainRules = (text: string, chain: string): string => text.split("\n").fil
  * Applies the rules in the caller's namespace; idempotent (jumps are inserted only when absent).
  * Runs iptables-restore only when something differs: this runs at every resync, and a restore is a
  * process start and a table rewrite. Returns whether it wrote. It reads the whole ruleset, whose size
- * grows with kube-proxy's Services: docs/benchmarks.md ("nat check") has what that costs and why
- * listing only weft's chains was not adopted yet.
+ * grows with kube-proxy's Services: weftd calls it through NatRulesKeeper, which skips it while nothing
+ * in the namespace changed (docs/benchmarks.md, "nat check").
  */
 export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): Promise<boolean> {
   const saved = await exec("iptables-save", []);
@@ -53,4 +53,43 @@ export async function applyMasquerade(network: string, nodeSubnet: string, ipMas
   if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
   await exec("iptables-restore", ["--noflush", "-w", "5"], rules);
   return true;
+}
+
+/** Whether `iptables` writes through nf_tables (iptables-nft), whose changes move the ruleset generation. */
+export async function iptablesUsesNftables(exec: Exec = execHere): Promise<boolean> {
+  try {
+    return /\(nf_tables\)/.test(await exec("iptables", ["--version"]));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The rules kept at every resync without reading the ruleset each time: the check is skipped while
+ * nf_tables' ruleset generation is the one read just before the last check that found (or put) them in
+ * place, since nothing in the namespace has changed since. Only with iptables-nft: iptables-legacy's
+ * changes do not move the generation, so without one (`generation` undefined, or unreadable) every
+ * resync checks.
+ */
+export class NatRulesKeeper {
+  private checked: string | undefined;
+
+  constructor(
+    private readonly generation: (() => number) | undefined,
+    private readonly exec: Exec = execHere,
+  ) {}
+
+  async ensure(network: string, nodeSubnet: string, ipMasq: boolean): Promise<"unchanged" | "in place" | "written"> {
+    let generation: number | undefined;
+    try {
+      generation = this.generation?.();
+    } catch {
+      generation = undefined; // checked below, as if there were no generation to go by
+    }
+    const key = generation === undefined ? undefined : `${generation} ${network} ${nodeSubnet} ${ipMasq}`;
+    if (key !== undefined && key === this.checked) return "unchanged";
+    const wrote = await applyMasquerade(network, nodeSubnet, ipMasq, this.exec);
+    this.checked = wrote ? undefined : key; // a write moved the generation: the next resync checks again
+    return wrote ? "written" : "in place";
+  }
 }

@@ -4,7 +4,8 @@
 // not stacked by the next resync.
 import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import type { Logger } from "./log.js";
-import { applyMasquerade } from "./masquerade.js";
+import { nftGeneration } from "../netlink/index.js";
+import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { removePodFilter, syncPodFilter } from "./pod-filter.js";
 
@@ -24,6 +25,7 @@ export interface NodeAddressing {
 
 export class NodeRules {
   private readonly running = new Set<string>();
+  private nat: NatRulesKeeper | undefined;
   private podFilterProblem: string | undefined;
   /** Anti-spoofing entries that differed at the last sync: repaired if the next one sees them too. */
   private podFilterDiffering: ReadonlySet<string> = new Set();
@@ -62,7 +64,8 @@ export class NodeRules {
 
   async ensureNat({ network, subnet }: NodeAddressing): Promise<void> {
     try {
-      await applyMasquerade(network, subnet, this.opts.ipMasq);
+      this.nat ??= new NatRulesKeeper((await iptablesUsesNftables()) ? () => nftGeneration() : undefined);
+      await this.nat.ensure(network, subnet, this.opts.ipMasq);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
     }

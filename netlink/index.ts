@@ -6,5 +6,5 @@ export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoun
 export { readSysctl, setSysctl } from "./sysctl.js";
 export { ExecCacheError } from "./exec-cache.js";
 export { inNetns } from "./netns.js";
-export { openNftSets, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
+export { nftGeneration, openNftSets, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
 export { concatKey, KeyFieldError, type KeyField } from "./codec/nftables.js";

@@ -1,6 +1,6 @@
 // nf_tables set elements in one network namespace, through NETLINK_NETFILTER: how the CNI plugin
 // keeps a pod's entry in weftd's anti-spoofing set without starting `nft` on the hot path.
-import { buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, type SetRef } from "./codec/nftables.js";
+import { buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, parseGenId, type SetRef } from "./codec/nftables.js";
 import { NotFoundError } from "./errors.js";
 import { inNetns } from "./netns.js";
 import { NetlinkSocket } from "./socket.js";
@@ -38,4 +38,21 @@ export function openNftSets(netnsPath?: string): NftSetHandle {
     },
     close: () => sock.close(),
   };
+}
+
+/**
+ * The nf_tables ruleset generation of this namespace (or of `netnsPath`'s): equal across two reads only
+ * if no nf_tables transaction, iptables-nft's included, was committed between them.
+ */
+export function nftGeneration(netnsPath?: string): number {
+  const sock = netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
+  try {
+    for (const msg of sock.request(buildGetGen(), "get", "the nf_tables ruleset generation")) {
+      const id = parseGenId(msg);
+      if (id !== undefined) return id;
+    }
+    throw new Error("netlink: the kernel answered the nf_tables generation request without a generation");
+  } finally {
+    sock.close();
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributes } from "./attributes.js";
 import { NLA_TYPE_MASK } from "./constants.js";
-import { buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError } from "./nftables.js";
+import { buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError, parseGenId } from "./nftables.js";
 
 describe("nftables concatenated keys", () => {
   it("lays out ifname . ether_addr . ipv4_addr as nft does (16 + 6 padded to 8 + 4 bytes)", () => {
@@ -71,5 +71,20 @@ describe("nftables set element batches", () => {
     const getElem = buildGetSetElement(ref, key);
     expect(getElem).toMatchObject({ type: (10 << 8) | 13, flags: 0x1 | 0x4 });
     expect(getElem.body).toEqual(buildSetElementsBatch({ op: "delete", ...ref, keys: [key] })[1]!.body);
+  });
+});
+
+describe("nftables ruleset generation", () => {
+  it("asks with GETGEN and reads NFTA_GEN_ID (big-endian) from the kernel's NEWGEN, and nothing from anything else", () => {
+    const req = buildGetGen();
+    expect(req.type).toBe((10 << 8) | 16);
+    expect([...req.body]).toEqual([0, 0, 0, 0]);
+    // NEWGEN: nfgenmsg, then NFTA_GEN_ID (len 8, type 1, be32 0x01020304) and NFTA_GEN_PROC_PID.
+    const payload = Buffer.from([0, 0, 0, 0, 8, 0, 1, 0, 1, 2, 3, 4, 8, 0, 2, 0, 0, 0, 0, 42]);
+    const msg = { type: (10 << 8) | 15, flags: 0, seq: 1, pid: 0, payload };
+    expect(parseGenId(msg)).toBe(0x01020304);
+    expect(parseGenId({ ...msg, type: (10 << 8) | 13 })).toBeUndefined();
+    expect(parseGenId({ ...msg, payload: payload.subarray(0, 4) })).toBeUndefined();
+    expect(() => parseGenId({ ...msg, payload: Buffer.from([0, 0, 0, 0, 8, 0, 1, 0, 1]) })).toThrow(/malformed attribute/);
   });
 });

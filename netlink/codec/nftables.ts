@@ -2,8 +2,9 @@
 // one element per pod in a set that weftd created (with nft), in a transaction batch
 // {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}, and CHECK looks the set and an element up. A process start of `nft` would cost ~5 ms per
 // pod; this costs a socket and one datagram.
-import { ByteWriter } from "./attributes.js";
+import { ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
+import type { NetlinkMessage } from "./message.js";
 import type { Request } from "./request.js";
 
 export const NETLINK_NETFILTER = 12;
@@ -17,6 +18,9 @@ const NFT_MSG_GETSET = 10;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
+const NFT_MSG_NEWGEN = 15;
+const NFT_MSG_GETGEN = 16;
+const NFTA_GEN_ID = 1;
 const NFTA_SET_TABLE = 1;
 const NFTA_SET_NAME = 2;
 const NFTA_SET_ELEM_LIST_TABLE = 1;
@@ -88,6 +92,23 @@ export function buildGetSet(ref: SetRef): Request {
 /** Looks one element up by its key (the kernel answers with it, or ENOENT). */
 export function buildGetSetElement(ref: SetRef, key: Buffer): Request {
   return { type: nftType(NFT_MSG_GETSETELEM), flags: NLM_F.REQUEST | NLM_F.ACK, body: elementsBody(ref, [key]) };
+}
+
+/**
+ * Asks for the ruleset's generation: a counter the kernel bumps at every committed nf_tables change in
+ * the namespace (iptables-nft's rules included), and only then (packet counters do not move it).
+ */
+export function buildGetGen(): Request {
+  const w = new ByteWriter();
+  nfgenmsg(w, 0, 0);
+  return { type: nftType(NFT_MSG_GETGEN), flags: NLM_F.REQUEST | NLM_F.ACK, body: w.toBuffer() };
+}
+
+/** The generation in the kernel's NEWGEN answer; undefined when the message is not one. */
+export function parseGenId(msg: NetlinkMessage): number | undefined {
+  if (msg.type !== nftType(NFT_MSG_NEWGEN) || msg.payload.length < 4) return undefined;
+  const id = parseAttributes(msg.payload, 4).get(NFTA_GEN_ID);
+  return id && id.length >= 4 ? id.readUInt32BE(0) : undefined;
 }
 
 /** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */

@@ -3,7 +3,8 @@
 // programs' rules left as they are.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMasquerade, FORWARD_CHAIN, POSTROUTING_CHAIN } from "../../daemon/masquerade.js";
+import { applyMasquerade, FORWARD_CHAIN, iptablesUsesNftables, NatRulesKeeper, POSTROUTING_CHAIN } from "../../daemon/masquerade.js";
+import { nftGeneration } from "../../netlink/index.js";
 import { NetnsPool } from "../helpers/netns.js";
 
 describe("masquerade rules", () => {
@@ -61,5 +62,31 @@ describe("masquerade rules", () => {
     expect(save()).toContain("-A KUBE-SVC-499 -p tcp -j DNAT --to-destination 10.244.1.249:8080");
     expect(await applyMasquerade("10.244.0.0/16", "10.244.5.0/24", false, exec)).toBe(false);
     expect(writes).toHaveLength(1);
+  });
+  it("skips the read while nf_tables' ruleset generation stands still, and checks again after any change", async () => {
+    const version = execFileSync("iptables", ["--version"], { encoding: "utf8" });
+    expect(await iptablesUsesNftables(exec)).toBe(/\(nf_tables\)/.test(version));
+    if (!/\(nf_tables\)/.test(version)) return; // iptables-legacy: no generation to go by (checked last below)
+    const reads = (): number => commands.filter((c) => c === "iptables-save").length;
+    const keeper = new NatRulesKeeper(() => nftGeneration(`/var/run/netns/${ns}`), exec);
+    const ensure = () => keeper.ensure("10.244.0.0/16", "10.244.5.0/24", true);
+    expect(await ensure()).toBe("written"); // the previous test left ipMasq off
+    expect(await ensure()).toBe("in place"); // its own write moved the generation: read once more
+    const before = reads();
+    expect(await ensure()).toBe("unchanged");
+    expect(await ensure()).toBe("unchanged");
+    expect(reads()).toBe(before);
+    // Any change in the namespace moves the generation: here weft's own rule deleted by hand.
+    execFileSync("ip", ["netns", "exec", ns, "iptables", "-t", "nat", "-D", POSTROUTING_CHAIN, "1"]);
+    expect(await ensure()).toBe("written");
+    expect(save()).toContain(`-A ${POSTROUTING_CHAIN} -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "pod to outside" -j MASQUERADE --random-fully`);
+    // Without a generation (iptables-legacy, or one that cannot be read) every call reads.
+    for (const generation of [undefined, () => { throw new Error("no netlink"); }]) {
+      const blind = new NatRulesKeeper(generation, exec);
+      const n = reads();
+      expect(await blind.ensure("10.244.0.0/16", "10.244.5.0/24", true)).toBe("in place");
+      expect(await blind.ensure("10.244.0.0/16", "10.244.5.0/24", true)).toBe("in place");
+      expect(reads()).toBe(n + 2);
+    }
   });
 });
