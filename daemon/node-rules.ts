@@ -2,9 +2,9 @@
 // the anti-spoofing filter (nftables). Both are written by starting a process, so they run off the
 // event loop, one run of each at a time: a lease event never waits behind them, and a slow run is
 // not stacked by the next resync.
-import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
-import type { Logger } from "./log.js";
+import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { nftGeneration } from "../netlink/index.js";
+import type { Logger } from "./log.js";
 import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { removePodFilter, syncPodFilter } from "./pod-filter.js";
@@ -12,9 +12,8 @@ import { removePodFilter, syncPodFilter } from "./pod-filter.js";
 export interface NodeRulesOptions {
   ipMasq: boolean;
   antiSpoofing: boolean;
-  /** Where the plugin keeps its IP records: the list of pods the filter must hold. */
-  dataDir: string;
-  cniNetwork: string;
+  /** Reads the plugin's IP records afresh: the pods the filter must hold. */
+  listPods: () => PodAllocation[];
 }
 
 /** The pod network and this node's subnet: what the NAT rules are written for. */
@@ -77,8 +76,7 @@ export class NodeRules {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const list = (): PodAllocation[] => new PodIpStore({ dataDir: this.opts.dataDir, network: this.opts.cniNetwork }).list();
-      const r = await syncPodFilter(pods ?? list(), list, undefined, this.podFilterDiffering);
+      const r = await syncPodFilter(pods ?? this.opts.listPods(), this.opts.listPods, undefined, this.podFilterDiffering);
       this.podFilterDiffering = r.differing;
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");

@@ -33,6 +33,8 @@ export class Weftd {
   private readonly client: Etcd3;
   private readonly mgr: EtcdSubnetManager;
   private readonly h: NetlinkHandle;
+  /** The plugin's IP records on this node (read only: the plugin writes them). */
+  private readonly pods: PodIpStore;
   private log: Logger;
   private network?: NetworkConfig;
   private underlay?: Underlay;
@@ -68,6 +70,7 @@ export class Weftd {
     this.client = createEtcdClient({ endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCafile, certFile: cfg.etcdCertfile, keyFile: cfg.etcdKeyfile });
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
+    this.pods = new PodIpStore({ dataDir: cfg.dataDir, network: cfg.cniNetwork });
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
 
@@ -151,7 +154,7 @@ export class Weftd {
     this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
 
     this.ensureDevice();
-    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, dataDir: cfg.dataDir, cniNetwork: cfg.cniNetwork }, this.metrics, this.log);
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list() }, this.metrics, this.log);
     // Before subnet.env: the plugin adds pods only once the filter they are listed in exists.
     await this.rules.ensurePodFilter();
     const sub = parseIpv4Cidr(lease.subnet);
@@ -403,7 +406,7 @@ export class Weftd {
   /** Undefined when the records cannot be read: the filter's writer then lists them itself and reports why. */
   private listPods(): PodAllocation[] | undefined {
     try {
-      return new PodIpStore({ dataDir: this.cfg.dataDir, network: this.cfg.cniNetwork }).list();
+      return this.pods.list();
     } catch (err) {
       this.log.error({ err: (err as Error).message, dataDir: this.cfg.dataDir }, "could not list the plugin's IP records; pods are not mirrored to etcd until they can be read");
       return undefined;
