@@ -55,9 +55,9 @@ export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
       // daemon must reconnect at once, and its own loops already retry with backoff and logs.
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) }),
-      // The watch stream reconnects by itself after a disconnection, with the library's backoff of up to
-      // 30 s by default: after an outage of that length weftd would miss other nodes' changes for up to
-      // 30 s more once etcd is back. 5 s, like the daemon's own watch restarts.
+      // The client reopens a cut watch stream by itself, with a backoff of up to 30 s by default. The
+      // lease watch no longer waits for that (it starts over with a fresh snapshot at every cut); this
+      // bounds the wait for any watch that does, 5 s like the lease watch's own restarts.
       watchBackoff: new ExponentialBackoff({ initialDelay: 250, maxDelay: 5_000 }).next(),
     },
   };
