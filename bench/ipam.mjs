@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as esbuild from "esbuild";
-import { execTimed, ms, percentile, ratio, ROOT, withCleanup } from "./lib.mjs";
+import { bundleWorker, execTimed, ms, percentile, ratio, withCleanup } from "./lib.mjs";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const OPS = Number(process.env.BENCH_OPS ?? 2000);
@@ -36,8 +35,7 @@ await withCleanup(
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const worker = join(ROOT, "dist", "bench", "ipam-worker.mjs");
-    await esbuild.build({ entryPoints: [join(ROOT, "bench", "ipam-worker.ts")], outfile: worker, bundle: true, platform: "node", format: "esm", external: ["etcd3", "ip-num", "cockatiel"], logLevel: "error" });
+    const worker = await bundleWorker("ipam-worker", ["etcd3", "ip-num", "cockatiel"]);
     const before = await grpcRequests();
     const { acquire, alloc } = JSON.parse(execFileSync(process.execPath, [worker, endpoint, String(NODES), String(OPS)], { encoding: "utf8", maxBuffer: 64 << 20 }));
     const requests = (await grpcRequests()) - before - 1; // minus the config put

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "dist", "bin");
@@ -14,6 +15,13 @@ export const RUNTIME_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
  *  matter to the plugin's cost), so the plugin's ADD and DEL pay for their entry as on a real node. */
 export function addPodFilterSet(netns) {
   execFileSync("ip", ["netns", "exec", netns, "nft", "-f", "-"], { input: "table bridge weft {\n  set pod-addresses { type ifname . ether_addr . ipv4_addr; }\n}\n" });
+}
+
+/** Bundles bench/NAME.ts (weft's modules compiled in, `external` left to node_modules) and returns the bundle's path. */
+export async function bundleWorker(name, external = []) {
+  const outfile = join(ROOT, "dist", "bench", `${name}.mjs`);
+  await esbuild.build({ entryPoints: [join(ROOT, "bench", `${name}.ts`)], outfile, bundle: true, platform: "node", format: "esm", external, logLevel: "error" });
+  return outfile;
 }
 
 export function requireBuild() {

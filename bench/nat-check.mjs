@@ -2,9 +2,7 @@
 // Services (BENCH_SERVICES), against iptables-save alone of the same ruleset, run by the same process
 // in the same namespace, same run: how the check's cost follows the node's other rules.
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import * as esbuild from "esbuild";
-import { ms, Namespaces, percentile, ratio, ROOT, RUNTIME_PATH, withCleanup } from "./lib.mjs";
+import { bundleWorker, ms, Namespaces, percentile, ratio, RUNTIME_PATH, withCleanup } from "./lib.mjs";
 
 const SIZES = (process.env.BENCH_SERVICES ?? "0,500,2000").split(",").map(Number);
 const RUNS = 20;
@@ -33,8 +31,7 @@ const ns = new Namespaces("nat");
 await withCleanup(
   () => ns.cleanup(),
   async () => {
-    const worker = join(ROOT, "dist", "bench", "nat-check-worker.mjs");
-    await esbuild.build({ entryPoints: [join(ROOT, "bench", "nat-check-worker.ts")], outfile: worker, bundle: true, platform: "node", format: "esm", external: ["koffi"], logLevel: "error" });
+    const worker = await bundleWorker("nat-check-worker", ["koffi"]);
     console.log(`nat check: weftd's resync check of its rules (in place, nothing written), p50 of ${RUNS}, against iptables-save alone of the same ruleset`);
     for (const services of SIZES) {
       const name = ns.create(String(services));

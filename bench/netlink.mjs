@@ -4,8 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as esbuild from "esbuild";
-import { addPodFilterSet, ms, Namespaces, percentile, ratio, ROOT, timeSync, withCleanup } from "./lib.mjs";
+import { addPodFilterSet, bundleWorker, ms, Namespaces, percentile, ratio, timeSync, withCleanup } from "./lib.mjs";
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 100);
 const ns = new Namespaces("nl");
@@ -17,8 +16,7 @@ await withCleanup(
     rmSync(tmp, { recursive: true, force: true });
   },
   async () => {
-    const worker = join(ROOT, "dist", "bench", "netlink-worker.mjs");
-    await esbuild.build({ entryPoints: [join(ROOT, "bench", "netlink-worker.ts")], outfile: worker, bundle: true, platform: "node", format: "esm", external: ["koffi"], logLevel: "error" });
+    const worker = await bundleWorker("netlink-worker", ["koffi"]);
 
     const libNs = ns.create("lib");
     addPodFilterSet(libNs);

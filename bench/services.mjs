@@ -5,11 +5,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as esbuild from "esbuild";
-import { ms, Namespaces, percentile, ROOT, withCleanup } from "./lib.mjs";
+import { bundleWorker, ms, Namespaces, percentile, ROOT, withCleanup } from "./lib.mjs";
 
-const worker = join(ROOT, "dist", "bench", "services-worker.mjs");
-await esbuild.build({ entryPoints: [join(ROOT, "bench", "services-worker.ts")], outfile: worker, bundle: true, platform: "node", format: "esm", logLevel: "error" });
+const worker = await bundleWorker("services-worker");
 
 console.log("rule sync (one namespace per run; 10 endpoints per service; NodePorts on the first 2,768):");
 const rows = [];
