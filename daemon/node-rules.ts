@@ -7,7 +7,7 @@ import { nftGeneration } from "../netlink/index.js";
 import type { Logger } from "./log.js";
 import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
-import { removePodFilter, syncPodFilter } from "./pod-filter.js";
+import { PodFilterKeeper, readPodFilterCounters, removePodFilter } from "./pod-filter.js";
 
 export interface NodeRulesOptions {
   ipMasq: boolean;
@@ -25,9 +25,8 @@ export interface NodeAddressing {
 export class NodeRules {
   private readonly running = new Set<string>();
   private nat: NatRulesKeeper | undefined;
+  private readonly podFilter = new PodFilterKeeper(() => nftGeneration(), () => readPodFilterCounters());
   private podFilterProblem: string | undefined;
-  /** Anti-spoofing entries that differed at the last sync: repaired if the next one sees them too. */
-  private podFilterDiffering: ReadonlySet<string> = new Set();
   /** The filter's drop counters at the last read: the metrics grow by the difference. */
   private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
 
@@ -76,8 +75,7 @@ export class NodeRules {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await syncPodFilter(pods ?? this.opts.listPods(), this.opts.listPods, undefined, this.podFilterDiffering);
-      this.podFilterDiffering = r.differing;
+      const r = await this.podFilter.sync(pods ?? this.opts.listPods(), this.opts.listPods);
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);

@@ -7,6 +7,7 @@
 import { HOST_VETH_PREFIX, POD_FILTER, podFilterEntry, type PodFilterEntry } from "../ipam/attachment.js";
 import { ipv4ToInt } from "../ipam/ipv4.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import { nftCounterPackets } from "../netlink/index.js";
 import { execHere, type Exec } from "./exec.js";
 
 const T = POD_FILTER.table;
@@ -161,6 +162,56 @@ export async function syncPodFilter(allocations: PodAllocation[], relist: () => 
   const repaired = new Set([...toAdd, ...toRemove].map(entryId));
   const differing = new Set([...missing, ...stale].map(([id]) => id).filter((id) => !repaired.has(id)));
   return { entries: want.size + late.length, added: toAdd.length + late.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0, differing };
+}
+
+/** The filter's drop counters, read over netlink (no `nft` process); `netnsPath` for another namespace's table. */
+export function readPodFilterCounters(netnsPath?: string): Pick<PodFilterState, "droppedFrames" | "droppedOther"> {
+  const [droppedFrames = 0, droppedOther = 0] = nftCounterPackets([DROP_COUNTER, OTHER_COUNTER].map((name) => ({ family: "BRIDGE", table: T, name })), netnsPath);
+  return { droppedFrames, droppedOther };
+}
+
+/**
+ * syncPodFilter at every resync without its read (an `nft` process listing the whole table, its set
+ * growing with the node's pods) while nothing changed: skipped while nf_tables' ruleset generation and
+ * the pods' entries are those of the last sync that found the table as wanted. Every change to the
+ * table moves the generation — the plugin's ADD and DEL, a flushed chain, an entry deleted by hand —
+ * and a pod's record comes or goes with its entry. The drop counters, which count without moving the
+ * generation, are then read over netlink. Without a generation (or counters) to go by, every sync reads.
+ */
+export class PodFilterKeeper {
+  private checked: string | undefined;
+  /** Entries that differed at the last sync: repaired if the next one sees them too. */
+  private differing: ReadonlySet<string> = new Set();
+
+  constructor(
+    private readonly generation: (() => number) | undefined,
+    private readonly counters: (() => Pick<PodFilterState, "droppedFrames" | "droppedOther">) | undefined,
+    private readonly exec: Exec = execHere,
+  ) {}
+
+  /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
+  async sync(allocations: PodAllocation[], relist: () => PodAllocation[]): Promise<PodFilterSync & { read: boolean }> {
+    const want = new Set(allocations.map((a) => entryId(podFilterEntry(a))));
+    let key: string | undefined;
+    try {
+      const generation = this.generation?.();
+      key = generation === undefined ? undefined : `${generation} ${[...want].sort().join(",")}`;
+    } catch {
+      key = undefined; // read below, as if there were no generation to go by
+    }
+    if (key !== undefined && key === this.checked && this.counters) {
+      try {
+        return { entries: want.size, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };
+      } catch {
+        // the counters are gone or unreadable: the full read below says what happened to the table
+      }
+    }
+    const r = await syncPodFilter(allocations, relist, this.exec, this.differing);
+    this.differing = r.differing;
+    const asWanted = !r.tableWritten && r.added === 0 && r.removed === 0 && r.differing.size === 0;
+    this.checked = asWanted ? key : undefined; // a write moved the generation: the next sync reads again
+    return { ...r, read: true };
+  }
 }
 
 /** Removes the table (weftd started with the filter off): pods are then attached unfiltered. */

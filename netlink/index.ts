@@ -6,5 +6,5 @@ export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoun
 export { readSysctl, setSysctl } from "./sysctl.js";
 export { ExecCacheError } from "./exec-cache.js";
 export { inNetns } from "./netns.js";
-export { nftGeneration, openNftSets, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
+export { nftCounterPackets, nftGeneration, openNftSets, type NftCounterRef, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
 export { concatKey, KeyFieldError, type KeyField } from "./codec/nftables.js";

@@ -1,6 +1,7 @@
 // nf_tables set elements in one network namespace, through NETLINK_NETFILTER: how the CNI plugin
-// keeps a pod's entry in weftd's anti-spoofing set without starting `nft` on the hot path.
-import { buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, parseGenId, type SetRef } from "./codec/nftables.js";
+// keeps a pod's entry in weftd's anti-spoofing set without starting `nft` on the hot path; and the
+// ruleset generation and named counters, which weftd reads at every resync the same way.
+import { buildGetCounter, buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, parseCounterPackets, parseGenId, type ObjectRef, type SetRef } from "./codec/nftables.js";
 import { NotFoundError } from "./errors.js";
 import { inNetns } from "./netns.js";
 import { NetlinkSocket } from "./socket.js";
@@ -19,8 +20,11 @@ export interface NftSetHandle {
 
 const describe = (ref: NftSetRef): string => `nftables set ${ref.family.toLowerCase()} ${ref.table} ${ref.set}`;
 
+const openNetfilter = (netnsPath?: string): NetlinkSocket =>
+  netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
+
 export function openNftSets(netnsPath?: string): NftSetHandle {
-  const sock = netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
+  const sock = openNetfilter(netnsPath);
   const change = (op: "add" | "delete", ref: NftSetRef, keys: Buffer[]): void =>
     sock.transaction(buildSetElementsBatch({ op, ...ref, keys }), op === "add" ? "add elements to" : "delete elements from", describe(ref));
   return {
@@ -45,13 +49,32 @@ export function openNftSets(netnsPath?: string): NftSetHandle {
  * if no nf_tables transaction, iptables-nft's included, was committed between them.
  */
 export function nftGeneration(netnsPath?: string): number {
-  const sock = netnsPath ? inNetns(netnsPath, () => NetlinkSocket.open(NETLINK_NETFILTER)) : NetlinkSocket.open(NETLINK_NETFILTER);
+  const sock = openNetfilter(netnsPath);
   try {
     for (const msg of sock.request(buildGetGen(), "get", "the nf_tables ruleset generation")) {
       const id = parseGenId(msg);
       if (id !== undefined) return id;
     }
     throw new Error("netlink: the kernel answered the nf_tables generation request without a generation");
+  } finally {
+    sock.close();
+  }
+}
+
+export type NftCounterRef = ObjectRef;
+
+/** The packets each named counter counted. Throws NotFoundError when a counter or its table does not exist. */
+export function nftCounterPackets(refs: NftCounterRef[], netnsPath?: string): number[] {
+  const sock = openNetfilter(netnsPath);
+  try {
+    return refs.map((ref) => {
+      const what = `nftables counter ${ref.family.toLowerCase()} ${ref.table} ${ref.name}`;
+      for (const msg of sock.request(buildGetCounter(ref), "get", what)) {
+        const packets = parseCounterPackets(msg);
+        if (packets !== undefined) return packets;
+      }
+      throw new Error(`netlink: the kernel answered for ${what} without its packets`);
+    });
   } finally {
     sock.close();
   }

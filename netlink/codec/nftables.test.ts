@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributes } from "./attributes.js";
 import { NLA_TYPE_MASK } from "./constants.js";
-import { buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError, parseGenId } from "./nftables.js";
+import { buildGetCounter, buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError, parseCounterPackets, parseGenId } from "./nftables.js";
 
 describe("nftables concatenated keys", () => {
   it("lays out ifname . ether_addr . ipv4_addr as nft does (16 + 6 padded to 8 + 4 bytes)", () => {
@@ -86,5 +86,29 @@ describe("nftables ruleset generation", () => {
     expect(parseGenId({ ...msg, type: (10 << 8) | 13 })).toBeUndefined();
     expect(parseGenId({ ...msg, payload: payload.subarray(0, 4) })).toBeUndefined();
     expect(() => parseGenId({ ...msg, payload: Buffer.from([0, 0, 0, 0, 8, 0, 1, 0, 1]) })).toThrow(/malformed attribute/);
+  });
+});
+
+describe("nftables named counters", () => {
+  it("asks with GETOBJ for a counter by table and name, and reads its packets (big-endian u64) from the kernel's NEWOBJ", () => {
+    const req = buildGetCounter({ family: "BRIDGE", table: "weft", name: "spoofed" });
+    expect(req.type).toBe((10 << 8) | 19);
+    // nfgenmsg (bridge), NFTA_OBJ_TABLE "weft\0", NFTA_OBJ_NAME "spoofed\0", NFTA_OBJ_TYPE be32 1 (counter).
+    expect([...req.body]).toEqual([7, 0, 0, 0, 9, 0, 1, 0, ...Buffer.from("weft\0"), 0, 0, 0, 12, 0, 2, 0, ...Buffer.from("spoofed\0"), 8, 0, 3, 0, 0, 0, 0, 1]);
+    // NEWOBJ: nfgenmsg, NFTA_OBJ_TYPE, NFTA_OBJ_DATA (nested) { NFTA_COUNTER_BYTES, NFTA_COUNTER_PACKETS = 2^32 + 5 }.
+    const u64 = (v: bigint): number[] => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(v);
+      return [...b];
+    };
+    const data = [12, 0, 1, 0, ...u64(999n), 12, 0, 2, 0, ...u64(2n ** 32n + 5n)];
+    const payload = Buffer.from([7, 0, 0, 0, 8, 0, 3, 0, 0, 0, 0, 1, 4 + data.length, 0, 4, 0x80, ...data]);
+    const msg = { type: (10 << 8) | 18, flags: 0, seq: 1, pid: 0, payload };
+    expect(parseCounterPackets(msg)).toBe(2 ** 32 + 5);
+    expect(parseCounterPackets({ ...msg, type: (10 << 8) | 15 })).toBeUndefined();
+    const quota = Buffer.from(payload);
+    quota.writeUInt32BE(2, 8); // NFT_OBJECT_QUOTA: not a counter
+    expect(parseCounterPackets({ ...msg, payload: quota })).toBeUndefined();
+    expect(() => parseCounterPackets({ ...msg, payload: payload.subarray(0, payload.length - 3) })).toThrow(/malformed attribute/);
   });
 });

@@ -1,7 +1,8 @@
-// nf_tables over NETLINK_NETFILTER, only as far as set elements go: the CNI plugin adds and removes
-// one element per pod in a set that weftd created (with nft), in a transaction batch
-// {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}, and CHECK looks the set and an element up. A process start of `nft` would cost ~5 ms per
-// pod; this costs a socket and one datagram.
+// nf_tables over NETLINK_NETFILTER, only as far as set elements, the ruleset generation and named
+// counters go: the CNI plugin adds and removes one element per pod in a set that weftd created (with
+// nft), in a transaction batch {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}, and CHECK looks the
+// set and an element up; weftd reads the generation and its filter's drop counters at every resync. A
+// process start of `nft` would cost ~5 ms each time; this costs a socket and one datagram.
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
 import type { NetlinkMessage } from "./message.js";
@@ -20,6 +21,8 @@ const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
 const NFT_MSG_NEWGEN = 15;
 const NFT_MSG_GETGEN = 16;
+const NFT_MSG_NEWOBJ = 18;
+const NFT_MSG_GETOBJ = 19;
 const NFTA_GEN_ID = 1;
 const NFTA_SET_TABLE = 1;
 const NFTA_SET_NAME = 2;
@@ -29,6 +32,12 @@ const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
 const NFTA_LIST_ELEM = 1;
 const NFTA_SET_ELEM_KEY = 1;
 const NFTA_DATA_VALUE = 1;
+const NFTA_OBJ_TABLE = 1;
+const NFTA_OBJ_NAME = 2;
+const NFTA_OBJ_TYPE = 3;
+const NFTA_OBJ_DATA = 4;
+const NFT_OBJECT_COUNTER = 1;
+const NFTA_COUNTER_PACKETS = 2;
 const IFNAMSIZ = 16;
 
 /** struct nfgenmsg {family u8, version u8, res_id be16}. */
@@ -109,6 +118,37 @@ export function parseGenId(msg: NetlinkMessage): number | undefined {
   if (msg.type !== nftType(NFT_MSG_NEWGEN) || msg.payload.length < 4) return undefined;
   const id = parseAttributes(msg.payload, 4).get(NFTA_GEN_ID);
   return id && id.length >= 4 ? id.readUInt32BE(0) : undefined;
+}
+
+/** A named object of a table (`counter NAME { }` in nft's syntax). */
+export interface ObjectRef {
+  family: NftFamily;
+  table: string;
+  name: string;
+}
+
+/** Looks a named counter up (the kernel answers with it and its values, or ENOENT). */
+export function buildGetCounter(ref: ObjectRef): Request {
+  const w = new ByteWriter();
+  nfgenmsg(w, NFPROTO[ref.family], 0);
+  w.attrString(NFTA_OBJ_TABLE, ref.table);
+  w.attrString(NFTA_OBJ_NAME, ref.name);
+  const type = Buffer.alloc(4);
+  type.writeUInt32BE(NFT_OBJECT_COUNTER); // nf_tables' numbers are big-endian
+  w.attr(NFTA_OBJ_TYPE, type);
+  return { type: nftType(NFT_MSG_GETOBJ), flags: NLM_F.REQUEST | NLM_F.ACK, body: w.toBuffer() };
+}
+
+/** The packets a counter counted, from the kernel's NEWOBJ answer; undefined when the message is not one. */
+export function parseCounterPackets(msg: NetlinkMessage): number | undefined {
+  if (msg.type !== nftType(NFT_MSG_NEWOBJ) || msg.payload.length < 4) return undefined;
+  const attrs = parseAttributes(msg.payload, 4);
+  const type = attrs.get(NFTA_OBJ_TYPE);
+  const data = attrs.get(NFTA_OBJ_DATA);
+  if (!type || type.length < 4 || type.readUInt32BE(0) !== NFT_OBJECT_COUNTER || !data) return undefined;
+  const packets = parseAttributes(data).get(NFTA_COUNTER_PACKETS);
+  // A u64; a count past 2^53 frames would take centuries at line rate.
+  return packets && packets.length >= 8 ? Number(packets.readBigUInt64BE(0)) : undefined;
 }
 
 /** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPodFilter, syncPodFilter } from "../../daemon/pod-filter.js";
+import { PodFilterKeeper, readPodFilter, readPodFilterCounters, syncPodFilter } from "../../daemon/pod-filter.js";
 import { POD_FILTER, podMacFor } from "../../ipam/attachment.js";
 import { PodIpStore } from "../../ipam/pod-ip-store.js";
+import { nftGeneration } from "../../netlink/index.js";
 import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath, run, watchEchoRequests } from "../helpers/netns.js";
 
@@ -170,6 +171,56 @@ describe("the anti-spoofing filter", async () => {
     run("ip", ["-n", a.ns, "link", "set", "eth0", "address", podMacFor(a.ip)]);
     run("ip", ["-n", a.ns, "neigh", "flush", "dev", "eth0"]);
     expect(ping(a, GATEWAY)).toBe(3);
+  });
+
+  it("skips listing the table while nothing changed, reads the drop counters over netlink meanwhile, and lists it again at any change", async () => {
+    let listings = 0;
+    const counting = (cmd: string, args: string[], input?: string): string => {
+      if (cmd === "nft" && args.includes("list")) listings++;
+      return execInNode(cmd, args, input);
+    };
+    const generation = () => nftGeneration(netnsPath(node));
+    const counters = () => readPodFilterCounters(netnsPath(node));
+    const keeper = new PodFilterKeeper(generation, counters, counting);
+    const keep = () => keeper.sync(allocations(), allocations);
+    expect(await keep()).toMatchObject({ read: true, added: 0, removed: 0, entries: 2 });
+    const skipped = await keep();
+    expect(skipped).toMatchObject({ read: false, entries: 2 });
+    expect(skipped.droppedFrames).toBe(await dropped()); // the netlink read and nft's agree
+    const listed = listings;
+    // Drops count without moving the generation: they still reach the sync, through the counters.
+    run("ip", ["-n", a.ns, "addr", "add", `${b.ip}/32`, "dev", "eth0"]);
+    pingQuiet(a, GATEWAY, b.ip);
+    run("ip", ["-n", a.ns, "addr", "del", `${b.ip}/32`, "dev", "eth0"]);
+    const afterDrops = await keep();
+    expect(afterDrops.read).toBe(false);
+    expect(afterDrops.droppedFrames - skipped.droppedFrames).toBeGreaterThanOrEqual(3);
+    expect(listings).toBe(listed);
+    // A pod's ADD and DEL move the generation: each is followed by one listing.
+    const c = attach("ctr-f");
+    expect(await keep()).toMatchObject({ read: true, entries: 3, added: 0 });
+    expect(await keep()).toMatchObject({ read: false, entries: 3 });
+    expect(detach(c).code).toBe(0);
+    expect(await keep()).toMatchObject({ read: true, entries: 2, removed: 0 });
+    expect(await keep()).toMatchObject({ read: false });
+    // An entry deleted by hand: listed at once, restored at its second sighting (as without the keeper).
+    execInNode("nft", ["delete", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "${a.veth}" . ${podMacFor(a.ip)} . ${a.ip} }`]);
+    expect(await keep()).toMatchObject({ read: true, added: 0 });
+    expect(await keep()).toMatchObject({ read: true, added: 1 });
+    expect(await keep()).toMatchObject({ read: true, added: 0 }); // its own write moved the generation
+    expect(await keep()).toMatchObject({ read: false });
+    expect(await entries()).toEqual([entryOf(a), entryOf(b)].sort());
+    // With no generation, or no counters, to go by, every sync lists the table.
+    const failing = () => {
+      throw new Error("no netlink");
+    };
+    for (const [g, k] of [[undefined, counters], [generation, undefined], [failing, counters], [generation, failing]] as const) {
+      const blind = new PodFilterKeeper(g, k, counting);
+      const before = listings;
+      await blind.sync(allocations(), allocations);
+      await blind.sync(allocations(), allocations);
+      expect(listings).toBe(before + 2);
+    }
   });
 
   it("without the filter each of these works (which is what the filter stops), and a sync brings it back", async () => {
