@@ -16,6 +16,13 @@ const NETLINK_EXT_ACK = 11;
 const EINTR = 4;
 // Dump replies come in datagrams of up to 32 KiB on large-page systems; keep headroom.
 const RECV_BUFFER_BYTES = 256 * 1024;
+/**
+ * One receive buffer for every socket of the process: a receive and the copy out of the buffer happen
+ * in one synchronous call, so no two sockets ever use it at once. A buffer per socket made each
+ * short-lived socket (weftd opens three at every resync) a 256 KiB native allocation.
+ */
+let sharedRx: Buffer | undefined;
+const receiveBuffer = (): Buffer => (sharedRx ??= Buffer.allocUnsafe(RECV_BUFFER_BYTES));
 
 const KERNEL_ADDR = (() => {
   const sa = Buffer.alloc(12);
@@ -25,7 +32,6 @@ const KERNEL_ADDR = (() => {
 
 export class NetlinkSocket {
   private seq = Math.floor(Date.now() / 1000) & 0xffffff;
-  private readonly rx = Buffer.allocUnsafe(RECV_BUFFER_BYTES);
   private closed = false;
 
   private constructor(
@@ -74,8 +80,9 @@ export class NetlinkSocket {
 
   private receive(): NetlinkMessage[] {
     for (;;) {
-      const n = this.libc.recv(this.fd, this.rx, this.rx.length, 0);
-      if (n >= 0) return parseMessages(Buffer.from(this.rx.subarray(0, n)));
+      const rx = receiveBuffer();
+      const n = this.libc.recv(this.fd, rx, rx.length, 0);
+      if (n >= 0) return parseMessages(Buffer.from(rx.subarray(0, n)));
       const errno = this.libc.errno();
       if (errno !== EINTR) throw netlinkError("receive", "reply", errno);
     }
