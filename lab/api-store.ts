@@ -60,7 +60,7 @@ const pidAlive = (pid: number): boolean => {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 };
-const sleepSync = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+export const sleepSync = (ms: number): void => void (ms > 0 && Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms));
 
 function lock(dir: string, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;

@@ -1,20 +1,49 @@
 // `weft-lab apply` and `delete`: reads the manifests, plans everything under the API lock, then runs
 // and stops pods; if a pod cannot be started, the pods this apply started are stopped again and the
-// API objects are left as they were.
+// API objects are left as they were. A deleted pod whose containers have a preStop sleep leaves the
+// API at once — the EndpointSlices, the proxies and the Ingress drop it — and keeps serving for that
+// long before it is stopped, as in a cluster, where that sleep is how a pod behind ingress-nginx is
+// taken out of rotation without failing a request.
 import { nsOf, type Pod } from "../proxy/model.js";
-import { updateApi, type ApiState, type PodRuntime } from "./api-store.js";
+import { sleepSync, updateApi, type ApiState, type PodRuntime } from "./api-store.js";
 import { configField, configKey, planApply, planDelete, podKey, type ConfigObject, type Plan } from "./apply-plan.js";
 import type { Manifest } from "./manifests.js";
 import { pickNode, runPod, stopPod } from "./pods.js";
 import type { LabState } from "./state.js";
 
-function stopPods(state: LabState, api: ApiState, keys: string[]): void {
+/** A pod that left the API and is stopped after its preStop sleep. */
+interface Draining {
+  rt: PodRuntime;
+  pod: Pod;
+  seconds: number;
+}
+
+/** The pod's preStop sleep: the longest of its containers' (they run side by side). */
+const preStopSeconds = (pod: Pod): number => Math.max(0, ...pod.spec.containers.map((c) => c.lifecycle?.preStop?.sleep?.seconds ?? 0));
+
+/** Removes the pods from the API; stops those without a preStop sleep now and returns the others. */
+function stopPods(state: LabState, api: ApiState, keys: string[]): Draining[] {
+  const draining: Draining[] = [];
   for (const k of keys) {
     const pod = api.pods.find((p) => podKey(p.metadata) === k);
     const rt = api.podRuntime[k];
-    if (pod && rt) stopPod(state, rt, pod);
+    if (pod && rt) {
+      const seconds = preStopSeconds(pod);
+      if (seconds > 0) draining.push({ rt, pod, seconds });
+      else stopPod(state, rt, pod);
+    }
     api.pods = api.pods.filter((p) => podKey(p.metadata) !== k);
     delete api.podRuntime[k];
+  }
+  return draining;
+}
+
+/** Outside the API lock (the controllers must see the pods gone meanwhile): each sleep, then the stop. */
+function drain(state: LabState, draining: Draining[]): void {
+  const start = Date.now();
+  for (const d of [...draining].sort((a, b) => a.seconds - b.seconds)) {
+    sleepSync(start + d.seconds * 1000 - Date.now());
+    stopPod(state, d.rt, d.pod);
   }
 }
 
@@ -37,9 +66,9 @@ function startPods(state: LabState, api: ApiState, pods: Pod[]): void {
   }
 }
 
-function execute(state: LabState, api: ApiState, plan: Plan): void {
+function execute(state: LabState, api: ApiState, plan: Plan): Draining[] {
   startPods(state, api, plan.createPods);
-  stopPods(state, api, plan.deletePods);
+  const draining = stopPods(state, api, plan.deletePods);
   for (const svc of plan.services) api.services = [...api.services.filter((s) => podKey(s.metadata) !== podKey(svc.metadata)), svc];
   for (const w of plan.workloads) api.workloads = [...api.workloads.filter((x) => !(x.kind === w.kind && podKey(x.metadata) === podKey(w.metadata))), w];
   api.services = api.services.filter((s) => !plan.deleteServices.includes(podKey(s.metadata)));
@@ -50,20 +79,18 @@ function execute(state: LabState, api: ApiState, plan: Plan): void {
     const kept = ((api[field] ?? []) as ConfigObject[]).filter((o) => !plan.deleteObjects.includes(configKey(o)) && !mine.some((m) => configKey(m) === configKey(o)));
     (api as unknown as Record<string, unknown>)[field] = [...kept, ...mine];
   }
+  return draining;
 }
 
-export function apply(state: LabState, manifests: Manifest[]): string[] {
-  return updateApi(state.dir, (api) => {
-    const plan = planApply(api, manifests);
-    execute(state, api, plan);
-    return { write: true, value: plan.report };
+function run(state: LabState, manifests: Manifest[], plan: (api: ApiState, manifests: Manifest[]) => Plan): string[] {
+  const { report, draining } = updateApi(state.dir, (api) => {
+    const p = plan(api, manifests);
+    return { write: true, value: { report: p.report, draining: execute(state, api, p) } };
   });
+  drain(state, draining);
+  return report;
 }
 
-export function remove(state: LabState, manifests: Manifest[]): string[] {
-  return updateApi(state.dir, (api) => {
-    const plan = planDelete(api, manifests);
-    execute(state, api, plan);
-    return { write: true, value: plan.report };
-  });
-}
+export const apply = (state: LabState, manifests: Manifest[]): string[] => run(state, manifests, planApply);
+
+export const remove = (state: LabState, manifests: Manifest[]): string[] => run(state, manifests, planDelete);

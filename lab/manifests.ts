@@ -37,7 +37,7 @@ const KINDS: Record<string, { apiVersion: string; validate: (o: unknown) => void
 };
 
 /** The fields the lab acts on, per kind; anything else is reported as ignored. "*" matches any key, "[]" any item. */
-const POD_SPEC = ["nodeName", "hostname", "subdomain", "containers[].name", "containers[].image", "containers[].args[]", "containers[].command[]", "containers[].ports[].name", "containers[].ports[].containerPort", "containers[].ports[].protocol", "containers[].ports[].hostPort", "containers[].imagePullPolicy", "restartPolicy", "terminationGracePeriodSeconds"];
+const POD_SPEC = ["nodeName", "hostname", "subdomain", "containers[].name", "containers[].image", "containers[].args[]", "containers[].command[]", "containers[].ports[].name", "containers[].ports[].containerPort", "containers[].ports[].protocol", "containers[].ports[].hostPort", "containers[].imagePullPolicy", "containers[].lifecycle.preStop.sleep.seconds", "restartPolicy", "terminationGracePeriodSeconds"];
 const META = ["apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.labels.*", "metadata.annotations.*"];
 const TEMPLATE = ["spec.selector.matchLabels.*", "spec.replicas", "spec.template.metadata.labels.*", "spec.template.metadata.annotations.*", ...POD_SPEC.map((f) => `spec.template.spec.${f}`)];
 const SUPPORTED: Record<string, string[]> = {

@@ -74,7 +74,7 @@ export interface Pod {
     nodeName?: string;
     hostname?: string;
     subdomain?: string;
-    containers: { name: string; image?: string; ports?: ContainerPort[]; args?: string[]; command?: string[] }[];
+    containers: { name: string; image?: string; ports?: ContainerPort[]; args?: string[]; command?: string[]; lifecycle?: { preStop?: { sleep?: { seconds: number } } } }[];
   };
   status?: { podIP?: string; phase?: string; hostIP?: string; conditions?: { type: string; status: "True" | "False" }[] };
 }

@@ -13,7 +13,7 @@ const NODE_IPS = ["192.168.56.11", "192.168.56.12"];
 const INGRESS = resolve(EXAMPLES, "ingress");
 
 describe("Ingress served by nginx in an ingress-nginx controller pod", () => {
-  const { lab, stateDir, status } = useLab("ing", ["--nodes", "2", "--pods-per-node", "0"]);
+  const { lab, labInBackground, stateDir, status } = useLab("ing", ["--nodes", "2", "--pods-per-node", "0"]);
   const k = kube(lab);
   const ca = join(stateDir, "example-ca.crt");
   let lb = "";
@@ -91,5 +91,25 @@ describe("Ingress served by nginx in an ingress-nginx controller pod", () => {
     k.must("apply", "-f", file);
     await within(5_000, "hello-two has no endpoints: 503", () => fromWan("http://hello.weft.test/two", lb).startsWith("503"));
     expect(fromWan("http://hello.weft.test/one", lb)).toMatch(/^hello-one-/);
+  }, 60_000);
+
+  it("takes a deleted backend out of rotation before stopping it: out of the Endpoints at once, serving through its preStop sleep", async () => {
+    const file = join(stateDir, "scaled.yaml");
+    const withReplicas = (n: number): string => readFileSync(join(INGRESS, "10-backends.yaml"), "utf8").replace(/name: hello-two }\nspec:\n {2}replicas: 2/, `name: hello-two }\nspec:\n  replicas: ${n}`);
+    writeFileSync(file, withReplicas(1));
+    k.must("apply", "-f", file);
+    await within(10_000, "hello-two has one endpoint", () => k.endpoints("hello-two").length === 1);
+    const [ip] = k.endpoints("hello-two");
+    const answers = (): string => k.exec("node1", "curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", `http://${ip}:8080/`);
+    expect(answers()).toBe("200");
+    writeFileSync(file, withReplicas(0));
+    const started = Date.now();
+    const deleting = labInBackground("apply", "-f", file);
+    await within(2_000, "the deleted pod leaves the Endpoints", () => k.endpoints("hello-two").length === 0);
+    expect(answers()).toBe("200"); // still serving, in its 5 s preStop sleep
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await deleting).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
+    expect(answers()).not.toBe("200"); // stopped once the sleep was over
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 // A lab of its own for an e2e test file: a private state dir and namespace prefix, brought up before
 // the tests and torn down after them whatever happened.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +37,10 @@ export function useLab(tag: string, upArgs: string[]) {
     lab("down");
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
-  return { lab, stateDir, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
+  /** A lab command run without waiting for it: resolves to its exit code. */
+  const labInBackground = (...args: string[]): Promise<number> =>
+    new Promise((resolve) => spawn(process.execPath, [LAB, ...args], { env, stdio: "ignore" }).on("exit", (code) => resolve(code ?? -1)));
+  return { lab, labInBackground, stateDir, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
 }
 
 const TAIL_LINES = 40;
