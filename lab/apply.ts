@@ -38,13 +38,22 @@ function stopPods(state: LabState, api: ApiState, keys: string[]): Draining[] {
   return draining;
 }
 
-/** Outside the API lock (the controllers must see the pods gone meanwhile): each sleep, then the stop. */
+/**
+ * Outside the API lock (the controllers must see the pods gone meanwhile): each sleep, then the stop.
+ * One pod that cannot be stopped does not keep the others running; its error is raised after.
+ */
 function drain(state: LabState, draining: Draining[]): void {
   const start = Date.now();
+  const errors: Error[] = [];
   for (const d of [...draining].sort((a, b) => a.seconds - b.seconds)) {
     sleepSync(start + d.seconds * 1000 - Date.now());
-    stopPod(state, d.rt, d.pod);
+    try {
+      stopPod(state, d.rt, d.pod);
+    } catch (err) {
+      errors.push(new Error(`pod "${d.pod.metadata.name}" left the API but could not be stopped: ${(err as Error).message}`));
+    }
   }
+  if (errors.length) throw errors[0];
 }
 
 function startPods(state: LabState, api: ApiState, pods: Pod[]): void {
