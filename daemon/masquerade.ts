@@ -2,6 +2,7 @@
 // chains rewritten atomically by iptables-restore --noflush, jumps from the built-in chains added once.
 import { parseIpv4Cidr } from "../ipam/ipv4.js";
 import { execHere, type Exec } from "./exec.js";
+import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
 export const POSTROUTING_CHAIN = "WEFT-POSTRTG";
 export const FORWARD_CHAIN = "WEFT-FWD";
@@ -72,24 +73,20 @@ export async function iptablesUsesNftables(exec: Exec = execHere): Promise<boole
  * resync checks.
  */
 export class NatRulesKeeper {
-  private checked: string | undefined;
+  private readonly since: UnchangedSinceCheck;
 
   constructor(
-    private readonly generation: (() => number) | undefined,
+    generation: (() => number) | undefined,
     private readonly exec: Exec = execHere,
-  ) {}
+  ) {
+    this.since = new UnchangedSinceCheck(generation);
+  }
 
   async ensure(network: string, nodeSubnet: string, ipMasq: boolean): Promise<"unchanged" | "in place" | "written"> {
-    let generation: number | undefined;
-    try {
-      generation = this.generation?.();
-    } catch {
-      generation = undefined; // checked below, as if there were no generation to go by
-    }
-    const key = generation === undefined ? undefined : `${generation} ${network} ${nodeSubnet} ${ipMasq}`;
-    if (key !== undefined && key === this.checked) return "unchanged";
+    const key = this.since.key(`${network} ${nodeSubnet} ${ipMasq}`);
+    if (this.since.unchanged(key)) return "unchanged";
     const wrote = await applyMasquerade(network, nodeSubnet, ipMasq, this.exec);
-    this.checked = wrote ? undefined : key; // a write moved the generation: the next resync checks again
+    this.since.record(key, !wrote);
     return wrote ? "written" : "in place";
   }
 }

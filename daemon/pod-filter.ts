@@ -9,6 +9,7 @@ import { ipv4ToInt } from "../ipam/ipv4.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { nftCounterPackets } from "../netlink/index.js";
 import { execHere, type Exec } from "./exec.js";
+import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
 const T = POD_FILTER.table;
 const SET = POD_FILTER.set;
@@ -179,27 +180,23 @@ export function readPodFilterCounters(netnsPath?: string): Pick<PodFilterState, 
  * generation, are then read over netlink. Without a generation (or counters) to go by, every sync reads.
  */
 export class PodFilterKeeper {
-  private checked: string | undefined;
+  private readonly since: UnchangedSinceCheck;
   /** Entries that differed at the last sync: repaired if the next one sees them too. */
   private differing: ReadonlySet<string> = new Set();
 
   constructor(
-    private readonly generation: (() => number) | undefined,
+    generation: (() => number) | undefined,
     private readonly counters: (() => Pick<PodFilterState, "droppedFrames" | "droppedOther">) | undefined,
     private readonly exec: Exec = execHere,
-  ) {}
+  ) {
+    this.since = new UnchangedSinceCheck(generation);
+  }
 
   /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
   async sync(allocations: PodAllocation[], relist: () => PodAllocation[]): Promise<PodFilterSync & { read: boolean }> {
     const want = new Set(allocations.map((a) => entryId(podFilterEntry(a))));
-    let key: string | undefined;
-    try {
-      const generation = this.generation?.();
-      key = generation === undefined ? undefined : `${generation} ${[...want].sort().join(",")}`;
-    } catch {
-      key = undefined; // read below, as if there were no generation to go by
-    }
-    if (key !== undefined && key === this.checked && this.counters) {
+    const key = this.since.key([...want].sort().join(","));
+    if (this.since.unchanged(key) && this.counters) {
       try {
         return { entries: want.size, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };
       } catch {
@@ -208,8 +205,7 @@ export class PodFilterKeeper {
     }
     const r = await syncPodFilter(allocations, relist, this.exec, this.differing);
     this.differing = r.differing;
-    const asWanted = !r.tableWritten && r.added === 0 && r.removed === 0 && r.differing.size === 0;
-    this.checked = asWanted ? key : undefined; // a write moved the generation: the next sync reads again
+    this.since.record(key, !r.tableWritten && r.added === 0 && r.removed === 0 && r.differing.size === 0);
     return { ...r, read: true };
   }
 }
