@@ -1,4 +1,5 @@
 // Entry point of `weftd`, the node daemon.
+import "./v8-tuning.js"; // first: V8 flags apply to what is compiled after them
 import { hideBin } from "yargs/helpers";
 import { parseDaemonArgs } from "./config.js";
 
