@@ -7,9 +7,9 @@
 // ~6 % in a 20-minute soak with no leak (the live heap flat). Without it — the interpreter and the
 // baseline compiler only — and with V8 favouring size (its old generation grows by 2 MB steps instead of
 // 8 MB), RSS stays where it is after the first minute.
-// Measured (docs/reliability.md, docs/benchmarks.md): soak RSS +1 % against +6 % in the same run;
-// at 1,000 nodes join 1.06–1.14 s against 1.18–1.20 s, churn p99 unchanged, CPU in churn 7.3–7.8 %
-// of a core against 5.0–5.7 %.
+// Measured (docs/reliability.md, docs/benchmarks.md): soak RSS +1 % against +6 % in the same 20-minute
+// run, +0.3 to +2.0 % over 30 minutes; at 1,000 nodes join 1.06–1.14 s against 1.18–1.20 s, churn p99
+// unchanged, CPU in churn 7.3–7.8 % of a core against 5.0–5.7 %.
 import { setFlagsFromString } from "node:v8";
 
 setFlagsFromString("--optimize-for-size --no-opt");
