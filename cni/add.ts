@@ -59,7 +59,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     // Listed before any link is up: the pod's first frame already finds its entry.
     const filterEntry = podFilterEntry({ ...attachment, ip: alloc.ip });
-    if (listPod(filterEntry, log)) undo.push(() => unlistPod(filterEntry));
+    if (listPod(filterEntry, node.antiSpoofing, log)) undo.push(() => unlistPod(filterEntry));
     host.linkSetUp(veth.index);
     log.mark("veth");
 

@@ -6,7 +6,7 @@ import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 import { hostVethName, podFilterEntry } from "../ipam/attachment.js";
-import { isPodListed } from "./pod-filter.js";
+import { isPodListed, nodeMayFilter } from "./pod-filter.js";
 
 export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const prev = conf.prevResult;
@@ -21,7 +21,7 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   else if (held.ip !== wantIp) problems.push(`the IP store holds ${held.ip}, prevResult says ${wantIp}`);
   else {
     const entry = podFilterEntry({ containerId: env.containerId, ifname: env.ifname, ip: held.ip });
-    if (isPodListed(entry) === false) problems.push(`the anti-spoofing set does not list ${entry.hostVeth} ${entry.mac} ${entry.ip} (the pod cannot send; weftd restores the entry at its next resync)`);
+    if (nodeMayFilter(conf.subnetFile) && isPodListed(entry) === false) problems.push(`the anti-spoofing set does not list ${entry.hostVeth} ${entry.mac} ${entry.ip} (the pod cannot send; weftd restores the entry at its next resync)`);
   }
 
   const host = openHandle();

@@ -1,5 +1,6 @@
 // The network configuration on stdin: weft's keys with their defaults. Unknown keys are ignored
 // (the spec lets runtimes add their own); a known key of the wrong type is an error naming it.
+import { PLUGIN_DEFAULTS } from "../ipam/plugin-networks.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 import { SUPPORTED_VERSIONS, type Attachment, type CniDns, type CniResult } from "./spec.js";
 
@@ -15,10 +16,11 @@ export interface WeftConfig {
   logFile?: string;
   dns?: CniDns;
   prevResult?: CniResult;
-  validAttachments?: Attachment[];
+  /** For GC: the attachments to keep (empty when the runtime sent none). */
+  validAttachments: Attachment[];
 }
 
-export const DEFAULTS = { subnetFile: "/run/weft/subnet.env", dataDir: "/var/lib/cni/weft", bridge: "cni0", hairpinMode: true, isDefaultGateway: true };
+export const DEFAULTS = { ...PLUGIN_DEFAULTS, hairpinMode: true, isDefaultGateway: true };
 
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const invalid = (msg: string): CniError => new CniError(CNI_ERROR.INVALID_CONFIG, msg);
@@ -46,13 +48,20 @@ export function checkVersion(cniVersion: string): void {
     throw new CniError(CNI_ERROR.INCOMPATIBLE_VERSION, `CNI version "${cniVersion}" is not supported`, `weft supports ${SUPPORTED_VERSIONS.join(", ")}`);
 }
 
-function parseValidAttachments(conf: Record<string, unknown>): Attachment[] | undefined {
-  const raw = conf["cni.dev/valid-attachments"];
-  if (raw === undefined) return undefined;
-  if (!Array.isArray(raw)) throw invalid(`"cni.dev/valid-attachments" must be an array`);
+/**
+ * The attachments a GC must keep. libcni (GCNetworkList, v1.2+) sends them under the spec's key and,
+ * for plugins written to the spec's first wording, under "cni.dev/attachments" too. A runtime that
+ * calls GC with no list at all (`cnitool gc`: libcni has then already DEL'd every attachment it had
+ * cached) sends neither key, or null: libcni's meaning is that no attachment is valid.
+ */
+function parseValidAttachments(conf: Record<string, unknown>): Attachment[] {
+  const key = conf["cni.dev/valid-attachments"] !== undefined ? "cni.dev/valid-attachments" : "cni.dev/attachments";
+  const raw = conf[key];
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw invalid(`"${key}" must be an array`);
   return raw.map((a, i) => {
     const att = a as { containerID?: unknown; ifname?: unknown };
-    if (typeof att?.containerID !== "string" || typeof att.ifname !== "string") throw invalid(`"cni.dev/valid-attachments"[${i}] needs string containerID and ifname`);
+    if (typeof att?.containerID !== "string" || typeof att.ifname !== "string") throw invalid(`"${key}"[${i}] needs string containerID and ifname`);
     return { containerId: att.containerID, ifname: att.ifname };
   });
 }
@@ -75,6 +84,7 @@ export function parseConfig(conf: Record<string, unknown>): WeftConfig {
     bridge,
     hairpinMode: typed(conf, "hairpinMode", "boolean", DEFAULTS.hairpinMode),
     isDefaultGateway: typed(conf, "isDefaultGateway", "boolean", DEFAULTS.isDefaultGateway),
+    validAttachments: parseValidAttachments(conf),
   };
   if (mtu !== undefined) config.mtu = mtu;
   const logFile = typed<string | undefined>(conf, "logFile", "string", undefined);
@@ -83,7 +93,5 @@ export function parseConfig(conf: Record<string, unknown>): WeftConfig {
   if (dns) config.dns = dns;
   const prev = typed<CniResult | undefined>(conf, "prevResult", "object", undefined);
   if (prev) config.prevResult = prev;
-  const valid = parseValidAttachments(conf);
-  if (valid) config.validAttachments = valid;
   return config;
 }

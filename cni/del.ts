@@ -7,7 +7,7 @@ import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
 import { hostVethName, podFilterEntry } from "../ipam/attachment.js";
-import { unlistPod } from "./pod-filter.js";
+import { nodeMayFilter, unlistPod } from "./pod-filter.js";
 
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const vethName = hostVethName(env.containerId, env.ifname);
@@ -24,7 +24,7 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name });
   const attachment = { containerId: env.containerId, ifname: env.ifname };
   const held = store.find(attachment);
-  if (held) unlistPod(podFilterEntry({ ...attachment, ip: held.ip }));
+  if (held && nodeMayFilter(conf.subnetFile)) unlistPod(podFilterEntry({ ...attachment, ip: held.ip }));
   log.mark("filter");
   const released = store.release(attachment);
   log.mark("ip");

@@ -1,18 +1,16 @@
 // GC (CNI 1.1): release every IP, delete every weft host veth and remove every anti-spoofing entry
-// that belongs to no valid attachment.
+// that belongs to no valid attachment. No list from the runtime means none is valid (libcni's meaning).
 import { PodIpStore } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
-import { CNI_ERROR, CniError } from "./errors.js";
 import type { PluginLog } from "./log.js";
 import { HOST_VETH_PREFIX, hostVethName, podFilterEntry } from "../ipam/attachment.js";
-import { unlistPod } from "./pod-filter.js";
+import { nodeMayFilter, unlistPod } from "./pod-filter.js";
 
 export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const valid = conf.validAttachments;
-  if (!valid) throw new CniError(CNI_ERROR.INVALID_CONFIG, `GC needs "cni.dev/valid-attachments" in the network config`);
   const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
-  for (const r of released) unlistPod(podFilterEntry(r));
+  if (released.length && nodeMayFilter(conf.subnetFile)) for (const r of released) unlistPod(podFilterEntry(r));
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
   const host = openHandle();
   const deleted: string[] = [];
@@ -31,5 +29,5 @@ export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   } finally {
     host.close();
   }
-  log.info("gc", { releasedIps: released.map((r) => r.ip), deletedVeths: deleted, validAttachments: valid.length });
+  log.info("gc", { released: released.map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
 }

@@ -13,13 +13,15 @@ export interface NodeSubnet {
   /** The cluster's pod network, "10.244.0.0/16". */
   network: string;
   mtu: number;
+  /** Whether weftd keeps the anti-spoofing filter here; undefined when subnet.env does not say. */
+  antiSpoofing?: boolean;
 }
 
 export function readNodeSubnet(path: string): NodeSubnet {
   try {
     const env = readSubnetEnv(path);
     const sub = parseIpv4Cidr(env.subnet);
-    return { subnet: formatCidr(sub.network, sub.prefixLen), gateway: intToIpv4(sub.ip), prefixLen: sub.prefixLen, network: env.network, mtu: env.mtu };
+    return { subnet: formatCidr(sub.network, sub.prefixLen), gateway: intToIpv4(sub.ip), prefixLen: sub.prefixLen, network: env.network, mtu: env.mtu, ...(env.antiSpoofing !== undefined ? { antiSpoofing: env.antiSpoofing } : {}) };
   } catch (err) {
     if (err instanceof SubnetEnvMissingError) throw new CniError(CNI_ERROR.TRY_AGAIN_LATER, err.message);
     if (err instanceof SubnetEnvError) throw new CniError(CNI_ERROR.TRY_AGAIN_LATER, `${err.message} (weftd writes this file; check its logs)`);

@@ -18,6 +18,19 @@ describe("subnet.env", () => {
     expect(readSubnetEnv(path)).toEqual({ network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: true });
   });
 
+  it("carries whether the anti-spoofing filter is on, and reads a file without the key as not saying", () => {
+    const base = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n";
+    for (const antiSpoofing of [true, false]) {
+      const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
+      dirs.push(dir);
+      writeSubnetEnv(join(dir, "subnet.env"), { network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: false, antiSpoofing });
+      expect(readFileSync(join(dir, "subnet.env"), "utf8")).toBe(`${base}WEFT_ANTI_SPOOFING=${antiSpoofing}\n`);
+      expect(readSubnetEnv(join(dir, "subnet.env")).antiSpoofing).toBe(antiSpoofing);
+    }
+    expect(parseSubnetEnv(base)).not.toHaveProperty("antiSpoofing");
+    expect(() => parseSubnetEnv(`${base}WEFT_ANTI_SPOOFING=off`)).toThrow(/WEFT_ANTI_SPOOFING="off" must be true or false/);
+  });
+
   it("says weftd has not written it when it is missing", () => {
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(SubnetEnvMissingError);
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(/weftd has not written it yet/);

@@ -14,6 +14,10 @@ export interface SubnetEnv {
   /** weft's own addition (WEFT_PUBLIC_IP): the node's public IP when weftd wrote the file, so that a
    * node whose IP changed can prove the lease it finds under its old subnet is its own. */
   publicIp?: string;
+  /** weft's own addition (WEFT_ANTI_SPOOFING): whether weftd keeps the anti-spoofing filter on this
+   * node, so the plugin skips the filter's set where there is none instead of paying for a failed
+   * nf_tables transaction. Absent (a file an older weftd wrote): the plugin tries the set. */
+  antiSpoofing?: boolean;
 }
 
 export class SubnetEnvError extends Error {
@@ -67,7 +71,9 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
       throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IPv4 address`);
     }
   }
-  return { network, subnet, mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}) };
+  const filter = vars.get("WEFT_ANTI_SPOOFING");
+  if (filter !== undefined && filter !== "true" && filter !== "false") throw new SubnetEnvError(`${source}: WEFT_ANTI_SPOOFING="${filter}" must be true or false`);
+  return { network, subnet, mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
 }
 
 export function readSubnetEnv(path: string): SubnetEnv {
@@ -83,7 +89,8 @@ export function readSubnetEnv(path: string): SubnetEnv {
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {
-  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : ""}`;
+  const weft = [env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : "", env.antiSpoofing !== undefined ? `WEFT_ANTI_SPOOFING=${env.antiSpoofing}\n` : ""].join("");
+  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;
 }
 
 /** Writes the file atomically (temp file, fsync, rename), mode 0644: readers never see half a file. */

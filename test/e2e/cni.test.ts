@@ -208,6 +208,37 @@ describe("GC and STATUS", () => {
     expect(del("ctr-keep", keep).code).toBe(0);
   });
 
+  // What libcni's GCNetworkList (v1.2+) sends: both keys when the runtime passes a list; neither
+  // when it passes none (`cnitool gc`), after it has DEL'd every attachment it had cached.
+  it("GC keeps what the older key cni.dev/attachments lists, as libcni sends it beside the spec's", () => {
+    const keep = pool.create();
+    const drop = pool.create();
+    expect(add("ctr-old-keep", keep).code).toBe(0);
+    expect(add("ctr-old-drop", drop).code).toBe(0);
+    const r = runPlugin({ nodeNetns: node, command: "GC", config: { ...conf, "cni.dev/attachments": [{ containerID: "ctr-old-keep", ifname: "eth0" }] } });
+    expect(r.code).toBe(0);
+    expect(heldIps()).toHaveLength(1);
+    expect(hostVeths()).toHaveLength(1);
+    expect(del("ctr-old-keep", keep).code).toBe(0);
+  });
+
+  it.each([
+    ["no valid-attachments key at all", {}],
+    ["valid-attachments null (a nil list marshalled by Go)", { "cni.dev/valid-attachments": null, "cni.dev/attachments": null }],
+  ])("GC with %s collects every attachment of the network, and logs what it collected", (_name, keys) => {
+    const pods = [pool.create(), pool.create()];
+    pods.forEach((p, i) => expect(add(`ctr-all-${i}`, p).code).toBe(0));
+    expect(heldIps()).toHaveLength(2);
+    const r = runPlugin({ nodeNetns: node, command: "GC", config: { ...conf, ...keys } });
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(0);
+    expect(heldIps()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    const gcLine = readFileSync(join(dir, "weft.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { msg: string; released?: { containerId: string }[]; validAttachments?: number }).filter((l) => l.msg === "gc").at(-1);
+    expect(gcLine?.validAttachments).toBe(0);
+    expect(gcLine?.released?.map((x) => x.containerId).sort()).toEqual(["ctr-all-0", "ctr-all-1"]);
+  });
+
   it("STATUS fails with 50 until subnet.env exists, then succeeds", () => {
     const missing = { ...conf, subnetFile: join(dir, "nope.env") };
     const r = runPlugin({ nodeNetns: node, command: "STATUS", config: missing });
