@@ -3,7 +3,7 @@
 // (syncPodFilter) and through the keeper, which skips that read while nothing changed.
 import { spawnSync } from "node:child_process";
 import { PodFilterKeeper, readPodFilterCounters, syncPodFilter } from "../daemon/pod-filter.js";
-import { POD_FILTER } from "../ipam/attachment.js";
+import { POD_FILTER, podFilterEntry } from "../ipam/attachment.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { nftGeneration } from "../netlink/index.js";
 import { timeRuns } from "./worker-clock.js";
@@ -12,10 +12,12 @@ const pods = Number(process.argv[2] ?? 10);
 const runs = Number(process.argv[3] ?? 10);
 const allocations: PodAllocation[] = Array.from({ length: pods }, (_, i) => ({ containerId: `bench-pod-${i}`, ifname: "eth0", ip: `10.244.${5 + (i >> 8)}.${(i & 255) + 2}`, prefixLen: 16, gateway: "10.244.5.1", allocatedAt: "" }));
 const relist = (): PodAllocation[] => allocations;
-const first = await syncPodFilter(allocations, relist); // writes the table with every pod's entry
+// The pods' ports as the kernel would show them (every one recorded: nothing to report).
+const inputs = { allocations, relist, ports: allocations.map((a) => podFilterEntry(a).hostVeth) };
+const first = await syncPodFilter(inputs); // writes the table with every pod's entry
 if (!first.tableWritten || first.added !== pods) throw new Error(`the filter was not set up: ${JSON.stringify(first)}`);
 const read = await timeRuns(runs, async () => {
-  const r = await syncPodFilter(allocations, relist);
+  const r = await syncPodFilter(inputs);
   if (r.tableWritten || r.added || r.removed) throw new Error("the filter was repaired although in place");
 });
 // The reference, from the same process in the same namespace: the listing alone, its output unread.
@@ -24,8 +26,8 @@ const listing = await timeRuns(runs, () => {
   if (r.status !== 0) throw new Error(`nft failed: ${String(r.stderr).slice(0, 300)}`);
 });
 const keeper = new PodFilterKeeper(() => nftGeneration(), () => readPodFilterCounters());
-await keeper.sync(allocations, relist); // reads once and records the generation
+await keeper.sync(inputs); // reads once and records the generation
 const skipped = await timeRuns(runs, async () => {
-  if ((await keeper.sync(allocations, relist)).read) throw new Error("the ruleset moved under the bench");
+  if ((await keeper.sync(inputs)).read) throw new Error("the ruleset moved under the bench");
 });
 console.log(JSON.stringify({ read, listing, skipped }));

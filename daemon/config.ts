@@ -10,8 +10,11 @@ export interface DaemonConfig {
   iface?: string;
   publicIp?: string;
   subnetFile: string;
-  dataDir: string;
-  cniNetwork: string;
+  /** Where the runtime reads CNI configs: weftd finds the plugin's IP records through its conflists. */
+  cniConfDir: string;
+  /** One more store of the plugin's IP records, for a plugin configured where weftd cannot see it. */
+  dataDir?: string;
+  cniNetwork?: string;
   ipMasq: boolean;
   /** Drop frames a pod sends from any address but its own (an nftables bridge table). */
   antiSpoofing: boolean;
@@ -28,6 +31,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     .scriptName("weftd")
     .usage("weftd: leases this node's pod subnet in etcd and wires the VXLAN overlay to every other node\n\nUsage: weftd [options]")
     .env("WEFTD")
+    // A flag given twice takes its last value (a wrapper's override), not an array no option expects.
+    .parserConfiguration({ "duplicate-arguments-array": false })
     .version(version)
     .options({
       "etcd-endpoints": { type: "string", default: "http://127.0.0.1:2379", describe: "comma-separated etcd endpoints" },
@@ -38,8 +43,9 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       iface: { type: "string", describe: "underlay interface (name or IP); default: the default route's" },
       "public-ip": { type: "string", describe: "address other nodes reach this node at; default: the interface's" },
       "subnet-file": { type: "string", default: "/run/weft/subnet.env", describe: "where to write subnet.env for the CNI plugin" },
-      "data-dir": { type: "string", default: "/var/lib/cni/weft", describe: "the CNI plugin's data dir (pod IPs mirrored to etcd)" },
-      "cni-network": { type: "string", default: "weft", describe: "the CNI network name in the conflist" },
+      "cni-conf-dir": { type: "string", default: "/etc/cni/net.d", describe: "the container runtime's CNI conf dir: weftd reads the plugin's IP records where the weft conflists there say" },
+      "data-dir": { type: "string", describe: "an extra store of the plugin's IP records, read beside the conflists' (only for a conflist weftd cannot see)" },
+      "cni-network": { type: "string", describe: "the network name of the --data-dir store (default: weft)" },
       "ip-masq": { type: "boolean", default: false, describe: "masquerade pod traffic leaving the pod network" },
       "anti-spoofing": { type: "boolean", default: true, describe: "drop frames a pod sends from another MAC or IPv4 address than its own (--no-anti-spoofing removes the filter)" },
       "healthz-addr": { type: "string", default: "127.0.0.1:9901", describe: "address of /healthz, /readyz and /metrics" },
@@ -55,8 +61,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     etcdEndpoints: a["etcd-endpoints"].split(",").map((s) => s.trim()).filter(Boolean),
     etcdPrefix: a["etcd-prefix"],
     subnetFile: a["subnet-file"],
-    dataDir: a["data-dir"],
-    cniNetwork: a["cni-network"],
+    cniConfDir: a["cni-conf-dir"],
     ipMasq: a["ip-masq"],
     antiSpoofing: a["anti-spoofing"],
     healthzAddr: a["healthz-addr"],
@@ -64,7 +69,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     leaseTtl: a["lease-ttl"],
     logLevel: a["log-level"],
   };
-  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["netConf", "net-conf"]] as const) {
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }

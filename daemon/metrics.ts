@@ -11,6 +11,7 @@ export class DaemonMetrics {
   readonly etcdErrors = new Counter({ name: "weft_etcd_request_errors_total", help: "etcd requests that failed", labelNames: ["op"], registers: [this.registry] });
   readonly leaseToProgrammed = new Histogram({ name: "weft_lease_to_programmed_seconds", help: "From a lease event seen to its entries programmed", buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
   readonly podFilterEntries = new Gauge({ name: "weft_pod_filter_entries", help: "Pods listed in the anti-spoofing filter (port, MAC, IPv4 address)", registers: [this.registry] });
+  readonly podFilterUnrecorded = new Gauge({ name: "weft_pod_filter_unrecorded_ports", help: "Running pod ports with no IP record where weftd reads them (entries kept, or the port left unfiltered)", registers: [this.registry] });
   readonly spoofedFrames = new Counter({ name: "weft_spoofed_frames_dropped_total", help: "Frames a pod sent from an address not its own, dropped by the anti-spoofing filter", registers: [this.registry] });
   readonly nonIpv4Frames = new Counter({ name: "weft_pod_non_ipv4_frames_dropped_total", help: "Frames from pods that are neither IPv4 nor ARP (e.g. IPv6 neighbour discovery), dropped by the anti-spoofing filter", registers: [this.registry] });
   readonly badLeases = new Counter({ name: "weft_bad_leases_total", help: "Distinct bad leases skipped (malformed, or outside the network), each counted once", registers: [this.registry] });

@@ -7,13 +7,17 @@ import { nftGeneration } from "../netlink/index.js";
 import type { Logger } from "./log.js";
 import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
-import { PodFilterKeeper, readPodFilterCounters, removePodFilter } from "./pod-filter.js";
+import { PodFilterKeeper, readPodFilterCounters, removePodFilter, type PodFilterSync } from "./pod-filter.js";
 
 export interface NodeRulesOptions {
   ipMasq: boolean;
   antiSpoofing: boolean;
   /** Reads the plugin's IP records afresh: the pods the filter must hold. */
   listPods: () => PodAllocation[];
+  /** The weft pod ports the kernel has: the pods that run. */
+  listPorts: () => string[];
+  /** Where the records are read from, and how to point weftd elsewhere: for the report of ports without one. */
+  recordsAt: () => string;
 }
 
 /** The pod network and this node's subnet: what the NAT rules are written for. */
@@ -27,6 +31,9 @@ export class NodeRules {
   private nat: NatRulesKeeper | undefined;
   private readonly podFilter = new PodFilterKeeper(() => nftGeneration(), () => readPodFilterCounters());
   private podFilterProblem: string | undefined;
+  /** Ports without an IP record at the last sync, and what was last said of them. */
+  private unrecordedBefore = new Set<string>();
+  private unrecordedReport: string | undefined;
   /** The filter's drop counters at the last read: the metrics grow by the difference. */
   private readonly filterCountersSeen: { spoofed?: number; other?: number } = {};
 
@@ -36,9 +43,9 @@ export class NodeRules {
     private readonly log: Logger,
   ) {}
 
-  /** What /readyz reports while the filter cannot be applied. */
-  problem(): string | undefined {
-    return this.podFilterProblem;
+  /** What /readyz reports while the filter cannot be applied, or running pods have no IP record to check them by. */
+  problems(): string[] {
+    return [this.podFilterProblem, this.unrecordedReport].filter((p): p is string => p !== undefined);
   }
 
   /**
@@ -75,7 +82,8 @@ export class NodeRules {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await this.podFilter.sync(pods ?? this.opts.listPods(), this.opts.listPods);
+      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts() });
+      this.reportUnrecorded(r);
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
@@ -88,6 +96,27 @@ export class NodeRules {
       this.podFilterProblem = `anti-spoofing filter not applied: ${(err as Error).message.split("\n")[0]} (is nft installed? --no-anti-spoofing turns it off)`;
       this.log.error({ err: (err as Error).message }, "could not apply the anti-spoofing filter; retrying at the next resync");
     }
+  }
+
+  /**
+   * Running pods whose port has no IP record where weftd reads them: the plugin keeps its records
+   * somewhere else. Their entries are kept and a port without one is let through unfiltered; said in
+   * /readyz and logged when it changes, once a second sync in a row sees the same port (a DEL or GC in
+   * flight removes the record a moment before the port).
+   */
+  private reportUnrecorded(r: Pick<PodFilterSync, "unrecorded" | "unverified">): void {
+    const now = new Map<string, string>([...r.unrecorded.map((e) => [e.hostVeth, `${e.hostVeth} (${e.ip}, entry kept)`] as const), ...r.unverified.map((p) => [p, `${p} (no entry: not filtered)`] as const)]);
+    const confirmed = [...now].filter(([port]) => this.unrecordedBefore.has(port)).map(([, what]) => what).sort();
+    this.unrecordedBefore = new Set(now.keys());
+    const report = confirmed.length
+      ? `anti-spoofing: ${confirmed.length} running pod port(s) have no IP record in ${this.opts.recordsAt()}: ${confirmed.slice(0, 5).join(", ")}${confirmed.length > 5 ? ", …" : ""}. The plugin keeps its records where its conflist says (dataDir/name); make weftd read that conflist (--cni-conf-dir: the runtime's CNI conf dir) or name the records with --data-dir and --cni-network`
+      : undefined;
+    if (report !== this.unrecordedReport) {
+      if (report) this.log.error({ ports: confirmed }, report);
+      else if (this.unrecordedReport) this.log.info("every running pod port has its IP record again");
+    }
+    this.unrecordedReport = report;
+    this.metrics.podFilterUnrecorded.set(confirmed.length);
   }
 
   /**

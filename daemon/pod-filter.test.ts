@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
-import { elementText, podFilterScript, readPodFilter, syncPodFilter } from "./pod-filter.js";
+import { podFilterEntry } from "../ipam/attachment.js";
+import { elementText, planPodFilter, podFilterScript, readPodFilter, syncPodFilter, type PodFilterState } from "./pod-filter.js";
+
+const portOf = (a: PodAllocation): string => podFilterEntry(a).hostVeth;
 
 describe("the anti-spoofing table", () => {
   it("declares the set and chains, then rewrites only the chains (the set's elements survive)", () => {
@@ -8,7 +11,8 @@ describe("the anti-spoofing table", () => {
     expect(script).toContain("set pod-addresses { type ifname . ether_addr . ipv4_addr;");
     expect(script).toContain("type filter hook prerouting priority -200; policy accept;");
     expect(script).toMatch(/flush chain bridge weft prerouting\nadd rule bridge weft prerouting iifname "weft\*" jump from-pod\n/);
-    expect(script).toMatch(/flush chain bridge weft from-pod\n(add rule bridge weft from-pod .*\n){4}$/);
+    expect(script).toContain("set unverified-ports { type ifname;");
+    expect(script).toMatch(/flush chain bridge weft from-pod\nadd rule bridge weft from-pod iifname @unverified-ports return\n(add rule bridge weft from-pod .*\n){4}$/);
     expect(script).not.toMatch(/flush (set|table|ruleset)/);
   });
 
@@ -30,6 +34,8 @@ describe("the anti-spoofing table", () => {
         { counter: { family: "bridge", name: "spoofed", table: "weft", packets: 7, bytes: 588 } },
         { counter: { family: "bridge", name: "not-ipv4", table: "weft", packets: 2, bytes: 140 } },
         rule("prerouting"),
+        { set: { family: "bridge", name: "unverified-ports", table: "weft", elem: ["weft89abcdef"] } },
+        rule("from-pod"),
         rule("from-pod"),
         rule("from-pod"),
         rule("from-pod"),
@@ -37,7 +43,7 @@ describe("the anti-spoofing table", () => {
       ],
     };
     const state = await readPodFilter(() => JSON.stringify(json));
-    expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], droppedFrames: 7, droppedOther: 2, intact: true });
+    expect(state).toEqual({ entries: [{ hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:01:05", ip: "10.244.1.5" }], unverified: ["weft89abcdef"], droppedFrames: 7, droppedOther: 2, intact: true });
     json.nftables.pop();
     expect((await readPodFilter(() => JSON.stringify(json)))?.intact).toBe(false);
     expect(
@@ -58,7 +64,7 @@ describe("the anti-spoofing table", () => {
       { containerId: "c1", ifname: "eth0", ip: "10.244.1.2" },
       { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" },
     ] as PodAllocation[];
-    const r = await syncPodFilter(pods, () => pods, exec);
+    const r = await syncPodFilter({ allocations: pods, relist: () => pods, ports: pods.map(portOf) }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, removed: 0, entries: 2 });
     const writes = calls.filter((c) => c.args[0] === "-f");
     expect(writes).toHaveLength(1);
@@ -71,7 +77,7 @@ describe("the anti-spoofing table", () => {
     const json = JSON.stringify({
       nftables: [
         { set: { name: "pod-addresses", elem: [listed] } },
-        ...["prerouting", "from-pod", "from-pod", "from-pod", "from-pod"].map((chain) => ({ rule: { chain } })),
+        ...["prerouting", "from-pod", "from-pod", "from-pod", "from-pod", "from-pod"].map((chain) => ({ rule: { chain } })),
       ],
     });
     const writes: string[] = [];
@@ -81,11 +87,11 @@ describe("the anti-spoofing table", () => {
       return "";
     };
     const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
-    const first = await syncPodFilter(pods, () => pods, exec);
+    const first = await syncPodFilter({ allocations: pods, relist: () => pods, ports: pods.map(portOf) }, exec);
     expect(first).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
     expect(first.differing.size).toBe(2);
     expect(writes).toEqual([]);
-    const second = await syncPodFilter(pods, () => pods, exec, first.differing);
+    const second = await syncPodFilter({ allocations: pods, relist: () => pods, ports: pods.map(portOf) }, exec, first.differing);
     expect(second).toMatchObject({ added: 1, removed: 1 });
     expect(second.differing.size).toBe(0);
     expect(writes).toEqual([expect.stringMatching(/^add element .* 10\.244\.1\.2 \}\n$/), 'delete element bridge weft pod-addresses { "weft0123abcd" . 0a:58:0a:f4:01:09 . 10.244.1.9 }\n']);
@@ -100,10 +106,62 @@ describe("the anti-spoofing table", () => {
     };
     const before = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
     const after = [...before, { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" }] as PodAllocation[];
-    const r = await syncPodFilter(before, () => after, exec);
+    const r = await syncPodFilter({ allocations: before, relist: () => after, ports: after.map(portOf) }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, entries: 2 });
     expect(writes).toHaveLength(2);
     expect(writes[0]).toContain("10.244.1.2 }");
     expect(writes[1]).toMatch(/^add element bridge weft pod-addresses \{ "weft[0-9a-f]{8}" \. 0a:58:0a:f4:01:03 \. 10\.244\.1\.3 \}\n$/);
+  });
+});
+
+describe("the kernel's ports against the IP records", () => {
+  const e = (veth: string, ip: string) => ({ hostVeth: veth, mac: `0a:58:0a:f4:01:${Number(ip.split(".")[3]).toString(16).padStart(2, "0")}`, ip });
+  const A = e("weft000000a1", "10.244.1.2");
+  const B = e("weft000000b2", "10.244.1.3");
+  const table = (entries: ReturnType<typeof e>[], unverified: string[] = []): PodFilterState => ({ entries, unverified, droppedFrames: 0, droppedOther: 0, intact: true });
+
+  it("never removes a running port's entry when no record names the port, however often it syncs", () => {
+    let differing: ReadonlySet<string> = new Set();
+    for (let i = 0; i < 5; i++) {
+      const plan = planPodFilter(table([A, B]), [], new Set([A.hostVeth, B.hostVeth]), differing);
+      expect(plan.remove).toEqual([]);
+      expect(plan.unrecorded).toEqual([A, B]);
+      expect(plan.openPorts).toEqual([]); // they have entries: still filtered
+      differing = plan.differing;
+    }
+  });
+
+  it("removes the entry of a port that is gone, and one the port's own record contradicts, at the second sighting", () => {
+    const movedB = e(B.hostVeth, "10.244.1.9"); // the record says B's port now has another address
+    const first = planPodFilter(table([A, B]), [movedB], new Set([B.hostVeth]), new Set());
+    expect(first.remove).toEqual([]);
+    const second = planPodFilter(table([A, B]), [movedB], new Set([B.hostVeth]), first.differing);
+    expect(second.remove).toEqual([A, B]);
+    expect(second.add).toEqual([movedB]);
+    expect(second.unrecorded).toEqual([]);
+  });
+
+  it("lets a running port with neither record nor entry through, and closes it once the pod's entry is listed", () => {
+    const open = planPodFilter(table([A]), [], new Set([A.hostVeth, B.hostVeth]), new Set());
+    expect(open).toMatchObject({ openPorts: [B.hostVeth], closePorts: [], unverified: [B.hostVeth], unrecorded: [A] });
+    const stillOpen = planPodFilter(table([A], [B.hostVeth]), [B], new Set([A.hostVeth, B.hostVeth]), new Set());
+    expect(stillOpen).toMatchObject({ add: [], openPorts: [], closePorts: [] }); // the record's entry is not in yet
+    const listed = planPodFilter(table([A], [B.hostVeth]), [B], new Set([A.hostVeth, B.hostVeth]), stillOpen.differing);
+    expect(listed).toMatchObject({ add: [B], closePorts: [B.hostVeth], unverified: [] });
+    expect(planPodFilter(table([A], [B.hostVeth]), [], new Set([A.hostVeth]), new Set()).closePorts).toEqual([B.hostVeth]); // port gone
+  });
+
+  it("a new table lets unrecorded running ports through in the same transaction as the entries", async () => {
+    const writes: string[] = [];
+    const exec = (_cmd: string, args: string[], input?: string): string => {
+      if (args[0] === "-j") throw new Error("Error: No such file or directory");
+      writes.push(input ?? "");
+      return "";
+    };
+    const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
+    const r = await syncPodFilter({ allocations: pods, relist: () => pods, ports: [portOf(pods[0]!), "weft00000bad"] }, exec);
+    expect(r).toMatchObject({ tableWritten: true, added: 1, unverified: ["weft00000bad"] });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/add element bridge weft pod-addresses \{ .* \}\nadd element bridge weft unverified-ports \{ "weft00000bad" \}\n$/);
   });
 });

@@ -4,6 +4,9 @@
 // pod's IPv6 router advertisements and VLAN-tagged frames from reaching its neighbours).
 // The plugin adds and removes entries at ADD and DEL; weftd creates the table, seeds the set from the
 // plugin's IP records (pods that existed before the filter), and repairs drift at every resync.
+// The kernel's ports are the truth of which pods run: an entry is never removed while its port
+// exists without an IP record saying otherwise, and a port that has neither a record nor an entry
+// is let through unfiltered (and reported) rather than cut off.
 import { HOST_VETH_PREFIX, POD_FILTER, podFilterEntry, type PodFilterEntry } from "../ipam/attachment.js";
 import { ipv4ToInt } from "../ipam/ipv4.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
@@ -13,6 +16,8 @@ import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
 const T = POD_FILTER.table;
 const SET = POD_FILTER.set;
+/** Ports weftd found running with no IP record and no entry: accepted unfiltered, never cut off. */
+const UNVERIFIED = "unverified-ports";
 const DROP_COUNTER = "spoofed";
 /** Frames that are neither IPv4 nor ARP (a pod's IPv6 neighbour discovery, for one): dropped, counted, not a warning. */
 const OTHER_COUNTER = "not-ipv4";
@@ -23,6 +28,7 @@ const POD_CHAIN = "from-pod";
 const RULES: Record<string, string[]> = {
   [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
   [POD_CHAIN]: [
+    `iifname @${UNVERIFIED} return`,
     `ether type ip iifname . ether saddr . ip saddr @${SET} return`,
     // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
     `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
@@ -31,11 +37,12 @@ const RULES: Record<string, string[]> = {
   ],
 };
 
-/** The table, declared (idempotent), its chains rewritten; the set and its elements are kept. */
+/** The table, declared (idempotent), its chains rewritten; the sets and their elements are kept. */
 export function podFilterScript(): string {
   const lines = [
     `table bridge ${T} {`,
     `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
+    `  set ${UNVERIFIED} { type ifname; comment "running pod ports with no IP record to check them against: not filtered (weftd reports them)"; }`,
     `  counter ${DROP_COUNTER} { comment "IPv4 and ARP dropped: not from the port's own pod MAC and address"; }`,
     `  counter ${OTHER_COUNTER} { comment "frames from pods that are neither IPv4 nor ARP, dropped"; }`,
     `  chain ${HOOK_CHAIN} { type filter hook prerouting priority -200; policy accept; }`,
@@ -59,6 +66,11 @@ export function elementText(e: PodFilterEntry): string {
   return `"${e.hostVeth}" . ${e.mac} . ${e.ip}`;
 }
 
+function portText(port: string): string {
+  if (!VETH.test(port)) throw new Error(`not a weft pod port: ${JSON.stringify(port)}`);
+  return `"${port}"`;
+}
+
 const entryId = (e: PodFilterEntry): string => `${e.hostVeth} ${e.mac} ${e.ip}`;
 
 function isWellFormed(e: PodFilterEntry): boolean {
@@ -72,6 +84,8 @@ function isWellFormed(e: PodFilterEntry): boolean {
 
 export interface PodFilterState {
   entries: PodFilterEntry[];
+  /** Ports let through unfiltered. */
+  unverified: string[];
   /** IPv4 and ARP frames dropped for a source that is not the port's pod (the drop counter). */
   droppedFrames: number;
   /** Frames dropped for being neither IPv4 nor ARP. */
@@ -81,7 +95,7 @@ export interface PodFilterState {
 }
 
 interface NftJson {
-  nftables: Record<string, { name?: string; chain?: string; elem?: { concat?: string[] }[]; packets?: number }>[];
+  nftables: Record<string, { name?: string; chain?: string; elem?: (string | { concat?: string[] })[]; packets?: number }>[];
 }
 
 /** Reads the table; undefined when it does not exist. */
@@ -94,75 +108,129 @@ export async function readPodFilter(exec: Exec): Promise<PodFilterState | undefi
   }
   const items = (JSON.parse(out) as NftJson).nftables;
   const entries: PodFilterEntry[] = [];
+  const unverified: string[] = [];
   const rulesPerChain = new Map<string, number>();
   let droppedFrames = 0;
   let droppedOther = 0;
   for (const item of items) {
     if (item.set?.name === SET) {
       for (const el of item.set.elem ?? []) {
-        const [hostVeth, mac, ip] = el.concat ?? [];
+        const [hostVeth, mac, ip] = typeof el === "string" ? [] : (el.concat ?? []);
         if (hostVeth && mac && ip) entries.push({ hostVeth, mac, ip });
       }
     }
+    if (item.set?.name === UNVERIFIED) for (const el of item.set.elem ?? []) if (typeof el === "string") unverified.push(el);
     if (item.rule?.chain) rulesPerChain.set(item.rule.chain, (rulesPerChain.get(item.rule.chain) ?? 0) + 1);
     if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
     if (item.counter?.name === OTHER_COUNTER) droppedOther = item.counter.packets ?? 0;
   }
   const intact = Object.entries(RULES).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
-  return { entries, droppedFrames, droppedOther, intact };
+  return { entries, unverified, droppedFrames, droppedOther, intact };
 }
 
-export interface PodFilterSync {
+/** What one sync changes, worked out from the table, the IP records and the kernel's ports alone. */
+export interface PodFilterPlan {
+  add: PodFilterEntry[];
+  remove: PodFilterEntry[];
+  /** Ports to let through unfiltered, and ports that no longer need it. */
+  openPorts: string[];
+  closePorts: string[];
+  /** Entries of running ports that have no IP record: kept, and reported. */
+  unrecorded: PodFilterEntry[];
+  /** Running ports with neither a record nor an entry, unfiltered after this sync: reported. */
+  unverified: string[];
+  /** Entries missing or stale at this sync and left for the next one to confirm (pass them back). */
+  differing: Set<string>;
+}
+
+/**
+ * A difference between the set and the records is repaired when the previous sync saw it too
+ * (`differedBefore`): a pod's ADD or DEL running between the two reads makes one for a few
+ * milliseconds. A new or repaired table (`state` undefined or not intact) gets every running pod's
+ * entry at once. The records say which address a port may use; they never take a running port's
+ * entry away on their own: the plugin may keep records where weftd does not look.
+ */
+export function planPodFilter(state: PodFilterState | undefined, want: PodFilterEntry[], ports: ReadonlySet<string>, differedBefore: ReadonlySet<string>): PodFilterPlan {
+  const wantById = new Map(want.map((e) => [entryId(e), e]));
+  const have = new Map((state?.entries ?? []).map((e) => [entryId(e), e]));
+  const recordedPorts = new Set(want.map((e) => e.hostVeth));
+  const missing = [...wantById].filter(([id]) => !have.has(id));
+  // An element nft could not be told about safely is left alone (only a root user could have put it there).
+  const notWanted = [...have].filter(([id, e]) => !wantById.has(id) && isWellFormed(e));
+  const isUnrecorded = (e: PodFilterEntry): boolean => ports.has(e.hostVeth) && !recordedPorts.has(e.hostVeth);
+  const unrecorded = notWanted.filter(([, e]) => isUnrecorded(e));
+  const stale = notWanted.filter(([, e]) => !isUnrecorded(e));
+  const confirmed = ([id]: [string, PodFilterEntry]): boolean => differedBefore.has(id);
+  const add = (state?.intact ? missing.filter(confirmed) : missing).map(([, e]) => e);
+  const remove = stale.filter(confirmed).map(([, e]) => e);
+
+  const listedPorts = new Set([...(state?.entries ?? []), ...add].map((e) => e.hostVeth));
+  const unverified = [...ports].filter((p) => !recordedPorts.has(p) && !listedPorts.has(p) && VETH.test(p)).sort();
+  const wasOpen = new Set(state?.intact ? state.unverified : []);
+  const openPorts = unverified.filter((p) => !wasOpen.has(p));
+  // Closed once the port is gone or its pod's entry is in the set: never before its entry is there.
+  const closePorts = [...wasOpen].filter((p) => VETH.test(p) && !unverified.includes(p) && (!ports.has(p) || listedPorts.has(p)));
+  const repaired = new Set([...add, ...remove].map(entryId));
+  const differing = new Set([...missing, ...stale].map(([id]) => id).filter((id) => !repaired.has(id)));
+  return { add, remove, openPorts, closePorts, unrecorded: unrecorded.map(([, e]) => e), unverified, differing };
+}
+
+export interface PodFilterSync extends Omit<PodFilterPlan, "add" | "remove" | "openPorts" | "closePorts"> {
   entries: number;
   added: number;
   removed: number;
   tableWritten: boolean;
   droppedFrames: number;
   droppedOther: number;
-  /** Entries missing or stale at this sync and left for the next one to confirm (pass them back). */
-  differing: Set<string>;
 }
 
-const addElements = (entries: PodFilterEntry[]): string => (entries.length ? `add element bridge ${T} ${SET} { ${entries.map(elementText).join(", ")} }\n` : "");
+export interface PodFilterInputs {
+  /** The plugin's IP records, as the caller listed them (weftd lists them once per resync, for this and for etcd). */
+  allocations: PodAllocation[];
+  /** Reads the records again, after a table write. */
+  relist: () => PodAllocation[];
+  /** The weft pod ports (host veths) that exist in the kernel now. */
+  ports: readonly string[];
+}
+
+const addElements = (entries: PodFilterEntry[], ports: string[] = []): string =>
+  (entries.length ? `add element bridge ${T} ${SET} { ${entries.map(elementText).join(", ")} }\n` : "") + (ports.length ? `add element bridge ${T} ${UNVERIFIED} { ${ports.map(portText).join(", ")} }\n` : "");
 
 /**
- * Makes the table and its set match the pods this node has. The set is read before the IP records:
- * the plugin writes a record before its entry and removes the entry before the record, so an entry
- * seen without a record is a pod that is gone (or going), never one being added. `allocations` are
- * the records as the caller listed them (weftd lists them once per resync, for this and for etcd);
- * `relist` reads them again after a table write.
- *
- * A difference is repaired when the previous sync saw it too (`differedBefore`): a pod's ADD or DEL
- * running between the two reads makes one for a few milliseconds, and racing it either repairs
- * nothing or fails (the DEL removed the entry first, and nft fails a whole transaction for one
- * missing element). A new or repaired table gets every running pod's entry at once.
+ * Makes the table and its sets match the pods this node runs (see planPodFilter). Additions and
+ * removals go in separate transactions: nft fails a whole transaction for one element that a DEL in
+ * flight removed first, and an addition must not be lost with it.
  */
-export async function syncPodFilter(allocations: PodAllocation[], relist: () => PodAllocation[], exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
+export async function syncPodFilter({ allocations, relist, ports }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
   const state = await readPodFilter(exec);
-  const want = new Map(allocations.map((a) => podFilterEntry(a)).map((e) => [entryId(e), e]));
-  const have = new Map((state?.entries ?? []).map((e) => [entryId(e), e]));
-  const missing = [...want].filter(([id]) => !have.has(id));
-  // An element nft could not be told about safely is left alone (only a root user could have put it there).
-  const stale = [...have].filter(([id, e]) => !want.has(id) && isWellFormed(e));
+  const want = allocations.map((a) => podFilterEntry(a));
+  const plan = planPodFilter(state, want, new Set(ports), differedBefore);
   const tableWritten = !state?.intact;
-  const confirmed = ([id]: [string, PodFilterEntry]): boolean => differedBefore.has(id);
-  const toAdd = (tableWritten ? missing : missing.filter(confirmed)).map(([, e]) => e);
-  const toRemove = stale.filter(confirmed).map(([, e]) => e);
   // The table goes in with the pods' entries in one transaction: its rules never see a moment in
   // which a running pod is not listed yet.
   let late: PodFilterEntry[] = [];
   if (tableWritten) {
-    await exec("nft", ["-f", "-"], podFilterScript() + addElements(toAdd));
+    await exec("nft", ["-f", "-"], podFilterScript() + addElements(plan.add, plan.openPorts));
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
-    late = relist().map((a) => podFilterEntry(a)).filter((e) => !want.has(entryId(e)));
+    const wanted = new Set(want.map(entryId));
+    late = relist().map((a) => podFilterEntry(a)).filter((e) => !wanted.has(entryId(e)));
     if (late.length) await exec("nft", ["-f", "-"], addElements(late));
-  } else if (toAdd.length) await exec("nft", ["-f", "-"], addElements(toAdd));
-  if (toRemove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${toRemove.map(elementText).join(", ")} }\n`);
-  const repaired = new Set([...toAdd, ...toRemove].map(entryId));
-  const differing = new Set([...missing, ...stale].map(([id]) => id).filter((id) => !repaired.has(id)));
-  return { entries: want.size + late.length, added: toAdd.length + late.length, removed: toRemove.length, tableWritten, droppedFrames: state?.droppedFrames ?? 0, droppedOther: state?.droppedOther ?? 0, differing };
+  } else if (plan.add.length || plan.openPorts.length) await exec("nft", ["-f", "-"], addElements(plan.add, plan.openPorts));
+  if (plan.remove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${plan.remove.map(elementText).join(", ")} }\n`);
+  if (plan.closePorts.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${UNVERIFIED} { ${plan.closePorts.map(portText).join(", ")} }\n`);
+  return {
+    entries: want.length + late.length + plan.unrecorded.length,
+    added: plan.add.length + late.length,
+    removed: plan.remove.length,
+    unrecorded: plan.unrecorded,
+    unverified: plan.unverified,
+    differing: plan.differing,
+    tableWritten,
+    droppedFrames: state?.droppedFrames ?? 0,
+    droppedOther: state?.droppedOther ?? 0,
+  };
 }
 
 /** The filter's drop counters, read over netlink (no `nft` process); `netnsPath` for another namespace's table. */
@@ -183,6 +251,8 @@ export class PodFilterKeeper {
   private readonly since: UnchangedSinceCheck;
   /** Entries that differed at the last sync: repaired if the next one sees them too. */
   private differing: ReadonlySet<string> = new Set();
+  /** The last sync that found the table as wanted: what a skipped sync reports (entries, unrecorded, unverified). */
+  private last: PodFilterSync | undefined;
 
   constructor(
     generation: (() => number) | undefined,
@@ -193,19 +263,21 @@ export class PodFilterKeeper {
   }
 
   /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
-  async sync(allocations: PodAllocation[], relist: () => PodAllocation[]): Promise<PodFilterSync & { read: boolean }> {
-    const want = new Set(allocations.map((a) => entryId(podFilterEntry(a))));
-    const key = this.since.key([...want].sort().join(","));
-    if (this.since.unchanged(key) && this.counters) {
+  async sync(inputs: PodFilterInputs): Promise<PodFilterSync & { read: boolean }> {
+    const want = new Set(inputs.allocations.map((a) => entryId(podFilterEntry(a))));
+    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")}`);
+    if (this.since.unchanged(key) && this.counters && this.last) {
       try {
-        return { entries: want.size, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };
+        return { ...this.last, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };
       } catch {
         // the counters are gone or unreadable: the full read below says what happened to the table
       }
     }
-    const r = await syncPodFilter(allocations, relist, this.exec, this.differing);
+    const r = await syncPodFilter(inputs, this.exec, this.differing);
     this.differing = r.differing;
-    this.since.record(key, !r.tableWritten && r.added === 0 && r.removed === 0 && r.differing.size === 0);
+    const asWanted = !r.tableWritten && r.added === 0 && r.removed === 0 && r.differing.size === 0;
+    this.since.record(key, asWanted);
+    this.last = asWanted ? r : undefined;
     return { ...r, read: true };
   }
 }

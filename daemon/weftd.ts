@@ -9,7 +9,7 @@ import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
-import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
+import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
@@ -19,6 +19,7 @@ import { serveHealth } from "./health.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
 import type { Logger } from "./log.js";
 import { NodeRules, type NodeAddressing } from "./node-rules.js";
+import { podPorts, PodRecords } from "./pod-records.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
@@ -33,8 +34,8 @@ export class Weftd {
   private readonly client: Etcd3;
   private readonly mgr: EtcdSubnetManager;
   private readonly h: NetlinkHandle;
-  /** The plugin's IP records on this node (read only: the plugin writes them). */
-  private readonly pods: PodIpStore;
+  /** The plugin's IP records on this node (read only: the plugin writes them where its conflist says). */
+  private readonly pods: PodRecords;
   private log: Logger;
   private network?: NetworkConfig;
   private underlay?: Underlay;
@@ -70,7 +71,8 @@ export class Weftd {
     this.client = createEtcdClient({ endpoints: cfg.etcdEndpoints, caFile: cfg.etcdCafile, certFile: cfg.etcdCertfile, keyFile: cfg.etcdKeyfile });
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
-    this.pods = new PodIpStore({ dataDir: cfg.dataDir, network: cfg.cniNetwork });
+    const extra = cfg.dataDir || cfg.cniNetwork ? { dataDir: cfg.dataDir ?? "/var/lib/cni/weft", network: cfg.cniNetwork ?? "weft" } : undefined;
+    this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
 
@@ -83,8 +85,7 @@ export class Weftd {
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
-    const rules = this.rules?.problem();
-    if (rules) p.push(rules);
+    p.push(...(this.rules?.problems() ?? []), ...this.pods.problems());
     return p;
   }
 
@@ -154,12 +155,13 @@ export class Weftd {
     this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
 
     this.ensureDevice();
-    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list() }, this.metrics, this.log);
-    // Before subnet.env: the plugin adds pods only once the filter they are listed in exists.
-    await this.rules.ensurePodFilter();
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe() }, this.metrics, this.log);
+    // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
+    // added while the table is being made finds no set, and the table's write lists it right after.
     const sub = parseIpv4Cidr(lease.subnet);
-    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp });
-    this.log.info({ file: cfg.subnetFile }, "wrote subnet.env");
+    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp, antiSpoofing: cfg.antiSpoofing });
+    this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing }, "wrote subnet.env");
+    await this.rules.ensurePodFilter();
     await this.rules.ensureNat({ network: network.network, subnet: lease.subnet });
 
     this.watch = this.mgr.watchLeases(
@@ -408,7 +410,7 @@ export class Weftd {
     try {
       return this.pods.list();
     } catch (err) {
-      this.log.error({ err: (err as Error).message, dataDir: this.cfg.dataDir }, "could not list the plugin's IP records; pods are not mirrored to etcd until they can be read");
+      this.log.error({ err: (err as Error).message, records: this.pods.describe() }, "could not list the plugin's IP records; pods are not mirrored to etcd until they can be read");
       return undefined;
     }
   }

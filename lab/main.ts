@@ -131,7 +131,7 @@ async function main(): Promise<number> {
       const node = await addNode(state, state.nodes.length, a.pods);
       console.log(`added ${node.name} (${node.underlayIp}, subnet ${node.subnet})`);
     })
-    .command("restart-weftd <node>", "stop a node's weftd (SIGTERM, or --signal SIGKILL) and start it again", (y) => y.option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
+    .command("restart-weftd <node>", "stop a node's weftd (SIGTERM, or --signal SIGKILL) and start it again", (y) => y.options({ signal: { type: "string", default: "SIGTERM" }, "weftd-args": { type: "string", default: "", describe: "flags added to weftd's own (a later flag wins), space-separated" } }), async (a) => {
       const state = requireState();
       const node = state.nodes.find((n) => n.name === a.node);
       if (!node) throw new Error(`no node "${String(a.node)}"`);
@@ -139,7 +139,7 @@ async function main(): Promise<number> {
       if (old && pidAlive(old)) process.kill(old, a.signal as NodeJS.Signals);
       await waitFor(`weftd ${old} to exit`, () => !pidAlive(old), 10_000);
       const { startWeftd } = await import("./topology.js");
-      startWeftd(state, node);
+      startWeftd(state, node, a["weftd-args"].split(" ").filter(Boolean));
       saveState(state);
       console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })

@@ -2,13 +2,13 @@
 // "wan" (203.0.113.0/24) with an HTTP server standing for the internet, etcd, N nodes running weftd,
 // and pods attached through the CNI plugin. Everything lives in namespaces named with the lab's
 // prefix; nothing touches the host's own interfaces, routes or firewall.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cniAdd, cniDel } from "./cni-runtime.js";
 import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./etcd.js";
 import type { ContainerSpec } from "./netexec.js";
 import { readApi } from "./api-store.js";
-import { BIN, CNI_PATH, conflist, SELF } from "./paths.js";
+import { BIN, CNI_PATH, confDir, conflist, SELF } from "./paths.js";
 import { removeResolvConf, writeResolvConf } from "./pods.js";
 import { joinNode, startServices } from "./services-layer.js";
 import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
@@ -44,11 +44,12 @@ function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: strin
   ip("-n", netns, "link", "set", "eth0", "up");
 }
 
-function startWeftd(state: LabState, node: LabNode): void {
+/** `extraArgs`: flags after the lab's own (weftd takes the last of a flag given twice). */
+function startWeftd(state: LabState, node: LabNode, extraArgs: string[] = []): void {
   node.weftdPid = spawnInNetns(
     node.netns,
     join(BIN, "weftd"),
-    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--data-dir", join(node.dir, "cni"), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : [])],
+    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...extraArgs],
     join(node.dir, "weftd.log"),
     // MALLOC_ARENA_MAX as in deploy/weft.yml: the lab runs weftd the way a cluster does.
     { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache"), MALLOC_ARENA_MAX: "2" },
@@ -84,7 +85,9 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
 export async function addNode(state: LabState, i: number, podsPerNode: number): Promise<LabNode> {
   const name = `node${i + 1}`;
   const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: nodeIp(i), dir: join(state.dir, name), pods: [] };
-  mkdirSync(node.dir, { recursive: true });
+  mkdirSync(confDir(node), { recursive: true });
+  // As a DaemonSet's init container installs it: before weftd starts.
+  writeFileSync(join(confDir(node), "10-weft.conflist"), `${JSON.stringify(conflist(node, state.options.ipMasq), null, 2)}\n`);
   addNetns(state, node.netns);
   state.nodes.push(node);
   plugIntoFabric(state, node.netns, `${node.underlayIp}/${UNDERLAY.prefixLen}`, name);
@@ -167,7 +170,7 @@ export async function down(): Promise<string[]> {
     for (const node of state.nodes) {
       for (const pod of node.pods) {
         try {
-          cniDel({ cniVersion: "1.0.0", name: "weft", plugins: conflist(node, state.options.ipMasq).plugins }, node.netns, CNI_PATH, { containerId: pod.containerId, netns: `/var/run/netns/${pod.netns}`, ifname: "eth0", ...(pod.hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
+          cniDel(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId: pod.containerId, netns: `/var/run/netns/${pod.netns}`, ifname: "eth0", ...(pod.hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
         } catch {
           // the namespace is going away anyway
         }

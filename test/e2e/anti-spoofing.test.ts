@@ -23,10 +23,13 @@ const GATEWAY = "10.244.3.1";
 const execInNode = (cmd: string, args: string[], input?: string): string =>
   execFileSync("ip", ["netns", "exec", node, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
 const allocations = () => new PodIpStore({ dataDir: join(dir, "data"), network: "weft" }).list();
+/** The node's weft pod ports, as weftd lists them. */
+const ports = () => ipJson<{ ifname: string }[]>(node, ["link", "show", "type", "veth"]).map((l) => l.ifname).filter((n) => n.startsWith("weft"));
+const inputs = () => ({ allocations: allocations(), relist: allocations, ports: ports() });
 /** weftd's sync, carrying what differed from one call to the next as weftd does. */
 let differing: ReadonlySet<string> = new Set();
 const sync = async () => {
-  const r = await syncPodFilter(allocations(), allocations, execInNode, differing);
+  const r = await syncPodFilter(inputs(), execInNode, differing);
   differing = r.differing;
   return r;
 };
@@ -182,7 +185,7 @@ describe("the anti-spoofing filter", async () => {
     const generation = () => nftGeneration(netnsPath(node));
     const counters = () => readPodFilterCounters(netnsPath(node));
     const keeper = new PodFilterKeeper(generation, counters, counting);
-    const keep = () => keeper.sync(allocations(), allocations);
+    const keep = () => keeper.sync(inputs());
     expect(await keep()).toMatchObject({ read: true, added: 0, removed: 0, entries: 2 });
     const skipped = await keep();
     expect(skipped).toMatchObject({ read: false, entries: 2 });
@@ -217,8 +220,8 @@ describe("the anti-spoofing filter", async () => {
     for (const [g, k] of [[undefined, counters], [generation, undefined], [failing, counters], [generation, failing]] as const) {
       const blind = new PodFilterKeeper(g, k, counting);
       const before = listings;
-      await blind.sync(allocations(), allocations);
-      await blind.sync(allocations(), allocations);
+      await blind.sync(inputs());
+      await blind.sync(inputs());
       expect(listings).toBe(before + 2);
     }
   });

@@ -4,7 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { useLab } from "../helpers/lab.js";
+import { eventually, metricValue, ping, readyz, useLab } from "../helpers/lab.js";
+import { LAB_NETWORK } from "../../lab/paths.js";
 import { readPodFilter } from "../../daemon/pod-filter.js";
 import { PodIpStore } from "../../ipam/pod-ip-store.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
@@ -12,40 +13,6 @@ import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 const { lab, stateDir, status } = useLab("t", ["--nodes", "2", "--pods-per-node", "2"]);
 const state = () => JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { etcd: { pid: number } };
 const netOf = (subnet: string): string => subnet.replace(/\.1\/24$/, ".0/24");
-
-function ping(fromNs: string, to: string, count = 3, interval = "0.2"): { sent: number; received: number } {
-  const r = spawnSync("ip", ["netns", "exec", fromNs, "ping", "-q", "-c", String(count), "-i", interval, "-W", "1", to], { encoding: "utf8" });
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
-}
-
-async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  const holds = (): boolean => {
-    try {
-      return check();
-    } catch {
-      return false; // e.g. the device is not back yet
-    }
-  };
-  while (!holds()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function readyz(nodeNs: string): { status: number; body: string } {
-  const script = "fetch('http://127.0.0.1:9901/readyz').then(async r=>console.log(JSON.stringify({status:r.status,body:await r.text()}))).catch(e=>console.log(JSON.stringify({status:0,body:String(e)})))";
-  const r = spawnSync("nsenter", [`--net=/var/run/netns/${nodeNs}`, process.execPath, "-e", script], { encoding: "utf8" });
-  return JSON.parse(r.stdout || '{"status":0,"body":""}') as { status: number; body: string };
-}
-
-function metricValue(nodeNs: string, name: string): number {
-  const script = "fetch('http://127.0.0.1:9901/metrics').then(r=>r.text()).then(t=>console.log(t)).catch(()=>{})";
-  const text = spawnSync("nsenter", [`--net=/var/run/netns/${nodeNs}`, process.execPath, "-e", script], { encoding: "utf8" }).stdout;
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : NaN;
-}
 
 const remoteEntries = (nodeNs: string, subnet: string) => ({
   routes: ipJson<{ dst: string }[]>(nodeNs, ["route", "show", netOf(subnet)]).length,
@@ -156,7 +123,7 @@ describe("the lab", () => {
   it("mirrors every pod's address to etcd, where ipamctl lists it under its node and subnet", async () => {
     const s = status();
     // What the plugin holds on each node (the lab's pods, and the cluster DNS pod it deploys).
-    const want = s.nodes.flatMap((n) => new PodIpStore({ dataDir: join(stateDir, n.name, "cni"), network: "weft" }).list().map((p) => `${p.ip} ${n.underlayIp} ${netOf(n.subnet)}`)).sort();
+    const want = s.nodes.flatMap((n) => new PodIpStore({ dataDir: join(stateDir, n.name, "cni"), network: LAB_NETWORK }).list().map((p) => `${p.ip} ${n.underlayIp} ${netOf(n.subnet)}`)).sort();
     for (const n of s.nodes) for (const p of n.pods) expect(want).toContain(`${p.ip} ${n.underlayIp} ${netOf(n.subnet)}`);
     const ipamctlPods = (): string[] => {
       const r = spawnSync("nsenter", [`--net=/var/run/netns/${s.etcd.netns}`, join(import.meta.dirname, "../../dist/bin/ipamctl"), "pods", "-o", "json", "--timeout", "2", "--etcd-endpoints", s.etcd.endpoints.join(",")], { encoding: "utf8" });

@@ -57,3 +57,38 @@ export function weftdLogTails(stateDir: string): string {
   }
   return out;
 }
+
+/** Pings from a namespace: what was sent and what came back. */
+export function ping(fromNs: string, to: string, count = 3, interval = "0.2"): { sent: number; received: number } {
+  const r = spawnSync("ip", ["netns", "exec", fromNs, "ping", "-q", "-c", String(count), "-i", interval, "-W", "1", to], { encoding: "utf8" });
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
+}
+
+export async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const holds = (): boolean => {
+    try {
+      return check();
+    } catch {
+      return false; // e.g. the device is not back yet
+    }
+  };
+  while (!holds()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function readyz(nodeNs: string): { status: number; body: string } {
+  const script = "fetch('http://127.0.0.1:9901/readyz').then(async r=>console.log(JSON.stringify({status:r.status,body:await r.text()}))).catch(e=>console.log(JSON.stringify({status:0,body:String(e)})))";
+  const r = spawnSync("nsenter", [`--net=/var/run/netns/${nodeNs}`, process.execPath, "-e", script], { encoding: "utf8" });
+  return JSON.parse(r.stdout || '{"status":0,"body":""}') as { status: number; body: string };
+}
+
+export function metricValue(nodeNs: string, name: string): number {
+  const script = "fetch('http://127.0.0.1:9901/metrics').then(r=>r.text()).then(t=>console.log(t)).catch(()=>{})";
+  const text = spawnSync("nsenter", [`--net=/var/run/netns/${nodeNs}`, process.execPath, "-e", script], { encoding: "utf8" }).stdout;
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
+import { LAB_NETWORK } from "../../lab/paths.js";
 
 const MINUTES = Number(process.env.WEFT_SOAK_MINUTES ?? 3);
 const RSS_JUDGED_FROM_MINUTES = 30;
@@ -27,7 +28,7 @@ describe(`soak: ${MINUTES} min of pod churn on every node under traffic`, () => 
     const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     return { at: Date.now(), rssKb: kb("VmRSS"), anonKb: kb("RssAnon"), fileKb: kb("RssFile"), fds: readdirSync(`/proc/${pid}/fd`).length };
   };
-  const ipRecords = (node: string): number => readdirSync(join(stateDir, node, "cni", "weft")).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
+  const ipRecords = (node: string): number => readdirSync(join(stateDir, node, "cni", LAB_NETWORK)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
   const veths = (netns: string): number => (JSON.parse(spawnSync("ip", ["-n", netns, "-j", "link", "show", "type", "veth"], { encoding: "utf8" }).stdout) as { master?: string }[]).filter((l) => l.master === "cni0").length;
   const natRules = (netns: string): number => spawnSync("ip", ["netns", "exec", netns, "iptables-save", "-t", "nat"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.startsWith("-A") && !/KUBE-|weft-matrix/.test(l)).length;
 

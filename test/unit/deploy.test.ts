@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../cni/config.js";
 import { parseDaemonArgs } from "../../daemon/config.js";
+import { weftPluginsOf } from "../../ipam/plugin-networks.js";
 import { parseNetworkConfig } from "../../ipam/network-config.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -64,7 +65,17 @@ describe("deploy/weft.yml", () => {
     expect(weftd.env.find((e) => e.name === "WEFTD_ETCD_ENDPOINTS")?.valueFrom?.configMapKeyRef).toEqual({ name: "weft-config", key: "etcd-endpoints" });
     // the daemon's own flag parser accepts the args
     expect(parseDaemonArgs(weftd.args, "test")).toMatchObject({ netConf: "/etc/weft/net-conf.json", ipMasq: true, subnetFile: "/run/weft/subnet.env" });
-    expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni/weft"]);
+    expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni"]);
+    // Nothing told twice: weftd reads the conflist the runtime reads (mounted where the runtime has it)
+    // and finds the plugin's records and subnet.env through it; the one path it is given is the same.
+    expect(weftd.args.some((a) => /--data-dir|--cni-network/.test(a))).toBe(false);
+    const mounts = (weftd as unknown as { volumeMounts: { name: string; mountPath: string }[] }).volumeMounts;
+    const cfg = parseDaemonArgs(weftd.args, "test");
+    expect(mounts.find((m) => m.name === "cni-conf")?.mountPath).toBe(cfg.cniConfDir);
+    const cm = byKind("ConfigMap")[0] as unknown as { data: Record<string, string> };
+    const [network] = weftPluginsOf(JSON.parse(cm.data["cni-conf.json"]!), "10-weft.conflist");
+    expect(network?.subnetFile).toBe(cfg.subnetFile);
+    expect(mounts.some((m) => m.name === "cni-data" && network!.dataDir.startsWith(m.mountPath))).toBe(true);
     for (const init of pod.initContainers) expect(init.command.join(" ")).toMatch(/cp .* \S+\.tmp && .*mv -f \S+\.tmp /);
   });
 });
