@@ -7,7 +7,7 @@ import { crashPoint } from "./crash-point.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
-import { listPod, unlistPod } from "./pod-filter.js";
+import { listPod, unlistPods } from "./pod-filter.js";
 import { hostVethName, podFilterEntry, podMacFor } from "../ipam/attachment.js";
 import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
 import type { CniResult, CniRoute } from "./spec.js";
@@ -59,7 +59,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     // Listed before any link is up: the pod's first frame already finds its entry.
     const filterEntry = podFilterEntry({ ...attachment, ip: alloc.ip });
-    if (listPod(filterEntry, node.antiSpoofing, log)) undo.push(() => unlistPod(filterEntry));
+    if (listPod(filterEntry, node.antiSpoofing, log)) undo.push(() => unlistPods([filterEntry], () => undefined));
     host.linkSetUp(veth.index);
     log.mark("veth");
 

@@ -5,17 +5,23 @@ import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { PluginLog } from "./log.js";
 import { HOST_VETH_PREFIX, hostVethName, podFilterEntry } from "../ipam/attachment.js";
-import { nodeMayFilter, unlistPod } from "./pod-filter.js";
+import { nodeMayFilter, unlistPods } from "./pod-filter.js";
 
 export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const valid = conf.validAttachments;
   const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
-  if (released.length && nodeMayFilter(conf.subnetFile)) for (const r of released) unlistPod(podFilterEntry(r));
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
+  const entries = released.length && nodeMayFilter(conf.subnetFile) ? released.map((r) => podFilterEntry(r)) : [];
+  const deleted = unlistPods(entries, () => deleteStaleVeths(conf.bridge, keep));
+  log.info("gc", { released: released.map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
+}
+
+/** Deletes every weft host veth on `bridge` whose name is not in `keep`; returns their names. */
+function deleteStaleVeths(bridgeName: string, keep: ReadonlySet<string>): string[] {
   const host = openHandle();
   const deleted: string[] = [];
   try {
-    const bridge = host.linkFind(conf.bridge);
+    const bridge = host.linkFind(bridgeName);
     for (const link of host.linkList()) {
       const ours = link.kind === "veth" && link.name.startsWith(HOST_VETH_PREFIX) && bridge !== undefined && link.masterIndex === bridge.index;
       if (!ours || keep.has(link.name)) continue;
@@ -29,5 +35,5 @@ export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   } finally {
     host.close();
   }
-  log.info("gc", { released: released.map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
+  return deleted;
 }
