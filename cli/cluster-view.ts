@@ -9,6 +9,8 @@ export interface LeaseRow {
   subnet: string;
   publicIp: string;
   vtepMac: string;
+  /** A dual-stack lease's IPv6 subnet, the node's IPv6 address and its IPv6 VTEP's MAC. */
+  ipv6?: { subnet: string; publicIp: string; vtepMac: string };
   /** Seconds left, or undefined for a key not attached to an etcd lease. */
   expiresInS?: number;
   grantedTtlS?: number;
@@ -39,7 +41,7 @@ export function leaseRows(view: ClusterView): LeaseRow[] {
     .filter((l) => l.lease)
     .map((l) => {
       const lease = l.lease!;
-      const row: LeaseRow = { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, pods: view.pods.filter((p) => p.subnet === lease.subnet).length };
+      const row: LeaseRow = { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, ...(lease.ipv6 ? { ipv6: lease.ipv6 } : {}), pods: view.pods.filter((p) => p.subnet === lease.subnet).length };
       if (l.ttl) {
         row.expiresInS = l.ttl.remaining;
         row.grantedTtlS = l.ttl.granted;
@@ -60,6 +62,8 @@ export interface Usage {
   total: { used: number; free: number };
   subnetsLeased: number;
   subnetsLeft: number;
+  /** In a dual-stack network: IPv6 subnets leased and left. */
+  ipv6?: { subnetsLeased: number; subnetsLeft: number };
 }
 
 export function usage(view: ClusterView): Usage {
@@ -69,11 +73,14 @@ export function usage(view: ClusterView): Usage {
     return { subnet: r.subnet, publicIp: r.publicIp, used: r.pods, free: Math.max(0, capacity - r.pods) };
   });
   const leasable = view.config ? leasableCount(view.config) : 0;
+  const leased6 = leaseRows(view).filter((r) => r.ipv6).length;
+  const v6 = view.config?.ipv6;
   return {
     subnets: rows,
     total: { used: rows.reduce((s, r) => s + r.used, 0), free: rows.reduce((s, r) => s + r.free, 0) },
     subnetsLeased: rows.length,
     subnetsLeft: Math.max(0, leasable - rows.length),
+    ...(v6 ? { ipv6: { subnetsLeased: leased6, subnetsLeft: Math.max(0, leasableCount(v6) - leased6) } } : {}),
   };
 }
 
@@ -87,6 +94,14 @@ export function findProblems(view: ClusterView): string[] {
     if (l.etcdLeaseId === "0") problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) is not attached to an etcd lease: it never expires`);
     else if (l.ttl && l.ttl.remaining <= 0) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) has expired`);
   }
+  for (const l of good) {
+    const v6 = l.lease.ipv6;
+    if (v6 && view.config?.ipv6 && !subnetInNetwork(view.config.ipv6, v6.subnet)) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}): IPv6 subnet ${v6.subnet} is outside the IPv6 network ${view.config.ipv6.network}`);
+    if (v6 && view.config && !view.config.ipv6) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) has IPv6 subnet ${v6.subnet}, but the network config has no IPv6 (EnableIPv6)`);
+  }
+  const byV6 = new Map<string, string[]>();
+  for (const l of good) if (l.lease.ipv6) byV6.set(l.lease.ipv6.subnet, [...(byV6.get(l.lease.ipv6.subnet) ?? []), l.lease.subnet]);
+  for (const [v6, holders] of byV6) if (holders.length > 1) problems.push(`IPv6 subnet ${v6} is leased twice: by ${holders.join(" and ")}`);
   for (let i = 0; i < good.length; i++) {
     for (let j = i + 1; j < good.length; j++) {
       const a = IPv4CidrRange.fromCidr(good[i]!.lease.subnet);

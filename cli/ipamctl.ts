@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
+import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, unsupportedByWeftd } from "../ipam/network-config.js";
 import { subnetKey } from "../ipam/subnet-manager.js";
 import { findProblems, humanDuration, isLive, leaseRows, table, usage, type ClusterView } from "./cluster-view.js";
 import type { EtcdSession } from "./etcd-session.js";
@@ -54,7 +54,9 @@ async function main(): Promise<number> {
     })
     .command("leases", "the subnet leases, sorted by subnet", {}, withCtx(async (c) => {
       const rows = leaseRows(await c.view());
-      print(c, rows, table(["SUBNET", "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
+      const dual = rows.some((r) => r.ipv6);
+      const v6 = (r: (typeof rows)[number]): string[] => (dual ? [r.ipv6?.subnet ?? "-", r.ipv6?.publicIp ?? "-"] : []);
+      print(c, rows, table(["SUBNET", ...(dual ? ["IPV6 SUBNET", "PUBLIC IPV6"] : []), "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, ...v6(r), r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
     }))
     .command("pods", "pod addresses across the cluster", (y) => y.options({ node: { type: "string" }, subnet: { type: "string" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
       const pods = (await c.view()).pods.filter((p) => (!a.node || p.node === a.node) && (!a.subnet || p.subnet === a.subnet));
@@ -62,7 +64,8 @@ async function main(): Promise<number> {
     }))
     .command("usage", "addresses used and free per subnet, and subnets left", {}, withCtx(async (c) => {
       const u = usage(await c.view());
-      print(c, u, `${table(["SUBNET", "NODE", "USED", "FREE"], u.subnets.map((s) => [s.subnet, s.publicIp, s.used, s.free]))}\n\ncluster: ${u.total.used} used, ${u.total.free} free in ${u.subnetsLeased} leased subnets; ${u.subnetsLeft} subnets left`);
+      const v6 = u.ipv6 ? `; IPv6: ${u.ipv6.subnetsLeased} leased, ${u.ipv6.subnetsLeft} left` : "";
+      print(c, u, `${table(["SUBNET", "NODE", "USED", "FREE"], u.subnets.map((s) => [s.subnet, s.publicIp, s.used, s.free]))}\n\ncluster: ${u.total.used} used, ${u.total.free} free in ${u.subnetsLeased} leased subnets; ${u.subnetsLeft} subnets left${v6}`);
     }))
     .command("check", "find inconsistencies; exits 1 when there are any", {}, withCtx(async (c) => {
       const problems = findProblems(await c.view());
@@ -78,7 +81,7 @@ async function main(): Promise<number> {
         if (!a.yes) throw new UsageError("release deletes state in etcd: add --yes to confirm");
         const view = await c.view();
         if (a.subnet) {
-          const lease = view.leases.find((l) => l.lease?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
+          const lease = view.leases.find((l) => l.lease?.subnet === a.subnet || l.lease?.ipv6?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
           if (!lease) throw new Refused(`no lease for ${a.subnet}`);
           if (isLive(lease.ttl) && !a.force) throw new Refused(`lease ${a.subnet} is live (node ${lease.lease?.publicIp} renewed it recently; ${humanDuration(lease.ttl?.remaining)} left): stop that node's weftd first, or add --force`);
           await c.client.delete().key(`${c.mgr.subnetsPrefix}${lease.key}`);
@@ -103,10 +106,14 @@ async function main(): Promise<number> {
       // yargs reads a lone "-" as a flag with no name: both mean stdin.
       const fromStdin = a.file === "-" || (a.file as unknown) === true;
       const cfg = parseNetworkConfig(readFileSync(fromStdin ? 0 : a.file, "utf8"));
-      const orphans = (await c.view()).leases.filter((l) => l.lease && !subnetInNetwork(cfg, l.lease.subnet)).map((l) => l.lease!.subnet);
+      const orphaned = (l: { lease?: { subnet: string; ipv6?: { subnet: string } } }): boolean => !!l.lease && (!subnetInNetwork(cfg, l.lease.subnet) || (!!l.lease.ipv6 && !!cfg.ipv6 && !subnetInNetwork(cfg.ipv6, l.lease.ipv6.subnet)));
+      const orphans = (await c.view()).leases.filter(orphaned).map((l) => l.lease!.subnet);
+      const unsupported = unsupportedByWeftd(cfg);
+      if (unsupported && !a.force) throw new Refused(`the new config has ${unsupported}. Every weftd would refuse to start with it; add --force to set it anyway`);
       if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
       await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
-      print(c, toFlannelConfigJson(cfg), `config set: network ${cfg.network}, /${cfg.subnetLen} subnets, VNI ${cfg.backend.vni}`);
+      const v6 = cfg.ipv6 ? `, IPv6 network ${cfg.ipv6.network}, /${cfg.ipv6.subnetLen} subnets` : "";
+      print(c, toFlannelConfigJson(cfg), `config set: network ${cfg.network}, /${cfg.subnetLen} subnets${v6}, VNI ${cfg.backend.vni}`);
     }))
     .demandCommand(1)
     .strict()

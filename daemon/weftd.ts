@@ -8,7 +8,7 @@ import type { Etcd3 } from "etcd3";
 import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
-import { parseNetworkConfig, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { parseNetworkConfig, subnetInNetwork, unsupportedByWeftd, type NetworkConfig } from "../ipam/network-config.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
@@ -144,6 +144,8 @@ export class Weftd {
       if (created) this.log.info({ file: cfg.netConf, network: conf.network }, "put the network config into etcd");
     }
     const network = await this.retry("read network config", () => this.mgr.getNetworkConfig());
+    const unsupported = unsupportedByWeftd(network);
+    if (unsupported) throw new Error(`the network config in etcd (${this.mgr.configKey}) has ${unsupported}`);
     this.network = network;
     const vni = network.backend.vni;
     const { subnet: previousSubnet, publicIp: previousPublicIp } = this.previousLease(network);

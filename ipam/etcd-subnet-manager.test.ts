@@ -64,6 +64,33 @@ describe("EtcdSubnetManager", () => {
     expect(JSON.parse(value)).toEqual({ PublicIP: expect.stringMatching(/^192\.168\.56\./), BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: expect.stringMatching(/^0a:/) } });
   }, 30_000);
 
+  it("leases a dual-stack network's two subnets in one key as flannel writes it, keeps both on reuse, and turns a node's IPv4 lease dual-stack in place", async () => {
+    await putConfig({ Network: "10.248.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:248::/56" });
+    const dual = (i: number) => ({ ...attrs(i), ipv6: { publicIp: `fd00:56::${i}`, vtepMac: `0a:00:00:00:01:${i.toString(16).padStart(2, "0")}` } });
+    const leases = await Promise.all([1, 2, 3, 4, 5].map((i) => new EtcdSubnetManager(client, { prefix }).acquireLease(dual(i))));
+    expect(new Set(leases.map((l) => l.ipv6?.subnet)).size).toBe(5);
+    for (const l of leases) expect(l.ipv6?.subnet).toMatch(/^fd00:10:248:[0-9a-f]{1,2}::\/64$/);
+    const stored = await client.getAll().prefix(`${prefix}/subnets/`).strings();
+    const key = `${prefix}/subnets/${leases[0]!.subnet.replace("/", "-")}&${leases[0]!.ipv6!.subnet.replace("/", "-")}`;
+    expect(JSON.parse(stored[key] ?? "{}")).toEqual({ PublicIP: "192.168.56.1", PublicIPv6: "fd00:56::1", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0a:00:00:00:00:01" }, BackendV6Data: { VNI: 1, VtepMAC: "0a:00:00:00:01:01" } });
+    const again = await new EtcdSubnetManager(client, { prefix }).acquireLease(dual(1));
+    expect(again).toMatchObject({ subnet: leases[0]!.subnet, ipv6: leases[0]!.ipv6 });
+    expect((await new EtcdSubnetManager(client, { prefix }).listLeases()).map((l) => l.ipv6?.subnet).sort()).toEqual(leases.map((l) => l.ipv6?.subnet).sort());
+    // A node without an IPv6 address cannot join: said, not half-leased.
+    await expect(new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(9))).rejects.toThrow(/has IPv6 \(EnableIPv6, fd00:10:248::\/56\) but this node has no IPv6 underlay address/);
+    // An IPv4 network made dual-stack: the node keeps its IPv4 subnet, its key gains the IPv6 one.
+    await putConfig({ Network: "10.249.0.0/16" });
+    const v4 = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(20));
+    await putConfig({ Network: "10.249.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:249::/56" });
+    const upgraded = await new EtcdSubnetManager(client, { prefix }).acquireLease(dual(20));
+    expect(upgraded.subnet).toBe(v4.subnet);
+    const keys = Object.keys(await client.getAll().prefix(`${prefix}/subnets/${v4.subnet.replace("/", "-")}`).strings());
+    expect(keys).toEqual([`${prefix}/subnets/${v4.subnet.replace("/", "-")}&${upgraded.ipv6!.subnet.replace("/", "-")}`]);
+    // Released by either of its subnets.
+    await new EtcdSubnetManager(client, { prefix }).releaseLease(upgraded.ipv6!.subnet);
+    expect(await client.getAll().prefix(`${prefix}/subnets/${v4.subnet.replace("/", "-")}`).keys()).toEqual([]);
+  });
+
   it("reuses the node's lease by public IP, and the previous subnet when it is free", async () => {
     await putConfig({ Network: "10.245.0.0/16" });
     const mgr = new EtcdSubnetManager(client, { prefix });

@@ -1,15 +1,17 @@
-// Subnet leases in etcd: `<prefix>/subnets/10.244.1.0-24` → flannel's JSON, attached to an etcd lease.
+// Subnet leases in etcd: `<prefix>/subnets/10.244.1.0-24` (dual-stack: `10.244.1.0-24&fd00:10:244:1::-64`)
+// → flannel's JSON, attached to an etcd lease.
 // Claims are transactions (create only if absent, or only if unchanged since read), so two nodes can
 // never hold one subnet; the watch starts at the revision of the snapshot it follows.
-import { randomInt } from "node:crypto";
 import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
-import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
+import { NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
 import {
   decodeLease,
   encodeLeaseValue,
   LeaseError,
-  NetworkFullError,
+  ipv6PartFor,
+  parseLeaseKey,
   parseSubnetKey,
+  pickFreeSubnet,
   subnetKey,
   type Lease,
   type LeaseAttrs,
@@ -51,8 +53,8 @@ export class EtcdSubnetManager implements SubnetManager {
     return `${this.prefix}/subnets/`;
   }
 
-  private keyOf(subnet: string): string {
-    return `${this.subnetsPrefix}${subnetKey(subnet)}`;
+  private keyOf(subnet: string, ipv6Subnet?: string): string {
+    return `${this.subnetsPrefix}${subnetKey(subnet, ipv6Subnet)}`;
   }
 
   async getNetworkConfig(): Promise<NetworkConfig> {
@@ -110,13 +112,16 @@ export class EtcdSubnetManager implements SubnetManager {
    * Claims a subnet: the one whose lease already has this public IP; else, when this node's public IP
    * changed, the previous subnet if its lease still names the previous IP (it is this node's own, left
    * behind: updated in place, so the node keeps its subnet and its pods keep their addresses); else the
-   * previous subnet if free; else any free one.
+   * previous subnet if free; else any free one. In a dual-stack network the lease carries an IPv6
+   * subnet too (ipv6PartFor), and its key names both: a lease of this node whose key changed with
+   * that (the network became dual-stack) is replaced in the same transaction.
    */
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string } = {}): Promise<Lease> {
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string; previousIpv6Subnet?: string } = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const { leases } = await this.listRaw();
       const taken = new Set(leases.map((l) => l.lease?.subnet ?? safeSubnet(l.key)));
+      const taken6 = new Set(leases.flatMap((l) => l.lease?.ipv6?.subnet ?? safeIpv6Subnet(l.key) ?? []));
       const ownAddress = leases.find((l) => l.lease?.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.lease.subnet));
       const ipChanged = opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? leases.find((l) => l.lease?.subnet === opts.previousSubnet && l.lease?.publicIp === opts.previousPublicIp) : undefined;
       const mine = ownAddress ?? ipChanged;
@@ -124,14 +129,21 @@ export class EtcdSubnetManager implements SubnetManager {
       if (mine?.lease) subnet = mine.lease.subnet;
       else if (opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !taken.has(opts.previousSubnet)) subnet = opts.previousSubnet;
       else subnet = pickFreeSubnet(cfg, taken);
-      const key = this.keyOf(subnet);
+      const ipv6 = ipv6PartFor(cfg, attrs, taken6, mine?.lease, opts.previousIpv6Subnet);
+      const key = this.keyOf(subnet, ipv6?.subnet);
+      const lease: Lease = { subnet, publicIp: attrs.publicIp, backendType: "vxlan", vni: attrs.vni, vtepMac: attrs.vtepMac, ...(ipv6 ? { ipv6 } : {}), expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
       const etcdLease = await this.grant();
-      const put = this.client.put(key).value(encodeLeaseValue(attrs)).lease(await etcdLease.grant());
-      const guard = mine ? this.client.if(key, "Mod", "==", mine.modRevision) : this.client.if(key, "Create", "==", 0);
-      const res = await guard.then(put).commit();
+      const put = this.client.put(key).value(encodeLeaseValue(lease)).lease(await etcdLease.grant());
+      const oldKey = mine ? `${this.subnetsPrefix}${mine.key}` : undefined;
+      const txn = !mine
+        ? this.client.if(key, "Create", "==", 0).then(put)
+        : oldKey === key
+          ? this.client.if(key, "Mod", "==", mine.modRevision).then(put)
+          : this.client.if(oldKey as string, "Mod", "==", mine.modRevision).and(key, "Create", "==", 0).then(this.client.delete().key(oldKey as string), put);
+      const res = await txn.commit();
       if (res.succeeded) {
         this.remember(subnet, etcdLease);
-        return { subnet, publicIp: attrs.publicIp, backendType: "vxlan", vni: attrs.vni, vtepMac: attrs.vtepMac, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+        return lease;
       }
       await etcdLease.revoke(); // lost the race for this subnet: try again with a fresh read
     }
@@ -139,7 +151,7 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   async renewLease(lease: Lease): Promise<Lease> {
-    const key = this.keyOf(lease.subnet);
+    const key = this.keyOf(lease.subnet, lease.ipv6?.subnet);
     const held = this.held.get(lease.subnet);
     if (held) {
       try {
@@ -172,8 +184,11 @@ export class EtcdSubnetManager implements SubnetManager {
     return { ...lease, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
   }
 
+  /** Deletes the lease of `subnet` (its IPv4 subnet, or the IPv6 subnet of a dual-stack lease). */
   async releaseLease(subnet: string): Promise<void> {
-    await this.client.delete().key(this.keyOf(subnet)).exec();
+    const { leases } = await this.listRaw();
+    const found = leases.find((l) => (l.lease?.subnet ?? safeSubnet(l.key)) === subnet || (l.lease?.ipv6?.subnet ?? safeIpv6Subnet(l.key)) === subnet);
+    await this.client.delete().key(found ? `${this.subnetsPrefix}${found.key}` : this.keyOf(subnet)).exec();
     const held = this.held.get(subnet);
     this.held.delete(subnet);
     if (held) await held.revoke().catch(() => undefined);
@@ -189,30 +204,19 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 }
 
-/**
- * A random free subnet. Random probes find one at once while the network has room; only a nearly
- * full network is scanned (a /8 of /24s has 65,535 candidates: listing them all per claim is slow).
- */
-export function pickFreeSubnet(cfg: NetworkConfig, taken: Set<string>): string {
-  const count = leasableCount(cfg);
-  for (let probe = 0; probe < 32; probe++) {
-    const candidate = leasableSubnetAt(cfg, randomInt(count));
-    if (!taken.has(candidate)) return candidate;
-  }
-  const free: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const candidate = leasableSubnetAt(cfg, i);
-    if (!taken.has(candidate)) free.push(candidate);
-  }
-  if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${count} /${cfg.subnetLen} subnets are leased; release stale leases (ipamctl leases, ipamctl release) or widen the network`);
-  return free[randomInt(free.length)] as string;
-}
-
 const safeSubnet = (key: string): string => {
   try {
     return parseSubnetKey(key);
   } catch {
     return key;
+  }
+};
+
+const safeIpv6Subnet = (key: string): string | undefined => {
+  try {
+    return parseLeaseKey(key).ipv6Subnet;
+  } catch {
+    return undefined;
   }
 };
 

@@ -1,8 +1,7 @@
 // An in-memory SubnetManager with the etcd one's semantics (claims, reuse, renewal, watch with a
 // snapshot first), for tests and tools where etcd is not the point.
-import { randomInt } from "node:crypto";
-import { leasableCount, leasableSubnetAt, NetworkConfigMissingError, subnetInNetwork, type NetworkConfig } from "./network-config.js";
-import { NetworkFullError, type Lease, type LeaseAttrs, type LeaseEvent, type LeaseWatch, type SubnetManager } from "./subnet-manager.js";
+import { NetworkConfigMissingError, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import { ipv6PartFor, pickFreeSubnet, type Lease, type LeaseAttrs, type LeaseEvent, type LeaseWatch, type SubnetManager } from "./subnet-manager.js";
 
 export class MemorySubnetManager implements SubnetManager {
   private readonly leases = new Map<string, Lease>();
@@ -32,22 +31,19 @@ export class MemorySubnetManager implements SubnetManager {
     return lease;
   }
 
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string } = {}): Promise<Lease> {
+  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string; previousIpv6Subnet?: string } = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
     const expiresAt = new Date(Date.now() + this.leaseTtlSeconds * 1000);
     const byAddress = [...this.leases.values()].find((l) => l.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.subnet));
     // As the etcd manager: a node whose IP changed takes back the lease that still names its old IP.
     const left = opts.previousSubnet && opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? this.leases.get(opts.previousSubnet) : undefined;
     const mine = byAddress ?? (left?.publicIp === opts.previousPublicIp ? left : undefined);
-    if (mine) return this.store({ ...mine, ...attrs, expiresAt });
-    let subnet = opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !this.leases.has(opts.previousSubnet) ? opts.previousSubnet : undefined;
-    if (!subnet) {
-      const count = leasableCount(cfg);
-      const free = Array.from({ length: count }, (_, i) => leasableSubnetAt(cfg, i)).filter((s) => !this.leases.has(s));
-      if (free.length === 0) throw new NetworkFullError(`network ${cfg.network} is full: all ${count} /${cfg.subnetLen} subnets are leased`);
-      subnet = free[randomInt(free.length)] as string;
-    }
-    return this.store({ subnet, ...attrs, backendType: "vxlan", expiresAt });
+    const taken6 = new Set([...this.leases.values()].flatMap((l) => l.ipv6?.subnet ?? []));
+    const ipv6 = ipv6PartFor(cfg, attrs, taken6, mine, opts.previousIpv6Subnet);
+    const v4 = { publicIp: attrs.publicIp, vtepMac: attrs.vtepMac, vni: attrs.vni, ...(ipv6 ? { ipv6 } : {}), expiresAt };
+    if (mine) return this.store({ subnet: mine.subnet, backendType: "vxlan", ...v4 });
+    const previous = opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !this.leases.has(opts.previousSubnet) ? opts.previousSubnet : undefined;
+    return this.store({ subnet: previous ?? pickFreeSubnet(cfg, new Set(this.leases.keys())), backendType: "vxlan", ...v4 });
   }
 
   async renewLease(lease: Lease): Promise<Lease> {

@@ -1,14 +1,26 @@
 // The cluster's network configuration, `<prefix>/config` in etcd, in flannel's JSON field names.
 // Validation names the field and the bad value; defaults follow flannel's.
-import { IPv4, IPv4CidrRange } from "ip-num";
+import { IPv4 } from "ip-num";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
+import { bigIntToIpv6, formatIpv6Cidr, ipv6ToBigInt, parseIpv6Cidr } from "./ipv6.js";
 
-export interface NetworkConfig {
+/** One family's part of the pod network: the whole range and the subnets nodes may lease from it. */
+export interface SubnetRange {
   network: string;
   subnetLen: number;
   /** First and last subnet that may be leased, as their network addresses. */
   subnetMin: string;
   subnetMax: string;
+}
+
+/**
+ * The IPv4 fields (Network, SubnetLen, SubnetMin, SubnetMax) sit at the top level, as in flannel's
+ * JSON: NetworkConfig extends the IPv4 range. `enableIPv4` false (IPv6-only) leaves them empty.
+ */
+export interface NetworkConfig extends SubnetRange {
+  enableIPv4: boolean;
+  /** EnableIPv6 with IPv6Network, IPv6SubnetLen, IPv6SubnetMin, IPv6SubnetMax. */
+  ipv6?: SubnetRange;
   backend: { type: "vxlan"; vni: number; port: number; directRouting: boolean };
 }
 
@@ -25,22 +37,76 @@ const fail = (field: string, value: unknown, why: string): never => {
   throw new NetworkConfigError(`${field}=${JSON.stringify(value)} ${why}`);
 };
 
-function parseIp(field: string, value: unknown): bigint {
-  if (typeof value !== "string") return fail(field, value, "must be a string");
-  try {
-    return new IPv4(value).value;
-  } catch {
-    return fail(field, value, "is not an IPv4 address");
-  }
-}
-
 function int(obj: Record<string, unknown>, field: string, path: string, dflt: number, min: number, max: number): number {
   const v = obj[field] ?? dflt;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) return fail(path, v, `must be an integer from ${min} to ${max}`);
   return v;
 }
 
+function bool(obj: Record<string, unknown>, field: string, dflt: boolean): boolean {
+  const v = obj[field] ?? dflt;
+  if (typeof v !== "boolean") return fail(field, v, "must be true or false");
+  return v;
+}
+
 export const ipOf = (n: bigint): string => new IPv4(n).toString();
+
+/** The two families' arithmetic, so one function checks a range of either. */
+interface Family {
+  bits: number;
+  /** The widest subnet length weft leases (room for a gateway and pods). */
+  maxSubnetLen: number;
+  name: string;
+  example: string;
+  parse(text: string): bigint;
+  format(n: bigint): string;
+}
+
+const IPV4: Family = { bits: 32, maxSubnetLen: 30, name: "IPv4", example: "10.244.0.0/16", parse: (t) => new IPv4(t).value, format: ipOf };
+const IPV6: Family = { bits: 128, maxSubnetLen: 126, name: "IPv6", example: "fd00:10:244::/56", parse: ipv6ToBigInt, format: bigIntToIpv6 };
+
+/** Network, SubnetLen, SubnetMin, SubnetMax of one family (`prefix` "" or "IPv6"), with flannel's defaults. */
+function parseRange(cfg: Record<string, unknown>, family: Family, prefix: "" | "IPv6", netField: string): SubnetRange {
+  const field = (name: string): string => `${prefix}${name}`;
+  const text = cfg[netField];
+  if (typeof text !== "string") return fail(netField, text, `must be an ${family.name} CIDR such as ${family.example}`);
+  const slash = text.lastIndexOf("/");
+  const netLen = Number(text.slice(slash + 1));
+  let addr: bigint;
+  try {
+    if (slash < 0 || !/^\d{1,3}$/.test(text.slice(slash + 1)) || netLen > family.bits) throw new Error("length");
+    addr = family.parse(text.slice(0, slash));
+  } catch {
+    return fail(netField, text, `is not an ${family.name} CIDR`);
+  }
+  const size = 1n << BigInt(family.bits - netLen);
+  const first = addr - (addr % size);
+  const last = first + size - 1n;
+  if (first !== addr) return fail(netField, text, `has host bits set (did you mean ${family.format(first)}/${netLen}?)`);
+  const defaultLen = family.bits === 32 ? (netLen <= 22 ? 24 : netLen + 2) : netLen <= 62 ? 64 : netLen + 2;
+  const subnetLen = int(cfg, field("SubnetLen"), field("SubnetLen"), defaultLen, netLen + 1, family.maxSubnetLen);
+  const step = 1n << BigInt(family.bits - subnetLen);
+  const ipField = (name: string): bigint | undefined => {
+    const v = cfg[field(name)];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") return fail(field(name), v, "must be a string");
+    try {
+      return family.parse(v);
+    } catch {
+      return fail(field(name), v, `is not an ${family.name} address`);
+    }
+  };
+  const subnetMin = ipField("SubnetMin") ?? first + step;
+  const subnetMax = ipField("SubnetMax") ?? last - step + 1n;
+  for (const [name, v] of [["SubnetMin", subnetMin], ["SubnetMax", subnetMax]] as const) {
+    if (v < first || v > last) fail(field(name), family.format(v), `is outside ${netField} ${text}`);
+    if ((v - first) % step !== 0n) fail(field(name), family.format(v), `is not the start of a /${subnetLen} subnet`);
+  }
+  if (subnetMin > subnetMax) fail(field("SubnetMin"), family.format(subnetMin), `is after ${field("SubnetMax")} ${family.format(subnetMax)}`);
+  return { network: `${family.format(first)}/${netLen}`, subnetLen, subnetMin: family.format(subnetMin), subnetMax: family.format(subnetMax) };
+}
+
+const NO_IPV4: SubnetRange = { network: "", subnetLen: 0, subnetMin: "", subnetMax: "" };
 
 export function parseNetworkConfig(input: unknown): NetworkConfig {
   if (typeof input === "string") {
@@ -52,79 +118,81 @@ export function parseNetworkConfig(input: unknown): NetworkConfig {
   }
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw new NetworkConfigError("must be a JSON object");
   const cfg = input as Record<string, unknown>;
-  if (cfg.EnableIPv6 === true) throw new NetworkConfigError("EnableIPv6=true is not supported yet: weft is IPv4-only");
-  if (typeof cfg.Network !== "string") return fail("Network", cfg.Network, "must be an IPv4 CIDR such as 10.244.0.0/16");
-  let net: IPv4CidrRange;
-  try {
-    net = IPv4CidrRange.fromCidr(cfg.Network);
-  } catch {
-    return fail("Network", cfg.Network, "is not an IPv4 CIDR");
-  }
-  const netLen = Number(net.cidrPrefix.value);
-  if (net.getFirst().toString() !== cfg.Network.split("/")[0]) return fail("Network", cfg.Network, `has host bits set (did you mean ${net.getFirst()}/${netLen}?)`);
-  const defaultLen = netLen <= 22 ? 24 : netLen + 2;
-  const subnetLen = int(cfg, "SubnetLen", "SubnetLen", defaultLen, netLen + 1, 30);
-  const step = 1n << BigInt(32 - subnetLen);
-  const first = net.getFirst().value;
-  const last = net.getLast().value;
-  const subnetMin = cfg.SubnetMin === undefined ? first + step : parseIp("SubnetMin", cfg.SubnetMin);
-  const subnetMax = cfg.SubnetMax === undefined ? last - step + 1n : parseIp("SubnetMax", cfg.SubnetMax);
-  for (const [field, v] of [["SubnetMin", subnetMin], ["SubnetMax", subnetMax]] as const) {
-    if (v < first || v > last) fail(field, ipOf(v), `is outside Network ${cfg.Network}`);
-    if ((v - first) % step !== 0n) fail(field, ipOf(v), `is not the start of a /${subnetLen} subnet`);
-  }
-  if (subnetMin > subnetMax) fail("SubnetMin", ipOf(subnetMin), `is after SubnetMax ${ipOf(subnetMax)}`);
+  const enableIPv4 = bool(cfg, "EnableIPv4", true);
+  const enableIPv6 = bool(cfg, "EnableIPv6", false);
+  if (!enableIPv4 && !enableIPv6) throw new NetworkConfigError("EnableIPv4=false and EnableIPv6=false: the pod network needs at least one family");
+  const ipv4 = enableIPv4 ? parseRange(cfg, IPV4, "", "Network") : NO_IPV4;
+  const ipv6 = enableIPv6 ? parseRange(cfg, IPV6, "IPv6", "IPv6Network") : undefined;
   const backend = (cfg.Backend ?? { Type: "vxlan" }) as Record<string, unknown>;
   if (typeof backend !== "object" || backend === null) return fail("Backend", cfg.Backend, "must be an object");
   if ((backend.Type ?? "vxlan") !== "vxlan") return fail("Backend.Type", backend.Type, `is not supported (weft implements "vxlan")`);
   const directRouting = backend.DirectRouting ?? false;
   if (typeof directRouting !== "boolean") return fail("Backend.DirectRouting", directRouting, "must be true or false");
   return {
-    network: cfg.Network,
-    subnetLen,
-    subnetMin: ipOf(subnetMin),
-    subnetMax: ipOf(subnetMax),
+    ...ipv4,
+    enableIPv4,
+    ...(ipv6 ? { ipv6 } : {}),
     backend: { type: "vxlan", vni: int(backend, "VNI", "Backend.VNI", 1, 1, 16_777_215), port: int(backend, "Port", "Backend.Port", 8472, 1, 65535), directRouting },
   };
 }
 
 export function toFlannelConfigJson(cfg: NetworkConfig): object {
-  return {
-    Network: cfg.network,
-    SubnetLen: cfg.subnetLen,
-    SubnetMin: cfg.subnetMin,
-    SubnetMax: cfg.subnetMax,
-    Backend: { Type: cfg.backend.type, VNI: cfg.backend.vni, Port: cfg.backend.port, DirectRouting: cfg.backend.directRouting },
-  };
+  const v4 = cfg.enableIPv4 ? { Network: cfg.network, SubnetLen: cfg.subnetLen, SubnetMin: cfg.subnetMin, SubnetMax: cfg.subnetMax } : { EnableIPv4: false };
+  const v6 = cfg.ipv6 ? { EnableIPv6: true, IPv6Network: cfg.ipv6.network, IPv6SubnetLen: cfg.ipv6.subnetLen, IPv6SubnetMin: cfg.ipv6.subnetMin, IPv6SubnetMax: cfg.ipv6.subnetMax } : {};
+  return { ...v4, ...v6, Backend: { Type: cfg.backend.type, VNI: cfg.backend.vni, Port: cfg.backend.port, DirectRouting: cfg.backend.directRouting } };
 }
 
-/** How many subnets may be leased. */
-export function leasableCount(cfg: NetworkConfig): number {
-  const step = 2 ** (32 - cfg.subnetLen);
-  return (ipv4ToInt(cfg.subnetMax) - ipv4ToInt(cfg.subnetMin)) / step + 1;
+const isV6 = (range: SubnetRange): boolean => range.network.includes(":");
+
+/** How many subnets of the range may be leased (of either family). */
+export function leasableCount(range: SubnetRange): number {
+  if (isV6(range)) {
+    const step = 1n << BigInt(128 - range.subnetLen);
+    return Number((ipv6ToBigInt(range.subnetMax) - ipv6ToBigInt(range.subnetMin)) / step + 1n);
+  }
+  const step = 2 ** (32 - range.subnetLen);
+  return (ipv4ToInt(range.subnetMax) - ipv4ToInt(range.subnetMin)) / step + 1;
 }
 
 /** The i-th leasable subnet (0-based), as a CIDR string. */
-export function leasableSubnetAt(cfg: NetworkConfig, i: number): string {
-  return `${intToIpv4(ipv4ToInt(cfg.subnetMin) + i * 2 ** (32 - cfg.subnetLen))}/${cfg.subnetLen}`;
+export function leasableSubnetAt(range: SubnetRange, i: number): string {
+  if (isV6(range)) return formatIpv6Cidr(ipv6ToBigInt(range.subnetMin) + BigInt(i) * (1n << BigInt(128 - range.subnetLen)), range.subnetLen);
+  return `${intToIpv4(ipv4ToInt(range.subnetMin) + i * 2 ** (32 - range.subnetLen))}/${range.subnetLen}`;
 }
 
 /** Every leasable subnet, in order, as CIDR strings. */
-export function leasableSubnets(cfg: NetworkConfig): string[] {
-  return Array.from({ length: leasableCount(cfg) }, (_, i) => leasableSubnetAt(cfg, i));
+export function leasableSubnets(range: SubnetRange): string[] {
+  return Array.from({ length: leasableCount(range) }, (_, i) => leasableSubnetAt(range, i));
 }
 
 /**
- * Whether `subnet` is one of the network's leasable subnets (right length, inside, aligned). Called
- * per lease on weftd's event path, so plain integer arithmetic: through ip-num this cost ~60 µs per
- * call, which at 1,000 nodes made every lease event pay ~60 ms.
+ * Whether `subnet` is one of the range's leasable subnets (right length, inside, aligned). Called
+ * per lease on weftd's event path, so plain integer arithmetic for IPv4: through ip-num this cost
+ * ~60 µs per call, which at 1,000 nodes made every lease event pay ~60 ms.
  */
-export function subnetInNetwork(cfg: NetworkConfig, subnet: string): boolean {
+export function subnetInNetwork(range: SubnetRange, subnet: string): boolean {
   try {
+    if (isV6(range) !== subnet.includes(":")) return false;
+    if (isV6(range)) {
+      const s = parseIpv6Cidr(subnet);
+      const net = parseIpv6Cidr(range.network);
+      return s.prefixLen === range.subnetLen && s.ip === s.network && s.network >= net.network && s.last <= net.last && bigIntToIpv6(s.network) === subnet.split("/")[0];
+    }
     const s = parseIpv4Cidr(subnet);
-    const net = parseIpv4Cidr(cfg.network);
-    return s.prefixLen === cfg.subnetLen && s.ip === s.network && s.network >= net.network && s.broadcast <= net.broadcast;
+    const net = parseIpv4Cidr(range.network);
+    return s.prefixLen === range.subnetLen && s.ip === s.network && s.network >= net.network && s.broadcast <= net.broadcast;
   } catch {
     return false;
   }
+}
+
+/**
+ * What of a valid config weftd cannot run yet, said so an operator knows what to change; undefined
+ * when it can. The ipam layer, ipamctl and the lease format know both families; weftd and the plugin
+ * program IPv4 only, and refuse rather than lease IPv6 subnets that no pod would get.
+ */
+export function unsupportedByWeftd(cfg: NetworkConfig): string | undefined {
+  if (!cfg.enableIPv4) return "EnableIPv4=false (an IPv6-only pod network): weftd programs IPv4 pod networks only so far";
+  if (cfg.ipv6) return `EnableIPv6=true (IPv6Network ${cfg.ipv6.network}): weftd does not program an IPv6 overlay yet; remove EnableIPv6 from the network config to run IPv4`;
+  return undefined;
 }

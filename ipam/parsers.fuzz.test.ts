@@ -3,7 +3,7 @@
 // never another exception, and whatever parses is consistent and survives a round trip.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { leasableCount, NetworkConfigError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "./network-config.js";
+import { leasableCount, NetworkConfigError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, type SubnetRange } from "./network-config.js";
 import { parseIpv4Cidr } from "./ipv4.js";
 import { formatSubnetEnv, parseSubnetEnv, SubnetEnvError } from "./subnet-env.js";
 
@@ -63,7 +63,10 @@ const configLike = fc.record(
     SubnetLen: fc.oneof(fc.integer({ min: -2, max: 40 }), json),
     SubnetMin: fc.oneof(ip, json),
     SubnetMax: fc.oneof(ip, json),
+    EnableIPv4: fc.oneof(fc.boolean(), json),
     EnableIPv6: fc.oneof(fc.boolean(), json),
+    IPv6Network: fc.oneof(fc.constantFrom("fd00::/56", "fd00:10:244::/48", "fd00::/120", "fd00::1/64", "::/0", "10.0.0.0/8"), fc.ipV6().map((a) => `${a}/${56}`), json),
+    IPv6SubnetLen: fc.oneof(fc.integer({ min: 40, max: 130 }), json),
     Backend: fc.oneof(fc.record({ Type: fc.oneof(fc.constant("vxlan"), fc.string()), VNI: fc.oneof(fc.integer(), json), Port: fc.oneof(fc.integer(), json), DirectRouting: fc.oneof(fc.boolean(), json) }, { requiredKeys: [] }), json),
   },
   { requiredKeys: [] },
@@ -75,11 +78,15 @@ describe("network config parser under random input", () => {
       fc.property(fc.oneof(configLike, json, fc.string()), (input) => {
         const cfg = typedOrValue(() => parseNetworkConfig(typeof input === "string" ? input : JSON.stringify(input)), NetworkConfigError);
         if (!cfg) return;
-        expect(cfg.subnetLen).toBeGreaterThan(Number(cfg.network.split("/")[1]));
-        expect(cfg.subnetLen).toBeLessThanOrEqual(30);
-        expect(leasableCount(cfg)).toBeGreaterThan(0);
-        expect(subnetInNetwork(cfg, `${cfg.subnetMin}/${cfg.subnetLen}`)).toBe(true);
-        expect(subnetInNetwork(cfg, `${cfg.subnetMax}/${cfg.subnetLen}`)).toBe(true);
+        const ranges: [SubnetRange, number][] = [...(cfg.enableIPv4 ? [[cfg, 30] as [SubnetRange, number]] : []), ...(cfg.ipv6 ? [[cfg.ipv6, 126] as [SubnetRange, number]] : [])];
+        expect(ranges.length).toBeGreaterThan(0);
+        for (const [range, maxLen] of ranges) {
+          expect(range.subnetLen).toBeGreaterThan(Number(range.network.split("/")[1]));
+          expect(range.subnetLen).toBeLessThanOrEqual(maxLen);
+          expect(leasableCount(range)).toBeGreaterThan(0);
+          expect(subnetInNetwork(range, `${range.subnetMin}/${range.subnetLen}`)).toBe(true);
+          expect(subnetInNetwork(range, `${range.subnetMax}/${range.subnetLen}`)).toBe(true);
+        }
         // What weft writes back to etcd parses to the same config.
         expect(parseNetworkConfig(JSON.stringify(toFlannelConfigJson(cfg)))).toEqual(cfg);
       }),

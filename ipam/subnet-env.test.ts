@@ -31,6 +31,20 @@ describe("subnet.env", () => {
     expect(() => parseSubnetEnv(`${base}WEFT_ANTI_SPOOFING=off`)).toThrow(/WEFT_ANTI_SPOOFING="off" must be true or false/);
   });
 
+  it("reads and writes a dual-stack node's file as flannel writes it", () => {
+    const flannel = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+    const env = parseSubnetEnv(flannel);
+    expect(env).toEqual({ network: "10.244.0.0/16", subnet: "10.244.1.1/24", ipv6: { network: "fd00:10:244::/56", subnet: "fd00:10:244:1::1/64" }, mtu: 1450, ipMasq: true });
+    const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
+    dirs.push(dir);
+    writeSubnetEnv(join(dir, "subnet.env"), env);
+    expect(readFileSync(join(dir, "subnet.env"), "utf8")).toBe(flannel);
+    const base = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\n";
+    expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\n`)).toThrow(/go together \(found only FLANNEL_IPV6_NETWORK\)/);
+    expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=fd01::1/64\n`)).toThrow(/FLANNEL_IPV6_SUBNET fd01::1\/64 is outside FLANNEL_IPV6_NETWORK fd00::\/56/);
+    expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=10.0.0.1/24\n`)).toThrow(/FLANNEL_IPV6_SUBNET="10.0.0.1\/24" is not an IPv6 CIDR/);
+  });
+
   it("says weftd has not written it when it is missing", () => {
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(SubnetEnvMissingError);
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(/weftd has not written it yet/);

@@ -1,14 +1,18 @@
 // subnet.env: what weftd tells the CNI plugin about this node (flannel's format, so tools that read
-// flannel's file read ours). FLANNEL_SUBNET is the node's gateway address with the subnet's length.
+// flannel's file read ours). FLANNEL_SUBNET is the node's gateway address with the subnet's length;
+// FLANNEL_IPV6_SUBNET likewise for a dual-stack node.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { Ipv4FormatError, parseIpv4Cidr } from "./ipv4.js";
+import { parseIpv6Cidr } from "./ipv6.js";
 
 export interface SubnetEnv {
   /** The whole pod network, e.g. "10.244.0.0/16". */
   network: string;
   /** This node's gateway/len, e.g. "10.244.1.1/24". */
   subnet: string;
+  /** FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET (gateway/len, e.g. fd00:10:244:1::1/64) of a dual-stack node. */
+  ipv6?: { network: string; subnet: string };
   mtu: number;
   ipMasq: boolean;
   /** weft's own addition (WEFT_PUBLIC_IP): the node's public IP when weftd wrote the file, so that a
@@ -55,6 +59,7 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
   };
   const network = cidr("FLANNEL_NETWORK");
   const subnet = cidr("FLANNEL_SUBNET");
+  const ipv6 = ipv6Part(vars, source);
   const mtuText = need("FLANNEL_MTU");
   const mtu = Number(mtuText);
   if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 65535) throw new SubnetEnvError(`${source}: FLANNEL_MTU="${mtuText}" is not an MTU between 576 and 65535`);
@@ -73,7 +78,26 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
   }
   const filter = vars.get("WEFT_ANTI_SPOOFING");
   if (filter !== undefined && filter !== "true" && filter !== "false") throw new SubnetEnvError(`${source}: WEFT_ANTI_SPOOFING="${filter}" must be true or false`);
-  return { network, subnet, mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
+  return { network, subnet, ...(ipv6 ? { ipv6 } : {}), mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
+}
+
+/** FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET: both or neither, the subnet inside the network. */
+function ipv6Part(vars: Map<string, string>, source: string): SubnetEnv["ipv6"] {
+  const network = vars.get("FLANNEL_IPV6_NETWORK");
+  const subnet = vars.get("FLANNEL_IPV6_SUBNET");
+  if (network === undefined && subnet === undefined) return undefined;
+  if (!network || !subnet) throw new SubnetEnvError(`${source}: FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET go together (found only ${network ? "FLANNEL_IPV6_NETWORK" : "FLANNEL_IPV6_SUBNET"})`);
+  const parse = (key: string, v: string) => {
+    try {
+      return parseIpv6Cidr(v);
+    } catch {
+      throw new SubnetEnvError(`${source}: ${key}="${v}" is not an IPv6 CIDR`);
+    }
+  };
+  const net = parse("FLANNEL_IPV6_NETWORK", network);
+  const sub = parse("FLANNEL_IPV6_SUBNET", subnet);
+  if (sub.network < net.network || sub.last > net.last) throw new SubnetEnvError(`${source}: FLANNEL_IPV6_SUBNET ${subnet} is outside FLANNEL_IPV6_NETWORK ${network}`);
+  return { network, subnet };
 }
 
 export function readSubnetEnv(path: string): SubnetEnv {
@@ -90,7 +114,8 @@ export function readSubnetEnv(path: string): SubnetEnv {
 
 export function formatSubnetEnv(env: SubnetEnv): string {
   const weft = [env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : "", env.antiSpoofing !== undefined ? `WEFT_ANTI_SPOOFING=${env.antiSpoofing}\n` : ""].join("");
-  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\nFLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;
+  const v6 = env.ipv6 ? `FLANNEL_IPV6_NETWORK=${env.ipv6.network}\nFLANNEL_IPV6_SUBNET=${env.ipv6.subnet}\n` : "";
+  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\n${v6}FLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;
 }
 
 /** Writes the file atomically (temp file, fsync, rename), mode 0644: readers never see half a file. */

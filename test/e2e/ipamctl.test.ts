@@ -12,10 +12,11 @@ let etcd: EtcdServer;
 let client: Etcd3;
 const prefix = "/ipamctl-test/network";
 
-function ipamctl(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", prefix, "--timeout", "2", ...args], { encoding: "utf8", env: { PATH: process.env.PATH } });
+function ipamctlAt(etcdPrefix: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", etcdPrefix, "--timeout", "2", ...args], { encoding: "utf8", env: { PATH: process.env.PATH } });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
+const ipamctl = (...args: string[]) => ipamctlAt(prefix, ...args);
 
 beforeAll(async () => {
   etcd = await startEtcd();
@@ -109,5 +110,45 @@ describe("ipamctl", () => {
     const flags = spawnSync(IPAMCTL, ["leases", "--bogus"], { encoding: "utf8" });
     expect(flags.status).toBe(1);
     expect(flags.stderr).toContain("Unknown argument: bogus");
+  });
+});
+
+describe("ipamctl on a dual-stack network", () => {
+  const dualPrefix = "/ipamctl-dual/network";
+  const run = (...args: string[]) => ipamctlAt(dualPrefix, ...args);
+  const v4 = ["10.246.1.0/24", "10.246.2.0/24"];
+
+  beforeAll(async () => {
+    await client.put(`${dualPrefix}/config`).value(JSON.stringify({ Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:246::/56" }));
+    const mgr = new EtcdSubnetManager(client, { prefix: dualPrefix, leaseTtlSeconds: 600 });
+    for (const [i, subnet] of v4.entries()) await mgr.acquireLease({ publicIp: `192.168.56.${21 + i}`, vtepMac: `02:01:c0:a8:38:${(21 + i).toString(16)}`, vni: 1, ipv6: { publicIp: `fd00:56::${21 + i}`, vtepMac: `02:02:00:00:00:${(21 + i).toString(16)}` } }, { previousSubnet: subnet, previousIpv6Subnet: `fd00:10:246:${i + 1}::/64` });
+  }, 30_000);
+
+  it("refuses to set a dual-stack config that weftd cannot run yet, unless forced", () => {
+    const dual = JSON.stringify({ Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
+    const set = (...flags: string[]) => spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", "/ipamctl-dual-set/network", "--timeout", "2", "config", "set", "-", ...flags], { encoding: "utf8", input: dual, env: { PATH: process.env.PATH } });
+    const refused = set();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/EnableIPv6=true \(IPv6Network fd00:10:246::\/56\): weftd does not program an IPv6 overlay yet.*add --force/);
+    const forced = set("--force");
+    expect(forced.stdout).toContain("config set: network 10.246.0.0/16, /24 subnets, IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
+    expect(forced.status).toBe(0);
+  });
+
+  it("shows both families in leases and usage, finds an IPv6 subnet leased twice, releases by the IPv6 subnet", async () => {
+    const lines = run("leases").out.trim().split("\n");
+    expect(lines[0]).toMatch(/^SUBNET\s+IPV6 SUBNET\s+PUBLIC IPV6\s+PUBLIC IP\s+VTEP MAC\s+EXPIRES IN\s+PODS$/);
+    expect(lines[1]).toMatch(/^10\.246\.1\.0\/24\s+fd00:10:246:1::\/64\s+fd00:56::21\s+192\.168\.56\.21\s/);
+    expect(lines[2]).toMatch(/^10\.246\.2\.0\/24\s+fd00:10:246:2::\/64\s+fd00:56::22\s+192\.168\.56\.22\s/);
+    expect(run("usage").out).toMatch(/253 subnets left; IPv6: 2 leased, 253 left/);
+    expect(run("check").code).toBe(0);
+    // A lease written by hand (another tool, a bad restore) with the IPv6 subnet of node .21.
+    const value = JSON.stringify({ PublicIP: "192.168.56.30", PublicIPv6: "fd00:56::30", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:00:00:00:00:30" }, BackendV6Data: { VNI: 1, VtepMAC: "02:00:00:00:01:30" } });
+    await client.put(`${dualPrefix}/subnets/10.246.3.0-24&fd00:10:246:1::-64`).value(value);
+    const check = run("check");
+    expect(check.code).toBe(1);
+    expect(check.out).toContain("IPv6 subnet fd00:10:246:1::/64 is leased twice: by 10.246.1.0/24 and 10.246.3.0/24");
+    expect(run("release", "--subnet", "fd00:10:246:2::/64", "--yes", "--force").out).toContain("released lease fd00:10:246:2::/64");
+    expect(Object.keys(await client.getAll().prefix(`${dualPrefix}/subnets/10.246.2.0-24`).strings())).toEqual([]);
   });
 });
