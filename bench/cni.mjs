@@ -19,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), "weft-bench-cni-"));
 const subnetEnv = (antiSpoofing) => `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\nWEFT_ANTI_SPOOFING=${antiSpoofing}\n`;
 writeFileSync(join(dir, "subnet.env"), subnetEnv(true));
 writeFileSync(join(dir, "subnet-unfiltered.env"), subnetEnv(false));
+// A dual-stack node (its IPv6 subnet beside the IPv4 one), filter off: what the second family costs.
+writeFileSync(join(dir, "subnet-dual.env"), subnetEnv(false).replace("FLANNEL_MTU", "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU"));
 
 const filterEntries = (node) => {
   const out = JSON.parse(execFileSync("ip", ["netns", "exec", node, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }));
@@ -41,6 +43,12 @@ const plugins = {
     ...weftPlugin,
     conf: (tag) => ({ ...weftPlugin.conf(`nf${tag}`), subnetFile: join(dir, "subnet-unfiltered.env") }),
     held: (tag) => weftPlugin.held(`nf${tag}`),
+  },
+  weftDualStack: {
+    ...weftPlugin,
+    conf: (tag) => ({ ...weftPlugin.conf(`ds${tag}`), subnetFile: join(dir, "subnet-dual.env") }),
+    // Both families' records: a leftover IPv6 address counts as one.
+    held: (tag) => [...weftPlugin.held(`ds${tag}`), ...readdirSync(join(dir, "weft-data", `weftds${tag}`, "ipv6")).filter((f) => f.includes(":"))],
   },
   reference: {
     bin: "/usr/lib/cni/bridge",
@@ -96,6 +104,7 @@ await withCleanup(
     const ref = await measure("reference");
     const weft = await measure("weft");
     const unfiltered = await measure("weftUnfiltered");
+    const dual = await measure("weftDualStack");
     const v50 = percentile(version, 50);
     const row = (name, r) =>
       `${name.padEnd(24)} ${ms(percentile(r.add, 50)).padStart(10)} ${ms(percentile(r.add, 95)).padStart(10)} ${ms(percentile(r.del, 50)).padStart(10)} ${ms(percentile(r.del, 95)).padStart(10)} ${ms(r.parallelMs).padStart(12)}   ${r.duplicates} dup, ${r.leftovers} left`;
@@ -104,12 +113,14 @@ await withCleanup(
     console.log(row("bridge + host-local", ref));
     console.log(row("weft", weft));
     console.log(row("weft, no filter", unfiltered));
+    console.log(row("weft, dual-stack", dual));
     console.log(`${"weft --version".padEnd(24)} ${ms(v50).padStart(10)}`);
     console.log("");
     for (const [name, r] of [["weft", weft], ["weft, no filter", unfiltered]]) {
       const add50 = percentile(r.add, 50);
       console.log(`${name}: ADD p50 = --version + ${ms(add50 - v50)} (target ≤ +10 ms), ${ratio(add50, percentile(ref.add, 50))} the reference; DEL p50 ${ratio(percentile(r.del, 50), percentile(ref.del, 50))} the reference (target ≤ 1.5×), = --version + ${ms(percentile(r.del, 50) - v50)}; 50 parallel ADDs ${ratio(r.parallelMs, ref.parallelMs)}`);
     }
+    console.log(`second family (IPv6): ADD p50 ${ms(percentile(dual.add, 50) - percentile(unfiltered.add, 50))}, DEL p50 ${ms(percentile(dual.del, 50) - percentile(unfiltered.del, 50))} (weft dual-stack − weft IPv4, both without the filter)`);
     console.log(`anti-spoofing entry: ADD p50 ${ms(percentile(weft.add, 50) - percentile(unfiltered.add, 50))}, DEL p50 ${ms(percentile(weft.del, 50) - percentile(unfiltered.del, 50))} (weft − weft without the set)`);
     console.log(`duplicates: weft ${weft.duplicates}, reference ${ref.duplicates}; leftovers after DEL: weft ${weft.leftovers}, reference ${ref.leftovers}`);
   },

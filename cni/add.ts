@@ -1,7 +1,7 @@
-// ADD: bridge, veth pair (pod side born in the pod's namespace), IP from the node store, address,
-// routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
+// ADD: bridge, veth pair (pod side born in the pod's namespace), IP from the node store (and an IPv6
+// one on a dual-stack node), addresses, routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
 import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
-import { NotFoundError, openHandle, type NetlinkHandle } from "../netlink/index.js";
+import { NotFoundError, openHandle, setSysctl, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
 import { crashPoint } from "./crash-point.js";
 import type { WeftConfig } from "./config.js";
@@ -13,13 +13,22 @@ import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
 import type { CniResult, CniRoute } from "./spec.js";
 
 export function podRoutes(conf: WeftConfig, node: NodeSubnet): CniRoute[] {
-  return conf.isDefaultGateway ? [{ dst: "0.0.0.0/0", gw: node.gateway }] : [{ dst: node.network, gw: node.gateway }];
+  const v4: CniRoute = conf.isDefaultGateway ? { dst: "0.0.0.0/0", gw: node.gateway } : { dst: node.network, gw: node.gateway };
+  const v6 = node.ipv6;
+  return v6 ? [v4, conf.isDefaultGateway ? { dst: "::/0", gw: v6.gateway } : { dst: v6.network, gw: v6.gateway }] : [v4];
 }
 
-function configurePod(pod: NetlinkHandle, index: number, alloc: PodAllocation, routes: CniRoute[]): void {
-  pod.addrAdd(index, `${alloc.ip}/${alloc.prefixLen}`);
+const isDefaultRoute = (dst: string): boolean => dst === "0.0.0.0/0" || dst === "::/0";
+
+function configurePod(pod: NetlinkHandle, index: number, allocs: PodAllocation[], routes: CniRoute[]): void {
+  for (const a of allocs) pod.addrAdd(index, `${a.ip}/${a.prefixLen}`);
   pod.linkSetUp(index);
-  for (const r of routes) pod.routeAdd({ dst: r.dst === "0.0.0.0/0" ? undefined : r.dst, gateway: r.gw, oif: index });
+  for (const r of routes) pod.routeAdd({ dst: isDefaultRoute(r.dst) ? undefined : r.dst, ...(r.gw ? { gateway: r.gw } : {}), oif: index });
+}
+
+/** A dual-stack pod takes no router advertisements: its routes are the ones the plugin sets. */
+function refuseRouterAdvertisements(netns: string, ifname: string): void {
+  if (!ifname.includes(".")) setSysctl(netns, `net.ipv6.conf.${ifname}.accept_ra`, "0");
 }
 
 export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult {
@@ -38,8 +47,15 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     log.mark("bridge");
     const podName = env.args.get("K8S_POD_NAME");
     const podNamespace = env.args.get("K8S_POD_NAMESPACE");
-    const alloc = store.allocate({ ...attachment, subnet: node.subnet, gateway: node.gateway, ...(podName ? { podName } : {}), ...(podNamespace ? { podNamespace } : {}) });
+    const names = { ...(podName ? { podName } : {}), ...(podNamespace ? { podNamespace } : {}) };
+    const alloc = store.allocate({ ...attachment, subnet: node.subnet, gateway: node.gateway, ...names });
     undo.push(() => store.release(attachment));
+    let alloc6: PodAllocation | undefined;
+    if (node.ipv6) {
+      const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
+      alloc6 = store6.allocate({ ...attachment, subnet: node.ipv6.subnet, gateway: node.ipv6.gateway, ...names });
+      undo.push(() => store6.release(attachment));
+    }
     log.mark("ip");
     crashPoint("ip-reserved");
 
@@ -65,10 +81,11 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
 
     pod = openHandle(env.netns);
     const routes = podRoutes(conf, node);
+    if (alloc6) refuseRouterAdvertisements(env.netns, env.ifname);
     // The host end's IFLA_LINK is the pod end's index in the pod's namespace: no lookup needed there.
-    configurePod(pod, veth.parentIndex ?? pod.linkGet(env.ifname).index, alloc, routes);
+    configurePod(pod, veth.parentIndex ?? pod.linkGet(env.ifname).index, alloc6 ? [alloc, alloc6] : [alloc], routes);
     log.mark("pod");
-    log.info("pod attached", { ip: alloc.ip, hostVeth: vethName, bridge: conf.bridge });
+    log.info("pod attached", { ip: alloc.ip, ...(alloc6 ? { ipv6: alloc6.ip } : {}), hostVeth: vethName, bridge: conf.bridge });
     const result: CniResult = {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -76,7 +93,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
         { name: vethName, ...(veth.mac ? { mac: veth.mac } : {}) },
         { name: env.ifname, mac: podMac, sandbox: env.netns },
       ],
-      ips: [{ address: `${alloc.ip}/${alloc.prefixLen}`, gateway: node.gateway, interface: 2 }],
+      ips: [{ address: `${alloc.ip}/${alloc.prefixLen}`, gateway: node.gateway, interface: 2 }, ...(alloc6 && node.ipv6 ? [{ address: `${alloc6.ip}/${alloc6.prefixLen}`, gateway: node.ipv6.gateway, interface: 2 }] : [])],
       routes,
     };
     if (conf.dns) result.dns = conf.dns;

@@ -1,6 +1,6 @@
-// The node's bridge (cni0): created on first use, holding the node's gateway address. When the node's
-// subnet changed (a new lease), the stale gateway address is replaced instead of failing as flannel's
-// "cni0 already has an IP address different from …".
+// The node's bridge (cni0): created on first use, holding the node's gateway address (and, on a
+// dual-stack node, its IPv6 gateway). When the node's subnet changed (a new lease), the stale gateway
+// address is replaced instead of failing as flannel's "cni0 already has an IP address different from …".
 import { ExistsError, type Link, type NetlinkHandle } from "../netlink/index.js";
 import { podMacFor } from "../ipam/attachment.js";
 import type { PluginLog } from "./log.js";
@@ -25,19 +25,8 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
   }
   if (bridge.kind !== "bridge")
     throw new CniError(CNI_ERROR.INVALID_CONFIG, `interface "${name}" exists but is a ${bridge.kind ?? "plain device"}, not a bridge`, "choose another \"bridge\" name in the conflist or remove that interface");
-  const want = `${node.gateway}/${node.prefixLen}`;
-  const v4 = host.addrList(bridge.index, 4);
-  if (!v4.some((a) => `${a.address}/${a.prefixLen}` === want)) {
-    for (const stale of v4) {
-      host.addrDel(bridge.index, `${stale.address}/${stale.prefixLen}`);
-      log.info("replaced stale bridge address", { bridge: name, stale: `${stale.address}/${stale.prefixLen}`, gateway: want });
-    }
-    try {
-      host.addrAdd(bridge.index, want);
-    } catch (err) {
-      if (!(err instanceof ExistsError)) throw err;
-    }
-  }
+  ensureGatewayAddress(host, bridge, 4, `${node.gateway}/${node.prefixLen}`, log);
+  if (node.ipv6) ensureGatewayAddress(host, bridge, 6, `${node.ipv6.gateway}/${node.ipv6.prefixLen}`, log);
   if (bridge.mac !== mac) {
     // Made by an older version, or the node's subnet changed: set once, and from then on it stays.
     host.linkSetMac(bridge.index, mac);
@@ -45,4 +34,19 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
   }
   if (!bridge.up) host.linkSetUp(bridge.index);
   return bridge;
+}
+
+/** The bridge holds `want` as its one address of the family (link-local IPv6 aside): a stale one is replaced. */
+function ensureGatewayAddress(host: NetlinkHandle, bridge: Link, family: 4 | 6, want: string, log: PluginLog): void {
+  const have = host.addrList(bridge.index, family).filter((a) => a.scope !== "link");
+  if (have.some((a) => `${a.address}/${a.prefixLen}` === want)) return;
+  for (const stale of have) {
+    host.addrDel(bridge.index, `${stale.address}/${stale.prefixLen}`);
+    log.info("replaced stale bridge address", { bridge: bridge.name, stale: `${stale.address}/${stale.prefixLen}`, gateway: want });
+  }
+  try {
+    host.addrAdd(bridge.index, want);
+  } catch (err) {
+    if (!(err instanceof ExistsError)) throw err;
+  }
 }

@@ -13,10 +13,18 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   if (!prev) throw new CniError(CNI_ERROR.INVALID_CONFIG, "CHECK needs prevResult in the network config");
   const want = prev.ips?.find((ip) => ip.address.includes("."));
   if (!want) throw new CniError(CNI_ERROR.INVALID_CONFIG, "prevResult has no IPv4 address to check");
+  const want6 = prev.ips?.find((ip) => ip.address.includes(":"));
   const problems: string[] = [];
 
-  const held = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).find({ containerId: env.containerId, ifname: env.ifname });
+  const attachment = { containerId: env.containerId, ifname: env.ifname };
+  const held = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).find(attachment);
   const [wantIp, wantLen] = want.address.split("/");
+  if (want6) {
+    const held6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 }).find(attachment);
+    const wantIp6 = want6.address.split("/")[0];
+    if (!held6) problems.push(`the IP store holds no IPv6 address for ${env.containerId}/${env.ifname}`);
+    else if (held6.ip !== wantIp6) problems.push(`the IP store holds ${held6.ip}, prevResult says ${wantIp6}`);
+  }
   if (!held) problems.push(`the IP store holds no address for ${env.containerId}/${env.ifname}`);
   else if (held.ip !== wantIp) problems.push(`the IP store holds ${held.ip}, prevResult says ${wantIp}`);
   else {
@@ -48,10 +56,15 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
       if (!link.up) problems.push(`interface ${env.ifname} is down`);
       const addrs = pod.addrList(link.index, 4).map((a) => `${a.address}/${a.prefixLen}`);
       if (!addrs.includes(`${wantIp}/${wantLen}`)) problems.push(`interface ${env.ifname} has ${addrs.join(", ") || "no IPv4 address"}, prevResult says ${want.address}`);
-      const routes = pod.routeList({ family: 4, oif: link.index });
+      if (want6) {
+        const addrs6 = pod.addrList(link.index, 6).filter((a) => a.scope !== "link").map((a) => `${a.address}/${a.prefixLen}`);
+        if (!addrs6.includes(want6.address)) problems.push(`interface ${env.ifname} has ${addrs6.join(", ") || "no IPv6 address"}, prevResult says ${want6.address}`);
+      }
+      const routes = [...pod.routeList({ family: 4, oif: link.index }), ...(want6 ? pod.routeList({ family: 6, oif: link.index }) : [])];
       for (const r of prev.routes ?? []) {
-        const dst = r.dst === "0.0.0.0/0" ? undefined : r.dst;
-        if (!routes.some((k) => k.dst === dst && (!r.gw || k.gateway === r.gw))) problems.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""} is missing`);
+        const dst = r.dst === "0.0.0.0/0" || r.dst === "::/0" ? undefined : r.dst;
+        const family = r.dst.includes(":") ? 6 : 4;
+        if (!routes.some((k) => k.family === family && k.dst === dst && (!r.gw || k.gateway === r.gw))) problems.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""} is missing`);
       }
     }
   } finally {

@@ -32,6 +32,9 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   unlistPods(held && nodeMayFilter(conf.subnetFile) ? [podFilterEntry({ ...attachment, ip: held.ip })] : [], deleteVeth);
   log.mark("filter");
   const released = store.release(attachment);
+  // A dual-stack pod's IPv6 record, whatever subnet.env says now (the node may have lost IPv6 since).
+  const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
+  const released6 = store6.exists() ? store6.release(attachment) : undefined;
   log.mark("ip");
-  log.info("pod detached", { ip: released?.ip ?? null, hostVeth: vethName });
+  log.info("pod detached", { ip: released?.ip ?? null, ...(released6 ? { ipv6: released6.ip } : {}), hostVeth: vethName });
 }

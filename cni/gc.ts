@@ -10,10 +10,12 @@ import { nodeMayFilter, unlistPods } from "./pod-filter.js";
 export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const valid = conf.validAttachments;
   const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
+  const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
+  const released6 = store6.exists() ? store6.gc(valid) : [];
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
   const entries = released.length && nodeMayFilter(conf.subnetFile) ? released.map((r) => podFilterEntry(r)) : [];
   const deleted = unlistPods(entries, () => deleteStaleVeths(conf.bridge, keep));
-  log.info("gc", { released: released.map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
+  log.info("gc", { released: [...released, ...released6].map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
 }
 
 /** Deletes every weft host veth on `bridge` whose name is not in `keep`; returns their names. */

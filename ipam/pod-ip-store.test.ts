@@ -28,6 +28,27 @@ describe("PodIpStore", () => {
     expect(statSync(join(dataDir, "weft", "10.244.1.3")).mode & 0o777).toBe(0o600);
   });
 
+  it("keeps a dual-stack pod's IPv6 address in a store of its own beside the IPv4 one", () => {
+    const v4 = new PodIpStore({ dataDir, network: "weft" });
+    const v6 = new PodIpStore({ dataDir, network: "weft", family: 6 });
+    const req6 = (containerId: string) => ({ containerId, ifname: "eth0", subnet: "fd00:10:244:1::/64", gateway: "fd00:10:244:1::1" });
+    expect(v4.allocate(req("c1")).ip).toBe("10.244.1.2");
+    expect(v6.allocate(req6("c1"))).toMatchObject({ ip: "fd00:10:244:1::2", prefixLen: 64, gateway: "fd00:10:244:1::1" });
+    expect(v6.allocate(req6("c2")).ip).toBe("fd00:10:244:1::3");
+    expect(v6.allocate(req6("c1")).ip).toBe("fd00:10:244:1::2"); // idempotent
+    expect(readFileSync(join(dataDir, "weft", "ipv6", "fd00:10:244:1::3"), "utf8")).toContain('"containerId":"c2"');
+    expect(v4.list().map((a) => a.ip)).toEqual(["10.244.1.2"]);
+    expect(v6.list().map((a) => a.ip).sort()).toEqual(["fd00:10:244:1::2", "fd00:10:244:1::3"]);
+    expect(v6.gc([{ containerId: "c1", ifname: "eth0" }]).map((a) => a.ip)).toEqual(["fd00:10:244:1::3"]);
+    expect(v6.release({ containerId: "c1", ifname: "eth0" })?.ip).toBe("fd00:10:244:1::2");
+    expect(v4.find({ containerId: "c1", ifname: "eth0" })?.ip).toBe("10.244.1.2"); // the other family's record stays
+    // A small IPv6 subnet is exhausted as an IPv4 one is, and says how many it has.
+    const tiny = new PodIpStore({ dataDir, network: "tiny", family: 6 });
+    const small = (id: string) => ({ containerId: id, ifname: "eth0", subnet: "fd00::/126", gateway: "fd00::1" });
+    expect([tiny.allocate(small("a")).ip, tiny.allocate(small("b")).ip]).toEqual(["fd00::2", "fd00::3"]);
+    expect(() => tiny.allocate(small("c"))).toThrow(/no free address in fd00::\/126: all 2 pod addresses are held/);
+  });
+
   it("is idempotent for the same attachment, and distinct per interface", () => {
     const store = new PodIpStore({ dataDir, network: "weft" });
     const first = store.allocate(req("c1"));

@@ -4,11 +4,14 @@
 //   <dataDir>/<network>/attachments/<cid>:<ifname>  points to the IP, so find, release and re-ADD are O(1)
 //   <dataDir>/<network>/last_reserved_ip          where the round-robin search resumes
 //   <dataDir>/<network>/lock                      taken around every whole operation (file-lock.ts)
+// IPv6 addresses are a store of their own with the same layout under <dataDir>/<network>/ipv6/, so a
+// dual-stack pod's two addresses are two records, each found, released and collected as one is.
 // Synchronous on purpose: the plugin is a short-lived process and does nothing else meanwhile.
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { withFileLock } from "./file-lock.js";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
+import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "./ipv6.js";
 
 export interface PodAttachment {
   containerId: string;
@@ -55,16 +58,54 @@ export function validateAttachment(att: PodAttachment): void {
 }
 
 const attachmentKey = (att: PodAttachment): string => `${att.containerId}:${att.ifname}`;
-const IP_RECORD = /^\d+\.\d+\.\d+\.\d+$/;
+
+/** One family's addresses as numbers: how a subnet's usable range is found and a record named. */
+interface FamilyMath {
+  /** First and last address a pod may get (IPv4 keeps its network and broadcast addresses out). */
+  usable(subnet: string): { first: bigint; last: bigint; prefixLen: number };
+  toInt(ip: string): bigint;
+  toText(n: bigint): string;
+  record: RegExp;
+}
+
+const IPV4: FamilyMath = {
+  usable(subnet) {
+    const s = parseIpv4Cidr(subnet);
+    return { first: BigInt(s.network + 1), last: BigInt(s.prefixLen >= 31 ? s.broadcast : s.broadcast - 1), prefixLen: s.prefixLen };
+  },
+  toInt: (ip) => BigInt(ipv4ToInt(ip)),
+  toText: (n) => intToIpv4(Number(n)),
+  record: /^\d+\.\d+\.\d+\.\d+$/,
+};
+
+const IPV6: FamilyMath = {
+  usable(subnet) {
+    const s = parseIpv6Cidr(subnet);
+    return { first: s.network + 1n, last: s.last, prefixLen: s.prefixLen };
+  },
+  toInt: ipv6ToBigInt,
+  toText: bigIntToIpv6,
+  record: /^[0-9a-f]*:[0-9a-f:]*$/,
+};
+
+/** The round-robin search gives up after this many held addresses in a row (an IPv6 /64 has 2^64). */
+const MAX_PROBES = 65_536n;
 
 export class PodIpStore {
   readonly dir: string;
   private readonly attachmentsDir: string;
+  private readonly math: FamilyMath;
 
-  constructor(opts: { dataDir: string; network: string }) {
+  constructor(opts: { dataDir: string; network: string; family?: 4 | 6 }) {
     if (!NETWORK_NAME.test(opts.network) || opts.network.length > 128) throw new IpStoreError(`network name "${opts.network}" must match ${NETWORK_NAME}`);
-    this.dir = join(opts.dataDir, opts.network);
+    this.dir = opts.family === 6 ? join(opts.dataDir, opts.network, "ipv6") : join(opts.dataDir, opts.network);
     this.attachmentsDir = join(this.dir, "attachments");
+    this.math = opts.family === 6 ? IPV6 : IPV4;
+  }
+
+  /** Whether this store was ever written (a node's IPv6 store exists only once it was dual-stack). */
+  exists(): boolean {
+    return existsSync(this.dir);
   }
 
   private ensureDirs(): void {
@@ -145,30 +186,29 @@ export class PodIpStore {
 
   allocate(req: AllocateRequest): PodAllocation {
     validateAttachment(req);
-    const subnet = parseIpv4Cidr(req.subnet);
-    const gateway = ipv4ToInt(req.gateway);
+    const { first, last, prefixLen } = this.math.usable(req.subnet);
+    const gateway = this.math.toInt(req.gateway);
     return this.locked(() => {
       const existing = this.findLocked(req);
       if (existing) return existing;
-      const first = subnet.network + 1;
-      const last = subnet.prefixLen >= 31 ? subnet.broadcast : subnet.broadcast - 1;
-      const size = last - first + 1;
+      const size = last - first + 1n;
       let start = first;
       try {
-        const lastReserved = ipv4ToInt(readFileSync(join(this.dir, "last_reserved_ip"), "utf8").trim());
-        if (lastReserved >= first && lastReserved <= last) start = lastReserved + 1;
+        const lastReserved = this.math.toInt(readFileSync(join(this.dir, "last_reserved_ip"), "utf8").trim());
+        if (lastReserved >= first && lastReserved <= last) start = lastReserved + 1n;
       } catch {
         // first allocation on this node, or a garbled file: start at the beginning
       }
-      for (let i = 0; i < size; i++) {
+      const probes = size < MAX_PROBES ? size : MAX_PROBES;
+      for (let i = 0n; i < probes; i++) {
         const candidate = first + ((start - first + i) % size);
         if (candidate === gateway) continue;
-        const ip = intToIpv4(candidate);
+        const ip = this.math.toText(candidate);
         const alloc: PodAllocation = {
           ip,
           containerId: req.containerId,
           ifname: req.ifname,
-          prefixLen: subnet.prefixLen,
+          prefixLen,
           gateway: req.gateway,
           allocatedAt: new Date().toISOString(),
         };
@@ -183,7 +223,8 @@ export class PodIpStore {
         this.replaceFile(join(this.dir, "last_reserved_ip"), ip);
         return alloc;
       }
-      throw new PoolExhaustedError(`no free address in ${req.subnet}: all ${size - 1} pod addresses are held (see ${this.dir}); release unused pods or give the node a larger subnet`);
+      const held = size < MAX_PROBES ? `all ${size - 1n} pod addresses are held` : `${MAX_PROBES} addresses in a row are held`;
+      throw new PoolExhaustedError(`no free address in ${req.subnet}: ${held} (see ${this.dir}); release unused pods or give the node a larger subnet`);
     });
   }
 
@@ -214,7 +255,7 @@ export class PodIpStore {
     } catch {
       return [];
     }
-    return names.filter((n) => IP_RECORD.test(n)).flatMap((n) => this.readRecord(n) ?? []);
+    return names.filter((n) => this.math.record.test(n)).flatMap((n) => this.readRecord(n) ?? []);
   }
 
   list(): PodAllocation[] {

@@ -9,6 +9,7 @@ import { changeFlags, type Request } from "./request.js";
 import { scopeName } from "./route.js";
 
 const IFADDRMSG_LEN = 8;
+const IFA_F_NODAD = 0x02;
 
 function ipv4Broadcast(ip: string, prefixLen: number): Buffer | undefined {
   if (prefixLen >= 31) return undefined;
@@ -25,7 +26,9 @@ export function buildAddr(type: "new" | "replace" | "del", index: number, cidr: 
   const w = new ByteWriter();
   w.u8(afOf(family));
   w.u8(prefixLen);
-  w.u8(0);
+  // IPv6: no duplicate address detection. weft hands out each address once; DAD would hold the address
+  // "tentative" (unusable) for a second or more after every pod start.
+  w.u8(family === 6 && type !== "del" ? IFA_F_NODAD : 0);
   w.u8(RT_SCOPE.universe);
   w.u32(index);
   const raw = encodeIp(ip);
