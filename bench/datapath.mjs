@@ -1,6 +1,7 @@
 // iperf3 TCP pod → pod across nodes through weft (a lab of 2 nodes) versus two namespaces joined by a
 // hand-made static VXLAN on the same fabric; then with DirectRouting versus the plain underlay between
-// two namespaces. Same run, short runs; each lab is torn down whatever happens.
+// two namespaces; then, on a dual-stack lab, IPv6 against IPv4 between the same two pods (throughput,
+// interleaved, and RTT). Same run, short runs; each lab is torn down whatever happens.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,14 @@ function iperf(serverNs, clientNs, serverIp) {
 }
 
 const best = (fn) => Math.max(...Array.from({ length: REPEATS }, fn));
+
+/** Mean RTT in ms of 100 echo requests 20 ms apart. */
+function rttMs(clientNs, ip) {
+  const out = execFileSync("ip", ["netns", "exec", clientNs, "ping", "-q", "-c", "100", "-i", "0.02", "-W", "1", ip], { encoding: "utf8" });
+  const m = /= [\d.]+\/([\d.]+)\//.exec(out);
+  if (!m || !/100 received/.test(out)) throw new Error(`ping ${ip}: ${out}`);
+  return Number(m[1]);
+}
 
 async function withLab(tag, upArgs, body) {
   const dir = mkdtempSync(join(tmpdir(), `weft-bench-dp-${tag}-`));
@@ -85,7 +94,18 @@ const compare = (tag, upArgs, staticVxlan, refServerIp) =>
   });
 
 const vx = await compare("v", [], true, "10.99.0.2");
+const ds = await withLab("6", ["--ip-family", "dual", "--no-services"], (state) => {
+  const [a, b] = state.nodes.map((n) => n.pods[0]);
+  const v4 = [];
+  const v6 = [];
+  for (let i = 0; i < REPEATS; i++) {
+    v4.push(iperf(b.netns, a.netns, b.ip));
+    v6.push(iperf(b.netns, a.netns, b.ip6));
+  }
+  return { v4: Math.max(...v4), v6: Math.max(...v6), rtt4: rttMs(a.netns, b.ip), rtt6: rttMs(a.netns, b.ip6) };
+});
 const dr = await compare("d", ["--direct-routing"], false, "192.168.56.202");
 console.log(`datapath: iperf3 TCP, best of ${REPEATS} × ${SECONDS} s, pod → pod across 2 lab nodes`);
 console.log(`VXLAN:          weft ${vx.weft.toFixed(2)} Gbit/s, static hand-made VXLAN ${vx.ref.toFixed(2)} Gbit/s → ${ratio(vx.weft, vx.ref)} (target ≥ 0.95×)`);
 console.log(`DirectRouting:  weft ${dr.weft.toFixed(2)} Gbit/s, plain underlay ${dr.ref.toFixed(2)} Gbit/s → ${ratio(dr.weft, dr.ref)} (target ≥ 0.95×)`);
+console.log(`dual-stack:     IPv6 ${ds.v6.toFixed(2)} Gbit/s, IPv4 ${ds.v4.toFixed(2)} Gbit/s → ${ratio(ds.v6, ds.v4)}; RTT IPv6 ${ds.rtt6.toFixed(3)} ms, IPv4 ${ds.rtt4.toFixed(3)} ms → ${ratio(ds.rtt6, ds.rtt4)}`);

@@ -112,8 +112,8 @@ async function main(): Promise<number> {
       if (unsupported && !a.force) throw new Refused(`the new config has ${unsupported}. Every weftd would refuse to start with it; add --force to set it anyway`);
       if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
       await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
-      const v6 = cfg.ipv6 ? `, IPv6 network ${cfg.ipv6.network}, /${cfg.ipv6.subnetLen} subnets` : "";
-      print(c, toFlannelConfigJson(cfg), `config set: network ${cfg.network}, /${cfg.subnetLen} subnets${v6}, VNI ${cfg.backend.vni}`);
+      const families = [...(cfg.enableIPv4 ? [`network ${cfg.network}, /${cfg.subnetLen} subnets`] : []), ...(cfg.ipv6 ? [`IPv6 network ${cfg.ipv6.network}, /${cfg.ipv6.subnetLen} subnets`] : [])];
+      print(c, toFlannelConfigJson(cfg), `config set: ${families.join(", ")}, VNI ${cfg.backend.vni}`);
     }))
     .demandCommand(1)
     .strict()

@@ -9,6 +9,8 @@ export interface DaemonConfig {
   etcdKeyfile?: string;
   iface?: string;
   publicIp?: string;
+  /** A dual-stack node's IPv6 underlay address; default: the interface's. */
+  publicIpv6?: string;
   subnetFile: string;
   /** Where the runtime reads CNI configs: weftd finds the plugin's IP records through its conflists. */
   cniConfDir: string;
@@ -42,6 +44,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "etcd-keyfile": { type: "string", describe: "client key for etcd" },
       iface: { type: "string", describe: "underlay interface (name or IP); default: the default route's" },
       "public-ip": { type: "string", describe: "address other nodes reach this node at; default: the interface's" },
+      "public-ipv6": { type: "string", describe: "on a dual-stack network, the IPv6 address other nodes reach this node at; default: the interface's" },
       "subnet-file": { type: "string", default: "/run/weft/subnet.env", describe: "where to write subnet.env for the CNI plugin" },
       "cni-conf-dir": { type: "string", default: "/etc/cni/net.d", describe: "the container runtime's CNI conf dir: weftd reads the plugin's IP records where the weft conflists there say" },
       "data-dir": { type: "string", describe: "an extra store of the plugin's IP records, read beside the conflists' (only for a conflist weftd cannot see)" },
@@ -69,7 +72,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     leaseTtl: a["lease-ttl"],
     logLevel: a["log-level"],
   };
-  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"]] as const) {
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }

@@ -1,6 +1,8 @@
 // NAT for pod → outside traffic, and FORWARD accepts for the pod network, as flannel's rules: own
 // chains rewritten atomically by iptables-restore --noflush, jumps from the built-in chains added once.
+// The same rules for a dual-stack node's IPv6 part, through ip6tables.
 import { parseIpv4Cidr } from "../ipam/ipv4.js";
+import { parseIpv6Cidr } from "../ipam/ipv6.js";
 import { execHere, type Exec } from "./exec.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
@@ -9,15 +11,26 @@ export const FORWARD_CHAIN = "WEFT-FWD";
 const JUMP_NAT = `-A POSTROUTING -m comment --comment "weft: masquerade pod traffic leaving the cluster" -j ${POSTROUTING_CHAIN}`;
 const JUMP_FWD = `-A FORWARD -m comment --comment "weft: forward pod traffic" -j ${FORWARD_CHAIN}`;
 
-function checkedCidr(cidr: string): string {
-  parseIpv4Cidr(cidr); // throws on anything that is not a plain IPv4 CIDR: nothing else reaches iptables
+export type IpFamily = 4 | 6;
+
+/** The tools of each family, and the multicast range that is never masqueraded. */
+const TOOLS: Record<IpFamily, { save: string; restore: string; multicast: string }> = {
+  4: { save: "iptables-save", restore: "iptables-restore", multicast: "224.0.0.0/4" },
+  6: { save: "ip6tables-save", restore: "ip6tables-restore", multicast: "ff00::/8" },
+};
+
+function checkedCidr(cidr: string, family: IpFamily): string {
+  // Throws on anything that is not a plain CIDR of the family: nothing else reaches iptables.
+  if (family === 6) parseIpv6Cidr(cidr);
+  else parseIpv4Cidr(cidr);
   return cidr;
 }
 
 /** The rule text for iptables-restore. `jumps` says which jump rules are missing and must be inserted. */
-export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipMasq: boolean; missingJumps: { nat: boolean; filter: boolean } }): string {
-  const net = checkedCidr(network);
-  const sub = checkedCidr(nodeSubnet);
+export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipMasq: boolean; missingJumps: { nat: boolean; filter: boolean }; family?: IpFamily }): string {
+  const family = opts.family ?? 4;
+  const net = checkedCidr(network, family);
+  const sub = checkedCidr(nodeSubnet, family);
   const lines = ["*nat", `:${POSTROUTING_CHAIN} - [0:0]`];
   if (opts.missingJumps.nat) lines.push(JUMP_NAT.replace("-A POSTROUTING", "-I POSTROUTING 1"));
   if (opts.ipMasq) {
@@ -26,7 +39,7 @@ export function masqueradeRules(network: string, nodeSubnet: string, opts: { ipM
       `-A ${POSTROUTING_CHAIN} -s ${sub} -d ${net} -m comment --comment "pod to pod: keep the source" -j RETURN`,
       `-A ${POSTROUTING_CHAIN} -s ${net} -d ${sub} -m comment --comment "pod to pod: keep the source" -j RETURN`,
       `-A ${POSTROUTING_CHAIN} ! -s ${net} -d ${sub} -j RETURN`,
-      `-A ${POSTROUTING_CHAIN} -s ${net} ! -d 224.0.0.0/4 -m comment --comment "pod to outside" -j MASQUERADE --random-fully`,
+      `-A ${POSTROUTING_CHAIN} -s ${net} ! -d ${TOOLS[family].multicast} -m comment --comment "pod to outside" -j MASQUERADE --random-fully`,
       `-A ${POSTROUTING_CHAIN} ! -s ${net} -d ${net} -m comment --comment "outside to a remote pod" -j MASQUERADE --random-fully`,
     );
   }
@@ -46,13 +59,13 @@ const chainRules = (text: string, chain: string): string => text.split("\n").fil
  * grows with kube-proxy's Services: weftd calls it through NatRulesKeeper, which skips it while nothing
  * in the namespace changed (docs/benchmarks.md, "nat check").
  */
-export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere): Promise<boolean> {
-  const saved = await exec("iptables-save", []);
+export async function applyMasquerade(network: string, nodeSubnet: string, ipMasq: boolean, exec: Exec = execHere, family: IpFamily = 4): Promise<boolean> {
+  const saved = await exec(TOOLS[family].save, []);
   const missingJumps = { nat: !saved.includes(JUMP_NAT), filter: !saved.includes(JUMP_FWD) };
-  const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps });
+  const rules = masqueradeRules(network, nodeSubnet, { ipMasq, missingJumps, family });
   const inPlace = [POSTROUTING_CHAIN, FORWARD_CHAIN].every((c) => saved.includes(`:${c} `) && chainRules(saved, c) === chainRules(rules, c));
   if (inPlace && !missingJumps.nat && !missingJumps.filter) return false;
-  await exec("iptables-restore", ["--noflush", "-w", "5"], rules);
+  await exec(TOOLS[family].restore, ["--noflush", "-w", "5"], rules);
   return true;
 }
 
@@ -78,6 +91,7 @@ export class NatRulesKeeper {
   constructor(
     generation: (() => number) | undefined,
     private readonly exec: Exec = execHere,
+    private readonly family: IpFamily = 4,
   ) {
     this.since = new UnchangedSinceCheck(generation);
   }
@@ -85,7 +99,7 @@ export class NatRulesKeeper {
   async ensure(network: string, nodeSubnet: string, ipMasq: boolean): Promise<"unchanged" | "in place" | "written"> {
     const key = this.since.key(`${network} ${nodeSubnet} ${ipMasq}`);
     if (this.since.unchanged(key)) return "unchanged";
-    const wrote = await applyMasquerade(network, nodeSubnet, ipMasq, this.exec);
+    const wrote = await applyMasquerade(network, nodeSubnet, ipMasq, this.exec, this.family);
     this.since.record(key, !wrote);
     return wrote ? "written" : "in place";
   }

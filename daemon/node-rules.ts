@@ -18,17 +18,21 @@ export interface NodeRulesOptions {
   listPorts: () => string[];
   /** Where the records are read from, and how to point weftd elsewhere: for the report of ports without one. */
   recordsAt: () => string;
+  /** A dual-stack node: the filter lets pods' IPv6 through, unchecked (it checks IPv4 and ARP only). */
+  passIpv6: boolean;
 }
 
-/** The pod network and this node's subnet: what the NAT rules are written for. */
+/** The pod network and this node's subnet: what the NAT rules are written for (and their IPv6 twins). */
 export interface NodeAddressing {
   network: string;
   subnet: string;
+  ipv6?: { network: string; subnet: string };
 }
 
 export class NodeRules {
   private readonly running = new Set<string>();
   private nat: NatRulesKeeper | undefined;
+  private nat6: NatRulesKeeper | undefined;
   private readonly podFilter = new PodFilterKeeper(() => nftGeneration(), () => readPodFilterCounters());
   private podFilterProblem: string | undefined;
   /** Ports without an IP record at the last sync, and what was last said of them. */
@@ -67,10 +71,15 @@ export class NodeRules {
     }
   }
 
-  async ensureNat({ network, subnet }: NodeAddressing): Promise<void> {
+  async ensureNat({ network, subnet, ipv6 }: NodeAddressing): Promise<void> {
     try {
-      this.nat ??= new NatRulesKeeper((await iptablesUsesNftables()) ? () => nftGeneration() : undefined);
+      const generation = (await iptablesUsesNftables()) ? () => nftGeneration() : undefined;
+      this.nat ??= new NatRulesKeeper(generation);
       await this.nat.ensure(network, subnet, this.opts.ipMasq);
+      if (ipv6) {
+        this.nat6 ??= new NatRulesKeeper(generation, undefined, 6);
+        await this.nat6.ensure(ipv6.network, ipv6.subnet, this.opts.ipMasq);
+      }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "could not apply NAT/forward rules; will retry at the next resync");
     }
@@ -82,9 +91,10 @@ export class NodeRules {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts() });
+      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts(), passIpv6: this.opts.passIpv6 });
       this.reportUnrecorded(r);
       if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
+      if (r.tableWritten && this.opts.passIpv6) this.log.warn("dual-stack node: the anti-spoofing filter checks IPv4 and ARP only; pods' IPv6 passes unchecked");
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
       const spoofed = this.counterDelta("spoofed", r.droppedFrames);

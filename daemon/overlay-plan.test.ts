@@ -14,6 +14,15 @@ const lease = (n: number, mac = `02:01:c0:a8:38:${n.toString(16).padStart(2, "0"
 });
 const ctx: OverlayContext = { ownSubnet: "10.244.11.0/24", ownPublicIp: "192.168.56.11", vxlanIndex: 7, underlayIndex: 2, underlayCidr: "192.168.56.11/24", directRouting: false };
 
+describe("IPv6 masquerade rules", () => {
+  it("write the IPv4 rules' IPv6 twins for ip6tables-restore, never masquerading multicast", () => {
+    const rules = masqueradeRules("fd00:10:244::/56", "fd00:10:244:3f::/64", { ipMasq: true, missingJumps: { nat: true, filter: true }, family: 6 });
+    expect(rules).toContain("-A WEFT-POSTRTG -s fd00:10:244::/56 ! -d ff00::/8 -m comment --comment \"pod to outside\" -j MASQUERADE --random-fully");
+    expect(rules).toContain("-A WEFT-FWD -s fd00:10:244::/56 -j ACCEPT");
+    expect(() => masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: false, filter: false }, family: 6 })).toThrow(/invalid IPv6 CIDR/);
+  });
+});
+
 describe("overlay plan", () => {
   it("programs ARP, FDB and an onlink route for every other node, never for itself", () => {
     const want = desiredOverlay([lease(11), lease(12)], ctx);
@@ -54,6 +63,21 @@ describe("overlay plan", () => {
       { dst: "10.244.40.0/24", gateway: "10.244.40.0", oif: 7, onlink: true },
     ]);
     expect(want.neighs).toEqual([{ dst: "10.244.40.0", lladdr: "02:01:c0:a8:38:28" }]);
+  });
+
+  it("programs each dual-stack lease's IPv6 part on the IPv6 device, skips IPv4-only leases there, and routes same-L2 IPv6 nodes directly", () => {
+    const dual = (n: number): Lease => ({ ...lease(n), ipv6: { subnet: `fd00:10:244:${n.toString(16)}::/64`, publicIp: `fd00:56::${n.toString(16)}`, vtepMac: `06:01:00:00:00:${n.toString(16).padStart(2, "0")}` } });
+    const ctx6: OverlayContext = { ...ctx, vxlanIndex: 9, underlayCidr: "fd00:56::b/64", family: 6 };
+    expect(desiredOverlay([dual(11), dual(12), lease(13)], ctx6)).toEqual({
+      neighs: [{ dst: "fd00:10:244:c::", lladdr: "06:01:00:00:00:0c" }],
+      fdb: [{ lladdr: "06:01:00:00:00:0c", dst: "fd00:56::c" }],
+      routes: [{ dst: "fd00:10:244:c::/64", gateway: "fd00:10:244:c::", oif: 9, onlink: true }],
+    });
+    // The IPv4 plan of the same leases is what it was.
+    expect(desiredOverlay([dual(12)], ctx)).toEqual(desiredOverlay([lease(12)], ctx));
+    expect(desiredOverlay([dual(12)], { ...ctx6, directRouting: true }).routes).toEqual([{ dst: "fd00:10:244:c::/64", gateway: "fd00:56::c", oif: 2, onlink: false }]);
+    expect(vtepAddress("fd00:10:244:c::/64")).toBe("fd00:10:244:c::");
+    expect(vtepMacFor(1, "fd00:56::c")).toBe("06:01:00:00:00:0c");
   });
 
   it("derives the VTEP address and a stable MAC", () => {

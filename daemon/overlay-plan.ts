@@ -2,6 +2,7 @@
 // Pure: the reconcile loop reads the kernel, calls `planOverlay`, and applies the result.
 import type { Lease } from "../ipam/subnet-manager.js";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "../ipam/ipv4.js";
+import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../ipam/ipv6.js";
 
 /** Routes weft installs carry this protocol number, so reconcile only ever removes its own. */
 export const RTPROT_WEFT = 117;
@@ -30,7 +31,7 @@ export interface OverlayState {
 }
 
 export interface OverlayContext {
-  /** This node's own subnet, never programmed as a remote. */
+  /** This node's own lease (its IPv4 subnet and public IP), never programmed as a remote. */
   ownSubnet: string;
   ownPublicIp: string;
   vxlanIndex: number;
@@ -38,6 +39,8 @@ export interface OverlayContext {
   /** The underlay address with its prefix, e.g. "192.168.56.11/24": DirectRouting applies inside it. */
   underlayCidr: string;
   directRouting: boolean;
+  /** 6: the plan for the leases' IPv6 parts, on the IPv6 device over the IPv6 underlay. */
+  family?: 4 | 6;
 }
 
 export interface OverlayPlan {
@@ -49,27 +52,38 @@ export interface OverlayPlan {
   delFdb: OverlayFdb[];
 }
 
-/** The subnet's .0: the remote VTEP's address on the overlay (flannel's convention). */
-export const vtepAddress = (subnet: string): string => intToIpv4(parseIpv4Cidr(subnet).network);
+/** The subnet's network address (.0, or an IPv6 subnet's ::): the remote VTEP's address on the overlay (flannel's convention). */
+export const vtepAddress = (subnet: string): string => (subnet.includes(":") ? bigIntToIpv6(parseIpv6Cidr(subnet).network) : intToIpv4(parseIpv4Cidr(subnet).network));
 
 function sameL2(cidr: string, ip: string): boolean {
+  if (cidr.includes(":") !== ip.includes(":")) return false;
+  if (ip.includes(":")) {
+    const net = parseIpv6Cidr(cidr);
+    const n = ipv6ToBigInt(ip);
+    return n >= net.network && n <= net.last;
+  }
   const net = parseIpv4Cidr(cidr);
   const n = ipv4ToInt(ip);
   return n >= net.network && n <= net.broadcast;
 }
 
+/** The part of a remote lease that the context's family programs. */
+const remotePart = (l: Lease, family: 4 | 6): { subnet: string; publicIp: string; vtepMac: string } | undefined => (family === 6 ? l.ipv6 : l);
+
 export function desiredOverlay(leases: Lease[], ctx: OverlayContext): OverlayState {
   const state: OverlayState = { routes: [], neighs: [], fdb: [] };
   for (const l of leases) {
     if (l.subnet === ctx.ownSubnet || l.publicIp === ctx.ownPublicIp) continue;
-    if (ctx.directRouting && sameL2(ctx.underlayCidr, l.publicIp)) {
-      state.routes.push({ dst: l.subnet, gateway: l.publicIp, oif: ctx.underlayIndex, onlink: false });
+    const r = remotePart(l, ctx.family ?? 4);
+    if (!r) continue; // an IPv4-only node in a dual-stack network: nothing to program for IPv6
+    if (ctx.directRouting && sameL2(ctx.underlayCidr, r.publicIp)) {
+      state.routes.push({ dst: r.subnet, gateway: r.publicIp, oif: ctx.underlayIndex, onlink: false });
       continue;
     }
-    const vtep = vtepAddress(l.subnet);
-    state.neighs.push({ dst: vtep, lladdr: l.vtepMac });
-    state.fdb.push({ lladdr: l.vtepMac, dst: l.publicIp });
-    state.routes.push({ dst: l.subnet, gateway: vtep, oif: ctx.vxlanIndex, onlink: true });
+    const vtep = vtepAddress(r.subnet);
+    state.neighs.push({ dst: vtep, lladdr: r.vtepMac });
+    state.fdb.push({ lladdr: r.vtepMac, dst: r.publicIp });
+    state.routes.push({ dst: r.subnet, gateway: vtep, oif: ctx.vxlanIndex, onlink: true });
   }
   return state;
 }

@@ -24,21 +24,28 @@ const OTHER_COUNTER = "not-ipv4";
 const HOOK_CHAIN = "prerouting";
 const POD_CHAIN = "from-pod";
 
-/** The rules of each chain, as written (and counted to notice a chain someone flushed). */
-const RULES: Record<string, string[]> = {
-  [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
-  [POD_CHAIN]: [
-    `iifname @${UNVERIFIED} return`,
-    `ether type ip iifname . ether saddr . ip saddr @${SET} return`,
-    // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
-    `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
-    `ether type { ip, arp } counter name "${DROP_COUNTER}" drop`,
-    `counter name "${OTHER_COUNTER}" drop`,
-  ],
-};
+/**
+ * The rules of each chain, as written (and counted to notice a chain someone flushed). `passIpv6`:
+ * a dual-stack node's pods send IPv6, which the filter does not check yet: it lets it through (fail
+ * open, and weftd says so) rather than drop every pod's IPv6 as the IPv4-only rules do.
+ */
+function rulesFor(passIpv6: boolean): Record<string, string[]> {
+  return {
+    [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
+    [POD_CHAIN]: [
+      `iifname @${UNVERIFIED} return`,
+      `ether type ip iifname . ether saddr . ip saddr @${SET} return`,
+      // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
+      `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
+      `ether type { ip, arp } counter name "${DROP_COUNTER}" drop`,
+      ...(passIpv6 ? ["ether type ip6 return"] : []),
+      `counter name "${OTHER_COUNTER}" drop`,
+    ],
+  };
+}
 
 /** The table, declared (idempotent), its chains rewritten; the sets and their elements are kept. */
-export function podFilterScript(): string {
+export function podFilterScript(passIpv6 = false): string {
   const lines = [
     `table bridge ${T} {`,
     `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
@@ -49,7 +56,7 @@ export function podFilterScript(): string {
     `  chain ${POD_CHAIN} { }`,
     `}`,
   ];
-  for (const [chain, rules] of Object.entries(RULES)) {
+  for (const [chain, rules] of Object.entries(rulesFor(passIpv6))) {
     lines.push(`flush chain bridge ${T} ${chain}`);
     for (const r of rules) lines.push(`add rule bridge ${T} ${chain} ${r}`);
   }
@@ -98,8 +105,8 @@ interface NftJson {
   nftables: Record<string, { name?: string; chain?: string; elem?: (string | { concat?: string[] })[]; packets?: number }>[];
 }
 
-/** Reads the table; undefined when it does not exist. */
-export async function readPodFilter(exec: Exec): Promise<PodFilterState | undefined> {
+/** Reads the table; undefined when it does not exist. `intact`: each chain holds the rules of `passIpv6`'s mode. */
+export async function readPodFilter(exec: Exec, passIpv6 = false): Promise<PodFilterState | undefined> {
   let out: string;
   try {
     out = await exec("nft", ["-j", "list", "table", "bridge", T]);
@@ -124,7 +131,7 @@ export async function readPodFilter(exec: Exec): Promise<PodFilterState | undefi
     if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
     if (item.counter?.name === OTHER_COUNTER) droppedOther = item.counter.packets ?? 0;
   }
-  const intact = Object.entries(RULES).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
+  const intact = Object.entries(rulesFor(passIpv6)).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
   return { entries, unverified, droppedFrames, droppedOther, intact };
 }
 
@@ -191,6 +198,8 @@ export interface PodFilterInputs {
   relist: () => PodAllocation[];
   /** The weft pod ports (host veths) that exist in the kernel now. */
   ports: readonly string[];
+  /** A dual-stack node: let pods' IPv6 through (see rulesFor). */
+  passIpv6?: boolean;
 }
 
 const addElements = (entries: PodFilterEntry[], ports: string[] = []): string =>
@@ -201,8 +210,8 @@ const addElements = (entries: PodFilterEntry[], ports: string[] = []): string =>
  * removals go in separate transactions: nft fails a whole transaction for one element that a DEL in
  * flight removed first, and an addition must not be lost with it.
  */
-export async function syncPodFilter({ allocations, relist, ports }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
-  const state = await readPodFilter(exec);
+export async function syncPodFilter({ allocations, relist, ports, passIpv6 = false }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
+  const state = await readPodFilter(exec, passIpv6);
   const want = allocations.map((a) => podFilterEntry(a));
   const plan = planPodFilter(state, want, new Set(ports), differedBefore);
   const tableWritten = !state?.intact;
@@ -210,7 +219,7 @@ export async function syncPodFilter({ allocations, relist, ports }: PodFilterInp
   // which a running pod is not listed yet.
   let late: PodFilterEntry[] = [];
   if (tableWritten) {
-    await exec("nft", ["-f", "-"], podFilterScript() + addElements(plan.add, plan.openPorts));
+    await exec("nft", ["-f", "-"], podFilterScript(passIpv6) + addElements(plan.add, plan.openPorts));
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
@@ -265,7 +274,7 @@ export class PodFilterKeeper {
   /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
   async sync(inputs: PodFilterInputs): Promise<PodFilterSync & { read: boolean }> {
     const want = new Set(inputs.allocations.map((a) => entryId(podFilterEntry(a))));
-    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")}`);
+    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")} ipv6 ${inputs.passIpv6 === true}`);
     if (this.since.unchanged(key) && this.counters && this.last) {
       try {
         return { ...this.last, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };

@@ -41,3 +41,14 @@ export function findUnderlay(h: NetlinkHandle, opts: { iface?: string; publicIp?
   if (!chosen) throw new UnderlayError(`interface ${link.name} has no IPv4 address`);
   return { link, ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
 }
+
+/**
+ * A dual-stack node's IPv6 underlay: a global address on the IPv4 underlay's interface (the first with
+ * a real prefix, as for IPv4), or `publicIpv6` when given.
+ */
+export function findUnderlayIpv6(h: NetlinkHandle, link: Link, publicIpv6: string | undefined, network: string): { ip: string; cidr: string } {
+  const own = h.addrList(link.index, 6).filter((a) => a.scope === "universe");
+  const chosen = publicIpv6 ? (own.find((a) => a.address === publicIpv6) ?? { address: publicIpv6, prefixLen: 128 }) : (own.find((a) => a.prefixLen < 128) ?? own[0]);
+  if (!chosen) throw new UnderlayError(`the network has IPv6 (${network}) but interface ${link.name} has no global IPv6 address: give it one, or pass --public-ipv6`);
+  return { ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
+}

@@ -1,7 +1,9 @@
-// The VXLAN device weft.<VNI>: created, or repaired when it drifted (deleted by hand, wrong VNI,
-// local address, port, MTU or MAC). Its MAC is derived from VNI and public IP, so a restarted
-// weftd (or a replaced node with the same IP) keeps the VTEP MAC the other nodes have programmed.
+// The VXLAN devices weft.<VNI> and, on a dual-stack node, weft-v6.<VNI> (flannel's flannel-v6.<VNI>):
+// created, or repaired when they drifted (deleted by hand, wrong VNI, local address, port, MTU or MAC).
+// Each MAC is derived from VNI and public IP, so a restarted weftd (or a replaced node with the same IP)
+// keeps the VTEP MACs the other nodes have programmed.
 import { ipv4ToInt } from "../ipam/ipv4.js";
+import { ipv6ToBigInt } from "../ipam/ipv6.js";
 import { ExistsError, type Link, type NetlinkHandle } from "../netlink/index.js";
 
 export interface VxlanSpec {
@@ -10,15 +12,19 @@ export interface VxlanSpec {
   localIp: string;
   underlayIndex: number;
   mtu: number;
-  /** The subnet's .0/32 on the device, as flannel does. */
+  /** The subnet's .0/32 on the device (IPv6: its network address /128), as flannel does. */
   address: string;
+  /** 6 for the IPv6 device, over an IPv6 underlay. */
+  family?: 4 | 6;
 }
 
-export const vxlanName = (vni: number): string => `weft.${vni}`;
+export const vxlanName = (vni: number, family: 4 | 6 = 4): string => (family === 6 ? `weft-v6.${vni}` : `weft.${vni}`);
 
+/** 02:<vni>:<IPv4 address>; for an IPv6 underlay address 06:<vni>:<its last 32 bits>. Locally administered. */
 export function vtepMacFor(vni: number, publicIp: string): string {
-  const ip = ipv4ToInt(publicIp);
-  const bytes = [0x02, vni & 0xff, (ip >>> 24) & 0xff, (ip >>> 16) & 0xff, (ip >>> 8) & 0xff, ip & 0xff];
+  const v6 = publicIp.includes(":");
+  const ip = v6 ? Number(ipv6ToBigInt(publicIp) & 0xffffffffn) : ipv4ToInt(publicIp);
+  const bytes = [v6 ? 0x06 : 0x02, vni & 0xff, (ip >>> 24) & 0xff, (ip >>> 16) & 0xff, (ip >>> 8) & 0xff, ip & 0xff];
   return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
@@ -29,7 +35,8 @@ function matches(link: Link, spec: VxlanSpec): boolean {
 
 /** Returns the device and whether it was (re)created, in which case every entry on it is gone. */
 export function ensureVxlanDevice(h: NetlinkHandle, spec: VxlanSpec): { link: Link; created: boolean } {
-  const name = vxlanName(spec.vni);
+  const family = spec.family ?? 4;
+  const name = vxlanName(spec.vni, family);
   const mac = vtepMacFor(spec.vni, spec.localIp);
   let link = h.linkFind(name);
   let created = false;
@@ -43,7 +50,7 @@ export function ensureVxlanDevice(h: NetlinkHandle, spec: VxlanSpec): { link: Li
   }
   if (link.mtu !== spec.mtu) h.linkSetMtu(link.index, spec.mtu);
   if (link.mac !== mac) h.linkSetMac(link.index, mac);
-  const addrs = h.addrList(link.index, 4).map((a) => `${a.address}/${a.prefixLen}`);
+  const addrs = h.addrList(link.index, family).filter((a) => a.scope !== "link").map((a) => `${a.address}/${a.prefixLen}`);
   for (const stale of addrs.filter((a) => a !== spec.address)) h.addrDel(link.index, stale);
   if (!addrs.includes(spec.address)) {
     try {

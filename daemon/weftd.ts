@@ -8,6 +8,7 @@ import type { Etcd3 } from "etcd3";
 import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
+import { bigIntToIpv6, formatIpv6Cidr, parseIpv6Cidr } from "../ipam/ipv6.js";
 import { parseNetworkConfig, subnetInNetwork, unsupportedByWeftd, type NetworkConfig } from "../ipam/network-config.js";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
@@ -16,18 +17,22 @@ import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } fro
 import { openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
-import { applyOverlay, readOverlay } from "./kernel-overlay.js";
 import type { Logger } from "./log.js";
 import { NodeRules, type NodeAddressing } from "./node-rules.js";
 import { podPorts, PodRecords } from "./pod-records.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
-import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
-import { findUnderlay, type Underlay } from "./underlay.js";
-import { ensureVxlanDevice, vtepMacFor } from "./vxlan-device.js";
+import { FamilyOverlay, VXLAN_OVERHEAD, type FamilyOverlaySpec } from "./family-overlay.js";
+import type { OverlayContext } from "./overlay-plan.js";
+import { findUnderlay, findUnderlayIpv6, type Underlay } from "./underlay.js";
+import { vtepMacFor } from "./vxlan-device.js";
 
-const VXLAN_OVERHEAD = 50;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** FLANNEL_IPV6_SUBNET: the subnet's first address (the node's gateway) with its length. */
+const gatewayCidr6 = (subnet: string): string => {
+  const s6 = parseIpv6Cidr(subnet);
+  return `${bigIntToIpv6(s6.network + 1n)}/${s6.prefixLen}`;
+};
 
 export class Weftd {
   private readonly metrics = new DaemonMetrics();
@@ -39,8 +44,12 @@ export class Weftd {
   private log: Logger;
   private network?: NetworkConfig;
   private underlay?: Underlay;
+  /** A dual-stack node's IPv6 underlay address, on the same interface. */
+  private underlay6?: { ip: string; cidr: string };
   private lease?: Lease;
-  private vxlanIndex = 0;
+  /** The IPv4 overlay, and the IPv6 one of a dual-stack network. */
+  private readonly overlay: FamilyOverlay;
+  private overlay6?: FamilyOverlay;
   private readonly leases = new Map<string, Lease>();
   private readonly badLeasesSeen = new Set<string>();
   private pendingSince: number | undefined;
@@ -72,6 +81,7 @@ export class Weftd {
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
     const extra = cfg.dataDir || cfg.cniNetwork ? { dataDir: cfg.dataDir ?? "/var/lib/cni/weft", network: cfg.cniNetwork ?? "weft" } : undefined;
+    this.overlay = new FamilyOverlay(this.h, 4, this.metrics, () => this.log);
     this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
@@ -80,7 +90,7 @@ export class Weftd {
     const p: string[] = [];
     if (!this.lease) p.push("no subnet lease yet");
     if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${this.lease.subnet} expired at ${this.lease.expiresAt.toISOString()}`);
-    if (this.vxlanIndex && !this.h.linkFind(this.vxlanIndex)) p.push("VXLAN device is missing (will be recreated at the next resync)");
+    for (const o of this.overlays()) if (o.deviceMissing()) p.push(`IPv${o.family} VXLAN device is missing (will be recreated at the next resync)`);
     if (!this.firstReconcileDone) p.push("first reconcile not done");
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
@@ -148,23 +158,34 @@ export class Weftd {
     if (unsupported) throw new Error(`the network config in etcd (${this.mgr.configKey}) has ${unsupported}`);
     this.network = network;
     const vni = network.backend.vni;
-    const { subnet: previousSubnet, publicIp: previousPublicIp } = this.previousLease(network);
-    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni }, { ...(previousSubnet ? { previousSubnet } : {}), ...(previousPublicIp ? { previousPublicIp } : {}) }));
+    if (network.ipv6) {
+      this.underlay6 = findUnderlayIpv6(this.h, this.underlay.link, cfg.publicIpv6, network.ipv6.network);
+      this.overlay6 = new FamilyOverlay(this.h, 6, this.metrics, () => this.log);
+      setSysctl(undefined, "net.ipv6.conf.all.forwarding", "1");
+      this.log.info({ publicIpv6: this.underlay6.ip, network: network.ipv6.network }, "dual-stack network: IPv6 overlay over the IPv6 underlay");
+    }
+    const ipv6Attrs = this.underlay6 ? { ipv6: { publicIp: this.underlay6.ip, vtepMac: vtepMacFor(vni, this.underlay6.ip) } } : {};
+    const { subnet: previousSubnet, publicIp: previousPublicIp, ipv6Subnet: previousIpv6Subnet } = this.previousLease(network);
+    const previous = { ...(previousSubnet ? { previousSubnet } : {}), ...(previousPublicIp ? { previousPublicIp } : {}), ...(previousIpv6Subnet ? { previousIpv6Subnet } : {}) };
+    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni, ...ipv6Attrs }, previous));
     if (previousPublicIp && previousPublicIp !== publicIp && lease.subnet === previousSubnet) this.log.warn({ from: previousPublicIp, to: publicIp, subnet: lease.subnet }, "this node's public IP changed: its lease now names the new address; other nodes follow");
     this.lease = lease;
     this.log = this.log.child({ subnet: lease.subnet });
     this.metrics.leaseExpiry.set(lease.expiresAt.getTime() / 1000);
-    this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac }, "lease acquired");
+    this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac, ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, vtepMacV6: lease.ipv6.vtepMac } : {}) }, "lease acquired");
 
     this.ensureDevice();
-    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe() }, this.metrics, this.log);
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), passIpv6: lease.ipv6 !== undefined }, this.metrics, this.log);
     // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
     // added while the table is being made finds no set, and the table's write lists it right after.
     const sub = parseIpv4Cidr(lease.subnet);
-    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, mtu: this.underlay.link.mtu - VXLAN_OVERHEAD, ipMasq: cfg.ipMasq, publicIp, antiSpoofing: cfg.antiSpoofing });
+    const ipv6Env = network.ipv6 && lease.ipv6 ? { ipv6: { network: network.ipv6.network, subnet: gatewayCidr6(lease.ipv6.subnet) } } : {};
+    // A dual-stack node's pods get the MTU the IPv6 overlay leaves (its outer header is 20 bytes longer).
+    const mtu = this.underlay.link.mtu - VXLAN_OVERHEAD[lease.ipv6 ? 6 : 4];
+    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, ...ipv6Env, mtu, ipMasq: cfg.ipMasq, publicIp, antiSpoofing: cfg.antiSpoofing });
     this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing }, "wrote subnet.env");
     await this.rules.ensurePodFilter();
-    await this.rules.ensureNat({ network: network.network, subnet: lease.subnet });
+    await this.rules.ensureNat(this.addressing() as NodeAddressing);
 
     this.watch = this.mgr.watchLeases(
       (e) => this.onLeaseEvent(e),
@@ -178,31 +199,41 @@ export class Weftd {
     this.timers.push(setInterval(fn, ms));
   }
 
-  /** What subnet.env says this node had: its subnet (if still in the network) and the public IP it had then. */
-  private previousLease(network: NetworkConfig): { subnet?: string; publicIp?: string } {
+  /** What subnet.env says this node had: its subnets (if still in the network) and the public IP it had then. */
+  private previousLease(network: NetworkConfig): { subnet?: string; publicIp?: string; ipv6Subnet?: string } {
     try {
       const env = readSubnetEnv(this.cfg.subnetFile);
       const s = parseIpv4Cidr(env.subnet);
       const subnet = formatCidr(s.network, s.prefixLen);
-      return subnetInNetwork(network, subnet) ? { subnet, ...(env.publicIp ? { publicIp: env.publicIp } : {}) } : {};
+      const s6 = env.ipv6 ? parseIpv6Cidr(env.ipv6.subnet) : undefined;
+      const ipv6Subnet = s6 ? formatIpv6Cidr(s6.network, s6.prefixLen) : undefined;
+      return subnetInNetwork(network, subnet) ? { subnet, ...(env.publicIp ? { publicIp: env.publicIp } : {}), ...(ipv6Subnet ? { ipv6Subnet } : {}) } : {};
     } catch {
       return {};
     }
   }
 
-  private ensureDevice(): boolean {
+  private overlays(): FamilyOverlay[] {
+    return this.overlay6 ? [this.overlay, this.overlay6] : [this.overlay];
+  }
+
+  /** What each family's device is built on; undefined before the lease (or for a family it lacks). */
+  private overlaySpec(o: FamilyOverlay): FamilyOverlaySpec | undefined {
     const { lease, underlay, network } = this;
-    if (!lease || !underlay || !network) return false;
-    const { link, created } = ensureVxlanDevice(this.h, {
-      vni: network.backend.vni,
-      port: network.backend.port,
-      localIp: lease.publicIp,
-      underlayIndex: underlay.link.index,
-      mtu: underlay.link.mtu - VXLAN_OVERHEAD,
-      address: `${vtepAddress(lease.subnet)}/32`,
-    });
-    if (created) this.log.info({ device: link.name, vtepMac: link.mac }, "created VXLAN device");
-    this.vxlanIndex = link.index;
+    if (!lease || !underlay || !network) return undefined;
+    const base = { vni: network.backend.vni, port: network.backend.port, directRouting: network.backend.directRouting };
+    if (o.family === 4) return { ...base, subnet: lease.subnet, publicIp: lease.publicIp, underlay: { index: underlay.link.index, mtu: underlay.link.mtu, cidr: underlay.cidr } };
+    if (!lease.ipv6 || !this.underlay6) return undefined;
+    return { ...base, subnet: lease.ipv6.subnet, publicIp: lease.ipv6.publicIp, underlay: { index: underlay.link.index, mtu: underlay.link.mtu, cidr: this.underlay6.cidr } };
+  }
+
+  /** Creates or repairs every family's device; true when one was (re)created. */
+  private ensureDevice(): boolean {
+    let created = false;
+    for (const o of this.overlays()) {
+      const spec = this.overlaySpec(o);
+      if (spec && o.ensureDevice(spec)) created = true;
+    }
     return created;
   }
 
@@ -253,13 +284,19 @@ export class Weftd {
   }
 
   private addressing(): NodeAddressing | undefined {
-    return this.network && this.lease ? { network: this.network.network, subnet: this.lease.subnet } : undefined;
+    const { network, lease } = this;
+    if (!network || !lease) return undefined;
+    return { network: network.network, subnet: lease.subnet, ...(network.ipv6 && lease.ipv6 ? { ipv6: { network: network.ipv6.network, subnet: lease.ipv6.subnet } } : {}) };
   }
 
-  private overlayContext(): OverlayContext | undefined {
-    const { lease, underlay, network } = this;
-    if (!lease || !underlay || !network) return undefined;
-    return { ownSubnet: lease.subnet, ownPublicIp: lease.publicIp, vxlanIndex: this.vxlanIndex, underlayIndex: underlay.link.index, underlayCidr: underlay.cidr, directRouting: network.backend.directRouting };
+  /** Each family's overlay with its context, once the lease is known. */
+  private overlayContexts(): [FamilyOverlay, OverlayContext][] {
+    const lease = this.lease;
+    if (!lease) return [];
+    return this.overlays().flatMap((o) => {
+      const spec = this.overlaySpec(o);
+      return spec ? [[o, o.context(lease, spec)] as [FamilyOverlay, OverlayContext]] : [];
+    });
   }
 
   /**
@@ -267,27 +304,17 @@ export class Weftd {
    * full reconcile will do (not started yet, one running, or the change failed).
    */
   private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): boolean {
-    const ctx = this.overlayContext();
-    if (!ctx || !this.firstReconcileDone || this.reconciling) return false;
+    const overlays = this.overlayContexts();
+    if (!overlays.length || !this.firstReconcileDone || this.reconciling) return false;
     const valid = (l: Lease | undefined): Lease | undefined => (l && this.isValidLease(l) ? l : undefined);
     try {
-      this.applyPlan(planLeaseChange(valid(prev), valid(next), ctx));
+      for (const [o, ctx] of overlays) o.applyChange(valid(prev), valid(next), ctx);
     } catch (err) {
       this.log.warn({ err: (err as Error).message, lease: (next ?? prev)?.subnet }, "incremental update failed; reconciling everything");
       return false;
     }
     this.programmed();
     return true;
-  }
-
-  /** Applies a plan, counts it, and says what changed. */
-  private applyPlan(plan: OverlayPlan): void {
-    if (planSize(plan) === 0) return;
-    applyOverlay(this.h, this.vxlanIndex, plan);
-    for (const [kind, op, list] of [["route", "add", plan.addRoutes], ["route", "del", plan.delRoutes], ["arp", "add", plan.addNeighs], ["arp", "del", plan.delNeighs], ["fdb", "add", plan.addFdb], ["fdb", "del", plan.delFdb]] as const) {
-      if (list.length) this.metrics.kernelChanges.inc({ kind, op }, list.length);
-    }
-    this.log.info({ routesAdded: plan.addRoutes.map((r) => r.dst), routesRemoved: plan.delRoutes.map((r) => r.dst), arp: plan.addNeighs.length - plan.delNeighs.length, fdb: plan.addFdb.length - plan.delFdb.length }, "overlay reconciled");
   }
 
   /** A pending lease event is now in the kernel: observe its latency and the node count. */
@@ -358,11 +385,10 @@ export class Weftd {
   }
 
   private reconcileOnce(): void {
-    if (!this.overlayContext()) return;
+    if (!this.overlayContexts().length) return;
     if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
-    const ctx = this.overlayContext() as OverlayContext; // after ensureDevice: the device's index is current
-    const plan = planOverlay(desiredOverlay(this.validLeases(), ctx), readOverlay(this.h, this.vxlanIndex));
-    this.applyPlan(this.removalsHeld() ? withoutRemovals(plan) : plan);
+    // After ensureDevice: each device's index is current.
+    for (const [o, ctx] of this.overlayContexts()) o.reconcile(this.validLeases(), ctx, this.removalsHeld());
     this.programmed();
   }
 

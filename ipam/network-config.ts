@@ -188,11 +188,10 @@ export function subnetInNetwork(range: SubnetRange, subnet: string): boolean {
 
 /**
  * What of a valid config weftd cannot run yet, said so an operator knows what to change; undefined
- * when it can. The ipam layer, ipamctl and the lease format know both families; weftd and the plugin
- * program IPv4 only, and refuse rather than lease IPv6 subnets that no pod would get.
+ * when it can: IPv4 and dual-stack networks. An IPv6-only one (flannel's etcd registry has no key
+ * for it either) is refused rather than half-run.
  */
 export function unsupportedByWeftd(cfg: NetworkConfig): string | undefined {
-  if (!cfg.enableIPv4) return "EnableIPv4=false (an IPv6-only pod network): weftd programs IPv4 pod networks only so far";
-  if (cfg.ipv6) return `EnableIPv6=true (IPv6Network ${cfg.ipv6.network}): weftd does not program an IPv6 overlay yet; remove EnableIPv6 from the network config to run IPv4`;
+  if (!cfg.enableIPv4) return "EnableIPv4=false (an IPv6-only pod network): weftd programs IPv4 and dual-stack pod networks so far";
   return undefined;
 }

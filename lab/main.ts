@@ -19,8 +19,8 @@ function requireState(): LabState {
 function statusJson(s: LabState): object {
   return {
     etcd: { endpoints: s.etcd ? s.etcd.endpoint.split(",") : [], netns: s.etcd?.netns, members: (s.etcd?.members ?? []).map((m) => ({ name: m.name, netns: m.netns, ip: m.ip, pid: m.pid, running: pidAlive(m.pid) })) },
-    nodes: s.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIp: n.underlayIp, subnet: n.subnet, weftdPid: n.weftdPid, pods: n.pods.map((p) => ({ name: p.name, netns: p.netns, ip: p.ip })) })),
-    wan: { netns: s.wan?.netns, ip: s.wan?.ip },
+    nodes: s.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIp: n.underlayIp, ...(n.underlayIp6 ? { underlayIp6: n.underlayIp6 } : {}), subnet: n.subnet, weftdPid: n.weftdPid, pods: n.pods.map((p) => ({ name: p.name, netns: p.netns, ip: p.ip, ...(p.ip6 ? { ip6: p.ip6 } : {}) })) })),
+    wan: { netns: s.wan?.netns, ip: s.wan?.ip, ...(s.wan?.ip6 ? { ip6: s.wan.ip6 } : {}) },
   };
 }
 
@@ -74,10 +74,11 @@ async function main(): Promise<number> {
           "service-cidr": { type: "string", default: "10.96.0.0/12" },
           services: { type: "boolean", default: true, describe: "run the Services layer (endpoints controller, weft-proxy, cluster DNS); --no-services for the pod network alone" },
           "etcd-members": { type: "number", default: 1, describe: "etcd cluster size (each member in its own namespace); weftd and ipamctl get every endpoint" },
+          "ip-family": { choices: ["ipv4", "dual"], default: "ipv4", describe: "the pod network's families: dual adds an IPv6 underlay, WAN and pod network (IPv6-only is not built yet)" },
         }),
       async (a) => {
         const { up } = await import("./topology.js");
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"], services: a.services, etcdMembers: a["etcd-members"] });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"], services: a.services, etcdMembers: a["etcd-members"], ipFamily: a["ip-family"] as "ipv4" | "dual" });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )

@@ -7,6 +7,8 @@ export interface LabPod {
   name: string;
   netns: string;
   ip: string;
+  /** A dual-stack lab's pods: the IPv6 address. */
+  ip6?: string;
   containerId: string;
   hostPort?: number;
   serverPid?: number;
@@ -16,6 +18,8 @@ export interface LabNode {
   name: string;
   netns: string;
   underlayIp: string;
+  /** A dual-stack lab: the node's IPv6 underlay address. */
+  underlayIp6?: string;
   subnet?: string;
   weftdPid?: number;
   proxyPid?: number;
@@ -35,13 +39,13 @@ export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: "ipv4" | "dual" };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];
   /** endpoint: every member's client URL, comma-separated (as weftd and ipamctl take them); netns, pid, dataDir: the first member's. */
   etcd?: { netns: string; endpoint: string; pid: number; dataDir: string; members?: EtcdMember[] };
-  wan?: { netns: string; ip: string; serverPid: number };
+  wan?: { netns: string; ip: string; ip6?: string; serverPid: number };
   nodes: LabNode[];
 }
 

@@ -17,14 +17,20 @@ import { labDir, labPrefix, loadState, saveState, type EtcdMember, type LabNode,
 
 export const UNDERLAY = { bridgeIp: "192.168.56.1", prefixLen: 24 };
 export const WAN = { routerIp: "203.0.113.1", hostIp: "203.0.113.10", prefixLen: 24 };
+/** A dual-stack lab's IPv6 underlay and WAN (documentation and unique-local prefixes, inside the lab's namespaces only). */
+export const UNDERLAY6 = { routerIp: "fd00:56::1", prefixLen: 64 };
+export const WAN6 = { routerIp: "2001:db8:203::1", hostIp: "2001:db8:203::10", prefixLen: 64 };
 /** The first pod on each node publishes its servers on host ports 30080–30085 (portmap): container port + this. */
 export const HOST_PORT_OFFSET = 22_000;
 const hostPortMappings = SERVER_PORTS.map((p) => ({ hostPort: p.containerPort + HOST_PORT_OFFSET, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }));
-export const NETWORK_CONFIG = (directRouting: boolean): string => JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
+export const NETWORK_CONFIG = (directRouting: boolean, dual = false): string =>
+  JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, ...(dual ? { EnableIPv6: true, IPv6Network: "fd00:10:244::/56" } : {}), Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
 
 
 const progress = (msg: string): void => void process.stderr.write(`  • ${msg}\n`);
 const nodeIp = (i: number): string => `192.168.56.${11 + i}`;
+const nodeIp6 = (i: number): string => `fd00:56::${(11 + i).toString(16)}`;
+const isDual = (state: LabState): boolean => state.options.ipFamily === "dual";
 
 export function addNetns(state: LabState, name: string): string {
   ip("netns", "add", name);
@@ -34,13 +40,14 @@ export function addNetns(state: LabState, name: string): string {
   return name;
 }
 
-/** A veth from the fabric bridge into `netns`, as eth0 with `cidr`. */
-function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: string): void {
+/** A veth from the fabric bridge into `netns`, as eth0 with `cidr` (and `cidr6`, without DAD's wait). */
+function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: string, cidr6?: string): void {
   const fab = `${state.prefix}fabric`;
   const outer = `${state.prefix}${tag}`.slice(0, 15);
   ip("-n", fab, "link", "add", outer, "type", "veth", "peer", "name", "eth0", "netns", netns);
   ip("-n", fab, "link", "set", outer, "master", "br0", "up");
   ip("-n", netns, "addr", "add", cidr, "dev", "eth0");
+  if (cidr6) ip("-n", netns, "addr", "add", cidr6, "dev", "eth0", "nodad");
   ip("-n", netns, "link", "set", "eth0", "up");
 }
 
@@ -72,8 +79,9 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
   const hostPort = j === 1 ? (hostPortMappings[0]?.hostPort ?? 0) : undefined;
   const containerId = `lab-${name}`;
   const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`, ...(hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
-  const ipCidr = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address ?? "";
-  const pod: LabPod = { name, netns, ip: ipCidr.split("/")[0] ?? "", containerId, ...(hostPort ? { hostPort } : {}) };
+  const ips = (result.ips as { address: string }[] | undefined) ?? [];
+  const ip6 = ips.find((x) => x.address.includes(":"))?.address.split("/")[0];
+  const pod: LabPod = { name, netns, ip: ips[0]?.address.split("/")[0] ?? "", ...(ip6 ? { ip6 } : {}), containerId, ...(hostPort ? { hostPort } : {}) };
   writeResolvConf(netns, "default");
   pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`));
   state.pids.push(pod.serverPid);
@@ -84,14 +92,15 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
 
 export async function addNode(state: LabState, i: number, podsPerNode: number): Promise<LabNode> {
   const name = `node${i + 1}`;
-  const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: nodeIp(i), dir: join(state.dir, name), pods: [] };
+  const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: nodeIp(i), ...(isDual(state) ? { underlayIp6: nodeIp6(i) } : {}), dir: join(state.dir, name), pods: [] };
   mkdirSync(confDir(node), { recursive: true });
   // As a DaemonSet's init container installs it: before weftd starts.
   writeFileSync(join(confDir(node), "10-weft.conflist"), `${JSON.stringify(conflist(node, state.options.ipMasq), null, 2)}\n`);
   addNetns(state, node.netns);
   state.nodes.push(node);
-  plugIntoFabric(state, node.netns, `${node.underlayIp}/${UNDERLAY.prefixLen}`, name);
+  plugIntoFabric(state, node.netns, `${node.underlayIp}/${UNDERLAY.prefixLen}`, name, node.underlayIp6 && `${node.underlayIp6}/${UNDERLAY6.prefixLen}`);
   ip("-n", node.netns, "route", "add", "default", "via", UNDERLAY.bridgeIp);
+  if (node.underlayIp6) ip("-n", node.netns, "-6", "route", "add", "default", "via", UNDERLAY6.routerIp);
   startWeftd(state, node);
   await waitFor(`weftd on ${name} to write subnet.env (see ${join(node.dir, "weftd.log")})`, () => existsSync(join(node.dir, "subnet.env")), 20_000);
   node.subnet = sh("sed", ["-n", "s/^FLANNEL_SUBNET=//p", join(node.dir, "subnet.env")]).trim();
@@ -119,9 +128,11 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   const fab = addNetns(state, `${prefix}fabric`);
   ip("-n", fab, "link", "add", "br0", "type", "bridge");
   ip("-n", fab, "link", "set", "br0", "up");
+  const dual = options.ipFamily === "dual";
   const router = addNetns(state, `${prefix}router`);
-  plugIntoFabric(state, router, `${UNDERLAY.bridgeIp}/${UNDERLAY.prefixLen}`, "router");
+  plugIntoFabric(state, router, `${UNDERLAY.bridgeIp}/${UNDERLAY.prefixLen}`, "router", dual ? `${UNDERLAY6.routerIp}/${UNDERLAY6.prefixLen}` : undefined);
   inNs(router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+  if (dual) inNs(router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
   const wan = addNetns(state, `${prefix}wan`);
   ip("-n", router, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", wan);
   ip("-n", router, "addr", "add", `${WAN.routerIp}/${WAN.prefixLen}`, "dev", "wan0");
@@ -129,8 +140,13 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   ip("-n", wan, "addr", "add", `${WAN.hostIp}/${WAN.prefixLen}`, "dev", "eth0");
   ip("-n", wan, "link", "set", "eth0", "up");
   ip("-n", wan, "route", "add", "default", "via", WAN.routerIp);
+  if (dual) {
+    ip("-n", router, "addr", "add", `${WAN6.routerIp}/${WAN6.prefixLen}`, "dev", "wan0", "nodad");
+    ip("-n", wan, "addr", "add", `${WAN6.hostIp}/${WAN6.prefixLen}`, "dev", "eth0", "nodad");
+    ip("-n", wan, "-6", "route", "add", "default", "via", WAN6.routerIp);
+  }
   const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }]);
-  state.wan = { netns: wan, ip: WAN.hostIp, serverPid: wanPid };
+  state.wan = { netns: wan, ip: WAN.hostIp, ...(dual ? { ip6: WAN6.hostIp } : {}), serverPid: wanPid };
   state.pids.push(wanPid);
   saveState(state);
 
@@ -143,7 +159,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
     plugIntoFabric(state, m.netns, `${m.ip}/${UNDERLAY.prefixLen}`, m.netns.slice(prefix.length));
     startEtcdMember(state, m);
   }
-  await putNetworkConfig(state, NETWORK_CONFIG(options.directRouting));
+  await putNetworkConfig(state, NETWORK_CONFIG(options.directRouting, dual));
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;

@@ -75,6 +75,7 @@ export const IFLA_VXLAN = {
   TTL: 5,
   LEARNING: 7,
   PORT: 15,
+  LOCAL6: 17,
 } as const;
 
 export const IFLA_BRPORT_MODE = 4;

@@ -61,7 +61,7 @@ export function buildNewLink(spec: NewLinkSpec): Request {
     if (spec.kind === "vxlan" && vxlan) {
       w.nest(IFLA_INFO.DATA, () => {
         w.attrU32(IFLA_VXLAN.ID, vxlan.vni);
-        if (vxlan.local) w.attr(IFLA_VXLAN.LOCAL, encodeIp(vxlan.local));
+        if (vxlan.local) w.attr(vxlan.local.includes(":") ? IFLA_VXLAN.LOCAL6 : IFLA_VXLAN.LOCAL, encodeIp(vxlan.local));
         if (vxlan.devIndex) w.attrU32(IFLA_VXLAN.LINK, vxlan.devIndex);
         if (vxlan.port) w.attrBe16(IFLA_VXLAN.PORT, vxlan.port);
         w.attrU8(IFLA_VXLAN.LEARNING, vxlan.learning ? 1 : 0);
@@ -161,7 +161,7 @@ function parseLinkInfo(info: Buffer, link: Link): void {
 function parseVxlanData(data: Buffer): VxlanInfo {
   const a = parseAttributes(data);
   const info: VxlanInfo = { vni: attrU32(a.get(IFLA_VXLAN.ID)) ?? 0, learning: attrU8(a.get(IFLA_VXLAN.LEARNING)) === 1 };
-  const local = a.get(IFLA_VXLAN.LOCAL);
+  const local = a.get(IFLA_VXLAN.LOCAL) ?? a.get(IFLA_VXLAN.LOCAL6);
   if (local) info.local = decodeIp(local);
   const dev = attrU32(a.get(IFLA_VXLAN.LINK));
   if (dev) info.devIndex = dev;

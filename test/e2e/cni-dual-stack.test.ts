@@ -66,6 +66,8 @@ describe("a dual-stack node", () => {
       expect(run("ip", ["netns", "exec", p.ns, "sysctl", "-n", "net.ipv6.conf.eth0.accept_ra"]).trim()).toBe("0");
     }
     expect(globals(node, "cni0").map((a) => `${a.local}/${a.prefixlen}`)).toEqual(["10.244.5.1/24", `${GW6}/64`]);
+    // The bridge does no DAD either: while its link-local address was tentative, the node resolved no pod's IPv6 address.
+    expect(run("ip", ["netns", "exec", node, "sysctl", "-n", "net.ipv6.conf.cni0.accept_dad"]).trim()).toBe("0");
     // Real packets: pod to pod over the bridge, and to the IPv6 gateway.
     const ping6 = (from: string, to: string) => spawnSync("ip", ["netns", "exec", from, "ping", "-6", "-q", "-c", "2", "-i", "0.2", "-W", "2", to], { encoding: "utf8" }).stdout;
     expect(ping6(pods[0]!.ns, pods[1]!.v6)).toMatch(/2 packets transmitted, 2 received/);

@@ -124,14 +124,14 @@ describe("ipamctl on a dual-stack network", () => {
     for (const [i, subnet] of v4.entries()) await mgr.acquireLease({ publicIp: `192.168.56.${21 + i}`, vtepMac: `02:01:c0:a8:38:${(21 + i).toString(16)}`, vni: 1, ipv6: { publicIp: `fd00:56::${21 + i}`, vtepMac: `02:02:00:00:00:${(21 + i).toString(16)}` } }, { previousSubnet: subnet, previousIpv6Subnet: `fd00:10:246:${i + 1}::/64` });
   }, 30_000);
 
-  it("refuses to set a dual-stack config that weftd cannot run yet, unless forced", () => {
-    const dual = JSON.stringify({ Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
+  it("refuses to set an IPv6-only config that weftd cannot run yet, unless forced", () => {
+    const dual = JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
     const set = (...flags: string[]) => spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", "/ipamctl-dual-set/network", "--timeout", "2", "config", "set", "-", ...flags], { encoding: "utf8", input: dual, env: { PATH: process.env.PATH } });
     const refused = set();
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/EnableIPv6=true \(IPv6Network fd00:10:246::\/56\): weftd does not program an IPv6 overlay yet.*add --force/);
+    expect(refused.stderr).toMatch(/EnableIPv4=false \(an IPv6-only pod network\).*add --force/);
     const forced = set("--force");
-    expect(forced.stdout).toContain("config set: network 10.246.0.0/16, /24 subnets, IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
+    expect(forced.stdout).toContain("IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
     expect(forced.status).toBe(0);
   });
 

@@ -1,0 +1,83 @@
+// One address family's overlay on this node: its VXLAN device (weft.<VNI>, or weft-v6.<VNI> over the
+// IPv6 underlay of a dual-stack node) and the route, neighbour and FDB entries for every other node's
+// lease of that family. weftd keeps one for IPv4 and, on a dual-stack network, one for IPv6; each
+// reconciles on its own device, so a fault in one family never holds up the other's entries.
+import type { Lease } from "../ipam/subnet-manager.js";
+import type { NetlinkHandle } from "../netlink/index.js";
+import { applyOverlay, readOverlay } from "./kernel-overlay.js";
+import type { Logger } from "./log.js";
+import type { DaemonMetrics } from "./metrics.js";
+import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
+import { ensureVxlanDevice } from "./vxlan-device.js";
+
+/** Bytes VXLAN adds to a frame: outer IPv4 (20) or IPv6 (40) header, UDP (8), VXLAN (8), Ethernet (14). */
+export const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;
+
+/** What the device is built on: this node's lease part of the family, the underlay, the backend. */
+export interface FamilyOverlaySpec {
+  /** This node's subnet and public address of this family (for IPv6, the lease's IPv6 part). */
+  subnet: string;
+  publicIp: string;
+  underlay: { index: number; mtu: number; cidr: string };
+  vni: number;
+  port: number;
+  directRouting: boolean;
+}
+
+export class FamilyOverlay {
+  private index = 0;
+
+  constructor(
+    private readonly h: NetlinkHandle,
+    readonly family: 4 | 6,
+    private readonly metrics: DaemonMetrics,
+    private readonly log: () => Logger,
+  ) {}
+
+  /** Creates or repairs the device; true when it was (re)created, and every entry on it with it. */
+  ensureDevice(spec: FamilyOverlaySpec): boolean {
+    const { link, created } = ensureVxlanDevice(this.h, {
+      vni: spec.vni,
+      port: spec.port,
+      localIp: spec.publicIp,
+      underlayIndex: spec.underlay.index,
+      mtu: spec.underlay.mtu - VXLAN_OVERHEAD[this.family],
+      address: `${vtepAddress(spec.subnet)}/${this.family === 6 ? 128 : 32}`,
+      family: this.family,
+    });
+    if (created) this.log().info({ device: link.name, vtepMac: link.mac }, "created VXLAN device");
+    this.index = link.index;
+    return created;
+  }
+
+  /** The device is gone (deleted by hand): the next reconcile makes it again. */
+  deviceMissing(): boolean {
+    return this.index !== 0 && !this.h.linkFind(this.index);
+  }
+
+  /** `own`: this node's lease, whose IPv4 subnet and address identify it among the leases. */
+  context(own: Lease, spec: FamilyOverlaySpec): OverlayContext {
+    return { ownSubnet: own.subnet, ownPublicIp: own.publicIp, vxlanIndex: this.index, underlayIndex: spec.underlay.index, underlayCidr: spec.underlay.cidr, directRouting: spec.directRouting, family: this.family };
+  }
+
+  /** Brings the kernel to what `leases` want; additions only while removals are held. */
+  reconcile(leases: Lease[], ctx: OverlayContext, removalsHeld: boolean): void {
+    const plan = planOverlay(desiredOverlay(leases, ctx), readOverlay(this.h, this.index, this.family));
+    this.apply(removalsHeld ? withoutRemovals(plan) : plan);
+  }
+
+  /** One node's lease changed: that node's entries alone. */
+  applyChange(prev: Lease | undefined, next: Lease | undefined, ctx: OverlayContext): void {
+    this.apply(planLeaseChange(prev, next, ctx));
+  }
+
+  /** Applies a plan, counts it, and says what changed. */
+  private apply(plan: OverlayPlan): void {
+    if (planSize(plan) === 0) return;
+    applyOverlay(this.h, this.index, plan, this.family);
+    for (const [kind, op, list] of [["route", "add", plan.addRoutes], ["route", "del", plan.delRoutes], ["arp", "add", plan.addNeighs], ["arp", "del", plan.delNeighs], ["fdb", "add", plan.addFdb], ["fdb", "del", plan.delFdb]] as const) {
+      if (list.length) this.metrics.kernelChanges.inc({ kind, op }, list.length);
+    }
+    this.log().info({ family: this.family, routesAdded: plan.addRoutes.map((r) => r.dst), routesRemoved: plan.delRoutes.map((r) => r.dst), arp: plan.addNeighs.length - plan.delNeighs.length, fdb: plan.addFdb.length - plan.delFdb.length }, "overlay reconciled");
+  }
+}

@@ -1,0 +1,101 @@
+// A dual-stack lab (--ip-family dual): an IPv6 underlay and WAN beside the IPv4 ones, a dual-stack
+// network config, and pods with an address of each family. IPv6 crosses nodes through weft-v6.1 with
+// the leases' IPv6 parts, keeps the pod's source between pods, is masqueraded to the WAN; a DROP for
+// IPv6 alone stops IPv6 alone — asserted on packets counted where they arrive and on kernel state.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { eventually, ping, useLab, type LabStatus } from "../helpers/lab.js";
+import { ipJson, run } from "../helpers/netns.js";
+
+const { stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "1", "--no-services", "--ip-family", "dual"]);
+
+type DualStatus = LabStatus & { nodes: (LabStatus["nodes"][number] & { underlayIp6: string; pods: { name: string; netns: string; ip: string; ip6: string }[] })[]; wan: { netns: string; ip6: string } };
+const dual = (): DualStatus => status() as DualStatus;
+
+function ping6(fromNs: string, to: string, count = 3): { sent: number; received: number } {
+  const r = spawnSync("ip", ["netns", "exec", fromNs, "ping", "-6", "-q", "-c", String(count), "-i", "0.2", "-W", "1", to], { encoding: "utf8" });
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
+}
+
+/** Counts the IPv6 echo requests from `source` that reach `netns` (a table of the test's own). */
+function watchEcho6(netns: string, source: string): { count: () => number; remove: () => void } {
+  const nft = (args: string[], input?: string): string => run("ip", ["netns", "exec", netns, "nft", ...args], input);
+  nft(["-f", "-"], `table ip6 watch6 {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr ${source} icmpv6 type echo-request counter\n }\n}\n`);
+  return {
+    count: () => {
+      const out = JSON.parse(nft(["-j", "list", "chain", "ip6", "watch6", "input"])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+      return out.nftables.flatMap((i) => i.rule?.expr ?? []).find((e) => e.counter)?.counter?.packets ?? -1;
+    },
+    remove: () => void nft(["delete", "table", "ip6", "watch6"]),
+  };
+}
+
+describe("a dual-stack lab", () => {
+  it("gives every pod both families and writes the IPv6 subnet where flannel does: subnet.env and the lease's key and value", () => {
+    const s = dual();
+    const etcdctl = (...args: string[]) => run("ip", ["netns", "exec", s.etcd.netns, "etcdctl", `--endpoints=${s.etcd.endpoints[0]}`, ...args]);
+    for (const n of s.nodes) {
+      const pod = n.pods[0]!;
+      expect(pod.ip6).toMatch(/^fd00:10:244:[0-9a-f]+::2$/);
+      const env = readFileSync(join(stateDir, n.name, "subnet.env"), "utf8");
+      const sub6 = /^FLANNEL_IPV6_SUBNET=(\S+)$/m.exec(env)?.[1];
+      expect(env).toMatch(/^FLANNEL_IPV6_NETWORK=fd00:10:244::\/56$/m);
+      expect(sub6).toBe(`${pod.ip6.replace(/::2$/, "::1")}/64`);
+      const key = `/weft/network/subnets/${n.subnet.replace(/\.1\/24$/, ".0-24")}&${pod.ip6.replace(/::2$/, "::")}-64`;
+      const value = JSON.parse(etcdctl("get", key, "--print-value-only")) as { PublicIPv6: string; BackendV6Data: { VtepMAC: string } };
+      expect(value.PublicIPv6).toBe(n.underlayIp6);
+      expect(value.BackendV6Data.VtepMAC).toMatch(/^06:01:/);
+    }
+  });
+
+  it("carries IPv6 pod → pod across nodes through weft-v6.1 with the pod's own source, and programs each remote lease's IPv6 part", async () => {
+    const [n1, n2] = dual().nodes;
+    const a = n1!.pods[0]!;
+    const b = n2!.pods[0]!;
+    const vtep6 = b.ip6.replace(/::2$/, "::");
+    const subnet6 = `${vtep6}/64`;
+    await eventually("node1 routes node2's IPv6 subnet through weft-v6.1", () => ipJson<{ dst: string; dev: string; gateway?: string; flags?: string[] }[]>(n1!.netns, ["-6", "route", "show", subnet6]).some((r) => r.dev === "weft-v6.1" && r.gateway === vtep6 && (r.flags ?? []).includes("onlink")));
+    const neigh = ipJson<{ dst: string; lladdr?: string; state?: string[] }[]>(n1!.netns, ["-6", "neigh", "show", "dev", "weft-v6.1"]).find((x) => x.dst === vtep6);
+    expect(neigh?.state).toContain("PERMANENT");
+    const fdb = JSON.parse(run("ip", ["netns", "exec", n1!.netns, "bridge", "-j", "fdb", "show", "dev", "weft-v6.1"])) as { mac: string; dst?: string }[];
+    expect(fdb.filter((f) => f.dst === n2!.underlayIp6).map((f) => f.mac)).toEqual([neigh?.lladdr]);
+    const watch = watchEcho6(b.netns, a.ip6);
+    try {
+      expect(ping6(a.netns, b.ip6, 5)).toEqual({ sent: 5, received: 5 });
+      expect(watch.count()).toBe(5); // arrived from the pod's own address: pod to pod is never masqueraded
+    } finally {
+      watch.remove();
+    }
+    expect(ping(a.netns, b.ip).received).toBe(3); // and IPv4 as before
+  });
+
+  it("masquerades IPv6 to the WAN behind the node's IPv6 address", () => {
+    const s = dual();
+    const n1 = s.nodes[0]!;
+    const watch = watchEcho6(s.wan.netns, n1.underlayIp6);
+    try {
+      expect(ping6(n1.pods[0]!.netns, s.wan.ip6).received).toBe(3);
+      expect(watch.count()).toBe(3);
+    } finally {
+      watch.remove();
+    }
+  });
+
+  it("a DROP of IPv6 alone on one node stops IPv6 alone", () => {
+    const [n1, n2] = dual().nodes;
+    const a = n1!.pods[0]!;
+    const b = n2!.pods[0]!;
+    const rule = ["FORWARD", "-d", b.ip6, "-j", "DROP"];
+    expect(spawnSync("ip", ["netns", "exec", n2!.netns, "ip6tables", "-I", ...rule]).status).toBe(0);
+    try {
+      expect(ping6(a.netns, b.ip6).received).toBe(0);
+      expect(ping(a.netns, b.ip).received).toBe(3);
+    } finally {
+      spawnSync("ip", ["netns", "exec", n2!.netns, "ip6tables", "-D", ...rule]);
+    }
+    expect(ping6(a.netns, b.ip6).received).toBe(3);
+  });
+});
