@@ -8,7 +8,7 @@ import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
 import { listPod, unlistPods } from "./pod-filter.js";
-import { hostVethName, podFilterEntry, podMacFor } from "../ipam/attachment.js";
+import { hostVethName, podFilterEntries, podMacFor } from "../ipam/attachment.js";
 import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
 import type { CniResult, CniRoute } from "./spec.js";
 
@@ -74,8 +74,8 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     crashPoint("veth-created");
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     // Listed before any link is up: the pod's first frame already finds its entry.
-    const filterEntry = podFilterEntry({ ...attachment, ip: alloc.ip });
-    if (listPod(filterEntry, node.antiSpoofing, log)) undo.push(() => unlistPods([filterEntry], () => undefined));
+    const filterEntries = podFilterEntries({ ...attachment, ip: alloc.ip, ...(alloc6 ? { ipv6: alloc6.ip } : {}) });
+    if (listPod(filterEntries, node.antiSpoofing, log)) undo.push(() => unlistPods(filterEntries, () => undefined));
     host.linkSetUp(veth.index);
     log.mark("veth");
 

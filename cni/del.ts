@@ -9,7 +9,7 @@ import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
-import { hostVethName, podFilterEntry } from "../ipam/attachment.js";
+import { hostVethName, podFilterEntries } from "../ipam/attachment.js";
 import { nodeMayFilter, unlistPods } from "./pod-filter.js";
 
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
@@ -17,6 +17,8 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name });
   const attachment = { containerId: env.containerId, ifname: env.ifname };
   const held = store.find(attachment);
+  const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
+  const held6 = held && store6.exists() ? store6.find(attachment) : undefined;
   const deleteVeth = (): void => {
     const host = openHandle();
     log.mark("netlink");
@@ -29,11 +31,10 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
       host.close();
     }
   };
-  unlistPods(held && nodeMayFilter(conf.subnetFile) ? [podFilterEntry({ ...attachment, ip: held.ip })] : [], deleteVeth);
+  unlistPods(held && nodeMayFilter(conf.subnetFile) ? podFilterEntries({ ...attachment, ip: held.ip, ...(held6 ? { ipv6: held6.ip } : {}) }) : [], deleteVeth);
   log.mark("filter");
   const released = store.release(attachment);
   // A dual-stack pod's IPv6 record, whatever subnet.env says now (the node may have lost IPv6 since).
-  const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
   const released6 = store6.exists() ? store6.release(attachment) : undefined;
   log.mark("ip");
   log.info("pod detached", { ip: released?.ip ?? null, ...(released6 ? { ipv6: released6.ip } : {}), hostVeth: vethName });

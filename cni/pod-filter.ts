@@ -4,12 +4,14 @@
 // and the log says so. subnet.env says whether the filter is on (WEFT_ANTI_SPOOFING); where it is off
 // the set is not touched at all: the kernel aborts an nf_tables batch for a missing table only after
 // 8-19 ms of work, more than the rest of the plugin's own.
-import { POD_FILTER, type PodFilterEntry } from "../ipam/attachment.js";
+import { POD_FILTER, POD_FILTER6, type PodFilterEntry } from "../ipam/attachment.js";
 import { readSubnetEnv } from "../ipam/subnet-env.js";
 import { concatKey, NotFoundError, openNftSets, type NftSetHandle } from "../netlink/index.js";
 import type { PluginLog } from "./log.js";
 
-const keyOf = (e: PodFilterEntry): Buffer => concatKey([{ ifname: e.hostVeth }, { etherAddr: e.mac }, { ipv4: e.ip }]);
+const isV6 = (e: PodFilterEntry): boolean => e.ip.includes(":");
+const keyOf = (e: PodFilterEntry): Buffer => concatKey([{ ifname: e.hostVeth }, { etherAddr: e.mac }, isV6(e) ? { ipv6: e.ip } : { ipv4: e.ip }]);
+const setOf = (e: PodFilterEntry) => (isV6(e) ? POD_FILTER6 : POD_FILTER);
 
 /** One NETLINK_NETFILTER socket for `fn`, closed whatever happens. */
 function withSets<T>(fn: (sets: NftSetHandle) => T): T {
@@ -33,14 +35,22 @@ export function nodeMayFilter(subnetFile: string): boolean {
   }
 }
 
-/** Adds the pod's entry; returns false when this node has no filter. `filterOn`: subnet.env's word. */
-export function listPod(entry: PodFilterEntry, filterOn: boolean | undefined, log: PluginLog): boolean {
+/**
+ * Adds the pod's entries (one per address; a dual-stack pod's IPv6 ones to the IPv6 set); returns
+ * false when this node has no filter. `filterOn`: subnet.env's word.
+ */
+export function listPod(entries: PodFilterEntry[], filterOn: boolean | undefined, log: PluginLog): boolean {
+  const entry = entries[0] as PodFilterEntry;
   if (filterOn === false) {
     log.info("no anti-spoofing filter on this node (subnet.env: weftd runs without it); pod attached unfiltered", { hostVeth: entry.hostVeth });
     return false;
   }
   try {
-    withSets((sets) => sets.addElements(POD_FILTER, [keyOf(entry)]));
+    withSets((sets) => {
+      sets.addElements(POD_FILTER, entries.filter((e) => !isV6(e)).map(keyOf));
+      const v6 = entries.filter(isV6).map(keyOf);
+      if (v6.length) sets.addElements(POD_FILTER6, v6);
+    });
     return true;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
@@ -63,7 +73,7 @@ export function unlistPods<T>(entries: PodFilterEntry[], meanwhile: () => T): T 
     // One batch each: the kernel fails a whole batch for one element that is already gone.
     for (const e of entries) {
       try {
-        sets?.deleteElements(POD_FILTER, [keyOf(e)]);
+        sets?.deleteElements(setOf(e), [keyOf(e)]);
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }
@@ -74,10 +84,10 @@ export function unlistPods<T>(entries: PodFilterEntry[], meanwhile: () => T): T 
   }
 }
 
-/** Whether the pod's entry is in the set; undefined when this node has no filter. */
+/** Whether the pod's entry is in its set; undefined when this node has no filter (or no such set). */
 export function isPodListed(entry: PodFilterEntry): boolean | undefined {
   try {
-    return withSets((sets) => sets.hasElement(POD_FILTER, keyOf(entry)));
+    return withSets((sets) => sets.hasElement(setOf(entry), keyOf(entry)));
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     return undefined; // the set itself is missing

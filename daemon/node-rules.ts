@@ -2,24 +2,24 @@
 // the anti-spoofing filter (nftables). Both are written by starting a process, so they run off the
 // event loop, one run of each at a time: a lease event never waits behind them, and a slow run is
 // not stacked by the next resync.
-import type { PodAllocation } from "../ipam/pod-ip-store.js";
 import { nftGeneration } from "../netlink/index.js";
 import type { Logger } from "./log.js";
 import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { PodFilterKeeper, readPodFilterCounters, removePodFilter, type PodFilterSync } from "./pod-filter.js";
+import type { RecordedPod } from "./pod-records.js";
 
 export interface NodeRulesOptions {
   ipMasq: boolean;
   antiSpoofing: boolean;
   /** Reads the plugin's IP records afresh: the pods the filter must hold. */
-  listPods: () => PodAllocation[];
+  listPods: () => RecordedPod[];
   /** The weft pod ports the kernel has: the pods that run. */
   listPorts: () => string[];
   /** Where the records are read from, and how to point weftd elsewhere: for the report of ports without one. */
   recordsAt: () => string;
-  /** A dual-stack node: the filter lets pods' IPv6 through, unchecked (it checks IPv4 and ARP only). */
-  passIpv6: boolean;
+  /** A dual-stack node: the filter checks pods' IPv6 too. */
+  dualStack: boolean;
 }
 
 /** The pod network and this node's subnet: what the NAT rules are written for (and their IPv6 twins). */
@@ -56,7 +56,7 @@ export class NodeRules {
    * At every resync: both writers, each skipped while its previous run is still going. `pods`: the
    * IP records as listed for this resync (listed here when the caller could not).
    */
-  resync(addressing: NodeAddressing, pods?: PodAllocation[]): void {
+  resync(addressing: NodeAddressing, pods?: RecordedPod[]): void {
     void this.exclusive("nat", () => this.ensureNat(addressing));
     void this.exclusive("pod filter", () => this.ensurePodFilter(pods));
   }
@@ -85,16 +85,15 @@ export class NodeRules {
     }
   }
 
-  async ensurePodFilter(pods?: PodAllocation[]): Promise<void> {
+  async ensurePodFilter(pods?: RecordedPod[]): Promise<void> {
     try {
       if (!this.opts.antiSpoofing) {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts(), passIpv6: this.opts.passIpv6 });
+      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts(), dualStack: this.opts.dualStack });
       this.reportUnrecorded(r);
-      if (r.tableWritten) this.log.info("anti-spoofing filter in place: each pod sends only from its own MAC and IPv4 address");
-      if (r.tableWritten && this.opts.passIpv6) this.log.warn("dual-stack node: the anti-spoofing filter checks IPv4 and ARP only; pods' IPv6 passes unchecked");
+      if (r.tableWritten) this.log.info(`anti-spoofing filter in place: each pod sends only from its own MAC and IPv4${this.opts.dualStack ? " and IPv6" : ""} address`);
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
       const spoofed = this.counterDelta("spoofed", r.droppedFrames);

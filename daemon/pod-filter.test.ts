@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PodAllocation } from "../ipam/pod-ip-store.js";
-import { podFilterEntry } from "../ipam/attachment.js";
+import { linkLocalFor, podFilterEntries, podFilterEntry } from "../ipam/attachment.js";
 import { elementText, planPodFilter, podFilterScript, readPodFilter, syncPodFilter, type PodFilterState } from "./pod-filter.js";
 
 const portOf = (a: PodAllocation): string => podFilterEntry(a).hostVeth;
@@ -163,5 +163,24 @@ describe("the kernel's ports against the IP records", () => {
     expect(r).toMatchObject({ tableWritten: true, added: 1, unverified: ["weft00000bad"] });
     expect(writes).toHaveLength(1);
     expect(writes[0]).toMatch(/add element bridge weft pod-addresses \{ .* \}\nadd element bridge weft unverified-ports \{ "weft00000bad" \}\n$/);
+  });
+});
+
+describe("the anti-spoofing table on a dual-stack node", () => {
+  it("checks IPv6 against the IPv6 set and drops router advertisements and redirects from pods", () => {
+    const script = podFilterScript(true);
+    expect(script).toContain("set pod-addresses6 { type ifname . ether_addr . ipv6_addr;");
+    expect(script).toMatch(/add rule bridge weft from-pod icmpv6 type \{ nd-router-advert, nd-redirect \} counter name "spoofed" drop\nadd rule bridge weft from-pod ether type ip6 iifname \. ether saddr \. ip6 saddr @pod-addresses6 return\nadd rule bridge weft from-pod ether type ip6 counter name "spoofed" drop\nadd rule bridge weft from-pod counter name "not-ipv4" drop\n$/);
+    expect(podFilterScript(false)).not.toContain("ip6 saddr");
+  });
+
+  it("lists a dual-stack pod's IPv6 address, its link-local address and :: beside its IPv4 address, each with its port and MAC", () => {
+    const entries = podFilterEntries({ containerId: "c1", ifname: "eth0", ip: "10.244.134.2", ipv6: "fd00:10:244:3f::2" });
+    expect(entries.map((e) => e.ip)).toEqual(["10.244.134.2", "fd00:10:244:3f::2", "fe80::858:aff:fef4:8602", "::"]);
+    expect(new Set(entries.map((e) => `${e.hostVeth} ${e.mac}`)).size).toBe(1);
+    expect(linkLocalFor("0a:58:0a:f4:86:02")).toBe("fe80::858:aff:fef4:8602"); // what the pod's kernel forms (seen on the lab)
+    expect(elementText(entries[1]!)).toMatch(/^"weft[0-9a-f]{8}" \. 0a:58:0a:f4:86:02 \. fd00:10:244:3f::2$/);
+    expect(() => elementText({ ...entries[1]!, ip: "fd00:10:244:3f:0::2" })).toThrow(/not a weft pod filter entry/); // only the canonical spelling
+    expect(() => elementText({ ...entries[1]!, ip: "fd00::2 }; flush ruleset" })).toThrow();
   });
 });

@@ -7,15 +7,17 @@
 // The kernel's ports are the truth of which pods run: an entry is never removed while its port
 // exists without an IP record saying otherwise, and a port that has neither a record nor an entry
 // is let through unfiltered (and reported) rather than cut off.
-import { HOST_VETH_PREFIX, POD_FILTER, podFilterEntry, type PodFilterEntry } from "../ipam/attachment.js";
+import { HOST_VETH_PREFIX, POD_FILTER, POD_FILTER6, podFilterEntries, type PodFilterEntry } from "../ipam/attachment.js";
 import { ipv4ToInt } from "../ipam/ipv4.js";
-import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import { canonicalIpv6 } from "../ipam/ipv6.js";
+import type { RecordedPod } from "./pod-records.js";
 import { nftCounterPackets } from "../netlink/index.js";
 import { execHere, type Exec } from "./exec.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
 const T = POD_FILTER.table;
 const SET = POD_FILTER.set;
+const SET6 = POD_FILTER6.set;
 /** Ports weftd found running with no IP record and no entry: accepted unfiltered, never cut off. */
 const UNVERIFIED = "unverified-ports";
 const DROP_COUNTER = "spoofed";
@@ -25,11 +27,12 @@ const HOOK_CHAIN = "prerouting";
 const POD_CHAIN = "from-pod";
 
 /**
- * The rules of each chain, as written (and counted to notice a chain someone flushed). `passIpv6`:
- * a dual-stack node's pods send IPv6, which the filter does not check yet: it lets it through (fail
- * open, and weftd says so) rather than drop every pod's IPv6 as the IPv4-only rules do.
+ * The rules of each chain, as written (and counted to notice a chain someone flushed). `dualStack`:
+ * a dual-stack node's pods also send IPv6, each from its own addresses (the IPv6 set: its address,
+ * its link-local address, and :: for duplicate address detection); router advertisements and
+ * redirects from pods are dropped whatever their source.
  */
-function rulesFor(passIpv6: boolean): Record<string, string[]> {
+function rulesFor(dualStack: boolean): Record<string, string[]> {
   return {
     [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
     [POD_CHAIN]: [
@@ -38,17 +41,24 @@ function rulesFor(passIpv6: boolean): Record<string, string[]> {
       // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
       `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
       `ether type { ip, arp } counter name "${DROP_COUNTER}" drop`,
-      ...(passIpv6 ? ["ether type ip6 return"] : []),
+      ...(dualStack
+        ? [
+            `icmpv6 type { nd-router-advert, nd-redirect } counter name "${DROP_COUNTER}" drop`,
+            `ether type ip6 iifname . ether saddr . ip6 saddr @${SET6} return`,
+            `ether type ip6 counter name "${DROP_COUNTER}" drop`,
+          ]
+        : []),
       `counter name "${OTHER_COUNTER}" drop`,
     ],
   };
 }
 
 /** The table, declared (idempotent), its chains rewritten; the sets and their elements are kept. */
-export function podFilterScript(passIpv6 = false): string {
+export function podFilterScript(dualStack = false): string {
   const lines = [
     `table bridge ${T} {`,
     `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
+    `  set ${SET6} { type ifname . ether_addr . ipv6_addr; comment "pod port, MAC and IPv6 address (its own, link-local and ::) each weft pod of a dual-stack node may send from"; }`,
     `  set ${UNVERIFIED} { type ifname; comment "running pod ports with no IP record to check them against: not filtered (weftd reports them)"; }`,
     `  counter ${DROP_COUNTER} { comment "IPv4 and ARP dropped: not from the port's own pod MAC and address"; }`,
     `  counter ${OTHER_COUNTER} { comment "frames from pods that are neither IPv4 nor ARP, dropped"; }`,
@@ -56,7 +66,7 @@ export function podFilterScript(passIpv6 = false): string {
     `  chain ${POD_CHAIN} { }`,
     `}`,
   ];
-  for (const [chain, rules] of Object.entries(rulesFor(passIpv6))) {
+  for (const [chain, rules] of Object.entries(rulesFor(dualStack))) {
     lines.push(`flush chain bridge ${T} ${chain}`);
     for (const r of rules) lines.push(`add rule bridge ${T} ${chain} ${r}`);
   }
@@ -66,10 +76,14 @@ export function podFilterScript(passIpv6 = false): string {
 const VETH = new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{8}$`);
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
+const isV6 = (e: PodFilterEntry): boolean => e.ip.includes(":");
+
 /** An entry as nft writes it; every part checked first, so nothing else reaches nft. */
 export function elementText(e: PodFilterEntry): string {
-  ipv4ToInt(e.ip);
   if (!VETH.test(e.hostVeth) || !MAC.test(e.mac)) throw new Error(`not a weft pod filter entry: ${JSON.stringify(e)}`);
+  if (isV6(e)) {
+    if (canonicalIpv6(e.ip) !== e.ip) throw new Error(`not a weft pod filter entry: ${JSON.stringify(e)}`);
+  } else ipv4ToInt(e.ip);
   return `"${e.hostVeth}" . ${e.mac} . ${e.ip}`;
 }
 
@@ -105,8 +119,8 @@ interface NftJson {
   nftables: Record<string, { name?: string; chain?: string; elem?: (string | { concat?: string[] })[]; packets?: number }>[];
 }
 
-/** Reads the table; undefined when it does not exist. `intact`: each chain holds the rules of `passIpv6`'s mode. */
-export async function readPodFilter(exec: Exec, passIpv6 = false): Promise<PodFilterState | undefined> {
+/** Reads the table; undefined when it does not exist. `intact`: each chain holds the rules of `dualStack`'s mode. */
+export async function readPodFilter(exec: Exec, dualStack = false): Promise<PodFilterState | undefined> {
   let out: string;
   try {
     out = await exec("nft", ["-j", "list", "table", "bridge", T]);
@@ -120,7 +134,7 @@ export async function readPodFilter(exec: Exec, passIpv6 = false): Promise<PodFi
   let droppedFrames = 0;
   let droppedOther = 0;
   for (const item of items) {
-    if (item.set?.name === SET) {
+    if (item.set?.name === SET || item.set?.name === SET6) {
       for (const el of item.set.elem ?? []) {
         const [hostVeth, mac, ip] = typeof el === "string" ? [] : (el.concat ?? []);
         if (hostVeth && mac && ip) entries.push({ hostVeth, mac, ip });
@@ -131,7 +145,7 @@ export async function readPodFilter(exec: Exec, passIpv6 = false): Promise<PodFi
     if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
     if (item.counter?.name === OTHER_COUNTER) droppedOther = item.counter.packets ?? 0;
   }
-  const intact = Object.entries(rulesFor(passIpv6)).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
+  const intact = Object.entries(rulesFor(dualStack)).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
   return { entries, unverified, droppedFrames, droppedOther, intact };
 }
 
@@ -193,42 +207,46 @@ export interface PodFilterSync extends Omit<PodFilterPlan, "add" | "remove" | "o
 
 export interface PodFilterInputs {
   /** The plugin's IP records, as the caller listed them (weftd lists them once per resync, for this and for etcd). */
-  allocations: PodAllocation[];
+  allocations: RecordedPod[];
   /** Reads the records again, after a table write. */
-  relist: () => PodAllocation[];
+  relist: () => RecordedPod[];
   /** The weft pod ports (host veths) that exist in the kernel now. */
   ports: readonly string[];
-  /** A dual-stack node: let pods' IPv6 through (see rulesFor). */
-  passIpv6?: boolean;
+  /** A dual-stack node: IPv6 is checked too (see rulesFor). */
+  dualStack?: boolean;
 }
 
-const addElements = (entries: PodFilterEntry[], ports: string[] = []): string =>
-  (entries.length ? `add element bridge ${T} ${SET} { ${entries.map(elementText).join(", ")} }\n` : "") + (ports.length ? `add element bridge ${T} ${UNVERIFIED} { ${ports.map(portText).join(", ")} }\n` : "");
+/** One statement per set that has elements to change: IPv4 entries, IPv6 entries, ports. */
+function elementStatements(op: "add" | "delete", entries: PodFilterEntry[], ports: string[] = []): string {
+  const line = (set: string, items: string[]): string => (items.length ? `${op} element bridge ${T} ${set} { ${items.join(", ")} }\n` : "");
+  return line(SET, entries.filter((e) => !isV6(e)).map(elementText)) + line(SET6, entries.filter(isV6).map(elementText)) + line(UNVERIFIED, ports.map(portText));
+}
+const addElements = (entries: PodFilterEntry[], ports: string[] = []): string => elementStatements("add", entries, ports);
 
 /**
  * Makes the table and its sets match the pods this node runs (see planPodFilter). Additions and
  * removals go in separate transactions: nft fails a whole transaction for one element that a DEL in
  * flight removed first, and an addition must not be lost with it.
  */
-export async function syncPodFilter({ allocations, relist, ports, passIpv6 = false }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
-  const state = await readPodFilter(exec, passIpv6);
-  const want = allocations.map((a) => podFilterEntry(a));
+export async function syncPodFilter({ allocations, relist, ports, dualStack = false }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
+  const state = await readPodFilter(exec, dualStack);
+  const want = allocations.flatMap((a) => podFilterEntries(a));
   const plan = planPodFilter(state, want, new Set(ports), differedBefore);
   const tableWritten = !state?.intact;
   // The table goes in with the pods' entries in one transaction: its rules never see a moment in
   // which a running pod is not listed yet.
   let late: PodFilterEntry[] = [];
   if (tableWritten) {
-    await exec("nft", ["-f", "-"], podFilterScript(passIpv6) + addElements(plan.add, plan.openPorts));
+    await exec("nft", ["-f", "-"], podFilterScript(dualStack) + addElements(plan.add, plan.openPorts));
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
     const wanted = new Set(want.map(entryId));
-    late = relist().map((a) => podFilterEntry(a)).filter((e) => !wanted.has(entryId(e)));
+    late = relist().flatMap((a) => podFilterEntries(a)).filter((e) => !wanted.has(entryId(e)));
     if (late.length) await exec("nft", ["-f", "-"], addElements(late));
   } else if (plan.add.length || plan.openPorts.length) await exec("nft", ["-f", "-"], addElements(plan.add, plan.openPorts));
-  if (plan.remove.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${SET} { ${plan.remove.map(elementText).join(", ")} }\n`);
-  if (plan.closePorts.length) await exec("nft", ["-f", "-"], `delete element bridge ${T} ${UNVERIFIED} { ${plan.closePorts.map(portText).join(", ")} }\n`);
+  if (plan.remove.length) await exec("nft", ["-f", "-"], elementStatements("delete", plan.remove));
+  if (plan.closePorts.length) await exec("nft", ["-f", "-"], elementStatements("delete", [], plan.closePorts));
   return {
     entries: want.length + late.length + plan.unrecorded.length,
     added: plan.add.length + late.length,
@@ -273,8 +291,8 @@ export class PodFilterKeeper {
 
   /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
   async sync(inputs: PodFilterInputs): Promise<PodFilterSync & { read: boolean }> {
-    const want = new Set(inputs.allocations.map((a) => entryId(podFilterEntry(a))));
-    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")} ipv6 ${inputs.passIpv6 === true}`);
+    const want = new Set(inputs.allocations.flatMap((a) => podFilterEntries(a)).map(entryId));
+    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")} dual ${inputs.dualStack === true}`);
     if (this.since.unchanged(key) && this.counters && this.last) {
       try {
         return { ...this.last, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };

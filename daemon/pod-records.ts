@@ -9,6 +9,9 @@ import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import type { NetlinkHandle } from "../netlink/index.js";
 import type { Logger } from "./log.js";
 
+/** A pod as its IP records give it: its IPv4 record, and a dual-stack pod's IPv6 address. */
+export type RecordedPod = PodAllocation & { ipv6?: string };
+
 export interface PodRecordsOptions {
   confDir: string;
   /** A store named by flags, read beside the conflists' (undefined: the conflists' alone). */
@@ -34,15 +37,18 @@ export class PodRecords {
     private readonly log: () => Logger,
   ) {}
 
-  /** Every record of every weft network on this node. Throws when a store cannot be read. */
-  list(): PodAllocation[] {
+  /** Every pod of every weft network on this node, with its IPv6 address if it has one. Throws when a store cannot be read. */
+  list(): RecordedPod[] {
     const sources = this.sources();
     const seen = new Set<string>();
-    const all: PodAllocation[] = [];
+    const all: RecordedPod[] = [];
     for (const s of sources) {
+      const store6 = new PodIpStore({ dataDir: s.dataDir, network: s.network, family: 6 });
+      const v6 = new Map(store6.exists() ? store6.list().map((a) => [`${a.containerId}:${a.ifname}`, a.ip]) : []);
       for (const a of new PodIpStore({ dataDir: s.dataDir, network: s.network }).list()) {
         const id = `${a.containerId}:${a.ifname}`;
-        if (!seen.has(id)) all.push(a);
+        const ipv6 = v6.get(id);
+        if (!seen.has(id)) all.push(ipv6 ? { ...a, ipv6 } : a);
         seen.add(id);
       }
     }

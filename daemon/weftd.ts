@@ -175,7 +175,7 @@ export class Weftd {
     this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac, ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, vtepMacV6: lease.ipv6.vtepMac } : {}) }, "lease acquired");
 
     this.ensureDevice();
-    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), passIpv6: lease.ipv6 !== undefined }, this.metrics, this.log);
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), dualStack: lease.ipv6 !== undefined }, this.metrics, this.log);
     // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
     // added while the table is being made finds no set, and the table's write lists it right after.
     const sub = parseIpv4Cidr(lease.subnet);

@@ -32,13 +32,34 @@ export function podMacFor(ip: string): string {
  * pod's entry at ADD and removes it at DEL; weftd seeds and repairs the set from the IP records.
  */
 export const POD_FILTER = { family: "BRIDGE", table: "weft", set: "pod-addresses" } as const;
+/** The IPv6 addresses a dual-stack node's pods may send from: port, MAC and address, as for IPv4. */
+export const POD_FILTER6 = { family: "BRIDGE", table: "weft", set: "pod-addresses6" } as const;
 
 export interface PodFilterEntry {
   hostVeth: string;
   mac: string;
+  /** An IPv4 address, or (in the IPv6 set) an IPv6 one. */
   ip: string;
 }
 
 export function podFilterEntry(a: { containerId: string; ifname: string; ip: string }): PodFilterEntry {
   return { hostVeth: hostVethName(a.containerId, a.ifname), mac: podMacFor(a.ip), ip: a.ip };
+}
+
+/** The link-local address a kernel forms from a MAC (modified EUI-64: fe80::858:aff:fef4:105 for 0a:58:0a:f4:01:05). */
+export function linkLocalFor(mac: string): string {
+  const b = mac.split(":").map((h) => parseInt(h, 16));
+  const groups = [((b[0]! ^ 0x02) << 8) | b[1]!, (b[2]! << 8) | 0xff, (0xfe << 8) | b[3]!, (b[4]! << 8) | b[5]!];
+  return `fe80::${groups.map((g) => g.toString(16)).join(":")}`;
+}
+
+/**
+ * Every address a pod may send from, each with its port and MAC: its IPv4 address; on a dual-stack
+ * node also its IPv6 address, its link-local address (neighbour discovery, MLD) and the unspecified
+ * address (duplicate address detection of the link-local one).
+ */
+export function podFilterEntries(a: { containerId: string; ifname: string; ip: string; ipv6?: string }): PodFilterEntry[] {
+  const v4 = podFilterEntry(a);
+  if (!a.ipv6) return [v4];
+  return [v4, ...[a.ipv6, linkLocalFor(v4.mac), "::"].map((ip) => ({ hostVeth: v4.hostVeth, mac: v4.mac, ip }))];
 }

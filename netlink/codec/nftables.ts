@@ -3,6 +3,7 @@
 // nft), in a transaction batch {BATCH_BEGIN, NEWSETELEM | DELSETELEM, BATCH_END}, and CHECK looks the
 // set and an element up; weftd reads the generation and its filter's drop counters at every resync. A
 // process start of `nft` would cost ~5 ms each time; this costs a socket and one datagram.
+import { encodeIp } from "./addresses.js";
 import { ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
 import type { NetlinkMessage } from "./message.js";
@@ -152,7 +153,7 @@ export function parseCounterPackets(msg: NetlinkMessage): number | undefined {
 }
 
 /** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */
-export type KeyField = { ifname: string } | { etherAddr: string } | { ipv4: string };
+export type KeyField = { ifname: string } | { etherAddr: string } | { ipv4: string } | { ipv6: string };
 
 export class KeyFieldError extends Error {
   constructor(message: string) {
@@ -170,6 +171,14 @@ function fieldBytes(f: KeyField): Buffer {
   if ("etherAddr" in f) {
     if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(f.etherAddr)) throw new KeyFieldError(`"${f.etherAddr}" is not a MAC address`);
     return Buffer.from(f.etherAddr.split(":").map((h) => parseInt(h, 16)));
+  }
+  if ("ipv6" in f) {
+    if (!f.ipv6.includes(":")) throw new KeyFieldError(`"${f.ipv6}" is not an IPv6 address`);
+    try {
+      return encodeIp(f.ipv6);
+    } catch {
+      throw new KeyFieldError(`"${f.ipv6}" is not an IPv6 address`);
+    }
   }
   const octets = f.ipv4.split(".").map((o) => (/^\d{1,3}$/.test(o) ? Number(o) : NaN));
   if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) throw new KeyFieldError(`"${f.ipv4}" is not an IPv4 address`);

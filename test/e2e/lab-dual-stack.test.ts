@@ -1,7 +1,8 @@
 // A dual-stack lab (--ip-family dual): an IPv6 underlay and WAN beside the IPv4 ones, a dual-stack
 // network config, and pods with an address of each family. IPv6 crosses nodes through weft-v6.1 with
 // the leases' IPv6 parts, keeps the pod's source between pods, is masqueraded to the WAN; a DROP for
-// IPv6 alone stops IPv6 alone — asserted on packets counted where they arrive and on kernel state.
+// IPv6 alone stops IPv6 alone, and the anti-spoofing filter checks IPv6 sources — asserted on
+// packets counted where they arrive and on kernel state.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -70,6 +71,28 @@ describe("a dual-stack lab", () => {
       watch.remove();
     }
     expect(ping(a.netns, b.ip).received).toBe(3); // and IPv4 as before
+  });
+
+  it("lists every pod's IPv6 addresses in its node's anti-spoofing set, and drops IPv6 a pod sends from an address not its own", () => {
+    const [n1, n2] = dual().nodes;
+    const a = n1!.pods[0]!;
+    const b = n2!.pods[0]!;
+    const set6 = JSON.parse(run("ip", ["netns", "exec", n1!.netns, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses6"])) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
+    const listed = (set6.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => e.concat[2]);
+    expect(listed).toHaveLength(3);
+    expect(listed).toEqual(expect.arrayContaining(["::", a.ip6, expect.stringMatching(/^fe80::858:aff:fef4:/)]));
+    // A forged source from the pod's own subnet: the pod has the address, the filter does not let it out.
+    const forged = a.ip6.replace(/::2$/, "::99");
+    run("ip", ["-n", a.netns, "addr", "add", `${forged}/128`, "dev", "eth0", "nodad"]);
+    const watch = watchEcho6(b.netns, forged);
+    try {
+      spawnSync("ip", ["netns", "exec", a.netns, "ping", "-6", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", forged, b.ip6]);
+      expect(watch.count()).toBe(0);
+    } finally {
+      watch.remove();
+      run("ip", ["-n", a.netns, "addr", "del", `${forged}/128`, "dev", "eth0"]);
+    }
+    expect(ping6(a.netns, b.ip6).received).toBe(3); // from its own address it still goes through
   });
 
   it("masquerades IPv6 to the WAN behind the node's IPv6 address", () => {
