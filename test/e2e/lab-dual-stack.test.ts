@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { eventually, ping, useLab, type LabStatus } from "../helpers/lab.js";
-import { ipJson, run } from "../helpers/netns.js";
+import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 
 const { stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "1", "--no-services", "--ip-family", "dual"]);
 
@@ -19,19 +19,6 @@ function ping6(fromNs: string, to: string, count = 3): { sent: number; received:
   const r = spawnSync("ip", ["netns", "exec", fromNs, "ping", "-6", "-q", "-c", String(count), "-i", "0.2", "-W", "1", to], { encoding: "utf8" });
   const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
-}
-
-/** Counts the IPv6 echo requests from `source` that reach `netns` (a table of the test's own). */
-function watchEcho6(netns: string, source: string): { count: () => number; remove: () => void } {
-  const nft = (args: string[], input?: string): string => run("ip", ["netns", "exec", netns, "nft", ...args], input);
-  nft(["-f", "-"], `table ip6 watch6 {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip6 saddr ${source} icmpv6 type echo-request counter\n }\n}\n`);
-  return {
-    count: () => {
-      const out = JSON.parse(nft(["-j", "list", "chain", "ip6", "watch6", "input"])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
-      return out.nftables.flatMap((i) => i.rule?.expr ?? []).find((e) => e.counter)?.counter?.packets ?? -1;
-    },
-    remove: () => void nft(["delete", "table", "ip6", "watch6"]),
-  };
 }
 
 describe("a dual-stack lab", () => {
@@ -63,7 +50,7 @@ describe("a dual-stack lab", () => {
     expect(neigh?.state).toContain("PERMANENT");
     const fdb = JSON.parse(run("ip", ["netns", "exec", n1!.netns, "bridge", "-j", "fdb", "show", "dev", "weft-v6.1"])) as { mac: string; dst?: string }[];
     expect(fdb.filter((f) => f.dst === n2!.underlayIp6).map((f) => f.mac)).toEqual([neigh?.lladdr]);
-    const watch = watchEcho6(b.netns, a.ip6);
+    const watch = watchEchoRequests(b.netns, a.ip6);
     try {
       expect(ping6(a.netns, b.ip6, 5)).toEqual({ sent: 5, received: 5 });
       expect(watch.count()).toBe(5); // arrived from the pod's own address: pod to pod is never masqueraded
@@ -84,7 +71,7 @@ describe("a dual-stack lab", () => {
     // A forged source from the pod's own subnet: the pod has the address, the filter does not let it out.
     const forged = a.ip6.replace(/::2$/, "::99");
     run("ip", ["-n", a.netns, "addr", "add", `${forged}/128`, "dev", "eth0", "nodad"]);
-    const watch = watchEcho6(b.netns, forged);
+    const watch = watchEchoRequests(b.netns, forged);
     try {
       spawnSync("ip", ["netns", "exec", a.netns, "ping", "-6", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", forged, b.ip6]);
       expect(watch.count()).toBe(0);
@@ -98,7 +85,7 @@ describe("a dual-stack lab", () => {
   it("masquerades IPv6 to the WAN behind the node's IPv6 address", () => {
     const s = dual();
     const n1 = s.nodes[0]!;
-    const watch = watchEcho6(s.wan.netns, n1.underlayIp6);
+    const watch = watchEchoRequests(s.wan.netns, n1.underlayIp6);
     try {
       expect(ping6(n1.pods[0]!.netns, s.wan.ip6).received).toBe(3);
       expect(watch.count()).toBe(3);

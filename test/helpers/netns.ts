@@ -57,12 +57,15 @@ export function isRoot(): boolean {
  */
 export function watchEchoRequests(netns: string, ip: string): { count: () => number; remove: () => void } {
   const nft = (args: string[], input?: string): string => run("ip", ["netns", "exec", netns, "nft", ...args], input);
-  nft(["-f", "-"], `table ip watch {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr ${ip} icmp type echo-request counter\n }\n}\n`);
+  // An IPv6 source is watched in a table of its own family: the same counter, for ICMPv6 echo requests.
+  const v6 = ip.includes(":");
+  const [family, table, match] = v6 ? ["ip6", "watch6", `ip6 saddr ${ip} icmpv6 type echo-request`] : ["ip", "watch", `ip saddr ${ip} icmp type echo-request`];
+  nft(["-f", "-"], `table ${family} ${table} {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ${match} counter\n }\n}\n`);
   return {
     count: () => {
-      const out = JSON.parse(nft(["-j", "list", "chain", "ip", "watch", "input"])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+      const out = JSON.parse(nft(["-j", "list", "chain", family, table, "input"])) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
       return out.nftables.flatMap((i) => i.rule?.expr ?? []).find((e) => e.counter)?.counter?.packets ?? -1;
     },
-    remove: () => void nft(["delete", "table", "ip", "watch"]),
+    remove: () => void nft(["delete", "table", family, table]),
   };
 }
