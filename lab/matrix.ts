@@ -123,6 +123,14 @@ function podRow(condition: string, a: LabPod, b: LabPod, extra: Partial<RowTarge
   return { condition, from: a.name, to: `${b.name} (${b.ip})`, netns: a.netns, target: { host: b.ip, ports: probePorts(), name: b.name, source: a.ip, ...extra } };
 }
 
+/** The lab's SCTP probe builds IPv4 packets (a raw INIT on this kernel without SCTP sockets). */
+const IPV6_NA = { SCTP: "the lab's SCTP probe speaks IPv4 only (raw INIT/INIT ACK over IPv4)" };
+
+/** The same pod-to-pod path over IPv6: to and from the pods' IPv6 addresses. */
+function podRow6(condition: string, a: LabPod, b: LabPod): RowPlan {
+  return { condition, from: a.name, to: `${b.name} (${b.ip6 ?? "?"})`, netns: a.netns, target: { host: b.ip6 ?? "", ports: probePorts(), name: b.name, source: a.ip6 ?? "", na: IPV6_NA } };
+}
+
 function planRows(state: LabState, svc: Service | undefined, ingress: { ip: string; ca: string } | undefined): RowPlan[] {
   const [n1, n2] = state.nodes as (LabNode | undefined)[];
   const p11 = n1?.pods[0];
@@ -166,6 +174,14 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
   if (wan && p11 && n1) {
     rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${n1.underlayIp}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
     rows.push(state.options.ipMasq ? { condition: "pod → wan (masqueraded)", from: p11.name, to: `wan ${wan.ip}`, netns: p11.netns, target: { host: wan.ip, ports: probePorts(), name: "wan", source: n1.underlayIp } } : naRow("pod → wan (masqueraded)", "the lab is up without --ip-masq"));
+  }
+  // A dual-stack lab: the pod network's paths again over IPv6.
+  if (state.options.ipFamily === "dual") {
+    if (p11?.ip6 && p12?.ip6) rows.push(podRow6("pod → pod, same node (IPv6)", p11, p12));
+    if (p11?.ip6 && p21?.ip6) rows.push(podRow6("pod → pod, across nodes (IPv6)", p11, p21));
+    if (wan?.ip6 && p11?.ip6 && n1?.underlayIp6) {
+      rows.push(state.options.ipMasq ? { condition: "pod → wan (IPv6, masqueraded)", from: p11.name, to: `wan ${wan.ip6}`, netns: p11.netns, target: { host: wan.ip6, ports: probePorts(), name: "wan", source: n1.underlayIp6, na: IPV6_NA } } : naRow("pod → wan (IPv6, masqueraded)", "the lab is up without --ip-masq"));
+    }
   }
   return rows;
 }

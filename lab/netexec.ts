@@ -22,6 +22,8 @@ export interface ContainerSpec {
   image: string;
   ports: ContainerPort[];
   clusterState: string;
+  /** A dual-stack lab's pod: every server listens on IPv6 too (one socket each, IPv4 mapped). */
+  dualStack?: boolean;
 }
 
 const log = (msg: string, fields: object = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
@@ -53,13 +55,13 @@ function httpHandler(spec: ContainerSpec): Handler {
 }
 
 function udp(spec: ContainerSpec, port: number): void {
-  const sock = createSocket("udp4");
+  const sock = createSocket(spec.dualStack ? "udp6" : "udp4");
   sock.on("message", (msg, rinfo) => {
     const text = msg.subarray(0, 8).toString();
-    const reply = text.startsWith("echo ") ? msg.subarray(5) : text === "clientip" ? `${rinfo.address}:${rinfo.port}` : spec.pod;
+    const reply = text.startsWith("echo ") ? msg.subarray(5) : text === "clientip" ? `${rinfo.address.replace(/^::ffff:/, "")}:${rinfo.port}` : spec.pod;
     sock.send(reply, rinfo.port, rinfo.address);
   });
-  sock.bind(port, "0.0.0.0");
+  sock.bind(port, spec.dualStack ? "::" : "0.0.0.0");
 }
 
 // Messages travel as raw protobuf bytes: Health answers {status: SERVING} (field 1 = 1); Echo returns
@@ -71,7 +73,7 @@ export const SERVING = Buffer.from([0x08, 0x01]);
 export const GRPC_METHODS = { health: "/grpc.health.v1.Health/Check", echo: "/weft.lab.Echo/Echo", hostname: "/weft.lab.Echo/Hostname", stream: "/weft.lab.Echo/Stream" } as const;
 const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize });
 
-function grpcServer(port: number, pod: string): void {
+function grpcServer(port: number, pod: string, dualStack: boolean): void {
   const server = new grpc.Server();
   server.addService({ Check: unary(GRPC_METHODS.health) }, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, SERVING) });
   server.addService(
@@ -89,7 +91,7 @@ function grpcServer(port: number, pod: string): void {
       },
     },
   );
-  server.bindAsync(`0.0.0.0:${port}`, grpc.ServerCredentials.createInsecure(), (err) => err && log("grpc bind failed", { port, error: err.message }));
+  server.bindAsync(dualStack ? `[::]:${port}` : `0.0.0.0:${port}`, grpc.ServerCredentials.createInsecure(), (err) => err && log("grpc bind failed", { port, error: err.message }));
 }
 
 export function runContainer(spec: ContainerSpec): void {
@@ -105,10 +107,10 @@ export function runContainer(spec: ContainerSpec): void {
   }
   const sctpPorts: number[] = [];
   for (const p of spec.ports) {
-    const listen = { port: p.containerPort, host: "0.0.0.0" };
+    const listen = { port: p.containerPort, host: spec.dualStack ? "::" : "0.0.0.0" };
     if ((p.protocol ?? "TCP") === "UDP") udp(spec, p.containerPort);
     else if (p.protocol === "SCTP") sctpPorts.push(p.containerPort);
-    else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort, spec.pod);
+    else if (p.name?.startsWith("grpc")) grpcServer(p.containerPort, spec.pod, spec.dualStack === true);
     else if (p.name?.startsWith("h2c")) createH2cServer(httpHandler(spec) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void).listen(listen); // the compatibility API has the same shape
     else if (p.name?.startsWith("tcp")) createTcpServer((sock) => sock.on("error", () => undefined).pipe(sock)).listen(listen);
     else createServer(httpHandler(spec)).listen(listen);

@@ -69,6 +69,9 @@ function checkName(t: RowTarget, got: string): void {
   if (!ok) throw new ProbeError(`answered by "${got}", expected ${want.endsWith("-") ? `a ${want}* pod` : `"${want}"`}`);
 }
 
+/** host:port, an IPv6 literal in brackets. */
+const hostPort = (host: string, port: number): string => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+
 function checkSource(t: RowTarget, seen: string): void {
   const addr = seen.replace(/^::ffff:/, "").replace(/:\d+$/, "");
   if (t.source && addr !== t.source) throw new ProbeError(`destination saw source ${addr}, expected ${t.source}`);
@@ -114,8 +117,8 @@ async function tcp(host: string, port: number): Promise<{ ms: number; mbps: numb
 }
 
 /** UDP in agnhost's netexec protocol: "hostname", "clientip", "echo <data>"; 1,400-byte and 8 KiB (fragmented) datagrams intact. */
-async function udp(t: RowTarget, host: string, port: number): Promise<{ ms: number }> {
-  const sock = createSocket("udp4");
+async function udp(t: RowTarget, host: string, port: number): Promise<{ ms: number; note?: string }> {
+  const sock = createSocket(isIP(host) === 6 ? "udp6" : "udp4");
   const ask = (msg: Buffer): Promise<Buffer> =>
     withTimeout(`UDP reply to ${msg.length} bytes`, new Promise<Buffer>((resolve, reject) => {
       sock.once("message", resolve);
@@ -127,12 +130,24 @@ async function udp(t: RowTarget, host: string, port: number): Promise<{ ms: numb
     const ms = await timedRounds(ROUNDS, async () => void (name = (await ask(Buffer.from("hostname"))).toString()));
     checkName(t, name);
     checkSource(t, (await ask(Buffer.from("clientip"))).toString());
+    let note: string | undefined;
     for (const size of [1400, 8192]) {
       const data = Buffer.from(Uint8Array.from({ length: size - 5 }, (_, i) => 65 + (i % 26)));
-      const back = await ask(Buffer.concat([Buffer.from("echo "), data]));
+      const echo = Buffer.concat([Buffer.from("echo "), data]);
+      let back: Buffer;
+      try {
+        back = await ask(echo);
+      } catch (err) {
+        // IPv6 routers do not fragment: a reply larger than the path's MTU (a pod's is the overlay's) is
+        // answered with Packet Too Big, which teaches the sender the path MTU; UDP does not resend, a
+        // client does. Once, and said in the cell.
+        if (isIP(host) !== 6) throw err;
+        back = await ask(echo);
+        note = `the first ${size}-byte reply was lost to IPv6 path-MTU discovery (Packet Too Big); the retry passed`;
+      }
       if (!back.equals(data)) throw new ProbeError(`a ${size}-byte datagram came back as ${back.length} bytes, altered`);
     }
-    return { ms };
+    return { ms, ...(note ? { note } : {}) };
   } finally {
     sock.close();
   }
@@ -162,7 +177,7 @@ async function http1(t: RowTarget, host: string, port: number): Promise<{ ms: nu
 async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: number; note?: string }> {
   const ing = t.ingress;
   // Through an Ingress the connection goes to the address found, the TLS server name and :authority are the Ingress host.
-  const session = ing ? h2connect(`https://${ing.host}:${port}`, { createConnection: () => tlsConnect({ host, port, servername: ing.host, ca: ing.ca, ALPNProtocols: ["h2"] }) }) : h2connect(`http://${host}:${port}`);
+  const session = ing ? h2connect(`https://${ing.host}:${port}`, { createConnection: () => tlsConnect({ host, port, servername: ing.host, ca: ing.ca, ALPNProtocols: ["h2"] }) }) : h2connect(`http://${hostPort(host, port)}`);
   const failed = new Promise<never>((_, reject) => session.on("error", (e) => reject(new ProbeError(e.message))));
   const get = (path: string): Promise<string> =>
     withTimeout(`HTTP/2 GET ${path}`, Promise.race([failed, new Promise<string>((resolve, reject) => {
@@ -188,7 +203,7 @@ async function http2(t: RowTarget, host: string, port: number): Promise<{ ms: nu
 
 async function grpcCell(t: RowTarget, host: string, port: number): Promise<{ ms: number }> {
   const { grpcExchanges } = await import("./grpc-probe.js");
-  const r = await grpcExchanges(`${host}:${port}`, ROUNDS, t.ingress ? { ca: t.ingress.ca, servername: t.ingress.grpcHost } : undefined);
+  const r = await grpcExchanges(hostPort(host, port), ROUNDS, t.ingress ? { ca: t.ingress.ca, servername: t.ingress.grpcHost } : undefined);
   checkName(t, r.hostname);
   return { ms: round2(median(r.healthMs)) };
 }

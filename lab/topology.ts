@@ -68,8 +68,8 @@ function startWeftd(state: LabState, node: LabNode, extraArgs: string[] = []): v
 export { startWeftd };
 
 /** The topology's pods and the wan host run the same test server as applied pods, on SERVER_PORTS. */
-function startServers(netns: string, name: string, node: string, logFile: string, extraPorts: ContainerSpec["ports"] = []): number {
-  const spec: ContainerSpec = { pod: name, namespace: "default", node, image: "weft-lab/servers", ports: [...SERVER_PORTS, ...extraPorts], clusterState: "" };
+function startServers(netns: string, name: string, node: string, logFile: string, extraPorts: ContainerSpec["ports"] = [], dualStack = false): number {
+  const spec: ContainerSpec = { pod: name, namespace: "default", node, image: "weft-lab/servers", ports: [...SERVER_PORTS, ...extraPorts], clusterState: "", ...(dualStack ? { dualStack } : {}) };
   return spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], logFile);
 }
 
@@ -83,7 +83,7 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
   const ip6 = ips.find((x) => x.address.includes(":"))?.address.split("/")[0];
   const pod: LabPod = { name, netns, ip: ips[0]?.address.split("/")[0] ?? "", ...(ip6 ? { ip6 } : {}), containerId, ...(hostPort ? { hostPort } : {}) };
   writeResolvConf(netns, "default");
-  pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`));
+  pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`), [], isDual(state));
   state.pids.push(pod.serverPid);
   node.pods.push(pod);
   saveState(state);
@@ -145,7 +145,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
     ip("-n", wan, "addr", "add", `${WAN6.hostIp}/${WAN6.prefixLen}`, "dev", "eth0", "nodad");
     ip("-n", wan, "-6", "route", "add", "default", "via", WAN6.routerIp);
   }
-  const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }]);
+  const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }], dual);
   state.wan = { netns: wan, ip: WAN.hostIp, ...(dual ? { ip6: WAN6.hostIp } : {}), serverPid: wanPid };
   state.pids.push(wanPid);
   saveState(state);

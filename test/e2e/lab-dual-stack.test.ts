@@ -10,7 +10,14 @@ import { describe, expect, it } from "vitest";
 import { eventually, ping, useLab, type LabStatus } from "../helpers/lab.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 
-const { stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "1", "--no-services", "--ip-family", "dual"]);
+const { lab, stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "2", "--no-services", "--ip-family", "dual"]);
+
+type MatrixRow = { condition: string; cells: { protocol: string; ok?: boolean; note?: string }[] };
+const matrix = (): { code: number; rows: MatrixRow[] } => {
+  const r = lab("matrix", "--json");
+  return { code: r.code, rows: JSON.parse(r.out) as MatrixRow[] };
+};
+const failedCells = (rows: MatrixRow[]): string[] => rows.flatMap((row) => row.cells.filter((c) => c.ok === false).map((c) => `${row.condition}/${c.protocol}`)).sort();
 
 type DualStatus = LabStatus & { nodes: (LabStatus["nodes"][number] & { underlayIp6: string; pods: { name: string; netns: string; ip: string; ip6: string }[] })[]; wan: { netns: string; ip6: string } };
 const dual = (): DualStatus => status() as DualStatus;
@@ -65,7 +72,8 @@ describe("a dual-stack lab", () => {
     const a = n1!.pods[0]!;
     const b = n2!.pods[0]!;
     const set6 = JSON.parse(run("ip", ["netns", "exec", n1!.netns, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses6"])) as { nftables: { set?: { elem?: { concat: string[] }[] } }[] };
-    const listed = (set6.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => e.concat[2]);
+    const aMac = `0a:58:${a.ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join(":")}`;
+    const listed = (set6.nftables.find((i) => i.set)?.set?.elem ?? []).filter((e) => e.concat[1] === aMac).map((e) => e.concat[2]);
     expect(listed).toHaveLength(3);
     expect(listed).toEqual(expect.arrayContaining(["::", a.ip6, expect.stringMatching(/^fe80::858:aff:fef4:/)]));
     // A forged source from the pod's own subnet: the pod has the address, the filter does not let it out.
@@ -94,7 +102,15 @@ describe("a dual-stack lab", () => {
     }
   });
 
-  it("a DROP of IPv6 alone on one node stops IPv6 alone", () => {
+  it("passes every applicable cell of the matrix, its IPv6 rows included", () => {
+    const { code, rows } = matrix();
+    expect(rows.map((r) => r.condition).filter((c) => c.includes("IPv6"))).toEqual(["pod → pod, same node (IPv6)", "pod → pod, across nodes (IPv6)", "pod → wan (IPv6, masqueraded)"]);
+    expect(failedCells(rows)).toEqual([]);
+    expect(code).toBe(0);
+    for (const row of rows.filter((r) => r.condition.includes("IPv6"))) expect(row.cells.filter((c) => c.ok).map((c) => c.protocol)).toEqual(["ICMP", "TCP", "UDP", "HTTP/1.1", "HTTP/2", "gRPC"]);
+  }, 120_000);
+
+  it("a DROP of IPv6 alone on one node turns exactly the IPv6 cells of that path red", () => {
     const [n1, n2] = dual().nodes;
     const a = n1!.pods[0]!;
     const b = n2!.pods[0]!;
@@ -103,9 +119,12 @@ describe("a dual-stack lab", () => {
     try {
       expect(ping6(a.netns, b.ip6).received).toBe(0);
       expect(ping(a.netns, b.ip).received).toBe(3);
+      const { code, rows } = matrix();
+      expect(failedCells(rows)).toEqual(["ICMP", "TCP", "UDP", "HTTP/1.1", "HTTP/2", "gRPC"].map((p) => `pod → pod, across nodes (IPv6)/${p}`).sort());
+      expect(code).toBe(1);
     } finally {
       spawnSync("ip", ["netns", "exec", n2!.netns, "ip6tables", "-D", ...rule]);
     }
     expect(ping6(a.netns, b.ip6).received).toBe(3);
-  });
+  }, 120_000);
 });
