@@ -2,9 +2,10 @@
 // handful of containers, with the plugin SIGKILLed at random moments of ADD and DEL. A runtime treats a
 // killed ADD as failed and a killed DEL as not done, and finally runs GC with the attachments it
 // believes live. Then, whatever happened: no IP held twice, every held IP belongs to a live attachment,
-// every live attachment has its veth and address, no host veth without one, no stray file.
+// every live attachment has its veth and address, no host veth without one, no stray file. The node is
+// dual-stack, so every pod holds two addresses in two stores and both must hold these.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -38,7 +39,7 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
     node = pool.create();
     pods = Array.from({ length: SLOTS }, () => pool.create());
     dir = mkdtempSync(join(tmpdir(), "weft-crash-"));
-    writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+    writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:7::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
     conf = { cniVersion: "1.1.0", name: "crash", type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "data"), bridge: "cr0" };
   });
 
@@ -98,26 +99,40 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
     return { live, log };
   }
 
-  function invariants(live: Map<number, string>): void {
-    const store = join(dir, "data", "crash");
+  /** One family's store: its records, each held once and by a live attachment, its index, no stray file. */
+  function storeInvariants(store: string, record: RegExp, live: Map<number, string>): { ip: string; containerId: string }[] {
+    // A store exists from its first allocation on (the IPv6 one only once an ADD got that far).
+    if (!existsSync(store)) {
+      expect(live.size).toBe(0);
+      return [];
+    }
     const files = readdirSync(store);
-    const held = files.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    const held = files.filter((f) => record.test(f));
     const records = held.map((ip) => ({ ip, ...(JSON.parse(readFileSync(join(store, ip), "utf8")) as { containerId: string; ifname: string }) }));
     // No IP held twice (one file per IP), and each held IP belongs to a live attachment, and vice versa.
     expect(new Set(records.map((r) => r.containerId)).size).toBe(records.length);
     expect(records.map((r) => r.containerId).sort()).toEqual([...live.keys()].map(cid).sort());
     const attachments = readdirSync(join(store, "attachments")).sort();
     expect(attachments).toEqual([...live.keys()].map((s) => `${cid(s)}:eth0`).sort());
-    // No stray file: only records, the attachment index, the round-robin cursor and the lock.
-    expect(files.filter((f) => !held.includes(f) && !["attachments", "last_reserved_ip", "lock"].includes(f))).toEqual([]);
-    // Every live attachment has its veth and its address; no other host veth exists.
+    // No stray file: only records, the attachment index, the round-robin cursor, the lock (and the IPv6 store).
+    expect(files.filter((f) => !held.includes(f) && !["attachments", "last_reserved_ip", "lock", "ipv6"].includes(f))).toEqual([]);
+    return records;
+  }
+
+  function invariants(live: Map<number, string>): void {
+    const store = join(dir, "data", "crash");
+    const records = storeInvariants(store, /^\d+\.\d+\.\d+\.\d+$/, live);
+    const records6 = storeInvariants(join(store, "ipv6"), /:/, live);
+    // Every live attachment has its veth and both its addresses; no other host veth exists.
     const veths = ipJson<{ ifname: string }[]>(node, ["link", "show", "type", "veth"]).map((l) => l.ifname).sort();
     expect(veths).toEqual([...live.keys()].map((s) => hostVethName(cid(s), "eth0")).sort());
     for (const [slot, result] of live) {
-      const ip = (JSON.parse(result) as { ips: { address: string }[] }).ips[0]!.address.split("/")[0];
+      const [ip, ip6] = (JSON.parse(result) as { ips: { address: string }[] }).ips.map((i) => i.address.split("/")[0]);
       const addrs = ipJson<{ addr_info: { local: string }[] }[]>(pods[slot], ["addr", "show", "dev", "eth0"]).flatMap((l) => l.addr_info.map((a) => a.local));
       expect(addrs).toContain(ip);
+      expect(addrs).toContain(ip6);
       expect(records.find((r) => r.containerId === cid(slot))?.ip).toBe(ip);
+      expect(records6.find((r) => r.containerId === cid(slot))?.ip).toBe(ip6);
     }
     // A pod that is not live has no interface left but loopback.
     for (let s = 0; s < SLOTS; s++) if (!live.has(s)) expect(ipJson<{ ifname: string }[]>(pods[s], ["link", "show"]).map((l) => l.ifname)).toEqual(["lo"]);
