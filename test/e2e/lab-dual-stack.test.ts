@@ -102,6 +102,55 @@ describe("a dual-stack lab", () => {
     }
   });
 
+  it("reaches a node programmed as flanneld programs it for IPv6 (flannel.1, flannel-v6.1, its lease as flannel writes it)", async () => {
+    const s = dual();
+    const n1 = s.nodes[0]!;
+    const a = n1.pods[0]!;
+    const prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
+    const fl = `${prefix}flannel`;
+    const etcdctl = (...args: string[]) => run("ip", ["netns", "exec", s.etcd.netns, "etcdctl", `--endpoints=${s.etcd.endpoints[0]}`, ...args]);
+    const key = "/weft/network/subnets/10.244.250.0-24&fd00:10:244:fa::-64";
+    const inFl = (...args: string[]) => run("ip", ["-n", fl, ...args]);
+    run("ip", ["netns", "add", fl]);
+    try {
+      // The node's underlay, on the lab's fabric; its devices, addresses and the pod gateway flanneld would set.
+      run("ip", ["-n", `${prefix}fabric`, "link", "add", `${prefix}fl`, "type", "veth", "peer", "name", "eth0", "netns", fl]);
+      run("ip", ["-n", `${prefix}fabric`, "link", "set", `${prefix}fl`, "master", "br0", "up"]);
+      inFl("addr", "add", "192.168.56.50/24", "dev", "eth0");
+      inFl("addr", "add", "fd00:56::32/64", "dev", "eth0", "nodad");
+      inFl("link", "set", "eth0", "up");
+      inFl("link", "add", "flannel.1", "type", "vxlan", "id", "1", "local", "192.168.56.50", "dev", "eth0", "dstport", "8472", "nolearning");
+      inFl("link", "add", "flannel-v6.1", "type", "vxlan", "id", "1", "local", "fd00:56::32", "dev", "eth0", "dstport", "8472", "nolearning");
+      inFl("link", "set", "flannel.1", "address", "02:fe:00:00:00:01", "up");
+      inFl("link", "set", "flannel-v6.1", "address", "02:fe:00:00:00:61", "up");
+      inFl("addr", "add", "10.244.250.0/32", "dev", "flannel.1");
+      inFl("addr", "add", "fd00:10:244:fa::/128", "dev", "flannel-v6.1", "nodad");
+      inFl("link", "add", "cni0", "type", "bridge");
+      inFl("addr", "add", "10.244.250.1/24", "dev", "cni0");
+      inFl("addr", "add", "fd00:10:244:fa::1/64", "dev", "cni0", "nodad");
+      inFl("link", "set", "cni0", "up");
+      // What flanneld programs for the weft node (from node1's lease), both families.
+      const lease = JSON.parse(etcdctl("get", "--prefix", "/weft/network/subnets/", "--print-value-only").split("\n").find((l) => l.includes(`"${n1.underlayIp}"`)) ?? "{}") as { BackendData: { VtepMAC: string }; BackendV6Data: { VtepMAC: string } };
+      const sub4 = n1.subnet.replace(/\.1\/24$/, ".0");
+      const sub6 = a.ip6.replace(/::2$/, "::");
+      inFl("neigh", "replace", sub4, "lladdr", lease.BackendData.VtepMAC, "dev", "flannel.1", "nud", "permanent");
+      run("bridge", ["-n", fl, "fdb", "append", lease.BackendData.VtepMAC, "dev", "flannel.1", "dst", n1.underlayIp]);
+      inFl("route", "add", `${sub4}/24`, "via", sub4, "dev", "flannel.1", "onlink");
+      inFl("-6", "neigh", "replace", sub6, "lladdr", lease.BackendV6Data.VtepMAC, "dev", "flannel-v6.1", "nud", "permanent");
+      run("bridge", ["-n", fl, "fdb", "append", lease.BackendV6Data.VtepMAC, "dev", "flannel-v6.1", "dst", n1.underlayIp6]);
+      inFl("-6", "route", "add", `${sub6}/64`, "via", sub6, "dev", "flannel-v6.1", "onlink");
+      // Its lease, as flanneld writes it (pkg/subnet MakeSubnetKey, LeaseAttrs, vxlanLeaseAttrs).
+      etcdctl("put", key, JSON.stringify({ PublicIP: "192.168.56.50", PublicIPv6: "fd00:56::32", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:fe:00:00:00:01" }, BackendV6Data: { VNI: 1, VtepMAC: "02:fe:00:00:00:61" } }));
+      await eventually("node1 routes the flannel node's IPv6 subnet", () => ipJson<{ dst: string; dev: string }[]>(n1.netns, ["-6", "route", "show", "fd00:10:244:fa::/64"]).some((r) => r.dev === "weft-v6.1"));
+      expect(ipJson<{ dst: string; lladdr?: string }[]>(n1.netns, ["-6", "neigh", "show", "dev", "weft-v6.1"]).find((x) => x.dst === "fd00:10:244:fa::")?.lladdr).toBe("02:fe:00:00:00:61");
+      expect(ping6(a.netns, "fd00:10:244:fa::1").received).toBe(3);
+      expect(ping(a.netns, "10.244.250.1").received).toBe(3);
+    } finally {
+      etcdctl("del", key);
+      spawnSync("ip", ["netns", "del", fl]);
+    }
+  });
+
   it("passes every applicable cell of the matrix, its IPv6 rows included", () => {
     const { code, rows } = matrix();
     expect(rows.map((r) => r.condition).filter((c) => c.includes("IPv6"))).toEqual(["pod → pod, same node (IPv6)", "pod → pod, across nodes (IPv6)", "pod → wan (IPv6, masqueraded)"]);
