@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly remoteNodes = new Gauge({ name: "weft_remote_nodes_programmed", help: "Remote nodes whose routes (and ARP/FDB entries) are programmed", registers: [this.registry] });
+  readonly remoteNodesIpv6 = new Gauge({ name: "weft_remote_nodes_programmed_ipv6", help: "Remote nodes whose IPv6 routes (and neighbour/FDB entries) are programmed (a dual-stack network)", registers: [this.registry] });
   readonly reconcileDuration = new Histogram({ name: "weft_reconcile_duration_seconds", help: "Time to reconcile the overlay with the kernel", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly reconcileErrors = new Counter({ name: "weft_reconcile_errors_total", help: "Reconciles that failed", registers: [this.registry] });
   readonly kernelChanges = new Counter({ name: "weft_kernel_changes_total", help: "Routes, ARP and FDB entries added or removed", labelNames: ["kind", "op"], registers: [this.registry] });

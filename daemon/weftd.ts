@@ -324,7 +324,10 @@ export class Weftd {
       this.pendingSince = undefined;
     }
     const own = this.lease;
-    if (own) this.metrics.remoteNodes.set([...this.leases.values()].filter((l) => l.subnet !== own.subnet && l.publicIp !== own.publicIp && this.isValidLease(l, false)).length);
+    if (!own) return;
+    const remotes = [...this.leases.values()].filter((l) => l.subnet !== own.subnet && l.publicIp !== own.publicIp && this.isValidLease(l, false));
+    this.metrics.remoteNodes.set(remotes.length);
+    if (this.overlay6) this.metrics.remoteNodesIpv6.set(remotes.filter((l) => l.ipv6).length);
   }
 
   private onWatchError(err: Error): void {

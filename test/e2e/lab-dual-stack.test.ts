@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { eventually, ping, useLab, type LabStatus } from "../helpers/lab.js";
+import { eventually, metricValue, ping, useLab, type LabStatus } from "../helpers/lab.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
 
 const { lab, stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "2", "--no-services", "--ip-family", "dual"]);
@@ -65,6 +65,9 @@ describe("a dual-stack lab", () => {
       watch.remove();
     }
     expect(ping(a.netns, b.ip).received).toBe(3); // and IPv4 as before
+    // Per family, in weftd's metrics.
+    expect(metricValue(n1!.netns, "weft_remote_nodes_programmed")).toBe(1);
+    expect(metricValue(n1!.netns, "weft_remote_nodes_programmed_ipv6")).toBe(1);
   });
 
   it("lists every pod's IPv6 addresses in its node's anti-spoofing set, and drops IPv6 a pod sends from an address not its own", () => {
