@@ -94,6 +94,22 @@ describe("PodIpStore", () => {
     expect(readdirSync(join(dataDir, "weft", "attachments"))).toEqual(["c0:eth0"]);
   });
 
+  it("GC clears what a SIGKILL mid-write leaves: an empty pointer, temp files of both families' stores (found by the dual-stack crash test)", () => {
+    for (const family of [4, 6] as const) {
+      const store = new PodIpStore({ dataDir, network: `killed${family}`, family });
+      const r = family === 6 ? { containerId: "c0", ifname: "eth0", subnet: "fd00:10:244:1::/64", gateway: "fd00:10:244:1::1" } : req("c0");
+      store.allocate(r);
+      // Killed between creating a temp file and writing it, and between writing and renaming it.
+      writeFileSync(join(store.dir, "attachments", "c1:eth0.4242.tmp"), "");
+      writeFileSync(join(store.dir, "attachments", "c2:eth0"), "");
+      writeFileSync(join(store.dir, `${family === 6 ? "fd00:10:244:1::9" : "10.244.1.9"}.4243.tmp`), "{");
+      expect(store.gc([{ containerId: "c0", ifname: "eth0" }])).toEqual([]);
+      expect(readdirSync(join(store.dir, "attachments"))).toEqual(["c0:eth0"]);
+      expect(readdirSync(store.dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+      expect(store.find({ containerId: "c2", ifname: "eth0" })).toBeUndefined();
+    }
+  });
+
   it("refuses container IDs, interface names and networks that could escape the data dir", () => {
     const store = new PodIpStore({ dataDir, network: "weft" });
     for (const containerId of ["../x", "a/b", "", "a\0b", "x".repeat(1025)]) expect(() => store.allocate(req(containerId))).toThrow(InvalidAttachmentError);

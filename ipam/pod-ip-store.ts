@@ -148,6 +148,7 @@ export class PodIpStore {
   }
 
   private readRecord(ip: string): PodAllocation | undefined {
+    if (!this.math.record.test(ip)) return undefined; // an empty or garbled pointer points at nothing
     let text: string;
     try {
       text = readFileSync(join(this.dir, ip), "utf8");
@@ -266,6 +267,8 @@ export class PodIpStore {
   gc(valid: PodAttachment[]): PodAllocation[] {
     const keep = new Set(valid.map(attachmentKey));
     return this.locked(() => {
+      // Temp files of writes that a crash cut short: none is being written now, the lock is held.
+      for (const dir of [this.dir, this.attachmentsDir]) for (const name of readdirSync(dir)) if (name.endsWith(".tmp")) unlinkSync(join(dir, name));
       const stale = this.listLocked().filter((r) => !keep.has(attachmentKey(r)));
       for (const rec of stale) this.releaseLocked(rec);
       // Pointers left by a crash between record and pointer removal point at nothing.

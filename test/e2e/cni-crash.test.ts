@@ -76,7 +76,7 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
         const attachments = [...live.keys()].map((s) => ({ containerID: cid(s), ifname: "eth0" }));
         const r = await plugin("GC", {}, { ...conf, "cni.dev/valid-attachments": attachments });
         log.push(`GC ${r.code}`);
-        expect(r.code).toBe(0);
+        expect(r.code, r.stdout).toBe(0);
         continue;
       }
       if (op.verb === "ADD" && live.has(op.slot)) continue; // a runtime never ADDs a live attachment again
@@ -95,7 +95,7 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
     }
     // The runtime's final word: GC with what it believes live.
     const final = await plugin("GC", {}, { ...conf, "cni.dev/valid-attachments": [...live.keys()].map((s) => ({ containerID: cid(s), ifname: "eth0" })) });
-    expect(final.code).toBe(0);
+    expect(final.code, final.stdout).toBe(0);
     return { live, log };
   }
 
