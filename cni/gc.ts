@@ -1,6 +1,6 @@
 // GC (CNI 1.1): release every IP, delete every weft host veth and remove every anti-spoofing entry
 // that belongs to no valid attachment. No list from the runtime means none is valid (libcni's meaning).
-import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { PodIpStore, withIpv6 } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { PluginLog } from "./log.js";
@@ -13,12 +13,7 @@ export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
   const released6 = store6.exists() ? store6.gc(valid) : [];
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
-  const v6Of = new Map(released6.map((r) => [`${r.containerId}:${r.ifname}`, r.ip]));
-  const withV6 = (r: { containerId: string; ifname: string; ip: string }) => {
-    const ipv6 = v6Of.get(`${r.containerId}:${r.ifname}`);
-    return { ...r, ...(ipv6 ? { ipv6 } : {}) };
-  };
-  const entries = released.length && nodeMayFilter(conf.subnetFile) ? released.flatMap((r) => podFilterEntries(withV6(r))) : [];
+  const entries = released.length && nodeMayFilter(conf.subnetFile) ? withIpv6(released, released6).flatMap((r) => podFilterEntries(r)) : [];
   const deleted = unlistPods(entries, () => deleteStaleVeths(conf.bridge, keep));
   log.info("gc", { released: [...released, ...released6].map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
 }

@@ -7,7 +7,7 @@ import type { Logger } from "./log.js";
 import { iptablesUsesNftables, NatRulesKeeper } from "./masquerade.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { PodFilterKeeper, readPodFilterCounters, removePodFilter, type PodFilterSync } from "./pod-filter.js";
-import type { RecordedPod } from "./pod-records.js";
+import type { RecordedPod } from "../ipam/pod-ip-store.js";
 
 export interface NodeRulesOptions {
   ipMasq: boolean;

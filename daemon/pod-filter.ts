@@ -10,7 +10,7 @@
 import { HOST_VETH_PREFIX, POD_FILTER, POD_FILTER6, podFilterEntries, type PodFilterEntry } from "../ipam/attachment.js";
 import { ipv4ToInt } from "../ipam/ipv4.js";
 import { canonicalIpv6 } from "../ipam/ipv6.js";
-import type { RecordedPod } from "./pod-records.js";
+import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { nftCounterPackets } from "../netlink/index.js";
 import { execHere, type Exec } from "./exec.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";

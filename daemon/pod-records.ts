@@ -5,12 +5,9 @@
 // configured where weftd cannot see it.
 import { HOST_VETH_PREFIX } from "../ipam/attachment.js";
 import { readPluginNetworks, type PluginNetwork } from "../ipam/plugin-networks.js";
-import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
+import { PodIpStore, withIpv6, type RecordedPod } from "../ipam/pod-ip-store.js";
 import type { NetlinkHandle } from "../netlink/index.js";
 import type { Logger } from "./log.js";
-
-/** A pod as its IP records give it: its IPv4 record, and a dual-stack pod's IPv6 address. */
-export type RecordedPod = PodAllocation & { ipv6?: string };
 
 export interface PodRecordsOptions {
   confDir: string;
@@ -44,11 +41,9 @@ export class PodRecords {
     const all: RecordedPod[] = [];
     for (const s of sources) {
       const store6 = new PodIpStore({ dataDir: s.dataDir, network: s.network, family: 6 });
-      const v6 = new Map(store6.exists() ? store6.list().map((a) => [`${a.containerId}:${a.ifname}`, a.ip]) : []);
-      for (const a of new PodIpStore({ dataDir: s.dataDir, network: s.network }).list()) {
+      for (const a of withIpv6(new PodIpStore({ dataDir: s.dataDir, network: s.network }).list(), store6.exists() ? store6.list() : [])) {
         const id = `${a.containerId}:${a.ifname}`;
-        const ipv6 = v6.get(id);
-        if (!seen.has(id)) all.push(ipv6 ? { ...a, ipv6 } : a);
+        if (!seen.has(id)) all.push(a);
         seen.add(id);
       }
     }

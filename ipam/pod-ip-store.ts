@@ -44,6 +44,18 @@ export class IpStoreError extends Error {
 }
 
 export class PoolExhaustedError extends IpStoreError {}
+
+/** A pod as its IP records give it: its IPv4 record, and a dual-stack pod's IPv6 address. */
+export type RecordedPod = PodAllocation & { ipv6?: string };
+
+/** Each IPv4 record with the IPv6 address its attachment holds in `v6` (the same attachment's record). */
+export function withIpv6(v4: PodAllocation[], v6: PodAllocation[]): RecordedPod[] {
+  const byAttachment = new Map(v6.map((a) => [attachmentKey(a), a.ip]));
+  return v4.map((a) => {
+    const ipv6 = byAttachment.get(attachmentKey(a));
+    return ipv6 ? { ...a, ipv6 } : a;
+  });
+}
 export class InvalidAttachmentError extends IpStoreError {}
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
