@@ -1,7 +1,7 @@
 // ADD: bridge, veth pair (pod side born in the pod's namespace), IP from the node store (and an IPv6
 // one on a dual-stack node), addresses, routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
 import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
-import { NotFoundError, openHandle, setSysctl, type NetlinkHandle } from "../netlink/index.js";
+import { NotFoundError, openHandle, setLinkSysctl, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
 import { crashPoint } from "./crash-point.js";
 import type { WeftConfig } from "./config.js";
@@ -10,15 +10,13 @@ import type { PluginLog } from "./log.js";
 import { listPod, unlistPods } from "./pod-filter.js";
 import { hostVethName, podFilterEntries, podMacFor } from "../ipam/attachment.js";
 import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
-import type { CniResult, CniRoute } from "./spec.js";
+import { isDefaultRoute, type CniResult, type CniRoute } from "./spec.js";
 
 export function podRoutes(conf: WeftConfig, node: NodeSubnet): CniRoute[] {
   const v4: CniRoute = conf.isDefaultGateway ? { dst: "0.0.0.0/0", gw: node.gateway } : { dst: node.network, gw: node.gateway };
   const v6 = node.ipv6;
   return v6 ? [v4, conf.isDefaultGateway ? { dst: "::/0", gw: v6.gateway } : { dst: v6.network, gw: v6.gateway }] : [v4];
 }
-
-const isDefaultRoute = (dst: string): boolean => dst === "0.0.0.0/0" || dst === "::/0";
 
 function configurePod(pod: NetlinkHandle, index: number, allocs: PodAllocation[], routes: CniRoute[]): void {
   for (const a of allocs) pod.addrAdd(index, `${a.ip}/${a.prefixLen}`);
@@ -28,7 +26,7 @@ function configurePod(pod: NetlinkHandle, index: number, allocs: PodAllocation[]
 
 /** A dual-stack pod takes no router advertisements: its routes are the ones the plugin sets. */
 function refuseRouterAdvertisements(netns: string, ifname: string): void {
-  if (!ifname.includes(".")) setSysctl(netns, `net.ipv6.conf.${ifname}.accept_ra`, "0");
+  setLinkSysctl(netns, "ipv6", ifname, "accept_ra", "0");
 }
 
 export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult {

@@ -1,7 +1,7 @@
 // The node's bridge (cni0): created on first use, holding the node's gateway address (and, on a
 // dual-stack node, its IPv6 gateway). When the node's subnet changed (a new lease), the stale gateway
 // address is replaced instead of failing as flannel's "cni0 already has an IP address different from …".
-import { ExistsError, setSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { ExistsError, setLinkSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
 import { podMacFor } from "../ipam/attachment.js";
 import type { PluginLog } from "./log.js";
 import type { NodeSubnet } from "./node-subnet.js";
@@ -19,7 +19,7 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
       bridge = host.linkAddBridge(name, { mtu: node.mtu, mac });
       // No duplicate address detection on the bridge: while its link-local address is tentative the
       // node resolves no pod's IPv6 address (the first pod's IPv6 went unanswered for ~2 s).
-      if (node.ipv6 && !name.includes(".")) setSysctl(undefined, `net.ipv6.conf.${name}.accept_dad`, "0");
+      if (node.ipv6) setLinkSysctl(undefined, "ipv6", name, "accept_dad", "0");
       log.info("created bridge", { bridge: name });
     } catch (err) {
       if (!(err instanceof ExistsError)) throw err;

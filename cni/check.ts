@@ -7,6 +7,7 @@ import type { CniEnv } from "./env.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 import { hostVethName, podFilterEntry } from "../ipam/attachment.js";
 import { isPodListed, nodeMayFilter } from "./pod-filter.js";
+import { isDefaultRoute } from "./spec.js";
 
 export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const prev = conf.prevResult;
@@ -62,7 +63,7 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
       }
       const routes = [...pod.routeList({ family: 4, oif: link.index }), ...(want6 ? pod.routeList({ family: 6, oif: link.index }) : [])];
       for (const r of prev.routes ?? []) {
-        const dst = r.dst === "0.0.0.0/0" || r.dst === "::/0" ? undefined : r.dst;
+        const dst = isDefaultRoute(r.dst) ? undefined : r.dst;
         const family = r.dst.includes(":") ? 6 : 4;
         if (!routes.some((k) => k.family === family && k.dst === dst && (!r.gw || k.gateway === r.gw))) problems.push(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""} is missing`);
       }

@@ -20,6 +20,9 @@ export interface CniRoute {
   gw?: string;
 }
 
+/** 0.0.0.0/0 or ::/0: a pod's default route, which netlink writes without a destination. */
+export const isDefaultRoute = (dst: string): boolean => dst === "0.0.0.0/0" || dst === "::/0";
+
 export interface CniDns {
   nameservers?: string[];
   domain?: string;

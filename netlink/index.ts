@@ -3,7 +3,7 @@ export type { NetlinkHandle } from "./api.js";
 export { openHandle } from "./handle.js";
 export * from "./types.js";
 export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoundError, PermissionError } from "./errors.js";
-export { readSysctl, setSysctl } from "./sysctl.js";
+export { readSysctl, setLinkSysctl, setSysctl } from "./sysctl.js";
 export { ExecCacheError } from "./exec-cache.js";
 export { inNetns } from "./netns.js";
 export { nftCounterPackets, nftGeneration, openNftSets, type NftCounterRef, type NftSetHandle, type NftSetRef } from "./nft-sets.js";

@@ -14,6 +14,17 @@ export function setSysctl(netnsPath: string | undefined, key: string, value: str
   else write();
 }
 
+/**
+ * An interface's sysctl, net.<family>.conf.<ifname>.<key>. Written as a path, not a dotted key: an
+ * interface name may hold dots ("eth0.100"), which the dotted form would read as separators.
+ */
+export function setLinkSysctl(netnsPath: string | undefined, family: "ipv4" | "ipv6", ifname: string, key: string, value: string): void {
+  if (!ifname || Buffer.byteLength(ifname) > 15 || ifname.includes("/") || ifname === "." || ifname === ".." || !/^[a-z_]+$/.test(key)) throw new Error(`invalid interface sysctl ${family} ${ifname} ${key}`);
+  const write = (): void => writeFileSync(`/proc/sys/net/${family}/conf/${ifname}/${key}`, value);
+  if (netnsPath) inNetns(netnsPath, write);
+  else write();
+}
+
 export function readSysctl(netnsPath: string | undefined, key: string): string {
   const read = (): string => readFileSync(sysctlPath(key), "utf8").trim();
   return netnsPath ? inNetns(netnsPath, read) : read();

@@ -103,5 +103,10 @@ describe("a dual-stack node", () => {
     expect(records(4)).toHaveLength(1);
     expect(del("ds-c", ns).code).toBe(0);
     expect(records(6)).toEqual([]);
+    // An interface name with a dot gets its sysctl too (the dotted form would read "net.5" as two parts).
+    const dotted = pool.create();
+    expect(runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { CNI_CONTAINERID: "ds-d", CNI_NETNS: netnsPath(dotted), CNI_IFNAME: "net.5" } }).code).toBe(0);
+    expect(run("ip", ["netns", "exec", dotted, "cat", "/proc/sys/net/ipv6/conf/net.5/accept_ra"]).trim()).toBe("0");
+    expect(runPlugin({ nodeNetns: node, command: "DEL", config: conf, env: { CNI_CONTAINERID: "ds-d", CNI_NETNS: netnsPath(dotted), CNI_IFNAME: "net.5" } }).code).toBe(0);
   });
 });
