@@ -94,6 +94,18 @@ describe("PodIpStore", () => {
     expect(readdirSync(join(dataDir, "weft", "attachments"))).toEqual(["c0:eth0"]);
   });
 
+  it("GC removes a pointer a crash left at an address another attachment took since (found by the dual-stack crash test)", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    expect(store.list()).toEqual([]); // makes the store's folders
+    // c1's ADD was killed after its pointer, before its record; c2 then got that free address.
+    writeFileSync(join(dataDir, "weft", "attachments", "c1:eth0"), "10.244.1.2");
+    expect(store.allocate(req("c2")).ip).toBe("10.244.1.2");
+    expect(store.find({ containerId: "c1", ifname: "eth0" })).toBeUndefined();
+    expect(store.gc([{ containerId: "c2", ifname: "eth0" }])).toEqual([]);
+    expect(readdirSync(join(dataDir, "weft", "attachments"))).toEqual(["c2:eth0"]);
+    expect(store.find({ containerId: "c2", ifname: "eth0" })?.ip).toBe("10.244.1.2");
+  });
+
   it("GC clears what a SIGKILL mid-write leaves: an empty pointer, temp files of both families' stores (found by the dual-stack crash test)", () => {
     for (const family of [4, 6] as const) {
       const store = new PodIpStore({ dataDir, network: `killed${family}`, family });

@@ -283,11 +283,12 @@ export class PodIpStore {
       for (const dir of [this.dir, this.attachmentsDir]) for (const name of readdirSync(dir)) if (name.endsWith(".tmp")) unlinkSync(join(dir, name));
       const stale = this.listLocked().filter((r) => !keep.has(attachmentKey(r)));
       for (const rec of stale) this.releaseLocked(rec);
-      // Pointers left by a crash between record and pointer removal point at nothing.
+      // Pointers a crash left behind point at nothing of theirs: at no record (killed between pointer
+      // and record), or at a record another attachment took since (the address was free for it).
       for (const name of readdirSync(this.attachmentsDir)) {
         if (!keep.has(name) && !stale.some((r) => attachmentKey(r) === name)) {
-          const ip = readFileSync(join(this.attachmentsDir, name), "utf8").trim();
-          if (!this.readRecord(ip)) unlinkSync(join(this.attachmentsDir, name));
+          const rec = this.readRecord(readFileSync(join(this.attachmentsDir, name), "utf8").trim());
+          if (!rec || attachmentKey(rec) !== name) unlinkSync(join(this.attachmentsDir, name));
         }
       }
       return stale;
