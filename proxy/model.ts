@@ -2,6 +2,8 @@
 // Pods and Nodes, in the API's own JSON shape (so objects from a real API server or the lab's store
 // are read the same way).
 export type Protocol = "TCP" | "UDP" | "SCTP";
+export type IpFamily = "IPv4" | "IPv6";
+export type IpFamilyPolicy = "SingleStack" | "PreferDualStack" | "RequireDualStack";
 
 export interface ObjectMeta {
   name: string;
@@ -28,7 +30,10 @@ export interface Service {
   spec: {
     type?: "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName";
     clusterIP?: string;
+    /** One per family in ipFamilies' order; clusterIPs[0] is clusterIP. */
     clusterIPs?: string[];
+    ipFamilies?: IpFamily[];
+    ipFamilyPolicy?: IpFamilyPolicy;
     ports?: ServicePort[];
     selector?: Record<string, string>;
     sessionAffinity?: "None" | "ClientIP";
@@ -76,7 +81,8 @@ export interface Pod {
     subdomain?: string;
     containers: { name: string; image?: string; ports?: ContainerPort[]; args?: string[]; command?: string[]; lifecycle?: { preStop?: { sleep?: { seconds: number } } } }[];
   };
-  status?: { podIP?: string; phase?: string; hostIP?: string; conditions?: { type: string; status: "True" | "False" }[] };
+  /** podIPs: one per family, podIPs[0] is podIP. */
+  status?: { podIP?: string; podIPs?: { ip: string }[]; phase?: string; hostIP?: string; conditions?: { type: string; status: "True" | "False" }[] };
 }
 
 export interface Node {
@@ -98,4 +104,10 @@ export interface ClusterState {
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 export const nsOf = (m: ObjectMeta): string => m.namespace ?? "default";
 export const isHeadless = (s: Service): boolean => s.spec.clusterIP === "None";
-export const nodeInternalIp = (n: Node): string | undefined => n.status.addresses.find((a) => a.type === "InternalIP")?.address;
+export const ipFamilyOf = (ip: string): IpFamily => (ip.includes(":") ? "IPv6" : "IPv4");
+/** The node's first InternalIP, or its first of `family`: a dual-stack node lists one of each. */
+export const nodeInternalIp = (n: Node, family?: IpFamily): string | undefined => n.status.addresses.find((a) => a.type === "InternalIP" && (!family || ipFamilyOf(a.address) === family))?.address;
+/** Every address of the pod, one per family (podIPs; podIP alone in objects from before dual-stack). */
+export const podIps = (p: Pod): string[] => p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
+/** The Service's cluster IP of `family`, if it has one. */
+export const clusterIpOf = (s: Service, family: IpFamily): string | undefined => (s.spec.clusterIPs ?? (s.spec.clusterIP ? [s.spec.clusterIP] : [])).find((ip) => ip !== "None" && ipFamilyOf(ip) === family);
