@@ -3,7 +3,7 @@
 // file (stale locks of dead processes are broken) and replace the file atomically with a rename.
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { ClusterState } from "../proxy/model.js";
+import { ipFamilyOf, type ClusterState, type IpFamily } from "../proxy/model.js";
 import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 import type { Workload } from "./manifests.js";
 
@@ -26,9 +26,12 @@ export interface ApiState extends ClusterState {
   workloads: Workload[];
   /** Keyed "namespace/name". */
   podRuntime: Record<string, PodRuntime>;
+  /** The service CIDRs, comma-separated, one per family, the default family first (kube-apiserver's --service-cluster-ip-range). */
   serviceCidr: string;
   /** First and last address of the LoadBalancer pool on the underlay. */
   lbPool: [string, string];
+  /** The IPv6 pool, on a lab with an IPv6 underlay. */
+  lbPool6?: [string, string];
   ingresses?: Ingress[];
   ingressClasses?: IngressClass[];
   secrets?: Secret[];
@@ -37,9 +40,12 @@ export interface ApiState extends ClusterState {
 export const apiFile = (dir: string): string => join(dir, "api.json");
 const lockFile = (dir: string): string => join(dir, "api.lock");
 
-export function emptyApi(serviceCidr: string, lbPool: [string, string]): ApiState {
-  return { services: [], endpointSlices: [], pods: [], nodes: [], workloads: [], podRuntime: {}, serviceCidr, lbPool };
+export function emptyApi(serviceCidr: string, lbPool: [string, string], lbPool6?: [string, string]): ApiState {
+  return { services: [], endpointSlices: [], pods: [], nodes: [], workloads: [], podRuntime: {}, serviceCidr, lbPool, ...(lbPool6 ? { lbPool6 } : {}) };
 }
+
+/** The LoadBalancer pool of `family`, if the lab has one. */
+export const lbPoolOf = (api: ApiState, family: IpFamily): [string, string] | undefined => [api.lbPool, api.lbPool6].find((p) => p && ipFamilyOf(p[0]) === family);
 
 export function readApi(dir: string): ApiState | undefined {
   if (!existsSync(apiFile(dir))) return undefined;

@@ -3,6 +3,7 @@ import { allocateClusterIp, allocateNodePort, AllocationError } from "./allocato
 import { emptyApi } from "./api-store.js";
 import { planApply, planDelete } from "./apply-plan.js";
 import { endpointSlicesFor } from "./endpoints.js";
+import { endpointsOf } from "./kubectl-print.js";
 import type { Manifest } from "./manifests.js";
 
 const deployment = (replicas: number, image = "hello"): Manifest => ({
@@ -64,5 +65,46 @@ describe("apply plan", () => {
     expect(slice?.endpoints.map((e) => e.addresses[0])).toEqual(["10.244.1.2"]);
     const all = endpointSlicesFor([{ ...svc, spec: { ...svc.spec, publishNotReadyAddresses: true } }], pods);
     expect(all[0]?.endpoints).toHaveLength(2);
+  });
+
+  it("gives a dual-stack Service an address of each family from its family's range, keeps them on a re-apply, and an IPv6 LoadBalancer address from the IPv6 pool", () => {
+    const api = emptyApi("10.96.0.0/12,fd00:10:96::/112", ["192.168.56.200", "192.168.56.201"], ["fd00:56::200", "fd00:56::201"]);
+    const svc = planApply(api, [service({ type: "LoadBalancer", ipFamilyPolicy: "PreferDualStack" })]).services[0]!;
+    expect(svc.spec.ipFamilies).toEqual(["IPv4", "IPv6"]);
+    expect(svc.spec.clusterIPs).toEqual([expect.stringMatching(/^10\.(9[6-9]|10\d|11[01])\./), expect.stringMatching(/^fd00:10:96::[0-9a-f]{1,4}$/)]);
+    expect(svc.spec.clusterIP).toBe(svc.spec.clusterIPs?.[0]);
+    expect(svc.status?.loadBalancer?.ingress).toEqual([{ ip: "192.168.56.200" }, { ip: "fd00:56::200" }]);
+    api.services = [svc];
+    const again = planApply(api, [service({ type: "LoadBalancer", ipFamilyPolicy: "PreferDualStack" })]);
+    expect(again.services[0]?.spec.clusterIPs).toEqual(svc.spec.clusterIPs);
+    expect(again.report).toEqual(["service/web unchanged"]);
+    // Requested IPv6 addresses: written back in their one spelling, refused out of range or taken.
+    expect(allocateClusterIp("fd00:10:96::/112", new Set(), "FD00:10:96:0::0a")).toBe("fd00:10:96::a");
+    expect(() => allocateClusterIp("fd00:10:96::/112", new Set(), "fd00:10:97::a")).toThrow(/not in the valid range\. The range of valid IPs is fd00:10:96::\/112/);
+    expect(() => allocateClusterIp("fd00:10:96::/112", new Set(["fd00:10:96::a"]), "fd00:10:96::a")).toThrow(/already allocated/);
+    expect(() => allocateClusterIp("fd00:10:96::/112", new Set(), "10.96.0.10")).toThrow(/not in the valid range/);
+  });
+
+  it("refuses RequireDualStack on a single-stack cluster, naming the Service", () => {
+    const api = emptyApi("10.96.0.0/12", ["192.168.56.200", "192.168.56.201"]);
+    expect(() => planApply(api, [service({ ipFamilyPolicy: "RequireDualStack" })])).toThrow('Service "web" is invalid: spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services');
+  });
+
+  it("makes one set of EndpointSlices per family of the Service, each with the pods' addresses of that family; v1 Endpoints show the first family", () => {
+    const api = emptyApi("10.96.0.0/12,fd00:10:96::/112", ["192.168.56.200", "192.168.56.201"]);
+    const pods = planApply(api, [deployment(2)]).createPods;
+    pods[0]!.status = { podIP: "10.244.1.2", podIPs: [{ ip: "10.244.1.2" }, { ip: "fd00:10:244:1::2" }], conditions: [{ type: "Ready", status: "True" }] };
+    pods[1]!.status = { podIP: "10.244.2.2", podIPs: [{ ip: "10.244.2.2" }, { ip: "fd00:10:244:2::2" }], conditions: [{ type: "Ready", status: "True" }] };
+    const single = planApply(api, [service()]).services[0]!;
+    const dual = planApply(api, [service({ ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv6", "IPv4"] })]).services[0]!;
+    const singleSlices = endpointSlicesFor([single], pods);
+    expect(singleSlices.map((s) => [s.addressType, s.endpoints.map((e) => e.addresses[0])])).toEqual([["IPv4", ["10.244.1.2", "10.244.2.2"]]]);
+    const slices = endpointSlicesFor([dual], pods);
+    expect(slices.map((s) => [s.addressType, s.endpoints.map((e) => e.addresses[0])])).toEqual([["IPv6", ["fd00:10:244:1::2", "fd00:10:244:2::2"]], ["IPv4", ["10.244.1.2", "10.244.2.2"]]]);
+    // The IPv4 slice keeps the name an IPv4-only cluster gives it; the IPv6 one has its own.
+    expect(slices[1]?.metadata.name).toBe(singleSlices[0]?.metadata.name);
+    expect(slices[0]?.metadata.name).not.toBe(slices[1]?.metadata.name);
+    const ep = endpointsOf(dual, slices) as { subsets: { addresses: { ip: string }[] }[] };
+    expect(ep.subsets.flatMap((x) => x.addresses.map((a) => a.ip))).toEqual(["fd00:10:244:1::2", "fd00:10:244:2::2"]);
   });
 });

@@ -2,9 +2,11 @@
 // allocated addresses, workloads, and the pods to create and delete. Pure, so a bad document or an
 // allocation conflict stops the whole apply with nothing half-done.
 import { createHash } from "node:crypto";
-import { nsOf, type Pod, type Service } from "../proxy/model.js";
+import { clusterIpOf, ipFamilyOf, nsOf, type Pod, type Service } from "../proxy/model.js";
 import { allocateClusterIp, allocateLoadBalancerIp, allocateNodePort, AllocationError } from "./allocators.js";
-import type { ApiState } from "./api-store.js";
+import { lbPoolOf, type ApiState } from "./api-store.js";
+import { cidrsByFamily } from "./ip-family.js";
+import { serviceFamilies } from "./service-families.js";
 import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 import type { Manifest, Workload } from "./manifests.js";
 
@@ -61,10 +63,19 @@ function planService(api: ApiState, svc: Service, report: string[], lbTaken: Set
   const out: Service = { apiVersion: "v1", kind: "Service", metadata: { ...s.metadata, uid: old?.metadata.uid ?? shortHash(`${key(s.metadata)}${random()}`, 32), creationTimestamp: old?.metadata.creationTimestamp ?? new Date().toISOString() }, spec: { ...s.spec, type } };
   try {
     if (type !== "ExternalName") {
+      const cidrs = cidrsByFamily(api.serviceCidr);
+      const { policy, families } = serviceFamilies(s.spec, old?.spec, [...cidrs.keys()]);
+      Object.assign(out.spec, { ipFamilyPolicy: policy, ipFamilies: families });
       if (old && old.spec.clusterIP && s.spec.clusterIP && s.spec.clusterIP !== old.spec.clusterIP) throw new AllocationError(`spec.clusterIP: Invalid value: "${s.spec.clusterIP}": field is immutable`);
-      if (s.spec.clusterIP === "None") out.spec.clusterIP = "None";
-      else out.spec.clusterIP = old?.spec.clusterIP && old.spec.clusterIP !== "None" ? old.spec.clusterIP : allocateClusterIp(api.serviceCidr, new Set(others.map((x) => x.spec.clusterIP ?? "")), s.spec.clusterIP, "spec.clusterIP", random);
-      out.spec.clusterIPs = [out.spec.clusterIP];
+      if (s.spec.clusterIP === "None") out.spec.clusterIPs = [(out.spec.clusterIP = "None")];
+      else {
+        const used = new Set(others.flatMap((x) => x.spec.clusterIPs ?? [x.spec.clusterIP ?? ""]));
+        const given = s.spec.clusterIPs ?? (s.spec.clusterIP ? [s.spec.clusterIP] : []);
+        // An address the Service already has stays; a family it gains gets one from that family's range.
+        out.spec.clusterIPs = families.map((f, i) => (old && clusterIpOf(old, f)) || allocateClusterIp(cidrs.get(f) ?? "", used, given[i], i === 0 ? "spec.clusterIP" : `spec.clusterIPs[${i}]`, random));
+        out.spec.clusterIP = out.spec.clusterIPs[0];
+        if (old?.spec.clusterIP && old.spec.clusterIP !== "None" && out.spec.clusterIP !== old.spec.clusterIP) throw new AllocationError(`spec.clusterIPs[0]: Invalid value: "${out.spec.clusterIP}": may not change once set (${old.spec.clusterIP})`);
+      }
       const usedPorts = new Set(others.flatMap((x) => (x.spec.ports ?? []).map((p) => p.nodePort ?? 0)));
       out.spec.ports = (s.spec.ports ?? []).map((p, i) => {
         const prev = old?.spec.ports?.find((q) => q.port === p.port && (q.protocol ?? "TCP") === (p.protocol ?? "TCP"));
@@ -76,9 +87,16 @@ function planService(api: ApiState, svc: Service, report: string[], lbTaken: Set
         return { ...port, nodePort: allocated };
       });
       if (type === "LoadBalancer") {
-        const ip = old?.status?.loadBalancer?.ingress?.[0]?.ip ?? allocateLoadBalancerIp(api.lbPool, lbTaken, s.spec.loadBalancerIP);
-        if (ip) lbTaken.add(ip);
-        out.status = { loadBalancer: { ingress: ip ? [{ ip }] : [] } };
+        // MetalLB's way: one address per family of the Service, each from its family's pool.
+        const held = old?.status?.loadBalancer?.ingress?.map((i) => i.ip ?? "") ?? [];
+        const ingress = families.flatMap((f) => {
+          const pool = lbPoolOf(api, f);
+          const requested = s.spec.loadBalancerIP && ipFamilyOf(s.spec.loadBalancerIP) === f ? s.spec.loadBalancerIP : undefined;
+          const ip = held.find((x) => x && ipFamilyOf(x) === f) ?? (pool && allocateLoadBalancerIp(pool, lbTaken, requested));
+          if (ip) lbTaken.add(ip);
+          return ip ? [{ ip }] : [];
+        });
+        out.status = { loadBalancer: { ingress } };
       } else out.status = { loadBalancer: {} };
     }
   } catch (err) {

@@ -1,8 +1,9 @@
 // The EndpointSlice controller as a pure function: each Service's selector over the pods gives its
 // endpoints (ready pods only unless publishNotReadyAddresses), named target ports resolved per pod;
-// pods whose ports resolve differently go to separate slices, as Kubernetes does.
+// pods whose ports resolve differently go to separate slices, as Kubernetes does; one set of slices per
+// IP family of the Service, each with the pods' addresses of that family.
 import { createHash } from "node:crypto";
-import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../proxy/model.js";
+import { ipFamilyOf, nsOf, podIps, SERVICE_NAME_LABEL, type EndpointSlice, type IpFamily, type Pod, type Service } from "../proxy/model.js";
 
 /** The ready addresses behind a Service (by name), from its EndpointSlices; readiness unknown counts as ready. */
 export function readyAddresses(slices: EndpointSlice[], service: string): string[] {
@@ -33,40 +34,39 @@ function resolvePorts(svc: Service, pod: Pod): EndpointSlice["ports"] | undefine
   return out.length ? out : undefined;
 }
 
-export function endpointSlicesFor(services: Service[], pods: Pod[]): EndpointSlice[] {
-  const slices: EndpointSlice[] = [];
-  for (const svc of services) {
-    if ((svc.spec.type ?? "ClusterIP") === "ExternalName" || !svc.spec.selector) continue;
-    const groups = new Map<string, EndpointSlice>();
-    for (const pod of pods) {
-      if (!selects(svc, pod) || !pod.status?.podIP) continue;
-      const ready = isReady(pod);
-      if (!ready && !svc.spec.publishNotReadyAddresses) continue;
-      const ports = resolvePorts(svc, pod);
-      if (!ports) continue;
-      const portsKey = JSON.stringify(ports);
-      let slice = groups.get(portsKey);
-      if (!slice) {
-        const suffix = createHash("sha256").update(`${nsOf(svc.metadata)}/${svc.metadata.name}${portsKey}`).digest("hex").slice(0, 5);
-        slice = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: `${svc.metadata.name}-${suffix}`, namespace: nsOf(svc.metadata), labels: { [SERVICE_NAME_LABEL]: svc.metadata.name } }, addressType: "IPv4", endpoints: [], ports };
-        groups.set(portsKey, slice);
-      }
-      const hostname = pod.spec.hostname && pod.spec.subdomain === svc.metadata.name ? pod.spec.hostname : undefined;
-      slice.endpoints.push({
-        addresses: [pod.status.podIP],
-        conditions: { ready: ready || Boolean(svc.spec.publishNotReadyAddresses), serving: ready, terminating: false },
-        ...(hostname ? { hostname } : {}),
-        ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-        targetRef: { kind: "Pod", name: pod.metadata.name, namespace: nsOf(pod.metadata) },
-      });
-    }
-    // A service with a selector and no endpoints still has one (empty) slice, as kubectl shows it.
-    if (groups.size === 0) {
-      const suffix = createHash("sha256").update(`${nsOf(svc.metadata)}/${svc.metadata.name}`).digest("hex").slice(0, 5);
-      groups.set("", { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: `${svc.metadata.name}-${suffix}`, namespace: nsOf(svc.metadata), labels: { [SERVICE_NAME_LABEL]: svc.metadata.name } }, addressType: "IPv4", endpoints: [], ports: [] });
-    }
-    for (const s of groups.values()) s.endpoints.sort((a, b) => ((a.addresses[0] ?? "") < (b.addresses[0] ?? "") ? -1 : 1));
-    slices.push(...groups.values());
+/** Slice names as the controller makes them: an IPv4 slice keeps the name it had before dual-stack. */
+const sliceName = (svc: Service, family: IpFamily, portsKey: string): string => `${svc.metadata.name}-${createHash("sha256").update(`${nsOf(svc.metadata)}/${svc.metadata.name}${portsKey}${family === "IPv6" ? "/IPv6" : ""}`).digest("hex").slice(0, 5)}`;
+
+function slicesOfFamily(svc: Service, pods: Pod[], family: IpFamily): EndpointSlice[] {
+  const slice = (portsKey: string, ports: EndpointSlice["ports"]): EndpointSlice => ({ apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: sliceName(svc, family, portsKey), namespace: nsOf(svc.metadata), labels: { [SERVICE_NAME_LABEL]: svc.metadata.name } }, addressType: family, endpoints: [], ports });
+  const groups = new Map<string, EndpointSlice>();
+  for (const pod of pods) {
+    const address = podIps(pod).find((ip) => ipFamilyOf(ip) === family);
+    if (!selects(svc, pod) || !address) continue;
+    const ready = isReady(pod);
+    if (!ready && !svc.spec.publishNotReadyAddresses) continue;
+    const ports = resolvePorts(svc, pod);
+    if (!ports) continue;
+    const portsKey = JSON.stringify(ports);
+    const group = groups.get(portsKey) ?? slice(portsKey, ports);
+    groups.set(portsKey, group);
+    const hostname = pod.spec.hostname && pod.spec.subdomain === svc.metadata.name ? pod.spec.hostname : undefined;
+    group.endpoints.push({
+      addresses: [address],
+      conditions: { ready: ready || Boolean(svc.spec.publishNotReadyAddresses), serving: ready, terminating: false },
+      ...(hostname ? { hostname } : {}),
+      ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      targetRef: { kind: "Pod", name: pod.metadata.name, namespace: nsOf(pod.metadata) },
+    });
   }
-  return slices;
+  // A service with a selector and no endpoints still has one (empty) slice, as kubectl shows it.
+  if (groups.size === 0) groups.set("", slice("", []));
+  for (const s of groups.values()) s.endpoints.sort((a, b) => ((a.addresses[0] ?? "") < (b.addresses[0] ?? "") ? -1 : 1));
+  return [...groups.values()];
+}
+
+export function endpointSlicesFor(services: Service[], pods: Pod[]): EndpointSlice[] {
+  return services
+    .filter((svc) => (svc.spec.type ?? "ClusterIP") !== "ExternalName" && svc.spec.selector)
+    .flatMap((svc) => (svc.spec.ipFamilies ?? ["IPv4"]).flatMap((family) => slicesOfFamily(svc, pods, family)));
 }

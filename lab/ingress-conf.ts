@@ -44,7 +44,7 @@ function upstreamFor(ns: string, backend: IngressBackend, inputs: IngressInputs)
     .filter((s) => nsOf(s.metadata) === ns && s.metadata.labels?.["kubernetes.io/service-name"] === ref.name)
     .flatMap((s) => {
       const target = s.ports?.find((p) => (p.name ?? "") === (port.name ?? ""))?.port;
-      return target ? s.endpoints.filter((e) => e.conditions.ready !== false).flatMap((e) => e.addresses.map((a) => `${a}:${target}`)) : [];
+      return target ? s.endpoints.filter((e) => e.conditions.ready !== false).flatMap((e) => e.addresses.map((a) => (a.includes(":") ? `[${a}]:${target}` : `${a}:${target}`))) : [];
     });
   return { name, servers: [...new Set(servers)].sort() };
 }

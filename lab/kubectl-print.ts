@@ -25,9 +25,10 @@ function externalIp(s: Service): string {
   return (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",") || "<pending>";
 }
 
-/** v1 Endpoints (what `kubectl get ep` shows) from a service's EndpointSlices. */
+/** v1 Endpoints (what `kubectl get ep` shows) from a service's EndpointSlices: its first family's, as the controller writes them. */
 export function endpointsOf(svc: Service, slices: EndpointSlice[]): object {
-  const mine = slices.filter((e) => e.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name && nsOf(e.metadata) === nsOf(svc.metadata));
+  const family = svc.spec.ipFamilies?.[0] ?? "IPv4";
+  const mine = slices.filter((e) => e.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name && nsOf(e.metadata) === nsOf(svc.metadata) && e.addressType === family);
   const subsets = mine
     .filter((e) => e.endpoints.length > 0)
     .map((e) => {

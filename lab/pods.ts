@@ -50,15 +50,16 @@ export function runPod(state: LabState, node: LabNode, pod: Pod): PodRuntime {
     ip("-n", netns, "link", "set", "lo", "up");
     const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, att, join(state.dir, "cache"));
     attached = true;
-    const podIp = ((result.ips as { address: string }[] | undefined) ?? [])[0]?.address.split("/")[0] ?? "";
+    // One address per family, in the order the plugin gives them: the first is podIP.
+    const podIpList = ((result.ips as { address: string }[] | undefined) ?? []).map((x) => x.address.split("/")[0] ?? "");
     writeResolvConf(netns, nsOf(pod.metadata));
     mkdirSync(join(node.dir, "pods"), { recursive: true });
     const container = pod.spec.containers[0];
-    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: join(state.dir, "api.json") };
+    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: join(state.dir, "api.json"), ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
     const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`));
     pod.spec.nodeName = node.name;
     pod.metadata.creationTimestamp = new Date().toISOString();
-    pod.status = { phase: "Running", podIP: podIp, hostIP: node.underlayIp, conditions: [{ type: "Ready", status: "False" }] };
+    pod.status = { phase: "Running", podIP: podIpList[0] ?? "", podIPs: podIpList.map((ip) => ({ ip })), hostIP: node.underlayIp, conditions: [{ type: "Ready", status: "False" }] };
     return { node: node.name, netns, containerId, pid, ...(mappings.length ? { portMappings: mappings } : {}) };
   } catch (err) {
     if (attached) {
