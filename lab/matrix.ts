@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { nsOf, type Service } from "../proxy/model.js";
+import { clusterIpOf, nsOf, type Service } from "../proxy/model.js";
 import { readApi } from "./api-store.js";
 import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
@@ -46,7 +46,8 @@ function workload(replicas: number): Manifest[] {
   const labels = { app: NAME };
   return [
     { kind: "Deployment", obj: { kind: "Deployment", metadata: { name: NAME, namespace: NS, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "netexec", image: "registry.k8s.io/e2e-test-images/agnhost:2.45", ports: SERVER_PORTS }] } } } } },
-    { kind: "Service", obj: { apiVersion: "v1", kind: "Service", metadata: { name: NAME, namespace: NS }, spec: { type: "LoadBalancer", selector: labels, ports: SERVICE_PORTS } } },
+    // PreferDualStack: an address of each family on a dual-stack lab, the one family elsewhere.
+    { kind: "Service", obj: { apiVersion: "v1", kind: "Service", metadata: { name: NAME, namespace: NS }, spec: { type: "LoadBalancer", ipFamilyPolicy: "PreferDualStack", selector: labels, ports: SERVICE_PORTS } } },
   ];
 }
 
@@ -131,6 +132,24 @@ function podRow6(condition: string, a: LabPod, b: LabPod): RowPlan {
   return { condition, from: a.name, to: `${b.name} (${b.ip6 ?? "?"})`, netns: a.netns, target: { host: b.ip6 ?? "", ports: probePorts(), name: b.name, source: a.ip6 ?? "", na: IPV6_NA } };
 }
 
+/** The Service's IPv6 address from a pod (its own source kept), by its AAAA name, from a node; its node port and LoadBalancer address from the WAN. */
+function serviceRows6(svc: Service, pod: LabPod, n1: LabNode, n2: LabNode, wanNetns: string | undefined): RowPlan[] {
+  const ip = clusterIpOf(svc, "IPv6");
+  if (!ip) return [];
+  const ports = portsBy(svc, "port");
+  const na = { ...NOT_ADDRESSES, ...IPV6_NA };
+  const name = `${NAME}-`;
+  const rows: RowPlan[] = [
+    { condition: "pod → ClusterIP (IPv6)", from: pod.name, to: `${NS}/${NAME} ${ip}`, netns: pod.netns, target: { host: ip, ports, name, source: pod.ip6 ?? "", na } },
+    { condition: "pod → ClusterIP by DNS name (IPv6)", from: pod.name, to: `${NAME}.${NS} (AAAA)`, netns: pod.netns, podDns: true, target: { host: `${NAME}.${NS}`, family: 6, ports, name, source: pod.ip6 ?? "", na } },
+    { condition: "node → ClusterIP (IPv6)", from: n1.name, to: `${NS}/${NAME} ${ip}`, netns: n1.netns, target: { host: ip, ports, name, na } },
+  ];
+  const lb = svc.status?.loadBalancer?.ingress?.map((i) => i.ip ?? "").find((x) => x.includes(":"));
+  if (wanNetns && n2.underlayIp6) rows.push({ condition: "wan → NodePort (IPv6)", from: "wan", to: `[${n2.underlayIp6}]:<nodePort>`, netns: wanNetns, target: { host: n2.underlayIp6, ports: portsBy(svc, "nodePort"), name, na } });
+  if (wanNetns && lb) rows.push({ condition: "wan → LoadBalancer (IPv6)", from: "wan", to: lb, netns: wanNetns, target: { host: lb, ports, name, na } });
+  return rows;
+}
+
 function planRows(state: LabState, svc: Service | undefined, ingress: { ip: string; ca: string } | undefined): RowPlan[] {
   const [n1, n2] = state.nodes as (LabNode | undefined)[];
   const p11 = n1?.pods[0];
@@ -175,10 +194,11 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
     rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${n1.underlayIp}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
     rows.push(state.options.ipMasq ? { condition: "pod → wan (masqueraded)", from: p11.name, to: `wan ${wan.ip}`, netns: p11.netns, target: { host: wan.ip, ports: probePorts(), name: "wan", source: n1.underlayIp } } : naRow("pod → wan (masqueraded)", "the lab is up without --ip-masq"));
   }
-  // A dual-stack lab: the pod network's paths again over IPv6.
+  // A dual-stack lab: the pod network's paths and the Service's again over IPv6.
   if (state.options.ipFamily === "dual") {
     if (p11?.ip6 && p12?.ip6) rows.push(podRow6("pod → pod, same node (IPv6)", p11, p12));
     if (p11?.ip6 && p21?.ip6) rows.push(podRow6("pod → pod, across nodes (IPv6)", p11, p21));
+    if (svc && p11?.ip6 && n1) rows.push(...serviceRows6(svc, p11, n1, n2 ?? n1, wan?.netns));
     if (wan?.ip6 && p11?.ip6 && n1?.underlayIp6) {
       rows.push(state.options.ipMasq ? { condition: "pod → wan (IPv6, masqueraded)", from: p11.name, to: `wan ${wan.ip6}`, netns: p11.netns, target: { host: wan.ip6, ports: probePorts(), name: "wan", source: n1.underlayIp6, na: IPV6_NA } } : naRow("pod → wan (IPv6, masqueraded)", "the lab is up without --ip-masq"));
     }

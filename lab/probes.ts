@@ -26,6 +26,8 @@ export interface Cell {
 export interface RowTarget {
   /** An address, or a name resolved through the source's resolv.conf (cluster DNS in pods). */
   host: string;
+  /** The family a name is resolved to (an A or an AAAA record); 4 unless said. */
+  family?: 4 | 6;
   ports: Partial<Record<Exclude<Protocol, "ICMP">, number>>;
   /** Cells that do not apply, with why. */
   na?: Partial<Record<Protocol, string>>;
@@ -224,7 +226,7 @@ export async function probeRow(t: RowTarget): Promise<Cell[]> {
     // getaddrinfo with the pod's resolv.conf: the search path and ndots as a pod uses them.
     const started = performance.now();
     try {
-      host = (await withTimeout(`resolving ${t.host}`, lookup(t.host, { family: 4 }))).address;
+      host = (await withTimeout(`resolving ${t.host}`, lookup(t.host, { family: t.family ?? 4 }))).address;
       resolved = `${t.host} → ${host} by cluster DNS in ${round2(performance.now() - started)} ms`;
     } catch (err) {
       return PROTOCOLS.map((protocol) => ({ protocol, ok: false, note: `cannot resolve ${t.host}: ${(err as Error).message}` }));

@@ -2,7 +2,7 @@
 // controller, a weft-proxy (kube-proxy) per node, and cluster DNS (a CoreDNS Deployment behind the
 // kube-dns Service at 10.96.0.10), deployed through `apply` like any workload.
 import { join } from "node:path";
-import type { Node } from "../proxy/model.js";
+import { ipFamilyOf, type Node } from "../proxy/model.js";
 import { emptyApi, readApi, updateApi, writeApi } from "./api-store.js";
 import { apply } from "./apply.js";
 import { readyAddresses } from "./endpoints.js";
@@ -13,12 +13,21 @@ import { spawnInNetns, waitFor } from "./sh.js";
 import { saveState, type LabNode, type LabState } from "./state.js";
 
 export const LB_POOL: [string, string] = ["192.168.56.200", "192.168.56.250"];
+/** On a lab with an IPv6 underlay: the same band of its /64. */
+export const LB_POOL6: [string, string] = ["fd00:56::200", "fd00:56::250"];
+/** The pod network per family, as kube-proxy's --cluster-cidr lists it. */
+const CLUSTER_CIDRS = { IPv4: "10.244.0.0/16", IPv6: "fd00:10:244::/56" };
 export const PROXY = join(REPO, "dist", "lab", "weft-proxy.cjs");
 
-const nodeObject = (n: LabNode): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name } }, spec: { ...(n.subnet ? { podCIDR: n.subnet } : {}) }, status: { addresses: [{ type: "InternalIP", address: n.underlayIp }, { type: "Hostname", address: n.name }] } });
+/** The node's underlay addresses, one per family (kubelet's --node-ip), the lab's first family first. */
+const nodeIps = (n: LabNode): string[] => [n.underlayIp, ...(n.underlayIp6 && n.underlayIp6 !== n.underlayIp ? [n.underlayIp6] : [])];
+
+const nodeObject = (n: LabNode): Node => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name } }, spec: { ...(n.subnet ? { podCIDR: n.subnet } : {}) }, status: { addresses: [...nodeIps(n).map((address) => ({ type: "InternalIP" as const, address })), { type: "Hostname", address: n.name }] } });
 
 export function startProxy(state: LabState, node: LabNode): void {
-  node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", "10.244.0.0/16", "--node-ip", node.underlayIp, "--lb-speaker-iface", "eth0", "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
+  // One proxier per family the node has an address of, as kube-proxy runs on a dual-stack node.
+  const clusterCidrs = nodeIps(node).map((ip) => CLUSTER_CIDRS[ipFamilyOf(ip)]);
+  node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", clusterCidrs.join(","), "--node-ip", nodeIps(node).join(","), "--lb-speaker-iface", "eth0", "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
   state.pids.push(node.proxyPid);
   saveState(state);
 }
@@ -48,7 +57,7 @@ const CLUSTER_DNS: Manifest[] = [
 ];
 
 export async function startServices(state: LabState): Promise<void> {
-  if (!readApi(state.dir)) writeApi(state.dir, emptyApi(state.options.serviceCidr, LB_POOL));
+  if (!readApi(state.dir)) writeApi(state.dir, emptyApi(state.options.serviceCidr, LB_POOL, state.nodes.some((n) => n.underlayIp6) ? LB_POOL6 : undefined));
   const first = state.nodes[0];
   if (!first) throw new Error("the lab has no nodes");
   state.controllerPid = spawnInNetns(first.netns, process.execPath, [SELF, "agent", "controller", "--dir", state.dir], join(state.dir, "controller.log"));
