@@ -1,10 +1,12 @@
 // The Kubernetes DNS specification's records, computed from the cluster's objects: services
-// (A, SRV, PTR; headless → one A per ready endpoint and per-hostname names; ExternalName → CNAME)
-// and pods (a-b-c-d.<ns>.pod). Names that exist without records of the asked type answer NOERROR
-// with no answers; anything else NXDOMAIN.
-import { isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type Service } from "./model.js";
+// (A for the IPv4 cluster IP, AAAA for the IPv6 one, SRV, PTR; headless → one A or AAAA per ready
+// endpoint of each family's slices and per-hostname names; ExternalName → CNAME) and pods
+// (a-b-c-d.<ns>.pod, and fd00-10-244-1--5.<ns>.pod for IPv6). Names that exist without records of
+// the asked type answer NOERROR with no answers; anything else NXDOMAIN.
+import { canonicalIpv6, ipv6Hex } from "./ipv6-address.js";
+import { clusterIpOf, ipFamilyOf, isHeadless, nsOf, podIps, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type IpFamily, type Service } from "./model.js";
 
-export type RecordType = "A" | "SRV" | "PTR" | "CNAME" | "TXT";
+export type RecordType = "A" | "AAAA" | "SRV" | "PTR" | "CNAME" | "TXT";
 export interface DnsRecord {
   name: string;
   type: RecordType;
@@ -23,8 +25,14 @@ export interface Lookup {
 }
 
 const TTL = 5;
-export const reverseName = (ip: string): string => `${ip.split(".").reverse().join(".")}.in-addr.arpa`;
-const dashed = (ip: string): string => ip.replace(/\./g, "-");
+const FAMILIES: IpFamily[] = ["IPv4", "IPv6"];
+const addressRecord = (family: IpFamily): RecordType => (family === "IPv6" ? "AAAA" : "A");
+/** The address as DNS names carry it: IPv6 in its one RFC 5952 text, so names and dedup agree however the API wrote it. */
+const canonicalIp = (ip: string): string => (ipFamilyOf(ip) === "IPv6" ? canonicalIpv6(ip) : ip);
+/** in-addr.arpa for IPv4; ip6.arpa with the 32 nibbles reversed for IPv6 (RFC 3596 §2.5). */
+export const reverseName = (ip: string): string => (ipFamilyOf(ip) === "IPv6" ? `${[...ipv6Hex(ip)].reverse().join(".")}.ip6.arpa` : `${ip.split(".").reverse().join(".")}.in-addr.arpa`);
+/** A name label from an address, as CoreDNS reads it back ('-' → '.' or ':'): 10-244-1-5, fd00-10-244-1--5. */
+const dashed = (ip: string): string => canonicalIp(ip).replace(/[.:]/g, "-");
 
 function slicesOf(state: ClusterState, svc: Service): EndpointSlice[] {
   return state.endpointSlices.filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name && nsOf(s.metadata) === nsOf(svc.metadata));
@@ -52,19 +60,24 @@ export function buildZone(state: ClusterState, domain = "cluster.local"): Zone {
       continue;
     }
     const namedPorts = (svc.spec.ports ?? []).filter((p) => p.name);
-    if (!isHeadless(svc) && svc.spec.clusterIP) {
-      add(base, "A", svc.spec.clusterIP);
-      add(reverseName(svc.spec.clusterIP), "PTR", base);
+    const clusterIps = FAMILIES.flatMap((f) => clusterIpOf(svc, f) ?? []);
+    if (!isHeadless(svc) && clusterIps.length) {
+      for (const ip of clusterIps) {
+        add(base, addressRecord(ipFamilyOf(ip)), canonicalIp(ip));
+        add(reverseName(ip), "PTR", base);
+      }
       for (const p of namedPorts) add(`_${p.name}._${(p.protocol ?? "TCP").toLowerCase()}.${base}`, "SRV", { priority: 0, weight: 100, port: p.port, target: base });
       continue;
     }
     for (const slice of slicesOf(state, svc)) {
+      if (slice.addressType === "FQDN") continue; // names, not addresses: nothing for A or AAAA
+      const type = addressRecord(slice.addressType);
       for (const ep of slice.endpoints) {
         if (ep.conditions.ready === false && !svc.spec.publishNotReadyAddresses) continue;
         for (const ip of ep.addresses) {
           const host = `${ep.hostname ?? dashed(ip)}.${base}`;
-          add(base, "A", ip);
-          add(host, "A", ip);
+          add(base, type, canonicalIp(ip));
+          add(host, type, canonicalIp(ip));
           if (ep.hostname) add(reverseName(ip), "PTR", host);
           for (const p of slice.ports.filter((sp) => sp.name)) add(`_${p.name}._${(p.protocol ?? "TCP").toLowerCase()}.${base}`, "SRV", { priority: 0, weight: 100, port: p.port, target: host });
         }
@@ -73,11 +86,12 @@ export function buildZone(state: ClusterState, domain = "cluster.local"): Zone {
     names.add(base); // a headless service without endpoints still exists
   }
   for (const pod of state.pods) {
-    const ip = pod.status?.podIP;
-    if (!ip) continue;
-    const name = `${dashed(ip)}.${nsOf(pod.metadata)}.pod.${domain}`;
-    add(name, "A", ip);
-    if (!records.has(reverseName(ip))) add(reverseName(ip), "PTR", name);
+    for (const ip of podIps(pod)) {
+      const name = `${dashed(ip)}.${nsOf(pod.metadata)}.pod.${domain}`;
+      const ptr = reverseName(ip);
+      add(name, addressRecord(ipFamilyOf(ip)), canonicalIp(ip));
+      if (!records.has(ptr)) add(ptr, "PTR", name);
+    }
   }
   return { domain, records, names };
 }

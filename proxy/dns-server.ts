@@ -1,7 +1,11 @@
-// Cluster DNS for the lab (what CoreDNS's kubernetes plugin answers), on UDP and TCP port 53.
-// Built on dns-packet, a small, widely used wire-format codec: the records come from dns-records.ts,
-// so answers follow the cluster state file within one change notification.
-import { createSocket } from "node:dgram";
+// Cluster DNS for the lab (what CoreDNS's kubernetes plugin answers), on UDP and TCP port 53, over
+// IPv4 and IPv6: one socket per protocol on "::" takes both families (IPv4 clients arrive as
+// ::ffff:a.b.c.d), and where the kernel has no IPv6 at all UDP falls back to 0.0.0.0 (TCP's listen
+// without a host does the same by itself). Built on dns-packet, a small, widely used wire-format
+// codec: the records come from dns-records.ts, so answers follow the cluster state file within one
+// change notification.
+import { once } from "node:events";
+import { createSocket, type Socket } from "node:dgram";
 import { createServer } from "node:net";
 import * as dnsPacket from "dns-packet";
 import { buildZone, lookup, type DnsRecord, type Zone } from "./dns-records.js";
@@ -22,20 +26,46 @@ export function answer(zone: Zone, query: Buffer): Buffer {
 
 export interface DnsServer {
   setZone(zone: Zone): void;
+  /** Settles once both sockets are bound; rejects with the bind error (a port in use, say). */
+  listening: Promise<void>;
   close(): void;
+}
+
+type OnDatagram = (sock: Socket, msg: Buffer, from: { address: string; port: number }) => void;
+
+async function bindUdpOf(type: "udp4" | "udp6", address: string, port: number, onMessage: OnDatagram, onError: (err: Error) => void): Promise<Socket> {
+  const sock = createSocket({ type, ipv6Only: false });
+  sock.on("message", (msg, rinfo) => onMessage(sock, msg, rinfo));
+  try {
+    sock.bind(port, address);
+    await once(sock, "listening");
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+  sock.on("error", onError);
+  return sock;
+}
+
+/** A UDP socket on `port` of every address of both families, or of IPv4 alone on a kernel without IPv6. */
+async function bindUdp(port: number, onMessage: OnDatagram, onError: (err: Error) => void): Promise<Socket> {
+  try {
+    return await bindUdpOf("udp6", "::", port, onMessage, onError);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EAFNOSUPPORT") throw err;
+    return bindUdpOf("udp4", "0.0.0.0", port, onMessage, onError);
+  }
 }
 
 export function serveDns(port: number, onError: (err: Error) => void): DnsServer {
   let zone = buildZone({ services: [], endpointSlices: [], pods: [], nodes: [] });
-  const udp = createSocket("udp4");
-  udp.on("message", (msg, rinfo) => {
+  const udp = bindUdp(port, (sock, msg, from) => {
     try {
-      udp.send(answer(zone, msg), rinfo.port, rinfo.address);
+      sock.send(answer(zone, msg), from.port, from.address);
     } catch (err) {
       onError(err as Error);
     }
-  });
-  udp.bind(port, "0.0.0.0");
+  }, onError);
   const tcp = createServer((sock) => {
     let buf = Buffer.alloc(0);
     sock.on("data", (d) => {
@@ -57,11 +87,14 @@ export function serveDns(port: number, onError: (err: Error) => void): DnsServer
     });
     sock.on("error", () => undefined);
   });
-  tcp.listen(port, "0.0.0.0");
+  tcp.listen(port);
+  const listening = Promise.all([udp, once(tcp, "listening").then(() => tcp.on("error", onError))]).then(() => undefined);
+  listening.catch(onError);
   return {
     setZone: (z) => void (zone = z),
+    listening,
     close: () => {
-      udp.close();
+      void udp.then((s) => s.close(), () => undefined);
       tcp.close();
     },
   };
