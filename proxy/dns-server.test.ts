@@ -12,8 +12,10 @@ const state: ClusterState = {
   services: [
     { metadata: { name: "dual", namespace: "default" }, spec: { clusterIP: "10.96.0.30", clusterIPs: ["10.96.0.30", "fd00:96::30"], ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "RequireDualStack" } },
     { metadata: { name: "v6only", namespace: "default" }, spec: { clusterIP: "fd00:96::31", clusterIPs: ["fd00:96::31"], ipFamilies: ["IPv6"] } },
+    { metadata: { name: "many", namespace: "default" }, spec: { clusterIP: "None", selector: { app: "many" }, ipFamilies: ["IPv6"] } },
   ],
-  endpointSlices: [],
+  // 40 IPv6 endpoints: their AAAA records are ~1.2 kB, more than a plain UDP answer holds.
+  endpointSlices: [{ metadata: { name: "many-x", namespace: "default", labels: { "kubernetes.io/service-name": "many" } }, addressType: "IPv6", ports: [], endpoints: Array.from({ length: 40 }, (_, i) => ({ addresses: [`fd00:10:244:2::${(i + 10).toString(16)}`], conditions: { ready: true } })) }],
   pods: [{ metadata: { name: "p", namespace: "team" }, spec: { containers: [] }, status: { podIPs: [{ ip: "10.244.1.9" }, { ip: "fd00:10:244:1::9" }] } }],
   nodes: [],
 };
@@ -66,5 +68,15 @@ describe("cluster DNS server over UDP and TCP, IPv4 and IPv6 (dig on loopback)",
     expect(noData).toMatch(/ANSWER: 0,/);
     expect(noData).toMatch(/flags: qr aa rd ra;/);
     expect(await dig("@127.0.0.1", "+tcp", "nope.default.svc.cluster.local", "AAAA")).toMatch(/status: NXDOMAIN/);
+  });
+
+  it("truncates a UDP answer that does not fit (TC, no records), so the resolver asks again over TCP and gets them all", async () => {
+    const udpOnly = await dig("@::1", "+noedns", "+ignore", "many.default.svc.cluster.local", "AAAA");
+    expect(udpOnly).toMatch(/flags: qr aa tc rd ra;/);
+    expect(udpOnly).toMatch(/ANSWER: 0,/);
+    expect(await short("@::1", "+noedns", "many.default.svc.cluster.local", "AAAA")).toHaveLength(40);
+    // An EDNS0 client that offers room for it gets it over UDP at once.
+    const edns = await dig("@127.0.0.1", "+bufsize=4096", "+ignore", "many.default.svc.cluster.local", "AAAA");
+    expect(edns).toMatch(/ANSWER: 40,/);
   });
 });

@@ -14,14 +14,27 @@ function toAnswer(r: DnsRecord): dnsPacket.Answer {
   return { name: r.name, type: r.type, ttl: r.ttl, class: "IN", data: r.data } as dnsPacket.Answer;
 }
 
-export function answer(zone: Zone, query: Buffer): Buffer {
+/** A UDP answer's room: 512 bytes (RFC 1035), or what the client's EDNS0 record offers. */
+function udpLimit(q: dnsPacket.Packet): number {
+  const opt = (q.additionals ?? []).find((a) => a.type === "OPT") as { udpPayloadSize?: number } | undefined;
+  return Math.max(512, opt?.udpPayloadSize ?? 512);
+}
+
+/**
+ * The answer to `query`; over UDP (`udp`) one too large for the client's room goes back empty with
+ * TC set, as CoreDNS answers, so the resolver asks again over TCP (a dual-stack headless Service's
+ * A and AAAA records outgrow 512 bytes sooner than an IPv4 one's).
+ */
+export function answer(zone: Zone, query: Buffer, udp = false): Buffer {
   const q = dnsPacket.decode(query);
   const question = q.questions?.[0];
   const base = { type: "response" as const, id: q.id, questions: q.questions ?? [] };
   if (!question) return dnsPacket.encode({ ...base, flags: 1 /* FORMERR */ });
   const res = lookup(zone, question.name, question.type);
-  const rcodeBits = res.rcode === "NXDOMAIN" ? 3 : 0;
-  return dnsPacket.encode({ ...base, flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcodeBits, answers: res.answers.map(toAnswer) });
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (res.rcode === "NXDOMAIN" ? 3 : 0);
+  const full = dnsPacket.encode({ ...base, flags, answers: res.answers.map(toAnswer) });
+  if (!udp || full.length <= udpLimit(q)) return full;
+  return dnsPacket.encode({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
 }
 
 export interface DnsServer {
@@ -61,7 +74,7 @@ export function serveDns(port: number, onError: (err: Error) => void): DnsServer
   let zone = buildZone({ services: [], endpointSlices: [], pods: [], nodes: [] });
   const udp = bindUdp(port, (sock, msg, from) => {
     try {
-      sock.send(answer(zone, msg), from.port, from.address);
+      sock.send(answer(zone, msg, true), from.port, from.address);
     } catch (err) {
       onError(err as Error);
     }
