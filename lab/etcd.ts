@@ -1,24 +1,23 @@
 // The lab's etcd: one member, or a cluster of N (`weft-lab up --etcd-members 3`), each member in its own
-// namespace on the underlay (192.168.56.2, .3, .4 …). weftd and ipamctl are given every member's
+// namespace on the underlay (192.168.56.2, .3, .4 …; fd00:56::2, ::3 … in an IPv6-only lab). weftd and ipamctl are given every member's
 // client URL. Members can be stopped and started again (`weft-lab etcd stop|start`) to inject faults.
 import { join } from "node:path";
+import { primaryPlan, urlHost } from "./addressing.js";
 import { inNs, pidAlive, spawnInNetns, waitFor } from "./sh.js";
 import { saveState, type EtcdMember, type LabState } from "./state.js";
-
-export const ETCD_FIRST_IP = 2;
 
 export function etcdMembers(state: LabState, count: number): EtcdMember[] {
   return Array.from({ length: count }, (_, i) => ({
     name: count === 1 ? "lab" : `etcd${i + 1}`,
     netns: `${state.prefix}etcd${i === 0 ? "" : i + 1}`,
-    ip: `192.168.56.${ETCD_FIRST_IP + i}`,
+    ip: primaryPlan(state).etcd(i),
     dataDir: join(state.dir, i === 0 ? "etcd" : `etcd${i + 1}`),
     pid: 0,
   }));
 }
 
-export const clientUrl = (m: EtcdMember): string => `http://${m.ip}:2379`;
-const peerUrl = (m: EtcdMember): string => `http://${m.ip}:2380`;
+export const clientUrl = (m: EtcdMember): string => `http://${urlHost(m.ip)}:2379`;
+const peerUrl = (m: EtcdMember): string => `http://${urlHost(m.ip)}:2380`;
 
 /**
  * Starts one member. The initial-cluster flags only matter for an empty data dir: a member that kept

@@ -43,8 +43,8 @@ describe("nginx configuration from Ingress objects", () => {
     );
     expect(conf.slice(conf.indexOf("server_name e.test;"))).toMatch(/^server_name e\.test;\n {4}location \/ \{\n {6}return 503;/);
     const g = conf.slice(conf.indexOf("server_name g.test;"));
-    expect(g).toContain("listen 443 ssl http2;\n    ssl_certificate /t/c.crt;\n    ssl_certificate_key /t/c.key;");
+    expect(g).toContain("listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n    ssl_certificate /t/c.crt;\n    ssl_certificate_key /t/c.key;");
     expect(g).toContain("grpc_pass grpc://default-a-80;");
-    expect(conf).toContain("listen 443 ssl http2 default_server;\n    ssl_reject_handshake on;");
+    expect(conf).toContain("listen 443 ssl http2 default_server;\n    listen [::]:443 ssl http2 default_server;\n    ssl_reject_handshake on;");
   });
 });

@@ -135,15 +135,16 @@ export function renderNginxConf(inputs: IngressInputs): string {
   hosts.delete("_");
   const defaultRoutes = anyHost?.routes ?? new Map<string, Route>();
   if (!defaultRoutes.has("/")) defaultRoutes.set("/", fallback);
-  out.push("  server {", "    listen 80 default_server;", "    listen 443 ssl http2 default_server;", "    ssl_reject_handshake on;", "    server_name _;");
+  // Each port on both families, as ingress-nginx listens: IPv6 clients reach it in a dual-stack or IPv6-only cluster.
+  out.push("  server {", "    listen 80 default_server;", "    listen [::]:80 default_server;", "    listen 443 ssl http2 default_server;", "    listen [::]:443 ssl http2 default_server;", "    ssl_reject_handshake on;", "    server_name _;");
   // As ingress-nginx's default server: the readiness probe's /healthz.
   out.push("    location = /healthz {", "      access_log off;", '      return 200 "ok";', "    }");
   const emitted = new Set<string>();
   for (const r of ordered(defaultRoutes)) out.push(...locationBlock(r, emitted));
   out.push("  }");
   for (const [host, entry] of [...hosts].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push("  server {", "    listen 80;", `    server_name ${host};`);
-    if (entry.tls) out.push("    listen 443 ssl http2;", `    ssl_certificate ${entry.tls.cert};`, `    ssl_certificate_key ${entry.tls.key};`);
+    out.push("  server {", "    listen 80;", "    listen [::]:80;", `    server_name ${host};`);
+    if (entry.tls) out.push("    listen 443 ssl http2;", "    listen [::]:443 ssl http2;", `    ssl_certificate ${entry.tls.cert};`, `    ssl_certificate_key ${entry.tls.key};`);
     if (!entry.routes.has("/")) entry.routes.set("/", fallback);
     const emittedHere = new Set<string>();
     for (const r of ordered(entry.routes)) out.push(...locationBlock(r, emittedHere));

@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { defaultServiceCidr, LAB_IP_FAMILIES, type LabIpFamily } from "./addressing.js";
 import { readApi } from "./api-store.js";
 import { get, RESOURCES } from "./kubectl-print.js";
 import type { ContainerSpec } from "./netexec.js";
@@ -9,9 +10,6 @@ import { labDir, loadState, type LabState } from "./state.js";
 import { pidAlive, waitFor } from "./sh.js";
 import { saveState } from "./state.js";
 import { statusText } from "./status-text.js";
-
-/** kube-apiserver's --service-cluster-ip-range for the lab's families. */
-const defaultServiceCidr = (family: "ipv4" | "dual"): string => (family === "dual" ? "10.96.0.0/12,fd00:10:96::/112" : "10.96.0.0/12");
 
 function requireState(): LabState {
   const state = loadState();
@@ -74,14 +72,14 @@ async function main(): Promise<number> {
           "direct-routing": { type: "boolean", default: false },
           "ip-masq": { type: "boolean", default: true },
           "proxy-mode": { choices: ["iptables", "nftables", "userspace", "ipvs"], default: "iptables", describe: "weft-proxy's mode on every node (kube-proxy's --proxy-mode)" },
-          "service-cidr": { type: "string", describe: "the service CIDRs, one per family, comma-separated (default 10.96.0.0/12, and fd00:10:96::/112 on a dual-stack lab)" },
+          "service-cidr": { type: "string", describe: "the service CIDRs, one per family, comma-separated (default 10.96.0.0/12, fd00:10:96::/112 with IPv6)" },
           services: { type: "boolean", default: true, describe: "run the Services layer (endpoints controller, weft-proxy, cluster DNS); --no-services for the pod network alone" },
           "etcd-members": { type: "number", default: 1, describe: "etcd cluster size (each member in its own namespace); weftd and ipamctl get every endpoint" },
-          "ip-family": { choices: ["ipv4", "dual"], default: "ipv4", describe: "the pod network's families: dual adds an IPv6 underlay, WAN and pod network (IPv6-only is not built yet)" },
+          "ip-family": { choices: LAB_IP_FAMILIES, default: "ipv4" as LabIpFamily, describe: "the lab's families: ipv6 builds it IPv6-only (underlay, WAN, pods, Services); dual adds IPv6 beside IPv4" },
         }),
       async (a) => {
         const { up } = await import("./topology.js");
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] ?? defaultServiceCidr(a["ip-family"] as "ipv4" | "dual"), services: a.services, etcdMembers: a["etcd-members"], ipFamily: a["ip-family"] as "ipv4" | "dual" });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] ?? defaultServiceCidr(a["ip-family"]), services: a.services, etcdMembers: a["etcd-members"], ipFamily: a["ip-family"] });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )

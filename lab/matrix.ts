@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterIpOf, nsOf, type Service } from "../proxy/model.js";
+import { labFamilies } from "./addressing.js";
 import { readApi } from "./api-store.js";
 import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
@@ -175,7 +176,9 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
     const ports = portsBy(svc, "port");
     const name = `${NAME}-`;
     rows.push({ condition: "pod → ClusterIP", from: p11.name, to: `${NS}/${NAME} ${clusterIp}`, netns: p11.netns, target: { host: clusterIp, ports, name, source: p11.ip, na: NOT_ADDRESSES } });
-    rows.push({ condition: "pod → ClusterIP by DNS name", from: p11.name, to: `${NAME}.${NS}`, netns: p11.netns, podDns: true, target: { host: `${NAME}.${NS}`, ports, name, source: p11.ip, na: NOT_ADDRESSES } });
+    // The name resolves to the lab's first family: an A record, or an AAAA one in an IPv6-only lab.
+    const family = labFamilies(state)[0] === "IPv6" ? 6 : 4;
+    rows.push({ condition: "pod → ClusterIP by DNS name", from: p11.name, to: `${NAME}.${NS}`, netns: p11.netns, podDns: true, target: { host: `${NAME}.${NS}`, family, ports, name, source: p11.ip, na: NOT_ADDRESSES } });
     rows.push({ condition: "node → ClusterIP", from: n1.name, to: `${NS}/${NAME} ${clusterIp}`, netns: n1.netns, target: { host: clusterIp, ports, name, na: NOT_ADDRESSES } });
     const lb = svc.status?.loadBalancer?.ingress?.[0]?.ip;
     const n2ip = n2?.underlayIp ?? n1.underlayIp;

@@ -4,20 +4,20 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nsOf, type Pod } from "../proxy/model.js";
+import { primaryPlan } from "./addressing.js";
 import type { ApiState, PodRuntime, PortMapping } from "./api-store.js";
 import { cniAdd, cniDel } from "./cni-runtime.js";
 import { CNI_PATH, conflist, SELF } from "./paths.js";
 import { ip, pidAlive, spawnInNetns } from "./sh.js";
 import type { LabNode, LabState } from "./state.js";
 
-export const CLUSTER_DNS_IP = "10.96.0.10";
 export const CLUSTER_DOMAIN = "cluster.local";
 
-/** `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf: the pod's DNS settings. */
-export function writeResolvConf(netns: string, namespace: string): void {
+/** `ip netns exec` bind-mounts /etc/netns/NAME/resolv.conf over /etc/resolv.conf: the pod's DNS settings (the lab's cluster DNS address). */
+export function writeResolvConf(state: LabState, netns: string, namespace: string): void {
   const dir = join("/etc/netns", netns);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "resolv.conf"), `nameserver ${CLUSTER_DNS_IP}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`);
+  writeFileSync(join(dir, "resolv.conf"), `nameserver ${primaryPlan(state).clusterDns}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`);
 }
 
 export function removeResolvConf(netns: string): void {
@@ -52,7 +52,7 @@ export function runPod(state: LabState, node: LabNode, pod: Pod): PodRuntime {
     attached = true;
     // One address per family, in the order the plugin gives them: the first is podIP.
     const podIpList = ((result.ips as { address: string }[] | undefined) ?? []).map((x) => x.address.split("/")[0] ?? "");
-    writeResolvConf(netns, nsOf(pod.metadata));
+    writeResolvConf(state, netns, nsOf(pod.metadata));
     mkdirSync(join(node.dir, "pods"), { recursive: true });
     const container = pod.spec.containers[0];
     const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: join(state.dir, "api.json"), ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };

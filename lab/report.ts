@@ -1,6 +1,7 @@
 // `weft-lab report`: one self-contained HTML page (no external file, font or script) with the lab's
 // topology drawn as SVG, the connectivity matrix as a colour grid with latencies, and the lease table.
 // A small inline script only adds a summary line, so a page rendered without errors says so.
+import { underlaySummary } from "./addressing.js";
 import type { Row } from "./matrix.js";
 import { PROTOCOLS } from "./probes.js";
 import type { LabState } from "./state.js";
@@ -38,13 +39,14 @@ function topologySvg(state: LabState): string {
     out.push(`<line class="wire" x1="135" y1="90" x2="135" y2="${busY}"/>`);
   }
   const rx = width - 500;
-  box(rx, 20, 220, 70, "host router", ["router", "192.168.56.1 ↔ 203.0.113.1", "forwards underlay ↔ wan"], "router");
+  const underlay = underlaySummary(state);
+  box(rx, 20, 220, 70, "host router", ["router", `${underlay.router} ↔ ${underlay.wan}`, "forwards underlay ↔ wan"], "router");
   out.push(`<line class="wire" x1="${rx + 110}" y1="90" x2="${rx + 110}" y2="${busY}"/>`);
   if (state.wan) {
     box(width - 250, 20, 230, 70, "host wan", ["wan (the internet)", state.wan.ip, `netns ${state.wan.netns}`], "wan");
     out.push(`<line class="wire" x1="${rx + 220}" y1="55" x2="${width - 250}" y2="55"/>`);
   }
-  out.push(`<line class="bus" x1="10" y1="${busY}" x2="${width - 10}" y2="${busY}"/><text class="label" x="20" y="${busY - 8}">underlay 192.168.56.0/24 (fabric bridge)</text>`);
+  out.push(`<line class="bus" x1="10" y1="${busY}" x2="${width - 10}" y2="${busY}"/><text class="label" x="20" y="${busY - 8}">underlay ${esc(underlay.networks)} (fabric bridge)</text>`);
   nodes.forEach((n, i) => {
     const x = 20 + i * (boxW + gap);
     out.push(`<line class="wire" x1="${x + boxW / 2}" y1="${busY}" x2="${x + boxW / 2}" y2="${nodeY}"/>`);

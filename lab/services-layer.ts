@@ -3,20 +3,16 @@
 // kube-dns Service at 10.96.0.10), deployed through `apply` like any workload.
 import { join } from "node:path";
 import { ipFamilyOf, type Node } from "../proxy/model.js";
+import { labFamilies, PLANS, primaryPlan } from "./addressing.js";
 import { emptyApi, readApi, updateApi, writeApi } from "./api-store.js";
 import { apply } from "./apply.js";
 import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
 import { REPO, SELF } from "./paths.js";
-import { CLUSTER_DNS_IP } from "./pods.js";
 import { spawnInNetns, waitFor } from "./sh.js";
 import { saveState, type LabNode, type LabState } from "./state.js";
 
-export const LB_POOL: [string, string] = ["192.168.56.200", "192.168.56.250"];
-/** On a lab with an IPv6 underlay: the same band of its /64. */
-export const LB_POOL6: [string, string] = ["fd00:56::200", "fd00:56::250"];
-/** The pod network per family, as kube-proxy's --cluster-cidr lists it. */
-const CLUSTER_CIDRS = { IPv4: "10.244.0.0/16", IPv6: "fd00:10:244::/56" };
+
 export const PROXY = join(REPO, "dist", "lab", "weft-proxy.cjs");
 
 /** The node's underlay addresses, one per family (kubelet's --node-ip), the lab's first family first. */
@@ -26,7 +22,7 @@ const nodeObject = (n: LabNode): Node => ({ apiVersion: "v1", kind: "Node", meta
 
 export function startProxy(state: LabState, node: LabNode): void {
   // One proxier per family the node has an address of, as kube-proxy runs on a dual-stack node.
-  const clusterCidrs = nodeIps(node).map((ip) => CLUSTER_CIDRS[ipFamilyOf(ip)]);
+  const clusterCidrs = nodeIps(node).map((ip) => PLANS[ipFamilyOf(ip)].podNetwork);
   node.proxyPid = spawnInNetns(node.netns, process.execPath, [PROXY, "--node-name", node.name, "--proxy-mode", state.options.proxyMode, "--cluster-cidr", clusterCidrs.join(","), "--node-ip", nodeIps(node).join(","), "--lb-speaker-iface", "eth0", "--cluster-state", join(state.dir, "api.json")], join(node.dir, "weft-proxy.log"));
   state.pids.push(node.proxyPid);
   saveState(state);
@@ -41,7 +37,8 @@ export function joinNode(state: LabState, node: LabNode): void {
   startProxy(state, node);
 }
 
-const CLUSTER_DNS: Manifest[] = [
+/** CoreDNS behind the kube-dns Service, at the lab's first family's cluster DNS address. */
+const clusterDns = (state: LabState): Manifest[] => [
   {
     kind: "Deployment",
     obj: {
@@ -52,18 +49,19 @@ const CLUSTER_DNS: Manifest[] = [
   },
   {
     kind: "Service",
-    obj: { apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } }, spec: { clusterIP: CLUSTER_DNS_IP, selector: { "k8s-app": "kube-dns" }, ports: [{ name: "dns", port: 53, protocol: "UDP", targetPort: 53 }, { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: 53 }] } },
+    obj: { apiVersion: "v1", kind: "Service", metadata: { name: "kube-dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" } }, spec: { clusterIP: primaryPlan(state).clusterDns, selector: { "k8s-app": "kube-dns" }, ports: [{ name: "dns", port: 53, protocol: "UDP", targetPort: 53 }, { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: 53 }] } },
   },
 ];
 
 export async function startServices(state: LabState): Promise<void> {
-  if (!readApi(state.dir)) writeApi(state.dir, emptyApi(state.options.serviceCidr, LB_POOL, state.nodes.some((n) => n.underlayIp6) ? LB_POOL6 : undefined));
+  const [pool, pool6] = labFamilies(state).map((f) => PLANS[f].lbPool);
+  if (!readApi(state.dir)) writeApi(state.dir, emptyApi(state.options.serviceCidr, pool ?? PLANS.IPv4.lbPool, pool6));
   const first = state.nodes[0];
   if (!first) throw new Error("the lab has no nodes");
   state.controllerPid = spawnInNetns(first.netns, process.execPath, [SELF, "agent", "controller", "--dir", state.dir], join(state.dir, "controller.log"));
   state.pids.push(state.controllerPid);
   saveState(state);
   for (const node of state.nodes) joinNode(state, node);
-  apply(state, CLUSTER_DNS);
+  apply(state, clusterDns(state));
   await waitFor("cluster DNS to be ready (see controller.log)", () => readyAddresses(readApi(state.dir)?.endpointSlices ?? [], "kube-dns").length > 0, 20_000);
 }

@@ -2,12 +2,13 @@
 // work from any shell and a crashed run can be cleaned up.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LabIpFamily } from "./addressing.js";
 
 export interface LabPod {
   name: string;
   netns: string;
   ip: string;
-  /** A dual-stack lab's pods: the IPv6 address. */
+  /** A dual-stack lab's pods: the IPv6 address (`ip` is the IPv4 one; in an IPv6-only lab `ip` is IPv6). */
   ip6?: string;
   containerId: string;
   hostPort?: number;
@@ -18,7 +19,7 @@ export interface LabNode {
   name: string;
   netns: string;
   underlayIp: string;
-  /** A dual-stack lab: the node's IPv6 underlay address. */
+  /** A dual-stack lab: the node's IPv6 underlay address (`underlayIp` is the first family's). */
   underlayIp6?: string;
   subnet?: string;
   weftdPid?: number;
@@ -39,7 +40,7 @@ export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: "ipv4" | "dual" };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];

@@ -1,5 +1,6 @@
 // `weft-lab status` in the terminal: the topology the report draws, as text — etcd, router and wan on
 // the underlay, each node as a box with its subnet and pods, and how pod traffic crosses between nodes.
+import { underlaySummary } from "./addressing.js";
 import type { LabNode, LabState } from "./state.js";
 
 const BOX = 34;
@@ -18,10 +19,11 @@ function nodeBox(n: LabNode): string[] {
 }
 
 export function statusText(s: LabState): string {
+  const underlay = underlaySummary(s);
   const out = [
-    `  etcd ${s.etcd?.endpoint ?? "-"} (netns ${s.etcd?.netns ?? "-"})      router 192.168.56.1 ── wan ${s.wan?.ip ?? "-"} (netns ${s.wan?.netns ?? "-"})`,
+    `  etcd ${s.etcd?.endpoint ?? "-"} (netns ${s.etcd?.netns ?? "-"})      router ${underlay.router} ── wan ${s.wan?.ip ?? "-"} (netns ${s.wan?.netns ?? "-"})`,
     "   │                                                  │",
-    `═══╧═══════════ underlay 192.168.56.0/24 (fabric) ════╧════${"═".repeat(Math.max(0, Math.min(s.nodes.length, PER_LINE) * (BOX + 2) - 62))}`,
+    `═══╧═══════════ underlay ${underlay.networks} (fabric) ════╧════${"═".repeat(Math.max(0, Math.min(s.nodes.length, PER_LINE) * (BOX + 2) - 62))}`,
   ];
   for (let i = 0; i < s.nodes.length; i += PER_LINE) {
     const group = s.nodes.slice(i, i + PER_LINE).map(nodeBox);

@@ -1,9 +1,10 @@
-// Builds and removes the lab: a fabric bridge for the underlay (192.168.56.0/24), a router to a
-// "wan" (203.0.113.0/24) with an HTTP server standing for the internet, etcd, N nodes running weftd,
-// and pods attached through the CNI plugin. Everything lives in namespaces named with the lab's
+// Builds and removes the lab: a fabric bridge for the underlay (192.168.56.0/24, and fd00:56::/64 with
+// IPv6), a router to a "wan" (203.0.113.0/24, 2001:db8:203::/64) with an HTTP server standing for the
+// internet, etcd, N nodes running weftd, and pods attached through the CNI plugin (addressing.ts). Everything lives in namespaces named with the lab's
 // prefix; nothing touches the host's own interfaces, routes or firewall.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { labFamilies, networkConfig, PLANS, primaryPlan, type FamilyPlan } from "./addressing.js";
 import { cniAdd, cniDel } from "./cni-runtime.js";
 import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./etcd.js";
 import type { ContainerSpec } from "./netexec.js";
@@ -15,22 +16,15 @@ import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
 import { SERVER_PORTS } from "./servers.js";
 import { labDir, labPrefix, loadState, saveState, type EtcdMember, type LabNode, type LabPod, type LabState } from "./state.js";
 
-export const UNDERLAY = { bridgeIp: "192.168.56.1", prefixLen: 24 };
-export const WAN = { routerIp: "203.0.113.1", hostIp: "203.0.113.10", prefixLen: 24 };
-/** A dual-stack lab's IPv6 underlay and WAN (documentation and unique-local prefixes, inside the lab's namespaces only). */
-export const UNDERLAY6 = { routerIp: "fd00:56::1", prefixLen: 64 };
-export const WAN6 = { routerIp: "2001:db8:203::1", hostIp: "2001:db8:203::10", prefixLen: 64 };
 /** The first pod on each node publishes its servers on host ports 30080–30085 (portmap): container port + this. */
 export const HOST_PORT_OFFSET = 22_000;
 const hostPortMappings = SERVER_PORTS.map((p) => ({ hostPort: p.containerPort + HOST_PORT_OFFSET, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }));
-export const NETWORK_CONFIG = (directRouting: boolean, dual = false): string =>
-  JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, ...(dual ? { EnableIPv6: true, IPv6Network: "fd00:10:244::/56" } : {}), Backend: { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting } });
-
 
 const progress = (msg: string): void => void process.stderr.write(`  • ${msg}\n`);
-const nodeIp = (i: number): string => `192.168.56.${11 + i}`;
-const nodeIp6 = (i: number): string => `fd00:56::${(11 + i).toString(16)}`;
-const isDual = (state: LabState): boolean => state.options.ipFamily === "dual";
+/** A lab with IPv6 (dual-stack or IPv6-only): every server listens on IPv6 too. */
+const hasIpv6 = (state: LabState): boolean => labFamilies(state).includes("IPv6");
+/** `address/len` on the underlay for each of the lab's families, from the plan's `pick`. */
+const underlayCidrs = (state: LabState, pick: (plan: FamilyPlan) => string): string[] => labFamilies(state).map((f) => `${pick(PLANS[f])}/${PLANS[f].prefixLen}`);
 
 export function addNetns(state: LabState, name: string): string {
   ip("netns", "add", name);
@@ -40,15 +34,19 @@ export function addNetns(state: LabState, name: string): string {
   return name;
 }
 
-/** A veth from the fabric bridge into `netns`, as eth0 with `cidr` (and `cidr6`, without DAD's wait). */
-function plugIntoFabric(state: LabState, netns: string, cidr: string, tag: string, cidr6?: string): void {
+/** A veth from the fabric bridge into `netns`, as eth0 with `cidrs` (IPv6 ones without DAD's wait). */
+function plugIntoFabric(state: LabState, netns: string, cidrs: string[], tag: string): void {
   const fab = `${state.prefix}fabric`;
   const outer = `${state.prefix}${tag}`.slice(0, 15);
   ip("-n", fab, "link", "add", outer, "type", "veth", "peer", "name", "eth0", "netns", netns);
   ip("-n", fab, "link", "set", outer, "master", "br0", "up");
-  ip("-n", netns, "addr", "add", cidr, "dev", "eth0");
-  if (cidr6) ip("-n", netns, "addr", "add", cidr6, "dev", "eth0", "nodad");
+  for (const cidr of cidrs) ip("-n", netns, "addr", "add", cidr, "dev", "eth0", ...(cidr.includes(":") ? ["nodad"] : []));
   ip("-n", netns, "link", "set", "eth0", "up");
+}
+
+/** A default route through the router for each of the lab's families. */
+function routeViaRouter(state: LabState, netns: string): void {
+  for (const f of labFamilies(state)) ip("-n", netns, ...(f === "IPv6" ? ["-6"] : []), "route", "add", "default", "via", PLANS[f].router);
 }
 
 /** `extraArgs`: flags after the lab's own (weftd takes the last of a flag given twice). */
@@ -80,10 +78,11 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
   const containerId = `lab-${name}`;
   const result = cniAdd(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId, netns: `/var/run/netns/${netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`, ...(hostPort ? { portMappings: hostPortMappings } : {}) }, join(state.dir, "cache"));
   const ips = (result.ips as { address: string }[] | undefined) ?? [];
-  const ip6 = ips.find((x) => x.address.includes(":"))?.address.split("/")[0];
+  // ip: the first family's address; ip6: a dual-stack pod's IPv6 one.
+  const ip6 = ips.length > 1 ? ips.find((x) => x.address.includes(":"))?.address.split("/")[0] : undefined;
   const pod: LabPod = { name, netns, ip: ips[0]?.address.split("/")[0] ?? "", ...(ip6 ? { ip6 } : {}), containerId, ...(hostPort ? { hostPort } : {}) };
-  writeResolvConf(netns, "default");
-  pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`), [], isDual(state));
+  writeResolvConf(state, netns, "default");
+  pod.serverPid = startServers(netns, name, node.name, join(node.dir, `${name}.log`), [], hasIpv6(state));
   state.pids.push(pod.serverPid);
   node.pods.push(pod);
   saveState(state);
@@ -92,15 +91,15 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
 
 export async function addNode(state: LabState, i: number, podsPerNode: number): Promise<LabNode> {
   const name = `node${i + 1}`;
-  const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: nodeIp(i), ...(isDual(state) ? { underlayIp6: nodeIp6(i) } : {}), dir: join(state.dir, name), pods: [] };
+  const [first, second] = labFamilies(state).map((f) => PLANS[f].node(i));
+  const node: LabNode = { name, netns: `${state.prefix}${name}`, underlayIp: first ?? "", ...(second ? { underlayIp6: second } : {}), dir: join(state.dir, name), pods: [] };
   mkdirSync(confDir(node), { recursive: true });
   // As a DaemonSet's init container installs it: before weftd starts.
   writeFileSync(join(confDir(node), "10-weft.conflist"), `${JSON.stringify(conflist(node, state.options.ipMasq), null, 2)}\n`);
   addNetns(state, node.netns);
   state.nodes.push(node);
-  plugIntoFabric(state, node.netns, `${node.underlayIp}/${UNDERLAY.prefixLen}`, name, node.underlayIp6 && `${node.underlayIp6}/${UNDERLAY6.prefixLen}`);
-  ip("-n", node.netns, "route", "add", "default", "via", UNDERLAY.bridgeIp);
-  if (node.underlayIp6) ip("-n", node.netns, "-6", "route", "add", "default", "via", UNDERLAY6.routerIp);
+  plugIntoFabric(state, node.netns, underlayCidrs(state, (p) => p.node(i)), name);
+  routeViaRouter(state, node.netns);
   startWeftd(state, node);
   await waitFor(`weftd on ${name} to write subnet.env (see ${join(node.dir, "weftd.log")})`, () => existsSync(join(node.dir, "subnet.env")), 20_000);
   node.subnet = sh("sed", ["-n", "s/^FLANNEL_SUBNET=//p", join(node.dir, "subnet.env")]).trim();
@@ -128,25 +127,22 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   const fab = addNetns(state, `${prefix}fabric`);
   ip("-n", fab, "link", "add", "br0", "type", "bridge");
   ip("-n", fab, "link", "set", "br0", "up");
-  const dual = options.ipFamily === "dual";
   const router = addNetns(state, `${prefix}router`);
-  plugIntoFabric(state, router, `${UNDERLAY.bridgeIp}/${UNDERLAY.prefixLen}`, "router", dual ? `${UNDERLAY6.routerIp}/${UNDERLAY6.prefixLen}` : undefined);
-  inNs(router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-  if (dual) inNs(router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+  plugIntoFabric(state, router, underlayCidrs(state, (p) => p.router), "router");
   const wan = addNetns(state, `${prefix}wan`);
   ip("-n", router, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", wan);
-  ip("-n", router, "addr", "add", `${WAN.routerIp}/${WAN.prefixLen}`, "dev", "wan0");
-  ip("-n", router, "link", "set", "wan0", "up");
-  ip("-n", wan, "addr", "add", `${WAN.hostIp}/${WAN.prefixLen}`, "dev", "eth0");
-  ip("-n", wan, "link", "set", "eth0", "up");
-  ip("-n", wan, "route", "add", "default", "via", WAN.routerIp);
-  if (dual) {
-    ip("-n", router, "addr", "add", `${WAN6.routerIp}/${WAN6.prefixLen}`, "dev", "wan0", "nodad");
-    ip("-n", wan, "addr", "add", `${WAN6.hostIp}/${WAN6.prefixLen}`, "dev", "eth0", "nodad");
-    ip("-n", wan, "-6", "route", "add", "default", "via", WAN6.routerIp);
+  for (const f of labFamilies(state)) {
+    const { wan: w } = PLANS[f];
+    inNs(router, "sysctl", "-qw", f === "IPv6" ? "net.ipv6.conf.all.forwarding=1" : "net.ipv4.ip_forward=1");
+    ip("-n", router, "addr", "add", `${w.router}/${w.prefixLen}`, "dev", "wan0", ...(f === "IPv6" ? ["nodad"] : []));
+    ip("-n", wan, "addr", "add", `${w.host}/${w.prefixLen}`, "dev", "eth0", ...(f === "IPv6" ? ["nodad"] : []));
   }
-  const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }], dual);
-  state.wan = { netns: wan, ip: WAN.hostIp, ...(dual ? { ip6: WAN6.hostIp } : {}), serverPid: wanPid };
+  ip("-n", router, "link", "set", "wan0", "up");
+  ip("-n", wan, "link", "set", "eth0", "up");
+  for (const f of labFamilies(state)) ip("-n", wan, ...(f === "IPv6" ? ["-6"] : []), "route", "add", "default", "via", PLANS[f].wan.router);
+  const [wanIp, wanIp6] = labFamilies(state).map((f) => PLANS[f].wan.host);
+  const wanPid = startServers(wan, "wan", "wan", join(dir, "wan.log"), [{ name: "http-80", containerPort: 80, protocol: "TCP" }], hasIpv6(state));
+  state.wan = { netns: wan, ip: wanIp ?? "", ...(wanIp6 ? { ip6: wanIp6 } : {}), serverPid: wanPid };
   state.pids.push(wanPid);
   saveState(state);
 
@@ -156,14 +152,14 @@ export async function up(options: LabState["options"]): Promise<LabState> {
   state.etcd = { netns: first.netns, endpoint: members.map(clientUrl).join(","), pid: 0, dataDir: first.dataDir, members };
   for (const m of members) {
     addNetns(state, m.netns);
-    plugIntoFabric(state, m.netns, `${m.ip}/${UNDERLAY.prefixLen}`, m.netns.slice(prefix.length));
+    plugIntoFabric(state, m.netns, [`${m.ip}/${primaryPlan(state).prefixLen}`], m.netns.slice(prefix.length));
     startEtcdMember(state, m);
   }
-  await putNetworkConfig(state, NETWORK_CONFIG(options.directRouting, dual));
+  await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4"));
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;
-  progress(`services: endpoints controller, weft-proxy (${options.proxyMode}) on every node, cluster DNS at 10.96.0.10`);
+  progress(`services: endpoints controller, weft-proxy (${options.proxyMode}) on every node, cluster DNS at ${primaryPlan(state).clusterDns}`);
   await startServices(state);
   return state;
 }
