@@ -115,6 +115,6 @@ export function runContainer(spec: ContainerSpec): void {
     else if (p.name?.startsWith("tcp")) createTcpServer((sock) => sock.on("error", () => undefined).pipe(sock)).listen(listen);
     else createServer(httpHandler(spec)).listen(listen);
   }
-  if (sctpPorts.length) void import("./sctp.js").then(({ serveSctp }) => serveSctp(spec.pod, sctpPorts, log));
+  if (sctpPorts.length) void import("./sctp.js").then(({ serveSctp }) => serveSctp(spec.pod, sctpPorts, log, { ipv6: spec.dualStack === true }));
   log("serving", { pod: spec.pod, image: spec.image, ports: spec.ports });
 }

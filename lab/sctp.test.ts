@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crc32c, decodeSctp, encodeSctp } from "./sctp.js";
+import { crc32c, decodeSctp, encodeSctp, sctpOfRawRead } from "./sctp-packet.js";
 
 describe("SCTP packets for the raw-socket exchange", () => {
   it("computes CRC32c as RFC 9260 asks (check value of \"123456789\")", () => {
@@ -20,5 +20,20 @@ describe("SCTP packets for the raw-socket exchange", () => {
     const init = encodeSctp({ srcPort: 1, dstPort: 2, vtag: 0, chunkType: 1, initiateTag: 99 });
     expect(init.length).toBe(32);
     expect(decodeSctp(init)).toMatchObject({ chunkType: 1, vtag: 0, initiateTag: 99 });
+  });
+});
+
+describe("the SCTP packet in what a raw socket reads", () => {
+  const init = encodeSctp({ srcPort: 40000, dstPort: 8085, vtag: 0, chunkType: 1, initiateTag: 5 });
+  const ipv4Header = (ihl: number): Buffer => Buffer.concat([Buffer.from([0x40 | ihl]), Buffer.alloc(ihl * 4 - 1)]);
+
+  it("skips an IPv4 header by its IHL, options included", () => {
+    expect(sctpOfRawRead(4, Buffer.concat([ipv4Header(5), init]))).toEqual(init);
+    expect(decodeSctp(sctpOfRawRead(4, Buffer.concat([ipv4Header(7), init])))).toMatchObject({ srcPort: 40000, dstPort: 8085, initiateTag: 5 });
+    expect(sctpOfRawRead(4, Buffer.alloc(12)).length).toBe(0);
+  });
+
+  it("takes an IPv6 raw read as it is: the kernel gives no IPv6 header", () => {
+    expect(sctpOfRawRead(6, init)).toBe(init);
   });
 });

@@ -21,5 +21,8 @@ export function ipv6Hex(ip: string): string {
 
 export const ipv6Bytes = (ip: string): Buffer => Buffer.from(ipv6Hex(ip), "hex");
 
-/** RFC 5952's one spelling (lower case, no leading zeros, the longest run of zero groups as "::"). */
-export const canonicalIpv6 = (ip: string): string => collapseIPv6Number(IPv6.fromBigInt(BigInt(`0x${ipv6Hex(ip)}`)).toString());
+/** RFC 5952's one spelling of 16 bytes (lower case, no leading zeros, the longest run of zero groups as "::"). */
+export const ipv6FromBytes = (bytes: Uint8Array): string => collapseIPv6Number(IPv6.fromBigInt(BigInt(`0x${Buffer.from(bytes.subarray(0, 16)).toString("hex")}`)).toString());
+
+/** The address in RFC 5952's one spelling. */
+export const canonicalIpv6 = (ip: string): string => ipv6FromBytes(ipv6Bytes(ip));
