@@ -125,12 +125,9 @@ function podRow(condition: string, a: LabPod, b: LabPod, extra: Partial<RowTarge
   return { condition, from: a.name, to: `${b.name} (${b.ip})`, netns: a.netns, target: { host: b.ip, ports: probePorts(), name: b.name, source: a.ip, ...extra } };
 }
 
-/** The lab's SCTP probe builds IPv4 packets (a raw INIT on this kernel without SCTP sockets). */
-const IPV6_NA = { SCTP: "the lab's SCTP probe speaks IPv4 only (raw INIT/INIT ACK over IPv4)" };
-
 /** The same pod-to-pod path over IPv6: to and from the pods' IPv6 addresses. */
 function podRow6(condition: string, a: LabPod, b: LabPod): RowPlan {
-  return { condition, from: a.name, to: `${b.name} (${b.ip6 ?? "?"})`, netns: a.netns, target: { host: b.ip6 ?? "", ports: probePorts(), name: b.name, source: a.ip6 ?? "", na: IPV6_NA } };
+  return { condition, from: a.name, to: `${b.name} (${b.ip6 ?? "?"})`, netns: a.netns, target: { host: b.ip6 ?? "", ports: probePorts(), name: b.name, source: a.ip6 ?? "" } };
 }
 
 /** The Service's IPv6 address from a pod (its own source kept), by its AAAA name, from a node; its node port and LoadBalancer address from the WAN. */
@@ -138,7 +135,7 @@ function serviceRows6(svc: Service, pod: LabPod, n1: LabNode, n2: LabNode, wanNe
   const ip = clusterIpOf(svc, "IPv6");
   if (!ip) return [];
   const ports = portsBy(svc, "port");
-  const na = { ...NOT_ADDRESSES, ...IPV6_NA };
+  const na = NOT_ADDRESSES;
   const name = `${NAME}-`;
   const rows: RowPlan[] = [
     { condition: "pod → ClusterIP (IPv6)", from: pod.name, to: `${NS}/${NAME} ${ip}`, netns: pod.netns, target: { host: ip, ports, name, source: pod.ip6 ?? "", na } },
@@ -203,7 +200,7 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
     if (p11?.ip6 && p21?.ip6) rows.push(podRow6("pod → pod, across nodes (IPv6)", p11, p21));
     if (svc && p11?.ip6 && n1) rows.push(...serviceRows6(svc, p11, n1, n2 ?? n1, wan?.netns));
     if (wan?.ip6 && p11?.ip6 && n1?.underlayIp6) {
-      rows.push(state.options.ipMasq ? { condition: "pod → wan (IPv6, masqueraded)", from: p11.name, to: `wan ${wan.ip6}`, netns: p11.netns, target: { host: wan.ip6, ports: probePorts(), name: "wan", source: n1.underlayIp6, na: IPV6_NA } } : naRow("pod → wan (IPv6, masqueraded)", "the lab is up without --ip-masq"));
+      rows.push(state.options.ipMasq ? { condition: "pod → wan (IPv6, masqueraded)", from: p11.name, to: `wan ${wan.ip6}`, netns: p11.netns, target: { host: wan.ip6, ports: probePorts(), name: "wan", source: n1.underlayIp6 } } : naRow("pod → wan (IPv6, masqueraded)", "the lab is up without --ip-masq"));
     }
   }
   return rows;

@@ -159,7 +159,7 @@ describe("a dual-stack lab", () => {
     expect(rows.map((r) => r.condition).filter((c) => c.includes("IPv6"))).toEqual(["pod → pod, same node (IPv6)", "pod → pod, across nodes (IPv6)", "pod → wan (IPv6, masqueraded)"]);
     expect(failedCells(rows)).toEqual([]);
     expect(code).toBe(0);
-    for (const row of rows.filter((r) => r.condition.includes("IPv6"))) expect(row.cells.filter((c) => c.ok).map((c) => c.protocol)).toEqual(["ICMP", "TCP", "UDP", "HTTP/1.1", "HTTP/2", "gRPC"]);
+    for (const row of rows.filter((r) => r.condition.includes("IPv6"))) expect(row.cells.filter((c) => c.ok).map((c) => c.protocol)).toEqual(["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"]);
   }, 120_000);
 
   it("a DROP of IPv6 alone on one node turns exactly the IPv6 cells of that path red", () => {
@@ -172,7 +172,7 @@ describe("a dual-stack lab", () => {
       expect(ping6(a.netns, b.ip6).received).toBe(0);
       expect(ping(a.netns, b.ip).received).toBe(3);
       const { code, rows } = matrix();
-      expect(failedCells(rows)).toEqual(["ICMP", "TCP", "UDP", "HTTP/1.1", "HTTP/2", "gRPC"].map((p) => `pod → pod, across nodes (IPv6)/${p}`).sort());
+      expect(failedCells(rows)).toEqual(["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"].map((p) => `pod → pod, across nodes (IPv6)/${p}`).sort());
       expect(code).toBe(1);
     } finally {
       spawnSync("ip", ["netns", "exec", n2!.netns, "ip6tables", "-D", ...rule]);
