@@ -1,8 +1,11 @@
 // Applies kube-proxy's iptables layout: the first sync after a start writes every chain (and removes
 // chains a previous run left that are no longer wanted); later syncs rewrite only changed chains,
-// all in one iptables-restore --noflush call, so the change is atomic per table.
-import { BASE_JUMPS, buildRules, restoreText, type PortRules, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
+// all in one iptables-restore --noflush call, so the change is atomic per table. The IPv6 proxier
+// drives ip6tables-save/-restore the same way.
+import { BASE_JUMPS, buildRules, familyOfOptions, restoreText, type PortRules, type ProxyOptions, type RuleSet, type Table } from "./iptables-rules.js";
 import { run as defaultRun, type Runner } from "./exec.js";
+import { familySyntax } from "./family-syntax.js";
+import type { IpFamily } from "./model.js";
 import { PortCache } from "./port-cache.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
@@ -11,6 +14,7 @@ const OURS = /^:(KUBE-(?:SVC|SVL|EXT|SEP|FW)-[A-Z0-9]+) /;
 
 export class IptablesProxier implements Proxier {
   readonly mode = "iptables";
+  readonly family: IpFamily;
   private applied: RuleSet | undefined;
   /** Each Service's output in the applied rule set, reused while it is unchanged. */
   private readonly portCache = new PortCache<PortRules>();
@@ -19,13 +23,15 @@ export class IptablesProxier implements Proxier {
   private readonly save: string;
   private readonly restore: string;
 
-  /** `backend` "legacy" drives iptables-legacy (x_tables) instead of the system's default (nft). */
+  /** `backend` "legacy" drives iptables-legacy / ip6tables-legacy (x_tables) instead of the system's default (nft). */
   constructor(
     private readonly opts: ProxyOptions,
     private readonly run: Runner = defaultRun,
     backend: "default" | "legacy" = "default",
   ) {
-    const bin = backend === "legacy" ? "iptables-legacy" : "iptables";
+    this.family = familyOfOptions(opts);
+    const family = familySyntax(this.family).iptablesBin;
+    const bin = backend === "legacy" ? `${family}-legacy` : family;
     this.save = `${bin}-save`;
     this.restore = `${bin}-restore`;
   }

@@ -1,8 +1,11 @@
 // kube-proxy's iptables mode as a pure function: service ports → the chains of the nat and filter
 // tables, in kube-proxy's layout (KUBE-SERVICES → KUBE-SVC-* → KUBE-SEP-*, KUBE-NODEPORTS → KUBE-EXT-*,
 // KUBE-MARK-MASQ with mark 0x4000, KUBE-POSTROUTING), and the iptables-restore text that moves the
-// kernel from one rule set to the next rewriting only the chains that changed.
+// kernel from one rule set to the next rewriting only the chains that changed. One family per rule
+// set: the IPv6 proxier writes the same chains for ip6tables-restore.
 import { extChain, sepChain, svcChain, svlChain } from "./chain-names.js";
+import { familySyntax, hostPort, type FamilySyntax } from "./family-syntax.js";
+import { ipFamilyOf, type IpFamily } from "./model.js";
 import { cachedPort, type BuildCache } from "./port-cache.js";
 import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
 
@@ -14,7 +17,11 @@ export type RuleSet = Record<Table, Map<string, string[]>>;
 export interface ProxyOptions {
   /** The pod network: traffic from outside it to a cluster IP is masqueraded (kube-proxy's --cluster-cidr). */
   clusterCidr: string;
+  /** The family this proxier programs; the cluster CIDR's when not given. */
+  family?: IpFamily;
 }
+
+export const familyOfOptions = (opts: ProxyOptions): IpFamily => opts.family ?? ipFamilyOf(opts.clusterCidr);
 
 /** Jumps from the built-in chains into ours; ensured once at start, never rewritten. */
 export const BASE_JUMPS: Record<Table, [string, string][]> = {
@@ -39,12 +46,12 @@ const match = (p: ServicePortEntry, port: number): string => `-p ${p.protocol.to
 function spread(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
   const rules: string[] = [];
   if (p.affinitySeconds !== undefined) {
-    for (const ep of eps) rules.push(`-m comment --comment ${q(`${p.name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sepChain(p, ep.ip, ep.port)} --rcheck --seconds ${p.affinitySeconds} --reap -j ${sepChain(p, ep.ip, ep.port)}`);
+    for (const ep of eps) rules.push(`-m comment --comment ${q(`${p.name} -> ${hostPort(ep.ip, ep.port)}`)} -m recent --name ${sepChain(p, ep.ip, ep.port)} --rcheck --seconds ${p.affinitySeconds} --reap -j ${sepChain(p, ep.ip, ep.port)}`);
   }
   eps.forEach((ep, i) => {
     const left = eps.length - i;
     const stat = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(10)} ` : "";
-    rules.push(`-m comment --comment ${q(`${p.name} -> ${ep.ip}:${ep.port}`)} ${stat}-j ${sepChain(p, ep.ip, ep.port)}`);
+    rules.push(`-m comment --comment ${q(`${p.name} -> ${hostPort(ep.ip, ep.port)}`)} ${stat}-j ${sepChain(p, ep.ip, ep.port)}`);
   });
   return rules;
 }
@@ -52,7 +59,7 @@ function spread(p: ServicePortEntry, eps: ServiceEndpoint[]): string[] {
 /** One service port's rules, as (table, chain, rule) in order: built once per distinct port entry. */
 export type PortRules = [Table, string, string][];
 
-function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
+function portRules(p: ServicePortEntry, opts: ProxyOptions, f: FamilySyntax): PortRules {
   const out: PortRules = [];
   const add = (table: Table, chain: string, rule: string): void => void out.push([table, chain, rule]);
   const all = p.endpoints;
@@ -60,10 +67,10 @@ function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
   const hasExternal = p.nodePort !== undefined || p.loadBalancerIPs.length > 0;
   const internalEps = p.internalLocal ? local : all;
   const externalEps = p.externalLocal ? local : all;
-  const cip = `-d ${p.clusterIP}/32 ${match(p, p.port)}`;
+  const cip = `-d ${p.clusterIP}${f.hostMask} ${match(p, p.port)}`;
 
   if (internalEps.length > 0) add("nat", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} cluster IP`)} ${cip} -j ${p.internalLocal ? svlChain(p) : svcChain(p)}`);
-  else add("filter", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} has no ${p.internalLocal ? "local " : ""}endpoints`)} ${cip} -j REJECT --reject-with icmp-port-unreachable`);
+  else add("filter", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} has no ${p.internalLocal ? "local " : ""}endpoints`)} ${cip} -j REJECT --reject-with ${f.portUnreachable}`);
 
   if (all.length > 0) {
     add("nat", svcChain(p), `-m comment --comment ${q(`${p.name} cluster IP`)} ! -s ${opts.clusterCidr} ${cip} -j KUBE-MARK-MASQ`);
@@ -72,11 +79,11 @@ function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
   if ((p.externalLocal || p.internalLocal) && local.length > 0) for (const r of spread(p, local)) add("nat", svlChain(p), r);
 
   if (hasExternal) {
-    const reject = all.length === 0 ? "REJECT --reject-with icmp-port-unreachable" : "DROP";
+    const reject = all.length === 0 ? `REJECT --reject-with ${f.portUnreachable}` : "DROP";
     const why = all.length === 0 ? "has no endpoints" : "has no local endpoints";
     for (const lb of p.loadBalancerIPs) {
-      if (externalEps.length > 0) add("nat", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} loadbalancer IP`)} -d ${lb}/32 ${match(p, p.port)} -j ${extChain(p)}`);
-      else add("filter", "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -d ${lb}/32 ${match(p, p.port)} -j ${reject}`);
+      if (externalEps.length > 0) add("nat", "KUBE-SERVICES", `-m comment --comment ${q(`${p.name} loadbalancer IP`)} -d ${lb}${f.hostMask} ${match(p, p.port)} -j ${extChain(p)}`);
+      else add("filter", "KUBE-EXTERNAL-SERVICES", `-m comment --comment ${q(`${p.name} ${why}`)} -d ${lb}${f.hostMask} ${match(p, p.port)} -j ${reject}`);
     }
     if (p.nodePort !== undefined) {
       if (externalEps.length > 0) add("nat", "KUBE-NODEPORTS", `-m comment --comment ${q(p.name)} ${match(p, p.nodePort)} -j ${extChain(p)}`);
@@ -98,9 +105,9 @@ function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
 
   for (const ep of all) {
     const sep = sepChain(p, ep.ip, ep.port);
-    add("nat", sep, `-m comment --comment ${q(p.name)} -s ${ep.ip}/32 -j KUBE-MARK-MASQ`);
-    const recent = p.affinitySeconds !== undefined ? ` -m recent --set --name ${sep} --mask 255.255.255.255 --rsource` : "";
-    add("nat", sep, `-m comment --comment ${q(p.name)} -p ${p.protocol.toLowerCase()}${recent} -m ${p.protocol.toLowerCase()} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+    add("nat", sep, `-m comment --comment ${q(p.name)} -s ${ep.ip}${f.hostMask} -j KUBE-MARK-MASQ`);
+    const recent = p.affinitySeconds !== undefined ? ` -m recent --set --name ${sep} --mask ${f.allOnesMask} --rsource` : "";
+    add("nat", sep, `-m comment --comment ${q(p.name)} -p ${p.protocol.toLowerCase()}${recent} -m ${p.protocol.toLowerCase()} -j DNAT --to-destination ${hostPort(ep.ip, ep.port)}`);
   }
   return out;
 }
@@ -109,6 +116,7 @@ function portRules(p: ServicePortEntry, opts: ProxyOptions): PortRules {
  * The whole rule set; with `cache` (port-cache.ts), unchanged Services reuse their rule strings.
  */
 export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?: BuildCache<PortRules>): RuleSet {
+  const f = familySyntax(familyOfOptions(opts));
   const nat = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-NODEPORTS", []], ["KUBE-POSTROUTING", []], ["KUBE-MARK-MASQ", []]]);
   const filter = new Map<string, string[]>([["KUBE-SERVICES", []], ["KUBE-EXTERNAL-SERVICES", []], ["KUBE-FORWARD", []]]);
   const tables = { nat, filter };
@@ -126,10 +134,11 @@ export function buildRules(ports: ServicePortEntry[], opts: ProxyOptions, cache?
   add(filter, "KUBE-FORWARD", `-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
   for (const p of ports) {
-    for (const [table, chain, rule] of cachedPort(cache, p, () => portRules(p, opts))) add(tables[table], chain, rule);
+    for (const [table, chain, rule] of cachedPort(cache, p, () => portRules(p, opts, f))) add(tables[table], chain, rule);
   }
-  // NodePorts are looked at last, for any address of this node.
-  add(nat, "KUBE-SERVICES", `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`);
+  // NodePorts are looked at last, for any address of this node; never ::1, which IPv6 cannot route out.
+  const notLoopback = f.family === "IPv6" ? ` ! -d ${f.loopback}${f.hostMask}` : "";
+  add(nat, "KUBE-SERVICES", `-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL${notLoopback} -j KUBE-NODEPORTS`);
   return { nat, filter };
 }
 

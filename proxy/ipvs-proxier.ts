@@ -1,8 +1,10 @@
 // kube-proxy's IPVS mode: a virtual server per service address and port, a real server per endpoint
 // (masquerading), the service addresses on a dummy interface so the node accepts them. It needs the
-// kernel's IP Virtual Server; without it the proxy refuses to start and says which modes work.
+// kernel's IP Virtual Server; without it the proxy refuses to start and says which modes work. It
+// programs IPv4 only, and refuses to run for IPv6 rather than leave that family silently unserved.
 import { existsSync } from "node:fs";
 import { run as defaultRun, type Runner } from "./exec.js";
+import type { IpFamily } from "./model.js";
 import { ProxyModeUnavailableError, type Proxier, type SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
 
@@ -30,9 +32,15 @@ export class IpvsProxier implements Proxier {
     private readonly nodeIp: string,
     private readonly run: Runner = defaultRun,
     private readonly hasIpvs: () => boolean = () => existsSync(IPVS_PROC),
+    readonly family: IpFamily = "IPv4",
   ) {}
 
   init(): void {
+    if (this.family === "IPv6") {
+      throw new ProxyModeUnavailableError(
+        `proxy mode "ipvs" of weft-proxy programs IPv4 only, and --cluster-cidr has an IPv6 CIDR. Use --proxy-mode iptables (the default) or nftables for IPv6 and dual-stack, or give --cluster-cidr an IPv4 CIDR alone.`,
+      );
+    }
     if (!this.hasIpvs()) {
       throw new ProxyModeUnavailableError(
         `proxy mode "ipvs" needs the kernel's IP Virtual Server (CONFIG_IP_VS, module ip_vs), and this kernel does not have it (${IPVS_PROC} is missing). Use --proxy-mode iptables (the default), nftables or userspace.`,

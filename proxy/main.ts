@@ -1,15 +1,18 @@
 // weft-proxy: the lab's kube-proxy. One per node, in the node's network namespace; reads Services and
 // EndpointSlices and programs the node in the chosen mode (iptables, nftables, userspace; ipvs where
-// the kernel has it). Logs one JSON line per event.
+// the kernel has it), with one proxier per IP family that has a cluster CIDR, each syncing on its
+// own. Logs one JSON line per event, naming the family.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { createProxier, PROXY_MODES, type ProxyMode } from "./modes.js";
+import { FamilySyncLoop, type Log } from "./family-sync.js";
+import { createProxier, PROXY_MODES, proxierOptions, type ProxyMode } from "./modes.js";
 import { LbSpeaker } from "./lb-speaker.js";
-import { ProxyModeUnavailableError } from "./proxier.js";
+import { ipFamilyOf } from "./model.js";
+import { ProxyConfigError, ProxyModeUnavailableError } from "./proxier.js";
 import { servicePorts } from "./service-ports.js";
 import { watchClusterState } from "./state-source.js";
 
-const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+const log: Log = (level, msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
@@ -18,8 +21,8 @@ async function main(): Promise<void> {
     .options({
       "node-name": { type: "string", demandOption: true, describe: "this node's name (endpoints on it are local)" },
       "proxy-mode": { choices: PROXY_MODES, default: "iptables" as ProxyMode },
-      "cluster-cidr": { type: "string", default: "10.244.0.0/16", describe: "the pod network; other sources to a cluster IP are masqueraded" },
-      "node-ip": { type: "string", describe: "this node's address (userspace mode's portals)" },
+      "cluster-cidr": { type: "string", default: "10.244.0.0/16", describe: "the pod network, one CIDR per family (\"10.244.0.0/16,fd00:10:244::/56\"); a proxier runs for each family given; other sources to a cluster IP are masqueraded" },
+      "node-ip": { type: "string", describe: "this node's addresses, one per family (userspace mode's portals; the first for the LoadBalancer speaker)" },
       "cluster-state": { type: "string", demandOption: true, describe: "JSON file of Services, EndpointSlices, Pods and Nodes" },
       "sync-period": { type: "number", default: 30, describe: "seconds between full re-syncs that repair drift" },
       "lb-speaker-iface": { type: "string", describe: "announce LoadBalancer addresses on this interface (MetalLB's layer 2 mode); needs --node-ip" },
@@ -27,72 +30,43 @@ async function main(): Promise<void> {
     .strict()
     .parseAsync();
   const node = args["node-name"];
-  let proxier;
+  const mode = args["proxy-mode"];
+  let loops: FamilySyncLoop[];
   try {
-    proxier = createProxier(args["proxy-mode"], { clusterCidr: args["cluster-cidr"], nodeIp: args["node-ip"] ?? "" });
-    proxier.init();
+    loops = proxierOptions(mode, args["cluster-cidr"], args["node-ip"]).map((opts) => new FamilySyncLoop(createProxier(mode, opts), log, { node }));
+    for (const loop of loops) loop.start();
   } catch (err) {
-    if (err instanceof ProxyModeUnavailableError) {
+    if (err instanceof ProxyModeUnavailableError || err instanceof ProxyConfigError) {
       console.error(`weft-proxy: ${err.message}`);
       process.exit(1);
     }
     throw err;
   }
-  log("info", "proxy started", { node, mode: proxier.mode });
+  const families = loops.map((l) => l.family);
+  for (const loop of loops) log("info", "proxy started", { node, mode, family: loop.family });
   const iface = args["lb-speaker-iface"];
-  const speaker = iface && args["node-ip"] ? new LbSpeaker(node, args["node-ip"], iface, (msg, fields) => log("info", msg, fields as Record<string, unknown>)) : undefined;
+  // The speaker announces from the first node address, as before dual-stack.
+  const speakerIp = (args["node-ip"] ?? "").split(",")[0]?.trim();
+  const speaker = iface && speakerIp ? new LbSpeaker(node, speakerIp, iface, (msg, fields) => log("info", msg, { family: ipFamilyOf(speakerIp), ...(fields as Record<string, unknown>) })) : undefined;
   speaker?.start();
-  let last = "";
-  let latest: ReturnType<typeof servicePorts> = [];
-  // Syncs run one at a time, in order; a change during a sync is applied right after it.
-  let queue = Promise.resolve();
-  const sync = (reason: string): Promise<void> => (queue = queue.then(() => syncNow(reason)));
-  // One retry pending at most, backing off from 1 s to 30 s, so a rule the kernel refuses does not
-  // turn into a busy loop (each change or periodic sync would otherwise start another retry chain).
-  let retry: NodeJS.Timeout | undefined;
-  let backoffMs = 1_000;
-  const syncNow = async (reason: string): Promise<void> => {
-    try {
-      const stats = await proxier.sync(latest);
-      backoffMs = 1_000;
-      clearTimeout(retry);
-      retry = undefined;
-      log("info", "rules synced", { node, mode: proxier.mode, reason, servicePorts: latest.length, endpoints: latest.reduce((n, p) => n + p.endpoints.length, 0), written: stats.written, bytes: stats.bytes, ms: Math.round(stats.ms * 10) / 10 });
-    } catch (err) {
-      log("error", "rule sync failed; will retry", { node, mode: proxier.mode, reason, error: (err as Error).message, retryInMs: backoffMs });
-      proxier.invalidate();
-      if (retry) return;
-      retry = setTimeout(() => {
-        retry = undefined;
-        void sync("retry");
-      }, backoffMs);
-      retry.unref();
-      backoffMs = Math.min(backoffMs * 2, 30_000);
-    }
-  };
   const stop = watchClusterState(
     args["cluster-state"],
     (state) => {
       speaker?.update(state);
-      latest = servicePorts(state, node);
-      const key = JSON.stringify(latest);
-      if (key === last) return;
-      last = key;
-      void sync("change");
+      for (const loop of loops) void loop.update(servicePorts(state, node, loop.family));
     },
-    (err) => log("warn", "cannot read the cluster state", { node, error: err.message }),
+    (err) => log("warn", "cannot read the cluster state", { node, families, error: err.message }),
   );
   const repair = setInterval(() => {
-    proxier.invalidate();
-    void sync("periodic");
+    for (const loop of loops) void loop.repair();
   }, args["sync-period"] * 1000);
   const shutdown = (): void => {
     // Rules stay in place, as kube-proxy leaves them: established and new connections keep working.
     stop();
     clearInterval(repair);
-    proxier.stop?.();
+    for (const loop of loops) loop.stop();
     speaker?.stop();
-    log("info", "proxy stopped", { node });
+    log("info", "proxy stopped", { node, mode, families });
     process.exit(0);
   };
   process.on("SIGTERM", shutdown);

@@ -1,13 +1,16 @@
 // Applies kube-proxy's nftables layout with nft -f: one transaction per sync, so a change is atomic.
+// Each family's proxier owns its own table (ip kube-proxy, ip6 kube-proxy) and never reads the other.
 import { run as defaultRun, type Runner } from "./exec.js";
 import { PortCache } from "./port-cache.js";
-import type { ProxyOptions } from "./iptables-rules.js";
-import { buildNftRules, nftScript, TABLE, type NftObjects, type NftPortOps, type NftRuleSet } from "./nft-rules.js";
+import { familyOfOptions, type ProxyOptions } from "./iptables-rules.js";
+import type { IpFamily } from "./model.js";
+import { buildNftRules, nftScript, nftTable, type NftObjects, type NftPortOps, type NftRuleSet } from "./nft-rules.js";
 import type { Proxier, SyncStats } from "./proxier.js";
 import type { ServicePortEntry } from "./service-ports.js";
 
 export class NftProxier implements Proxier {
   readonly mode = "nftables";
+  readonly family: IpFamily;
   private applied: NftRuleSet | undefined;
   /** Each Service's output in the applied rule set, reused while it is unchanged. */
   private readonly portCache = new PortCache<NftPortOps>();
@@ -16,14 +19,16 @@ export class NftProxier implements Proxier {
   constructor(
     private readonly opts: ProxyOptions,
     private readonly run: Runner = defaultRun,
-  ) {}
+  ) {
+    this.family = familyOfOptions(opts);
+  }
 
   /** Finds what a previous run left in our table, to delete what is no longer wanted. */
   init(): void {
     this.stale = { chains: [], sets: [], maps: [] };
     let listing = "";
     try {
-      listing = this.run("nft", ["list", "table", ...TABLE.split(" ")]);
+      listing = this.run("nft", ["list", "table", ...nftTable(this.family).split(" ")]);
     } catch {
       return; // no table yet
     }

@@ -1,6 +1,8 @@
 // Flattens Services and EndpointSlices into what every proxy mode programs: one entry per service
-// port, with its virtual addresses and its endpoints (kube-proxy's ServicePort + Endpoint).
-import { isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type Protocol, type Service } from "./model.js";
+// port, with its virtual addresses and its endpoints (kube-proxy's ServicePort + Endpoint), for one
+// IP family: a dual-stack proxy runs one proxier per family and gives each its family's entries.
+import { hostPort } from "./family-syntax.js";
+import { clusterIpOf, ipFamilyOf, isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type IpFamily, type Protocol, type Service } from "./model.js";
 
 export interface ServiceEndpoint {
   ip: string;
@@ -33,12 +35,12 @@ const DEFAULT_AFFINITY_SECONDS = 10_800;
 
 type SliceIndex = Map<string, EndpointSlice[]>;
 
-/** Slices by "namespace/service", so each service finds its own without scanning them all. */
-function indexSlices(slices: EndpointSlice[]): SliceIndex {
+/** `family`'s slices by "namespace/service", so each service finds its own without scanning them all. */
+function indexSlices(slices: EndpointSlice[], family: IpFamily): SliceIndex {
   const index: SliceIndex = new Map();
   for (const slice of slices) {
     const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!svc || slice.addressType !== "IPv4") continue;
+    if (!svc || slice.addressType !== family) continue;
     const key = `${nsOf(slice.metadata)}/${svc}`;
     const list = index.get(key) ?? [];
     list.push(slice);
@@ -47,7 +49,7 @@ function indexSlices(slices: EndpointSlice[]): SliceIndex {
   return index;
 }
 
-function endpointsFor(index: SliceIndex, svc: Service, portName: string, protocol: Protocol, nodeName: string): ServiceEndpoint[] {
+function endpointsFor(index: SliceIndex, svc: Service, portName: string, protocol: Protocol, nodeName: string, family: IpFamily): ServiceEndpoint[] {
   const out: ServiceEndpoint[] = [];
   const seen = new Set<string>();
   for (const slice of index.get(`${nsOf(svc.metadata)}/${svc.metadata.name}`) ?? []) {
@@ -56,29 +58,49 @@ function endpointsFor(index: SliceIndex, svc: Service, portName: string, protoco
     for (const ep of slice.endpoints) {
       const ready = ep.conditions.ready !== false;
       for (const ip of ep.addresses) {
-        const key = `${ip}:${port.port}`;
+        // A malformed slice's address of the other family would make the whole rule load fail.
+        if (ipFamilyOf(ip) !== family) continue;
+        const key = hostPort(ip, port.port);
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({ ip, port: port.port, ready, local: ep.nodeName === nodeName });
       }
     }
   }
-  // A stable order makes the rules (and their diff) independent of the slices' order.
-  return out.filter((e) => e.ready).sort((a, b) => (a.ip === b.ip ? a.port - b.port : ipToInt(a.ip) - ipToInt(b.ip)));
+  // A stable, numeric order makes the rules (and their diff) independent of the slices' order.
+  const keyed = out.filter((e) => e.ready).map((e) => ({ e, n: ipToInt(e.ip) }));
+  return keyed.sort((a, b) => (a.n === b.n ? a.e.port - b.e.port : a.n < b.n ? -1 : 1)).map((k) => k.e);
 }
 
-export function ipToInt(ip: string): number {
-  return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+/** An address of either family as a number (0 for a malformed part: sorting never throws). */
+export function ipToInt(ip: string): bigint {
+  if (!ip.includes(":")) return BigInt(ip.split(".").reduce((n, o) => n * 256 + (Number(o) || 0), 0));
+  const [head = "", tail] = ip.split("::");
+  const groups = (s: string): bigint[] =>
+    (s ? s.split(":") : []).flatMap((g) => {
+      if (!g.includes(".")) return [BigInt(Number.parseInt(g, 16) || 0)];
+      const v4 = ipToInt(g); // an embedded IPv4 address ("::ffff:10.0.0.1") is the last two groups
+      return [v4 >> 16n, v4 & 0xffffn];
+    });
+  const [h, t] = [groups(head), groups(tail ?? "")];
+  // "::" stands for as many zero groups as make eight.
+  const all = tail === undefined ? h : [...h, ...Array<bigint>(Math.max(0, 8 - h.length - t.length)).fill(0n), ...t];
+  return all.reduce((n, g) => (n << 16n) | g, 0n);
 }
 
-/** Every service port this node's proxy programs: not headless, not ExternalName, with a cluster IP. */
-export function servicePorts(state: ClusterState, nodeName: string): ServicePortEntry[] {
+/**
+ * Every service port of `family` this node's proxy programs: not headless, not ExternalName, with a
+ * cluster IP of that family (a SingleStack IPv4 Service has no IPv6 entry; a dual-stack one has one
+ * in each family), with that family's endpoints and LoadBalancer addresses.
+ */
+export function servicePorts(state: ClusterState, nodeName: string, family: IpFamily = "IPv4"): ServicePortEntry[] {
   const out: ServicePortEntry[] = [];
-  const index = indexSlices(state.endpointSlices);
+  const index = indexSlices(state.endpointSlices, family);
   for (const svc of state.services) {
     const type = svc.spec.type ?? "ClusterIP";
-    if (type === "ExternalName" || isHeadless(svc) || !svc.spec.clusterIP) continue;
-    const lbIps = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => Boolean(ip)) : [];
+    const clusterIP = clusterIpOf(svc, family);
+    if (type === "ExternalName" || isHeadless(svc) || !clusterIP) continue;
+    const lbIps = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => Boolean(ip) && ipFamilyOf(ip ?? "") === family) : [];
     for (const p of svc.spec.ports ?? []) {
       const portName = p.name ?? "";
       const protocol = p.protocol ?? "TCP";
@@ -88,14 +110,14 @@ export function servicePorts(state: ClusterState, nodeName: string): ServicePort
         service: svc.metadata.name,
         portName,
         protocol,
-        clusterIP: svc.spec.clusterIP,
+        clusterIP,
         port: p.port,
         ...(type !== "ClusterIP" && p.nodePort ? { nodePort: p.nodePort } : {}),
         loadBalancerIPs: lbIps,
         ...(svc.spec.sessionAffinity === "ClientIP" ? { affinitySeconds: svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS } : {}),
         externalLocal: type !== "ClusterIP" && svc.spec.externalTrafficPolicy === "Local",
         internalLocal: svc.spec.internalTrafficPolicy === "Local",
-        endpoints: endpointsFor(index, svc, portName, protocol, nodeName),
+        endpoints: endpointsFor(index, svc, portName, protocol, nodeName, family),
       });
     }
   }

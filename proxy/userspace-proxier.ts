@@ -1,11 +1,14 @@
 // kube-proxy's original userspace mode: for each service port a listener in this process on a local
 // port, iptables REDIRECT/DNAT rules that send the service's traffic to it ("portals"), and a
 // forwarder that opens a connection (TCP) or a flow (UDP) to an endpoint, round robin or by client
-// IP. Endpoints see the node as the client, as they did with this mode.
+// IP. Endpoints see the node as the client, as they did with this mode. One proxier per family: the
+// IPv6 one listens on IPv6 sockets and writes its portals with ip6tables.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect, createServer, type Server } from "node:net";
 import { run as defaultRun, type Runner } from "./exec.js";
-import type { Proxier, SyncStats } from "./proxier.js";
+import { familySyntax, hostPort, type FamilySyntax } from "./family-syntax.js";
+import { ipFamilyOf, type IpFamily } from "./model.js";
+import { ProxyConfigError, type Proxier, type SyncStats } from "./proxier.js";
 import type { ServiceEndpoint, ServicePortEntry } from "./service-ports.js";
 
 const CHAINS = { "KUBE-PORTALS-CONTAINER": "PREROUTING", "KUBE-NODEPORT-CONTAINER": "PREROUTING", "KUBE-PORTALS-HOST": "OUTPUT", "KUBE-NODEPORT-HOST": "OUTPUT" } as const;
@@ -22,18 +25,30 @@ interface Portal {
 export class UserspaceProxier implements Proxier {
   readonly mode = "userspace";
   private portals = new Map<string, Portal>();
+  private readonly syntax: FamilySyntax;
+  /** Listeners bind here: the family's any-address, that family only. */
+  private readonly anyAddress: string;
+  private readonly udpType: "udp4" | "udp6";
 
+  /** `nodeIp`: this node's address of `family`, where the portals send locally generated traffic. */
   constructor(
     private readonly nodeIp: string,
     private readonly run: Runner = defaultRun,
-  ) {}
+    readonly family: IpFamily = "IPv4",
+  ) {
+    this.syntax = familySyntax(family);
+    [this.anyAddress, this.udpType] = family === "IPv6" ? ["::", "udp6"] : ["0.0.0.0", "udp4"];
+  }
 
   init(): void {
-    if (!this.nodeIp) throw new Error("userspace mode needs --node-ip (the portals DNAT locally generated traffic to it)");
-    const saved = this.run("iptables-save", ["-t", "nat"]);
+    if (!this.nodeIp || ipFamilyOf(this.nodeIp) !== this.family) {
+      throw new ProxyConfigError(`userspace mode (${this.family}) needs this node's ${this.family} address in --node-ip (the portals DNAT locally generated traffic to it); got "${this.nodeIp}"`);
+    }
+    const bin = this.syntax.iptablesBin;
+    const saved = this.run(`${bin}-save`, ["-t", "nat"]);
     const text = ["*nat", ...Object.keys(CHAINS).map((c) => `:${c} - [0:0]`)];
     for (const [chain, from] of Object.entries(CHAINS)) if (!saved.includes(`-A ${from} -j ${chain}`)) text.push(`-I ${from} 1 -j ${chain}`);
-    this.run("iptables-restore", ["--noflush", "--wait"], `${text.join("\n")}\nCOMMIT\n`);
+    this.run(`${bin}-restore`, ["--noflush", "--wait"], `${text.join("\n")}\nCOMMIT\n`);
   }
 
   private choose(p: Portal, client: string): ServiceEndpoint | undefined {
@@ -51,7 +66,7 @@ export class UserspaceProxier implements Proxier {
   private async open(entry: ServicePortEntry): Promise<Portal> {
     const portal: Portal = { entry, port: 0, next: 0, affinity: new Map(), close: () => undefined };
     if (entry.protocol === "UDP") {
-      const sock = createSocket("udp4");
+      const sock = createSocket({ type: this.udpType, ipv6Only: this.family === "IPv6" });
       const flows = new Map<string, { upstream: UdpSocket; timer: NodeJS.Timeout; connected: boolean }>();
       sock.on("message", (msg, rinfo) => {
         const client = `${rinfo.address}:${rinfo.port}`;
@@ -59,7 +74,7 @@ export class UserspaceProxier implements Proxier {
         if (!flow) {
           const ep = this.choose(portal, rinfo.address);
           if (!ep) return;
-          const upstream = createSocket("udp4");
+          const upstream = createSocket(this.udpType);
           upstream.on("message", (reply) => sock.send(reply, rinfo.port, rinfo.address));
           const created: { upstream: UdpSocket; timer: NodeJS.Timeout; connected: boolean } = { upstream, timer: setTimeout(() => undefined, 0), connected: false };
           upstream.connect(ep.port, ep.ip, () => void (created.connected = true));
@@ -77,7 +92,7 @@ export class UserspaceProxier implements Proxier {
         if (f.connected) send();
         else f.upstream.once("connect", send);
       });
-      await new Promise<void>((resolve) => sock.bind(0, "0.0.0.0", resolve));
+      await new Promise<void>((resolve) => sock.bind(0, this.anyAddress, resolve));
       portal.port = sock.address().port;
       portal.close = () => {
         for (const f of flows.values()) f.upstream.close();
@@ -103,7 +118,7 @@ export class UserspaceProxier implements Proxier {
       };
       tryEndpoint(1);
     });
-    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: this.anyAddress, ipv6Only: this.family === "IPv6" }, resolve));
     portal.port = (server.address() as { port: number }).port;
     portal.close = () => server.close();
     return portal;
@@ -126,17 +141,18 @@ export class UserspaceProxier implements Proxier {
     const rules: Record<keyof typeof CHAINS, string[]> = { "KUBE-PORTALS-CONTAINER": [], "KUBE-PORTALS-HOST": [], "KUBE-NODEPORT-CONTAINER": [], "KUBE-NODEPORT-HOST": [] };
     for (const { entry: p, port } of this.portals.values()) {
       const proto = p.protocol.toLowerCase();
+      const toNode = `DNAT --to-destination ${hostPort(this.nodeIp, port)}`;
       for (const ip of [p.clusterIP, ...p.loadBalancerIPs]) {
-        rules["KUBE-PORTALS-CONTAINER"].push(`-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port} -m comment --comment "${p.name}" -j REDIRECT --to-ports ${port}`);
-        rules["KUBE-PORTALS-HOST"].push(`-d ${ip}/32 -p ${proto} -m ${proto} --dport ${p.port} -m comment --comment "${p.name}" -j DNAT --to-destination ${this.nodeIp}:${port}`);
+        rules["KUBE-PORTALS-CONTAINER"].push(`-d ${ip}${this.syntax.hostMask} -p ${proto} -m ${proto} --dport ${p.port} -m comment --comment "${p.name}" -j REDIRECT --to-ports ${port}`);
+        rules["KUBE-PORTALS-HOST"].push(`-d ${ip}${this.syntax.hostMask} -p ${proto} -m ${proto} --dport ${p.port} -m comment --comment "${p.name}" -j ${toNode}`);
       }
       if (p.nodePort !== undefined) {
         rules["KUBE-NODEPORT-CONTAINER"].push(`-p ${proto} -m addrtype --dst-type LOCAL -m ${proto} --dport ${p.nodePort} -m comment --comment "${p.name}" -j REDIRECT --to-ports ${port}`);
-        rules["KUBE-NODEPORT-HOST"].push(`-p ${proto} -m addrtype --dst-type LOCAL -m ${proto} --dport ${p.nodePort} -m comment --comment "${p.name}" -j DNAT --to-destination ${this.nodeIp}:${port}`);
+        rules["KUBE-NODEPORT-HOST"].push(`-p ${proto} -m addrtype --dst-type LOCAL -m ${proto} --dport ${p.nodePort} -m comment --comment "${p.name}" -j ${toNode}`);
       }
     }
     const text = ["*nat", ...Object.keys(rules).map((c) => `:${c} - [0:0]`), ...Object.entries(rules).flatMap(([c, rs]) => rs.map((r) => `-A ${c} ${r}`)), "COMMIT", ""].join("\n");
-    this.run("iptables-restore", ["--noflush", "--wait"], text);
+    this.run(`${this.syntax.iptablesBin}-restore`, ["--noflush", "--wait"], text);
     return { written: this.portals.size, bytes: text.length, ms: performance.now() - t };
   }
 
