@@ -4,7 +4,9 @@
 // and the log says so. subnet.env says whether the filter is on (WEFT_ANTI_SPOOFING); where it is off
 // the set is not touched at all: the kernel aborts an nf_tables batch for a missing table only after
 // 8-19 ms of work, more than the rest of the plugin's own.
-import { POD_FILTER, POD_FILTER6, type PodFilterEntry } from "../ipam/attachment.js";
+// A dual-stack pod's IPv6 and link-local addresses are also listed as the targets its neighbour
+// advertisements may name (POD_ND_TARGETS), with the same keys.
+import { ndTargetEntries, POD_FILTER, POD_FILTER6, POD_ND_TARGETS, type PodFilterEntry } from "../ipam/attachment.js";
 import { readSubnetEnv } from "../ipam/subnet-env.js";
 import { concatKey, NotFoundError, openNftSets, type NftSetHandle } from "../netlink/index.js";
 import type { PluginLog } from "./log.js";
@@ -35,9 +37,21 @@ export function nodeMayFilter(subnetFile: string): boolean {
   }
 }
 
+/** Each of the pod's elements with its set: its entries, then the targets it may advertise. */
+const elementsOf = (entries: PodFilterEntry[]) => [...entries.map((e) => ({ set: setOf(e), key: keyOf(e) })), ...ndTargetEntries(entries).map((e) => ({ set: POD_ND_TARGETS, key: keyOf(e) }))];
+
+/** Adds the advertisement targets; a table from a weftd that does not check them has no set for them (it adds them when it rewrites the table). */
+function addNdTargets(sets: NftSetHandle, keys: Buffer[]): void {
+  try {
+    if (keys.length) sets.addElements(POD_ND_TARGETS, keys);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
 /**
- * Adds the pod's entries (one per address; a dual-stack pod's IPv6 ones to the IPv6 set); returns
- * false when this node has no filter. `filterOn`: subnet.env's word.
+ * Adds the pod's entries (one per address; a dual-stack pod's IPv6 ones to the IPv6 set, and its
+ * advertisement targets); returns false when this node has no filter. `filterOn`: subnet.env's word.
  */
 export function listPod(entries: PodFilterEntry[], filterOn: boolean | undefined, log: PluginLog): boolean {
   const entry = entries[0] as PodFilterEntry;
@@ -50,6 +64,7 @@ export function listPod(entries: PodFilterEntry[], filterOn: boolean | undefined
       sets.addElements(POD_FILTER, entries.filter((e) => !isV6(e)).map(keyOf));
       const v6 = entries.filter(isV6).map(keyOf);
       if (v6.length) sets.addElements(POD_FILTER6, v6);
+      addNdTargets(sets, ndTargetEntries(entries).map(keyOf));
     });
     return true;
   } catch (err) {
@@ -71,9 +86,9 @@ export function unlistPods<T>(entries: PodFilterEntry[], meanwhile: () => T): T 
   try {
     if (entries.length) sets = openNftSets();
     // One batch each: the kernel fails a whole batch for one element that is already gone.
-    for (const e of entries) {
+    for (const { set, key } of elementsOf(entries)) {
       try {
-        sets?.deleteElements(setOf(e), [keyOf(e)]);
+        sets?.deleteElements(set, [key]);
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
       }

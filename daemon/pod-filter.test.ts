@@ -170,8 +170,46 @@ describe("the anti-spoofing table on a dual-stack node", () => {
   it("checks IPv6 against the IPv6 set and drops router advertisements and redirects from pods", () => {
     const script = podFilterScript(true);
     expect(script).toContain("set pod-addresses6 { type ifname . ether_addr . ipv6_addr;");
-    expect(script).toMatch(/add rule bridge weft from-pod icmpv6 type \{ nd-router-advert, nd-redirect \} counter name "spoofed" drop\nadd rule bridge weft from-pod ether type ip6 iifname \. ether saddr \. ip6 saddr @pod-addresses6 return\nadd rule bridge weft from-pod ether type ip6 counter name "spoofed" drop\nadd rule bridge weft from-pod counter name "not-ipv4" drop\n$/);
+    expect(script).toMatch(/add rule bridge weft from-pod icmpv6 type \{ nd-router-advert, nd-redirect \} counter name "spoofed" drop\nadd rule bridge weft from-pod icmpv6 type nd-neighbor-advert .*\nadd rule bridge weft from-pod ether type ip6 iifname \. ether saddr \. ip6 saddr @pod-addresses6 return\nadd rule bridge weft from-pod ether type ip6 counter name "spoofed" drop\nadd rule bridge weft from-pod counter name "not-ipv4" drop\n$/);
     expect(podFilterScript(false)).not.toContain("ip6 saddr");
+  });
+
+  it("drops a neighbour advertisement whose target (8 bytes into the ICMPv6 header) is not one of the port's pod's own addresses, before its source is looked at", () => {
+    const script = podFilterScript(true);
+    expect(script).toContain("set pod-nd-targets6 { typeof iifname . ether saddr . @th,64,128;");
+    expect(script).toContain('add rule bridge weft from-pod icmpv6 type nd-neighbor-advert iifname . ether saddr . @th,64,128 != @pod-nd-targets6 counter name "spoofed" drop\nadd rule bridge weft from-pod ether type ip6 iifname');
+    expect(podFilterScript(false)).not.toContain("nd-neighbor-advert");
+    expect(podFilterScript(false)).toContain("set pod-nd-targets6 {"); // declared on every node: a node that turns dual-stack keeps its table
+    for (const [, comment] of script.matchAll(/comment "([^"]*)"/g)) expect(comment!.length).toBeLessThanOrEqual(128); // nft's limit
+  });
+
+  it("lists as targets a pod's IPv6 and link-local address, not ::, written as the 128-bit integers the raw payload is looked up as", async () => {
+    const pod = { containerId: "c1", ifname: "eth0", ip: "10.244.134.2", ipv6: "fd00:10:244:3f::2", prefixLen: 24, gateway: "10.244.134.1", allocatedAt: "" };
+    const writes: string[] = [];
+    const exec = (_cmd: string, args: string[], input?: string): string => {
+      if (args[0] === "-j") throw new Error("Error: No such file or directory");
+      writes.push(input ?? "");
+      return "";
+    };
+    const r = await syncPodFilter({ allocations: [pod], relist: () => [pod], ports: [portOf(pod)], dualStack: true }, exec);
+    expect(r).toMatchObject({ tableWritten: true, added: 6, entries: 6 });
+    const veth = portOf(pod);
+    expect(writes[0]).toContain(`add element bridge weft pod-nd-targets6 { "${veth}" . 0a:58:0a:f4:86:02 . 0xfd0000100244003f0000000000000002, "${veth}" . 0a:58:0a:f4:86:02 . 0xfe8000000000000008580afffef48602 }\n`);
+    expect(writes[0]).toContain(`add element bridge weft pod-addresses6 { "${veth}" . 0a:58:0a:f4:86:02 . fd00:10:244:3f::2, "${veth}" . 0a:58:0a:f4:86:02 . fe80::858:aff:fef4:8602, "${veth}" . 0a:58:0a:f4:86:02 . :: }\n`);
+    expect(() => elementText({ hostVeth: veth, mac: "0a:58:0a:f4:86:02", ip: "10.244.134.2", ndTarget: true })).toThrow(/not a neighbour advertisement target/);
+  });
+
+  it("reads the targets back as addresses, and leaves alone a target it could not write itself", async () => {
+    const target = (hex: string) => ({ concat: ["weft0123abcd", "0a:58:0a:f4:86:02", hex] });
+    const json = { nftables: [{ set: { name: "pod-nd-targets6", elem: [target("0xfd0000100244003f0000000000000002"), target("0xfd00:1")] } }] };
+    const state = await readPodFilter(() => JSON.stringify(json), true);
+    expect(state?.entries).toEqual([
+      { hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:86:02", ip: "fd00:10:244:3f::2", ndTarget: true },
+      { hostVeth: "weft0123abcd", mac: "0a:58:0a:f4:86:02", ip: "0xfd00:1", ndTarget: true },
+    ]);
+    // The pod is gone: its well-formed target is removed at the second sighting, the garbled one never.
+    const first = planPodFilter({ ...state!, intact: true }, [], new Set(), new Set());
+    expect(planPodFilter({ ...state!, intact: true }, [], new Set(), first.differing).remove).toEqual([state!.entries[0]]);
   });
 
   it("lists a dual-stack pod's IPv6 address, its link-local address and :: beside its IPv4 address, each with its port and MAC", () => {

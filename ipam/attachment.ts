@@ -34,6 +34,12 @@ export function podMacFor(ip: string): string {
 export const POD_FILTER = { family: "BRIDGE", table: "weft", set: "pod-addresses" } as const;
 /** The IPv6 addresses a dual-stack node's pods may send from: port, MAC and address, as for IPv4. */
 export const POD_FILTER6 = { family: "BRIDGE", table: "weft", set: "pod-addresses6" } as const;
+/**
+ * The addresses each pod may name as the target of a neighbour advertisement (its IPv6 and link-local
+ * one), with the same keys: a set of its own, since nft (1.0.6) reads the target only as a raw
+ * 128-bit payload, which it will not look up in a set typed as IPv6 addresses; the kernel's bytes are the same.
+ */
+export const POD_ND_TARGETS = { family: "BRIDGE", table: "weft", set: "pod-nd-targets6" } as const;
 
 export interface PodFilterEntry {
   hostVeth: string;
@@ -63,3 +69,6 @@ export function podFilterEntries(a: { containerId: string; ifname: string; ip: s
   if (!a.ipv6) return [v4];
   return [v4, ...[a.ipv6, linkLocalFor(v4.mac), "::"].map((ip) => ({ hostVeth: v4.hostVeth, mac: v4.mac, ip }))];
 }
+
+/** Of a pod's entries, those it may advertise: its IPv6 ones but :: (a source for DAD, never a neighbour). */
+export const ndTargetEntries = (entries: readonly PodFilterEntry[]): PodFilterEntry[] => entries.filter((e) => e.ip.includes(":") && e.ip !== "::");

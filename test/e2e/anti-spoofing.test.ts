@@ -1,17 +1,20 @@
 // The anti-spoofing filter on one node: weftd's table (the same sync weftd runs), the plugin's
 // entries at ADD/DEL/GC, and real packets — a pod sending from another pod's IPv4 address, from
-// another pod's MAC, or poisoning the node's ARP entry is dropped; without the filter each works.
-import { execFileSync } from "node:child_process";
+// another pod's MAC, or poisoning the node's ARP entry is dropped; on a dual-stack node, a pod
+// advertising another's IPv6 address or the gateway's (unsolicited, or answering solicitations)
+// poisons no neighbour entry. Without the filter each works.
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PodFilterKeeper, readPodFilter, readPodFilterCounters, syncPodFilter } from "../../daemon/pod-filter.js";
-import { POD_FILTER, podMacFor } from "../../ipam/attachment.js";
-import { PodIpStore } from "../../ipam/pod-ip-store.js";
+import { linkLocalFor, POD_FILTER, podMacFor } from "../../ipam/attachment.js";
+import { PodIpStore, withIpv6 } from "../../ipam/pod-ip-store.js";
 import { nftGeneration } from "../../netlink/index.js";
 import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath, run, watchEchoRequests } from "../helpers/netns.js";
+import { neighbourAdvert, sendIcmpv6, watchNeighbourAdverts } from "../helpers/ndisc.js";
 
 const pool = new NetnsPool("as");
 let node: string;
@@ -242,6 +245,123 @@ describe("the anti-spoofing filter", async () => {
     expect(detach(a).code).toBe(0);
     expect(detach(b).code).toBe(0);
     expect(await entries()).toEqual([]);
+  });
+});
+
+describe("the anti-spoofing filter on a dual-stack node: a neighbour advertisement names only the pod's own addresses", () => {
+  const GW6 = "fd00:10:244:4::1";
+  let ds: string;
+  let dsDir: string;
+  let dsConf: Record<string, unknown>;
+  type Pod6 = Pod & { ip6: string; mac: string };
+  let x: Pod6;
+  let y: Pod6;
+  let gwMac: string;
+  let watch: ReturnType<typeof watchNeighbourAdverts>;
+  const inDs = (cmd: string, args: string[], input?: string): string => execFileSync("ip", ["netns", "exec", ds, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+  const records = () => withIpv6(new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft" }).list(), new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft", family: 6 }).list());
+  const dsPorts = () => ipJson<{ ifname: string }[]>(ds, ["link", "show", "type", "veth"]).map((l) => l.ifname).filter((n) => n.startsWith("weft"));
+  let dsDiffering: ReadonlySet<string> = new Set();
+  const syncDs = async () => {
+    const r = await syncPodFilter({ allocations: records(), relist: records, ports: dsPorts(), dualStack: true }, inDs, dsDiffering);
+    dsDiffering = r.differing;
+    return r;
+  };
+  const targets = async () => ((await readPodFilter(inDs, true))?.entries ?? []).filter((e) => e.ndTarget).map((e) => `${e.hostVeth} ${e.ip}`).sort();
+  const targetsOf = (...pods: Pod6[]) => pods.flatMap((p) => [`${p.veth} ${p.ip6}`, `${p.veth} ${linkLocalFor(p.mac)}`]).sort();
+  const spoofed = async () => (await readPodFilter(inDs, true))?.droppedFrames ?? 0;
+  const neighMac = (ns: string, ip: string) => ipJson<{ dst: string; lladdr?: string }[]>(ns, ["-6", "neigh", "show", ip])[0]?.lladdr;
+  const ping6 = (ns: string, to: string) => Number(/(\d+) received/.exec(spawnSync("ip", ["netns", "exec", ns, "ping", "-6", "-q", "-c", "2", "-i", "0.2", "-W", "1", to], { encoding: "utf8" }).stdout)?.[1] ?? -1);
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const podEnv = (id: string, ns: string) => ({ CNI_CONTAINERID: id, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0" });
+  function attach6(id: string): Pod6 {
+    const ns = pool.create();
+    const r = runPlugin({ nodeNetns: ds, command: "ADD", config: dsConf, env: podEnv(id, ns) });
+    if (r.code !== 0) throw new Error(`ADD ${id}: ${r.stdout}`);
+    const [v4, v6] = (r.json?.ips as { address: string }[]).map((i) => i.address.split("/")[0]!);
+    return { ns, id, ip: v4!, ip6: v6!, mac: podMacFor(v4!), veth: (r.json?.interfaces as { name: string }[])[1]!.name };
+  }
+  const detach6 = (p: Pod6) => runPlugin({ nodeNetns: ds, command: "DEL", config: dsConf, env: podEnv(p.id, p.ns) });
+  /** The two forgeries: to the node, "y's address is at x's MAC"; to y, "the gateway's is". Both from x's own address. */
+  const forge = async () => {
+    sendIcmpv6(x.ns, x.ip6, GW6, neighbourAdvert(y.ip6, x.mac));
+    sendIcmpv6(x.ns, x.ip6, y.ip6, neighbourAdvert(GW6, x.mac));
+    await settle();
+  };
+
+  beforeAll(() => {
+    ds = pool.create();
+    dsDir = mkdtempSync(join(tmpdir(), "weft-as6-"));
+    writeFileSync(join(dsDir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.4.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=${GW6}/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+    dsConf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dsDir, "subnet.env"), dataDir: join(dsDir, "data"), logFile: join(dsDir, "weft.log") };
+  });
+
+  afterAll(() => rmSync(dsDir, { recursive: true, force: true }));
+
+  it("lists each pod's IPv6 and link-local address as the targets it may advertise: weftd for pods it finds, the plugin at ADD and DEL", async () => {
+    x = attach6("nd-x"); // before the table: listed by weftd's sync
+    expect(await syncDs()).toMatchObject({ tableWritten: true, added: 6, entries: 6 });
+    expect(await targets()).toEqual(targetsOf(x));
+    y = attach6("nd-y");
+    const z = attach6("nd-z");
+    expect(await targets()).toEqual(targetsOf(x, y, z));
+    expect(detach6(z).code).toBe(0);
+    expect(await targets()).toEqual(targetsOf(x, y));
+    expect(await syncDs()).toMatchObject({ tableWritten: false, added: 0, removed: 0, entries: 12 });
+    gwMac = ipJson<{ address: string }[]>(ds, ["link", "show", "cni0"])[0]!.address;
+  });
+
+  it("lets a pod's own advertisements through: IPv6 between pods and to the gateway works, each learnt at its owner's MAC", async () => {
+    expect(ping6(x.ns, y.ip6)).toBe(2);
+    expect(ping6(x.ns, GW6)).toBe(2);
+    expect(ping6(y.ns, GW6)).toBe(2);
+    expect(ping6(ds, y.ip6)).toBe(2);
+    expect([neighMac(ds, x.ip6), neighMac(ds, y.ip6), neighMac(x.ns, y.ip6), neighMac(y.ns, GW6)]).toEqual([x.mac, y.mac, y.mac, gwMac]);
+    watch = watchNeighbourAdverts(ds, x.mac, [x.ip6, y.ip6]);
+    const before = watch.count(x.ip6);
+    sendIcmpv6(x.ns, x.ip6, GW6, neighbourAdvert(x.ip6, x.mac)); // made as the forgeries below are, naming its own address
+    await settle();
+    expect(watch.count(x.ip6) - before).toBe(1);
+    expect(neighMac(ds, x.ip6)).toBe(x.mac);
+  });
+
+  it("drops an advertisement naming another pod's address or the gateway's, unsolicited or answering a solicitation: no neighbour entry changes", async () => {
+    const before = await spoofed();
+    await forge();
+    expect(neighMac(ds, y.ip6)).toBe(y.mac);
+    expect(neighMac(y.ns, GW6)).toBe(gwMac);
+    expect(watch.count(y.ip6)).toBe(0);
+    expect((await spoofed()) - before).toBe(2);
+    // x answers the node's solicitations for y's address (proxy NDP), from its own address.
+    for (const s of ["net.ipv6.conf.eth0.forwarding=1", "net.ipv6.conf.eth0.proxy_ndp=1", "net.ipv6.neigh.eth0.proxy_delay=0"]) run("ip", ["netns", "exec", x.ns, "sysctl", "-qw", s]);
+    run("ip", ["-n", x.ns, "-6", "neigh", "add", "proxy", y.ip6, "dev", "eth0"]);
+    inDs("ip", ["-6", "neigh", "del", y.ip6, "dev", "cni0"]);
+    expect(ping6(ds, y.ip6)).toBe(2);
+    expect(neighMac(ds, y.ip6)).toBe(y.mac);
+    expect(watch.count(y.ip6)).toBe(0);
+    expect((await spoofed()) - before).toBeGreaterThanOrEqual(3);
+  });
+
+  it("without the filter both entries are poisoned (which is what the check stops), and a sync brings the check back", async () => {
+    inDs("nft", ["delete", "table", "bridge", POD_FILTER.table]);
+    inDs("ip", ["-6", "neigh", "del", y.ip6, "dev", "cni0"]);
+    ping6(ds, y.ip6); // y and x both answer now
+    expect(watch.count(y.ip6)).toBeGreaterThan(0);
+    await forge();
+    expect(neighMac(ds, y.ip6)).toBe(x.mac);
+    expect(neighMac(y.ns, GW6)).toBe(x.mac);
+    expect(await syncDs()).toMatchObject({ tableWritten: true, added: 12 });
+    run("ip", ["-n", x.ns, "-6", "neigh", "del", "proxy", y.ip6, "dev", "eth0"]);
+    inDs("ip", ["-6", "neigh", "flush", "dev", "cni0"]);
+    run("ip", ["-n", y.ns, "-6", "neigh", "flush", "dev", "eth0"]);
+    expect(ping6(ds, y.ip6)).toBe(2);
+    expect(ping6(y.ns, GW6)).toBe(2);
+    await forge();
+    expect([neighMac(ds, y.ip6), neighMac(y.ns, GW6)]).toEqual([y.mac, gwMac]);
+    watch.remove();
+    expect(detach6(x).code).toBe(0);
+    expect(detach6(y).code).toBe(0);
+    expect(await targets()).toEqual([]);
   });
 });
 
