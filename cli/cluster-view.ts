@@ -1,6 +1,7 @@
 // What ipamctl shows and checks, computed from what etcd holds (pure: unit-tested without etcd).
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { RawLease } from "../ipam/etcd-subnet-manager.js";
+import { canonicalIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../ipam/ipv6.js";
 import { leasableCount, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import type { PodRecord } from "../ipam/pod-mirror.js";
 import { parseSubnetKey } from "../ipam/subnet-manager.js";
@@ -34,6 +35,22 @@ export function parsePodKey(key: string, value: string): PodRow {
   const [subnetKey, ip] = key.split("/");
   if (!subnetKey || !ip) throw new Error(`pod record key "${key}" is not <subnet>/<ip>`);
   return { ...(JSON.parse(value) as PodRecord), subnet: parseSubnetKey(subnetKey), ip };
+}
+
+/** Whether two IPv6 addresses or subnets are the same however they are spelled; false when either is not one. */
+export function sameIpv6(a: string | undefined, b: string | undefined): boolean {
+  try {
+    return a !== undefined && b !== undefined && a.includes(":") && canonicalIpv6(a) === canonicalIpv6(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The pod records on `node` and in `subnet`: a node's IPv4 subnet, or its IPv6 one (as its lease gives it). */
+export function podRows(view: ClusterView, filter: { node?: string; subnet?: string }): PodRow[] {
+  const subnet6 = new Map(view.leases.map((l) => [l.lease?.subnet, l.lease?.ipv6?.subnet]));
+  const inSubnet = (p: PodRow, s: string): boolean => p.subnet === s || sameIpv6(subnet6.get(p.subnet), s);
+  return view.pods.filter((p) => (!filter.node || p.node === filter.node) && (!filter.subnet || inSubnet(p, filter.subnet)));
 }
 
 export function leaseRows(view: ClusterView): LeaseRow[] {
@@ -111,14 +128,35 @@ export function findProblems(view: ClusterView): string[] {
   }
   for (const p of view.badPods) problems.push(`malformed pod record ${p.key}: ${p.error}`);
   const byIp = new Map<string, PodRow[]>();
-  for (const p of view.pods) byIp.set(p.ip, [...(byIp.get(p.ip) ?? []), p]);
+  for (const p of view.pods) for (const ip of [p.ip, ...podIpv6(p)]) byIp.set(ip, [...(byIp.get(ip) ?? []), p]);
   for (const [ip, rows] of byIp) if (rows.length > 1) problems.push(`duplicate pod IP ${ip}: held by ${rows.map((r) => `${r.podNamespace ?? "?"}/${r.podName ?? r.containerId} on ${r.node}`).join(" and ")}`);
-  const leased = new Set(good.map((l) => l.lease.subnet));
+  const leaseOf = new Map(good.map((l) => [l.lease.subnet, l.lease]));
   for (const p of view.pods) {
     if (!IPv4CidrRange.fromCidr(p.subnet).contains(IPv4CidrRange.fromCidr(`${p.ip}/32`))) problems.push(`pod record ${p.ip} is outside its node's subnet ${p.subnet}`);
-    if (!leased.has(p.subnet)) problems.push(`pod ${p.ip} (${p.podName ?? p.containerId}) is on subnet ${p.subnet}, which has no lease`);
+    const lease = leaseOf.get(p.subnet);
+    if (!lease) problems.push(`pod ${p.ip} (${p.podName ?? p.containerId}) is on subnet ${p.subnet}, which has no lease`);
+    if (p.ipv6 !== undefined) problems.push(...ipv6Problems(p, lease?.ipv6?.subnet, lease !== undefined));
   }
   return problems;
+}
+
+/** A pod record's IPv6 address in canonical text, when it has a well-formed one. */
+function podIpv6(p: PodRow): string[] {
+  try {
+    return typeof p.ipv6 === "string" ? [canonicalIpv6(p.ipv6)] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** What is wrong with a record's IPv6 address, against its node's IPv6 subnet (`leased`: its node has a lease at all). */
+function ipv6Problems(p: PodRow, subnet6: string | undefined, leased: boolean): string[] {
+  const [ipv6] = podIpv6(p);
+  if (!ipv6) return [`pod record ${p.ip} has IPv6 address ${JSON.stringify(p.ipv6)}, which is not an IPv6 address`];
+  if (!subnet6) return leased ? [`pod record ${p.ip} has IPv6 address ${ipv6}, but its node's lease ${p.subnet} has no IPv6 subnet`] : [];
+  const net = parseIpv6Cidr(subnet6);
+  const ip = ipv6ToBigInt(ipv6);
+  return ip >= net.network && ip <= net.last ? [] : [`pod record ${p.ip}: IPv6 address ${ipv6} is outside its node's IPv6 subnet ${subnet6}`];
 }
 
 /** A lease is live while its node renews it: renewals come at half the TTL, so more than half is left. */

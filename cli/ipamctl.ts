@@ -4,7 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, unsupportedByWeftd } from "../ipam/network-config.js";
 import { subnetKey } from "../ipam/subnet-manager.js";
-import { findProblems, humanDuration, isLive, leaseRows, table, usage, type ClusterView } from "./cluster-view.js";
+import { findProblems, humanDuration, isLive, leaseRows, podRows, sameIpv6, table, usage, type ClusterView } from "./cluster-view.js";
 import type { EtcdSession } from "./etcd-session.js";
 
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
@@ -58,9 +58,10 @@ async function main(): Promise<number> {
       const v6 = (r: (typeof rows)[number]): string[] => (dual ? [r.ipv6?.subnet ?? "-", r.ipv6?.publicIp ?? "-"] : []);
       print(c, rows, table(["SUBNET", ...(dual ? ["IPV6 SUBNET", "PUBLIC IPV6"] : []), "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, ...v6(r), r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
     }))
-    .command("pods", "pod addresses across the cluster", (y) => y.options({ node: { type: "string" }, subnet: { type: "string" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
-      const pods = (await c.view()).pods.filter((p) => (!a.node || p.node === a.node) && (!a.subnet || p.subnet === a.subnet));
-      print(c, pods, table(["IP", "NODE", "SUBNET", "POD", "CONTAINER", "IFNAME", "SINCE"], pods.map((p) => [p.ip, p.node, p.subnet, p.podName ? `${p.podNamespace ?? "?"}/${p.podName}` : "-", p.containerId.slice(0, 12), p.ifname, p.allocatedAt])));
+    .command("pods", "pod addresses across the cluster (a dual-stack pod's IPv6 address beside its IPv4 one)", (y) => y.options({ node: { type: "string" }, subnet: { type: "string", describe: "a node's subnet, IPv4 or IPv6" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
+      const pods = podRows(await c.view(), a);
+      const dual = pods.some((p) => p.ipv6);
+      print(c, pods, table(["IP", ...(dual ? ["IPV6"] : []), "NODE", "SUBNET", "POD", "CONTAINER", "IFNAME", "SINCE"], pods.map((p) => [p.ip, ...(dual ? [p.ipv6 ?? "-"] : []), p.node, p.subnet, p.podName ? `${p.podNamespace ?? "?"}/${p.podName}` : "-", p.containerId.slice(0, 12), p.ifname, p.allocatedAt])));
     }))
     .command("usage", "addresses used and free per subnet, and subnets left", {}, withCtx(async (c) => {
       const u = usage(await c.view());
@@ -87,10 +88,11 @@ async function main(): Promise<number> {
           await c.client.delete().key(`${c.mgr.subnetsPrefix}${lease.key}`);
           print(c, { released: a.subnet }, `released lease ${a.subnet}`);
         } else {
-          const pod = view.pods.find((p) => p.ip === a.ip);
+          const pod = view.pods.find((p) => p.ip === a.ip || sameIpv6(p.ipv6, a.ip));
           if (!pod) throw new Refused(`no pod record for ${a.ip}`);
           await c.client.delete().key(`${c.mgr.prefix}/pods/${subnetKey(pod.subnet)}/${pod.ip}`);
-          print(c, { released: a.ip }, `released pod record ${a.ip} (the node's weftd writes it again if the node still holds it)`);
+          const both = pod.ipv6 ? ` and ${pod.ipv6}` : "";
+          print(c, { released: a.ip }, `released pod record ${pod.ip}${both} (the node's weftd writes it again if the node still holds it)`);
         }
       }),
     )

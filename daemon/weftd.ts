@@ -10,7 +10,7 @@ import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { bigIntToIpv6, formatIpv6Cidr, parseIpv6Cidr } from "../ipam/ipv6.js";
 import { parseNetworkConfig, subnetInNetwork, unsupportedByWeftd, type NetworkConfig } from "../ipam/network-config.js";
-import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
@@ -437,7 +437,7 @@ export class Weftd {
   }
 
   /** Undefined when the records cannot be read: the filter's writer then lists them itself and reports why. */
-  private listPods(): PodAllocation[] | undefined {
+  private listPods(): RecordedPod[] | undefined {
     try {
       return this.pods.list();
     } catch (err) {
@@ -447,7 +447,7 @@ export class Weftd {
   }
 
   /** One run at a time: while etcd is slow to answer, resyncs do not stack more runs behind it. */
-  private async mirrorPods(allocations: PodAllocation[]): Promise<void> {
+  private async mirrorPods(allocations: RecordedPod[]): Promise<void> {
     if (!this.lease || this.mirroring) return;
     this.mirroring = true;
     try {

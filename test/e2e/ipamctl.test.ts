@@ -1,10 +1,12 @@
-// ipamctl against a real etcd, through the built binary.
+// ipamctl against a real etcd, through the built binary; pod records as weftd mirrors them.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import type { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../../ipam/etcd-subnet-manager.js";
+import type { RecordedPod } from "../../ipam/pod-ip-store.js";
+import { syncPodRecords } from "../../ipam/pod-mirror.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd.js";
 
 const IPAMCTL = resolve(import.meta.dirname, "../../dist/bin/ipamctl");
@@ -133,6 +135,34 @@ describe("ipamctl on a dual-stack network", () => {
     const forced = set("--force");
     expect(forced.stdout).toContain("IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
     expect(forced.status).toBe(0);
+  });
+
+  it("mirrors a dual-stack pod's IPv6 address with its record: pods shows both, check checks it against its node's IPv6 subnet", async () => {
+    const node = "192.168.56.21";
+    const pod = (name: string, n: number): RecordedPod => ({ containerId: `c-${name}`, ifname: "eth0", ip: `10.246.1.${n}`, ipv6: `fd00:10:246:1::${n}`, prefixLen: 24, gateway: "10.246.1.1", podName: name, podNamespace: "default", allocatedAt: "2026-12-04T00:00:00Z" });
+    const mirror = (allocations: RecordedPod[]) => syncPodRecords(client, { prefix: dualPrefix, subnet: v4[0]!, nodeIp: node, allocations });
+    expect(await mirror([pod("web-0", 5), pod("web-1", 6)])).toEqual({ put: 2, deleted: 0 });
+    expect(await mirror([pod("web-0", 5), pod("web-1", 6)])).toEqual({ put: 0, deleted: 0 });
+    // A record from before records carried an IPv6 address still reads.
+    await client.put(`${dualPrefix}/pods/10.246.2.0-24/10.246.2.7`).value(JSON.stringify({ containerId: "c-old", ifname: "eth0", podName: "old-0", podNamespace: "default", node: "192.168.56.22", allocatedAt: "2026-11-24T00:00:00Z" }));
+    const lines = run("pods").out.trim().split("\n");
+    expect(lines[0]).toMatch(/^IP\s+IPV6\s+NODE\s+SUBNET\s+POD\s+CONTAINER\s+IFNAME\s+SINCE$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([
+      ["10.246.1.5", "fd00:10:246:1::5", node, "10.246.1.0/24", "default/web-0"],
+      ["10.246.1.6", "fd00:10:246:1::6", node, "10.246.1.0/24", "default/web-1"],
+      ["10.246.2.7", "-", "192.168.56.22", "10.246.2.0/24", "default/old-0"],
+    ]);
+    const json = JSON.parse(run("pods", "-o", "json").out) as { ip: string; ipv6?: string }[];
+    expect(json.map((p) => [p.ip, p.ipv6])).toEqual([["10.246.1.5", "fd00:10:246:1::5"], ["10.246.1.6", "fd00:10:246:1::6"], ["10.246.2.7", undefined]]);
+    expect((JSON.parse(run("pods", "--subnet", "fd00:10:246:1::/64", "-o", "json").out) as unknown[]).length).toBe(2);
+    expect(run("check")).toMatchObject({ code: 0, out: "no problems found\n" });
+    // A record whose IPv6 address is not in its node's IPv6 subnet (a restore from another cluster, say).
+    await client.put(`${dualPrefix}/pods/10.246.1.0-24/10.246.1.9`).value(JSON.stringify({ containerId: "c-stray", ifname: "eth0", ipv6: "fd00:10:246:2::9", node, allocatedAt: "x" }));
+    expect(run("check")).toMatchObject({ code: 1, out: "✗ pod record 10.246.1.9: IPv6 address fd00:10:246:2::9 is outside its node's IPv6 subnet fd00:10:246:1::/64\n" });
+    expect(run("release", "--ip", "fd00:10:246:2::9", "--yes").out).toContain("released pod record 10.246.1.9 and fd00:10:246:2::9");
+    expect(await mirror([])).toEqual({ put: 0, deleted: 2 });
+    await client.delete().key(`${dualPrefix}/pods/10.246.2.0-24/10.246.2.7`);
+    expect(run("pods").out.trim()).toMatch(/^IP\s+NODE\s+SUBNET/);
   });
 
   it("shows both families in leases and usage, finds an IPv6 subnet leased twice, releases by the IPv6 subnet", async () => {
