@@ -1,16 +1,20 @@
 // A dual-stack lab (--ip-family dual): an IPv6 underlay and WAN beside the IPv4 ones, a dual-stack
 // network config, and pods with an address of each family. IPv6 crosses nodes through weft-v6.1 with
 // the leases' IPv6 parts, keeps the pod's source between pods, is masqueraded to the WAN; a DROP for
-// IPv6 alone stops IPv6 alone, and the anti-spoofing filter checks IPv6 sources — asserted on
-// packets counted where they arrive and on kernel state.
+// IPv6 alone stops IPv6 alone, and the anti-spoofing filter checks IPv6 sources. Services are
+// dual-stack as the API server and kube-proxy make them: a cluster IP per family, ip6tables rules
+// beside iptables ones, AAAA and ip6.arpa records — asserted on packets counted where they arrive,
+// on kernel state and on answers from real clients (curl, dig) in the pods.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { eventually, metricValue, ping, useLab, type LabStatus } from "../helpers/lab.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";
+import { curl, EXAMPLES, FIXTURES, iptablesSave, kube, within } from "../helpers/services.js";
 
-const { lab, stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "2", "--no-services", "--ip-family", "dual"]);
+const { lab, stateDir, status } = useLab("6", ["--nodes", "2", "--pods-per-node", "2", "--ip-family", "dual"]);
+const k = kube(lab);
 
 type MatrixRow = { condition: string; cells: { protocol: string; ok?: boolean; note?: string }[] };
 const matrix = (): { code: number; rows: MatrixRow[] } => {
@@ -156,10 +160,11 @@ describe("a dual-stack lab", () => {
 
   it("passes every applicable cell of the matrix, its IPv6 rows included", () => {
     const { code, rows } = matrix();
-    expect(rows.map((r) => r.condition).filter((c) => c.includes("IPv6"))).toEqual(["pod → pod, same node (IPv6)", "pod → pod, across nodes (IPv6)", "pod → wan (IPv6, masqueraded)"]);
+    expect(rows.map((r) => r.condition).filter((c) => c.includes("IPv6"))).toEqual(["pod → pod, same node (IPv6)", "pod → pod, across nodes (IPv6)", "pod → ClusterIP (IPv6)", "pod → ClusterIP by DNS name (IPv6)", "node → ClusterIP (IPv6)", "wan → NodePort (IPv6)", "wan → LoadBalancer (IPv6)", "pod → wan (IPv6, masqueraded)"]);
     expect(failedCells(rows)).toEqual([]);
     expect(code).toBe(0);
-    for (const row of rows.filter((r) => r.condition.includes("IPv6"))) expect(row.cells.filter((c) => c.ok).map((c) => c.protocol)).toEqual(["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"]);
+    // Every protocol on every IPv6 path; ICMP where the destination is an address (a Service maps ports).
+    for (const row of rows.filter((r) => r.condition.includes("IPv6"))) expect(row.cells.filter((c) => c.ok).map((c) => c.protocol), row.condition).toEqual([...(/ClusterIP|NodePort|LoadBalancer/.test(row.condition) ? [] : ["ICMP"]), "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"]);
   }, 120_000);
 
   it("a DROP of IPv6 alone on one node turns exactly the IPv6 cells of that path red", () => {
@@ -179,4 +184,65 @@ describe("a dual-stack lab", () => {
     }
     expect(ping6(a.netns, b.ip6).received).toBe(3);
   }, 120_000);
+
+  describe("dual-stack Services", () => {
+    const ip6tablesSave = (netns: string): string => spawnSync("ip", ["netns", "exec", netns, "ip6tables-save", "-t", "nat"], { encoding: "utf8" }).stdout;
+    type SvcJson = { spec: { clusterIP: string; clusterIPs: string[]; ipFamilies: string[]; ipFamilyPolicy: string } };
+    const svc = (name: string): SvcJson => JSON.parse(k.must("get", "svc", name, "-o", "json")) as SvcJson;
+    const podIps = (): { name: string; podIPs: string[] }[] => (JSON.parse(k.must("get", "pods", "-o", "json")) as { items: { metadata: { name: string }; status: { podIPs: { ip: string }[] } }[] }).items.map((p) => ({ name: p.metadata.name, podIPs: p.status.podIPs.map((x) => x.ip) }));
+    const hello = (): string[][] => podIps().filter((p) => p.name.startsWith("hello-kubernetes-")).map((p) => p.podIPs);
+
+    it("gives a PreferDualStack Service a cluster IP of each family and programs it in iptables and ip6tables on every node", async () => {
+      k.must("apply", "-f", `${EXAMPLES}/clusterip/`);
+      expect(k.must("apply", "-f", `${EXAMPLES}/dual-stack/`)).toContain("service/dual-demo created");
+      await within(20_000, "three ready hello-kubernetes endpoints", () => k.endpoints("dual-demo").length === 3);
+      const s = svc("dual-demo").spec;
+      expect(s.ipFamilies).toEqual(["IPv4", "IPv6"]);
+      expect(s.ipFamilyPolicy).toBe("PreferDualStack");
+      expect(s.clusterIPs).toEqual([s.clusterIP, expect.stringMatching(/^fd00:10:96::[0-9a-f]{1,4}$/)]);
+      // The pods have an address of each family, and each family's slice lists its own.
+      for (const ips of hello()) expect(ips).toEqual([expect.stringMatching(/^10\.244\./), expect.stringMatching(/^fd00:10:244:/)]);
+      const [v4, v6] = s.clusterIPs;
+      for (const n of dual().nodes) {
+        await eventually(`${n.name} programs both cluster IPs`, () => iptablesSave(n.netns).includes(`-d ${v4}/32`) && ip6tablesSave(n.netns).includes(`-d ${v6}/128`));
+        expect(iptablesSave(n.netns)).not.toContain(v6!);
+        // Every IPv6 endpoint's DNAT in ip6tables: the pods' own IPv6 addresses.
+        for (const [, ip6] of hello()) expect(ip6tablesSave(n.netns)).toContain(`--to-destination [${ip6}]:8080`);
+      }
+    });
+
+    it("serves the IPv6 cluster IP by address and by its AAAA name from pods on both nodes, and from a node", () => {
+      const [, v6] = svc("dual-demo").spec.clusterIPs;
+      for (const pod of dual().nodes.map((n) => n.pods[0]!.name)) {
+        expect(k.exec(pod, ...curl(`http://[${v6}]/hostname`))).toMatch(/^hello-kubernetes-/);
+        expect(k.exec(pod, "curl", "-6", "-s", "-m", "2", "http://dual-demo/hostname")).toMatch(/^hello-kubernetes-/);
+        expect(k.exec(pod, "curl", "-4", "-s", "-m", "2", "http://dual-demo/hostname")).toMatch(/^hello-kubernetes-/);
+      }
+      expect(k.exec("node1", ...curl(`http://[${v6}]/hostname`))).toMatch(/^hello-kubernetes-/);
+    });
+
+    it("answers A and AAAA for the Service, ip6.arpa PTR for its IPv6 address, and A and AAAA per ready pod for the headless one", () => {
+      const { clusterIPs } = svc("dual-demo").spec;
+      const dig = (...args: string[]): string[] => k.exec("node1-pod1", "dig", "+short", ...args).split("\n").filter(Boolean).sort();
+      expect(dig("dual-demo.default.svc.cluster.local", "A")).toEqual([clusterIPs[0]]);
+      expect(dig("dual-demo.default.svc.cluster.local", "AAAA")).toEqual([clusterIPs[1]]);
+      expect(dig("-x", clusterIPs[1]!)).toEqual(["dual-demo.default.svc.cluster.local."]);
+      const pods = hello();
+      expect(dig("dual-headless.default.svc.cluster.local", "A")).toEqual(pods.map((p) => p[0]!).sort());
+      expect(dig("dual-headless.default.svc.cluster.local", "AAAA")).toEqual(pods.map((p) => p[1]!).sort());
+    });
+
+    it("keeps a SingleStack IPv6 Service to ip6tables and AAAA alone", async () => {
+      expect(k.must("apply", "-f", `${FIXTURES}/ipv6-only.yaml`)).toContain("service/v6-demo created");
+      const s = svc("v6-demo").spec;
+      expect(s.clusterIPs).toEqual([expect.stringMatching(/^fd00:10:96::/)]);
+      expect(s.clusterIP).toBe(s.clusterIPs[0]);
+      const n1 = dual().nodes[0]!;
+      await eventually("node1 programs the IPv6-only Service", () => ip6tablesSave(n1.netns).includes(`-d ${s.clusterIP}/128`));
+      expect(iptablesSave(n1.netns)).not.toContain("default/v6-demo");
+      expect(k.exec("node1-pod2", "dig", "+short", "v6-demo.default.svc.cluster.local", "A")).toBe("");
+      expect(k.exec("node1-pod2", "dig", "+short", "v6-demo.default.svc.cluster.local", "AAAA")).toBe(s.clusterIP);
+      expect(k.exec("node1-pod2", "curl", "-s", "-m", "2", "http://v6-demo/hostname")).toMatch(/^hello-kubernetes-/);
+    });
+  });
 });
