@@ -3,17 +3,17 @@
 // (syncPodFilter) and through the keeper, which skips that read while nothing changed.
 import { spawnSync } from "node:child_process";
 import { PodFilterKeeper, readPodFilterCounters, syncPodFilter } from "../daemon/pod-filter.js";
-import { POD_FILTER, podFilterEntry } from "../ipam/attachment.js";
-import type { PodAllocation } from "../ipam/pod-ip-store.js";
+import { hostVethName, POD_FILTER } from "../ipam/attachment.js";
+import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { nftGeneration } from "../netlink/index.js";
 import { timeRuns } from "./worker-clock.js";
 
 const pods = Number(process.argv[2] ?? 10);
 const runs = Number(process.argv[3] ?? 10);
-const allocations: PodAllocation[] = Array.from({ length: pods }, (_, i) => ({ containerId: `bench-pod-${i}`, ifname: "eth0", ip: `10.244.${5 + (i >> 8)}.${(i & 255) + 2}`, prefixLen: 16, gateway: "10.244.5.1", allocatedAt: "" }));
-const relist = (): PodAllocation[] => allocations;
+const allocations: RecordedPod[] = Array.from({ length: pods }, (_, i) => ({ containerId: `bench-pod-${i}`, ifname: "eth0", ipv4: `10.244.${5 + (i >> 8)}.${(i & 255) + 2}`, allocatedAt: "" }));
+const relist = (): RecordedPod[] => allocations;
 // The pods' ports as the kernel would show them (every one recorded: nothing to report).
-const inputs = { allocations, relist, ports: allocations.map((a) => podFilterEntry(a).hostVeth) };
+const inputs = { allocations, relist, ports: allocations.map((a) => hostVethName(a.containerId, a.ifname)) };
 const first = await syncPodFilter(inputs); // writes the table with every pod's entry
 if (!first.tableWritten || first.added !== pods) throw new Error(`the filter was not set up: ${JSON.stringify(first)}`);
 const read = await timeRuns(runs, async () => {

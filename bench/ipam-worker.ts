@@ -16,7 +16,7 @@ const acquire: number[] = [];
 for (let i = 0; i < nodes; i++) {
   const mgr = new EtcdSubnetManager(client, { prefix: "/bench/network" });
   const t = process.hrtime.bigint();
-  await mgr.acquireLease({ publicIp: `172.16.${i >> 8}.${i & 255}`, vtepMac: "02:00:00:00:00:01", vni: 1 });
+  await mgr.acquireLease({ ipv4: { publicIp: `172.16.${i >> 8}.${i & 255}`, vtepMac: "02:00:00:00:00:01" }, vni: 1 });
   acquire.push(Number(process.hrtime.bigint() - t) / 1e6);
 }
 client.close();

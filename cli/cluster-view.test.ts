@@ -6,7 +6,7 @@ const lease = (subnet: string, publicIp: string, ipv6?: string) => ({
   value: "",
   etcdLeaseId: "7",
   modRevision: "1",
-  lease: { subnet, publicIp, backendType: "vxlan" as const, vni: 1, vtepMac: "02:00:00:00:00:01", expiresAt: new Date(0), ...(ipv6 ? { ipv6: { subnet: ipv6, publicIp: "fd00:56::1", vtepMac: "02:00:00:00:01:01" } } : {}) },
+  lease: { ipv4: { subnet, publicIp, vtepMac: "02:00:00:00:00:01" }, backendType: "vxlan" as const, vni: 1, expiresAt: new Date(0), ...(ipv6 ? { ipv6: { subnet: ipv6, publicIp: "fd00:56::1", vtepMac: "02:00:00:00:01:01" } } : {}) },
   ttl: { remaining: 500, granted: 600 },
 });
 const record = (ip: string, name: string, ipv6?: unknown) => JSON.stringify({ containerId: `c-${name}`, ifname: "eth0", podName: name, podNamespace: "default", node: "192.168.56.11", allocatedAt: "x", ...(ipv6 !== undefined ? { ipv6 } : {}) });

@@ -1,17 +1,19 @@
 // What ipamctl shows and checks, computed from what etcd holds (pure: unit-tested without etcd).
-import { IPv4, IPv4CidrRange } from "ip-num";
 import type { RawLease } from "../ipam/etcd-subnet-manager.js";
+import { ipv4ToInt, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { canonicalIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../ipam/ipv6.js";
-import { leasableCount, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { leasableCount, networkFamilies, rangeOf, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import type { PodRecord } from "../ipam/pod-mirror.js";
-import { parseSubnetKey } from "../ipam/subnet-manager.js";
+import { leaseName, leasePart, parseSubnetKey, type LeasePart } from "../ipam/subnet-manager.js";
 
+/** A lease as ipamctl shows it (its JSON as before dual-stack: the IPv4 part's fields at the top). */
 export interface LeaseRow {
-  subnet: string;
-  publicIp: string;
-  vtepMac: string;
-  /** A dual-stack lease's IPv6 subnet, the node's IPv6 address and its IPv6 VTEP's MAC. */
-  ipv6?: { subnet: string; publicIp: string; vtepMac: string };
+  /** The IPv4 part; absent on an IPv6-only network's lease. */
+  subnet?: string;
+  publicIp?: string;
+  vtepMac?: string;
+  /** The IPv6 part: the subnet, the node's IPv6 address and its IPv6 VTEP's MAC. */
+  ipv6?: LeasePart;
   /** Seconds left, or undefined for a key not attached to an etcd lease. */
   expiresInS?: number;
   grantedTtlS?: number;
@@ -19,7 +21,9 @@ export interface LeaseRow {
 }
 
 export interface PodRow extends PodRecord {
+  /** Its node's lease by name: the IPv4 subnet, or an IPv6-only lease's IPv6 subnet. */
   subnet: string;
+  /** Its first address (IPv4, or IPv6 on an IPv6-only node). */
   ip: string;
 }
 
@@ -48,7 +52,7 @@ export function sameIpv6(a: string | undefined, b: string | undefined): boolean 
 
 /** The pod records on `node` and in `subnet`: a node's IPv4 subnet, or its IPv6 one (as its lease gives it). */
 export function podRows(view: ClusterView, filter: { node?: string; subnet?: string }): PodRow[] {
-  const subnet6 = new Map(view.leases.map((l) => [l.lease?.subnet, l.lease?.ipv6?.subnet]));
+  const subnet6 = new Map(view.leases.flatMap((l) => (l.lease ? [[leaseName(l.lease), l.lease.ipv6?.subnet]] : [])));
   const inSubnet = (p: PodRow, s: string): boolean => p.subnet === s || sameIpv6(subnet6.get(p.subnet), s);
   return view.pods.filter((p) => (!filter.node || p.node === filter.node) && (!filter.subnet || inSubnet(p, filter.subnet)));
 }
@@ -58,20 +62,41 @@ export function leaseRows(view: ClusterView): LeaseRow[] {
     .filter((l) => l.lease)
     .map((l) => {
       const lease = l.lease!;
-      const row: LeaseRow = { subnet: lease.subnet, publicIp: lease.publicIp, vtepMac: lease.vtepMac, ...(lease.ipv6 ? { ipv6: lease.ipv6 } : {}), pods: view.pods.filter((p) => p.subnet === lease.subnet).length };
+      const row: LeaseRow = { ...(lease.ipv4 ?? {}), ...(lease.ipv6 ? { ipv6: lease.ipv6 } : {}), pods: view.pods.filter((p) => p.subnet === leaseName(lease)).length };
       if (l.ttl) {
         row.expiresInS = l.ttl.remaining;
         row.grantedTtlS = l.ttl.granted;
       }
       return row;
     })
-    .sort((a, b) => compareCidr(a.subnet, b.subnet));
+    .sort((a, b) => compareCidr(rowName(a), rowName(b)));
 }
 
+/** A row's lease by name: its IPv4 subnet, or an IPv6-only lease's IPv6 subnet. */
+export const rowName = (r: LeaseRow): string => r.subnet ?? r.ipv6?.subnet ?? "";
+
+/** First and last address of a subnet of either family, as numbers. */
+function bounds(cidr: string): { first: bigint; last: bigint; v6: boolean } {
+  if (cidr.includes(":")) {
+    const c = parseIpv6Cidr(cidr);
+    return { first: c.network, last: c.last, v6: true };
+  }
+  const c = parseIpv4Cidr(cidr);
+  return { first: BigInt(c.network), last: BigInt(c.broadcast), v6: false };
+}
+
+const contains = (cidr: string, ip: string): boolean => {
+  const b = bounds(cidr);
+  if (b.v6 !== ip.includes(":")) return false;
+  const n = b.v6 ? ipv6ToBigInt(ip) : BigInt(ipv4ToInt(ip));
+  return n >= b.first && n <= b.last;
+};
+
+/** Subnets in address order, IPv4 before IPv6. */
 export function compareCidr(a: string, b: string): number {
-  const va = new IPv4(a.split("/")[0] ?? "0.0.0.0").value;
-  const vb = new IPv4(b.split("/")[0] ?? "0.0.0.0").value;
-  return va < vb ? -1 : va > vb ? 1 : 0;
+  const [x, y] = [bounds(a), bounds(b)];
+  if (x.v6 !== y.v6) return x.v6 ? 1 : -1;
+  return x.first < y.first ? -1 : x.first > y.first ? 1 : 0;
 }
 
 export interface Usage {
@@ -83,15 +108,19 @@ export interface Usage {
   ipv6?: { subnetsLeased: number; subnetsLeft: number };
 }
 
+/** Pod addresses a subnet holds: all but the network and the gateway (and IPv4's broadcast). */
+function capacity(subnet: string): number {
+  const b = bounds(subnet);
+  return Math.max(0, Number(b.last - b.first + 1n) - (b.v6 ? 2 : 3));
+}
+
+/** Per lease, the pods its subnet of the network's first family holds and has room for; subnets leased and left. */
 export function usage(view: ClusterView): Usage {
-  const rows = leaseRows(view).map((r) => {
-    const size = Number(IPv4CidrRange.fromCidr(r.subnet).getSize());
-    const capacity = Math.max(0, size - 3); // network, gateway, broadcast
-    return { subnet: r.subnet, publicIp: r.publicIp, used: r.pods, free: Math.max(0, capacity - r.pods) };
-  });
-  const leasable = view.config ? leasableCount(view.config) : 0;
+  const rows = leaseRows(view).map((r) => ({ subnet: rowName(r), publicIp: r.publicIp ?? r.ipv6?.publicIp ?? "", used: r.pods, free: Math.max(0, capacity(rowName(r)) - r.pods) }));
+  const first = view.config ? rangeOf(view.config, networkFamilies(view.config)[0] ?? 4) : undefined;
+  const leasable = first ? leasableCount(first) : 0;
   const leased6 = leaseRows(view).filter((r) => r.ipv6).length;
-  const v6 = view.config?.ipv6;
+  const v6 = view.config?.enableIPv4 ? view.config.ipv6 : undefined;
   return {
     subnets: rows,
     total: { used: rows.reduce((s, r) => s + r.used, 0), free: rows.reduce((s, r) => s + r.free, 0) },
@@ -105,34 +134,40 @@ export function usage(view: ClusterView): Usage {
 export function findProblems(view: ClusterView): string[] {
   const problems: string[] = [];
   for (const l of view.leases) if (l.error) problems.push(`malformed lease ${l.key}: ${l.error.message}`);
-  const good = view.leases.filter((l) => l.lease).map((l) => ({ ...l, lease: l.lease! }));
+  const good = view.leases.filter((l) => l.lease).map((l) => ({ ...l, lease: l.lease!, name: `${leaseName(l.lease!)} (node ${(l.lease!.ipv4 ?? l.lease!.ipv6)?.publicIp ?? "?"})` }));
+  const cfg = view.config;
   for (const l of good) {
-    if (view.config && !subnetInNetwork(view.config, l.lease.subnet)) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) is outside the network ${view.config.network}`);
-    if (l.etcdLeaseId === "0") problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) is not attached to an etcd lease: it never expires`);
-    else if (l.ttl && l.ttl.remaining <= 0) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) has expired`);
+    for (const f of [4, 6] as const) {
+      const part = leasePart(l.lease, f);
+      const range = cfg && rangeOf(cfg, f);
+      if (!cfg) continue;
+      if (part && range && !subnetInNetwork(range, part.subnet)) problems.push(f === 4 ? `lease ${l.name} is outside the network ${range.network}` : `lease ${l.name}: IPv6 subnet ${part.subnet} is outside the IPv6 network ${range.network}`);
+      if (part && !range) problems.push(`lease ${l.name} has IPv${f} subnet ${part.subnet}, but the network config has no IPv${f} (${f === 4 ? "EnableIPv4" : "EnableIPv6"})`);
+      if (!part && range) problems.push(`lease ${l.name} has no IPv${f} subnet, but the network has IPv${f} (${range.network})`);
+    }
+    if (l.etcdLeaseId === "0") problems.push(`lease ${l.name} is not attached to an etcd lease: it never expires`);
+    else if (l.ttl && l.ttl.remaining <= 0) problems.push(`lease ${l.name} has expired`);
   }
-  for (const l of good) {
-    const v6 = l.lease.ipv6;
-    if (v6 && view.config?.ipv6 && !subnetInNetwork(view.config.ipv6, v6.subnet)) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}): IPv6 subnet ${v6.subnet} is outside the IPv6 network ${view.config.ipv6.network}`);
-    if (v6 && view.config && !view.config.ipv6) problems.push(`lease ${l.lease.subnet} (node ${l.lease.publicIp}) has IPv6 subnet ${v6.subnet}, but the network config has no IPv6 (EnableIPv6)`);
-  }
-  const byV6 = new Map<string, string[]>();
-  for (const l of good) if (l.lease.ipv6) byV6.set(l.lease.ipv6.subnet, [...(byV6.get(l.lease.ipv6.subnet) ?? []), l.lease.subnet]);
-  for (const [v6, holders] of byV6) if (holders.length > 1) problems.push(`IPv6 subnet ${v6} is leased twice: by ${holders.join(" and ")}`);
-  for (let i = 0; i < good.length; i++) {
-    for (let j = i + 1; j < good.length; j++) {
-      const a = IPv4CidrRange.fromCidr(good[i]!.lease.subnet);
-      const b = IPv4CidrRange.fromCidr(good[j]!.lease.subnet);
-      if (a.inside(b) || b.inside(a) || a.isEquals(b)) problems.push(`leases ${good[i]!.lease.subnet} and ${good[j]!.lease.subnet} overlap`);
+  // Each family's subnets: none leased twice, none overlapping another.
+  for (const f of [4, 6] as const) {
+    const parts = good.flatMap((l) => {
+      const part = leasePart(l.lease, f);
+      return part ? [{ subnet: part.subnet, name: leaseName(l.lease), b: bounds(part.subnet) }] : [];
+    });
+    for (let i = 0; i < parts.length; i++) {
+      for (let j = i + 1; j < parts.length; j++) {
+        const [a, b] = [parts[i]!, parts[j]!];
+        if (a.b.first <= b.b.last && b.b.first <= a.b.last) problems.push(a.subnet === b.subnet && f === 6 ? `IPv6 subnet ${a.subnet} is leased twice: by ${a.name} and ${b.name}` : `leases ${a.subnet} and ${b.subnet} overlap`);
+      }
     }
   }
   for (const p of view.badPods) problems.push(`malformed pod record ${p.key}: ${p.error}`);
   const byIp = new Map<string, PodRow[]>();
   for (const p of view.pods) for (const ip of [p.ip, ...podIpv6(p)]) byIp.set(ip, [...(byIp.get(ip) ?? []), p]);
   for (const [ip, rows] of byIp) if (rows.length > 1) problems.push(`duplicate pod IP ${ip}: held by ${rows.map((r) => `${r.podNamespace ?? "?"}/${r.podName ?? r.containerId} on ${r.node}`).join(" and ")}`);
-  const leaseOf = new Map(good.map((l) => [l.lease.subnet, l.lease]));
+  const leaseOf = new Map(good.map((l) => [leaseName(l.lease), l.lease]));
   for (const p of view.pods) {
-    if (!IPv4CidrRange.fromCidr(p.subnet).contains(IPv4CidrRange.fromCidr(`${p.ip}/32`))) problems.push(`pod record ${p.ip} is outside its node's subnet ${p.subnet}`);
+    if (!contains(p.subnet, p.ip)) problems.push(`pod record ${p.ip} is outside its node's subnet ${p.subnet}`);
     const lease = leaseOf.get(p.subnet);
     if (!lease) problems.push(`pod ${p.ip} (${p.podName ?? p.containerId}) is on subnet ${p.subnet}, which has no lease`);
     if (p.ipv6 !== undefined) problems.push(...ipv6Problems(p, lease?.ipv6?.subnet, lease !== undefined));
@@ -154,9 +189,7 @@ function ipv6Problems(p: PodRow, subnet6: string | undefined, leased: boolean): 
   const [ipv6] = podIpv6(p);
   if (!ipv6) return [`pod record ${p.ip} has IPv6 address ${JSON.stringify(p.ipv6)}, which is not an IPv6 address`];
   if (!subnet6) return leased ? [`pod record ${p.ip} has IPv6 address ${ipv6}, but its node's lease ${p.subnet} has no IPv6 subnet`] : [];
-  const net = parseIpv6Cidr(subnet6);
-  const ip = ipv6ToBigInt(ipv6);
-  return ip >= net.network && ip <= net.last ? [] : [`pod record ${p.ip}: IPv6 address ${ipv6} is outside its node's IPv6 subnet ${subnet6}`];
+  return contains(subnet6, ipv6) ? [] : [`pod record ${p.ip}: IPv6 address ${ipv6} is outside its node's IPv6 subnet ${subnet6}`];
 }
 
 /** A lease is live while its node renews it: renewals come at half the TTL, so more than half is left. */

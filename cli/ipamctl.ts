@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, unsupportedByWeftd } from "../ipam/network-config.js";
-import { subnetKey } from "../ipam/subnet-manager.js";
+import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, rangeOf, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
+import { leaseName, leasePart, subnetKey, type Lease } from "../ipam/subnet-manager.js";
 import { findProblems, humanDuration, isLive, leaseRows, podRows, sameIpv6, table, usage, type ClusterView } from "./cluster-view.js";
 import type { EtcdSession } from "./etcd-session.js";
 
@@ -54,9 +54,11 @@ async function main(): Promise<number> {
     })
     .command("leases", "the subnet leases, sorted by subnet", {}, withCtx(async (c) => {
       const rows = leaseRows(await c.view());
-      const dual = rows.some((r) => r.ipv6);
-      const v6 = (r: (typeof rows)[number]): string[] => (dual ? [r.ipv6?.subnet ?? "-", r.ipv6?.publicIp ?? "-"] : []);
-      print(c, rows, table(["SUBNET", ...(dual ? ["IPV6 SUBNET", "PUBLIC IPV6"] : []), "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [r.subnet, ...v6(r), r.publicIp, r.vtepMac, humanDuration(r.expiresInS), r.pods])));
+      // An IPv6-only network's leases fill the main columns; a dual-stack one's IPv6 parts get their own.
+      const v4 = rows.some((r) => r.subnet);
+      const dual = v4 && rows.some((r) => r.ipv6);
+      const first = (r: (typeof rows)[number]): string[] => (v4 ? [r.subnet ?? "-", ...(dual ? [r.ipv6?.subnet ?? "-", r.ipv6?.publicIp ?? "-"] : []), r.publicIp ?? "-", r.vtepMac ?? "-"] : [r.ipv6?.subnet ?? "-", r.ipv6?.publicIp ?? "-", r.ipv6?.vtepMac ?? "-"]);
+      print(c, rows, table(["SUBNET", ...(dual ? ["IPV6 SUBNET", "PUBLIC IPV6"] : []), "PUBLIC IP", "VTEP MAC", "EXPIRES IN", "PODS"], rows.map((r) => [...first(r), humanDuration(r.expiresInS), r.pods])));
     }))
     .command("pods", "pod addresses across the cluster (a dual-stack pod's IPv6 address beside its IPv4 one)", (y) => y.options({ node: { type: "string" }, subnet: { type: "string", describe: "a node's subnet, IPv4 or IPv6" } }), withCtx(async (c, a: { node?: string; subnet?: string }) => {
       const pods = podRows(await c.view(), a);
@@ -82,15 +84,15 @@ async function main(): Promise<number> {
         if (!a.yes) throw new UsageError("release deletes state in etcd: add --yes to confirm");
         const view = await c.view();
         if (a.subnet) {
-          const lease = view.leases.find((l) => l.lease?.subnet === a.subnet || l.lease?.ipv6?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
+          const lease = view.leases.find((l) => l.lease?.ipv4?.subnet === a.subnet || l.lease?.ipv6?.subnet === a.subnet || l.key === subnetKey(a.subnet ?? ""));
           if (!lease) throw new Refused(`no lease for ${a.subnet}`);
-          if (isLive(lease.ttl) && !a.force) throw new Refused(`lease ${a.subnet} is live (node ${lease.lease?.publicIp} renewed it recently; ${humanDuration(lease.ttl?.remaining)} left): stop that node's weftd first, or add --force`);
+          if (isLive(lease.ttl) && !a.force) throw new Refused(`lease ${a.subnet} is live (node ${(lease.lease?.ipv4 ?? lease.lease?.ipv6)?.publicIp} renewed it recently; ${humanDuration(lease.ttl?.remaining)} left): stop that node's weftd first, or add --force`);
           await c.client.delete().key(`${c.mgr.subnetsPrefix}${lease.key}`);
           print(c, { released: a.subnet }, `released lease ${a.subnet}`);
         } else {
           const pod = view.pods.find((p) => p.ip === a.ip || sameIpv6(p.ipv6, a.ip));
           if (!pod) throw new Refused(`no pod record for ${a.ip}`);
-          await c.client.delete().key(`${c.mgr.prefix}/pods/${subnetKey(pod.subnet)}/${pod.ip}`);
+          await c.client.delete().key(`${c.mgr.prefix}/pods/${pod.subnet.includes(":") ? subnetKey(undefined, pod.subnet) : subnetKey(pod.subnet)}/${pod.ip}`);
           const both = pod.ipv6 ? ` and ${pod.ipv6}` : "";
           print(c, { released: a.ip }, `released pod record ${pod.ip}${both} (the node's weftd writes it again if the node still holds it)`);
         }
@@ -108,10 +110,13 @@ async function main(): Promise<number> {
       // yargs reads a lone "-" as a flag with no name: both mean stdin.
       const fromStdin = a.file === "-" || (a.file as unknown) === true;
       const cfg = parseNetworkConfig(readFileSync(fromStdin ? 0 : a.file, "utf8"));
-      const orphaned = (l: { lease?: { subnet: string; ipv6?: { subnet: string } } }): boolean => !!l.lease && (!subnetInNetwork(cfg, l.lease.subnet) || (!!l.lease.ipv6 && !!cfg.ipv6 && !subnetInNetwork(cfg.ipv6, l.lease.ipv6.subnet)));
-      const orphans = (await c.view()).leases.filter(orphaned).map((l) => l.lease!.subnet);
-      const unsupported = unsupportedByWeftd(cfg);
-      if (unsupported && !a.force) throw new Refused(`the new config has ${unsupported}. Every weftd would refuse to start with it; add --force to set it anyway`);
+      // A lease part whose family the new config has, outside that family's range.
+      const orphaned = (lease: Lease): boolean => ([4, 6] as const).some((f) => {
+        const part = leasePart(lease, f);
+        const range = rangeOf(cfg, f);
+        return !!part && !!range && !subnetInNetwork(range, part.subnet);
+      });
+      const orphans = (await c.view()).leases.flatMap((l) => (l.lease && orphaned(l.lease) ? [leaseName(l.lease)] : []));
       if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
       await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
       const families = [...(cfg.enableIPv4 ? [`network ${cfg.network}, /${cfg.subnetLen} subnets`] : []), ...(cfg.ipv6 ? [`IPv6 network ${cfg.ipv6.network}, /${cfg.ipv6.subnetLen} subnets`] : [])];

@@ -1,6 +1,6 @@
-// ADD: bridge, veth pair (pod side born in the pod's namespace), IP from the node store (and an IPv6
-// one on a dual-stack node), addresses, routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
-import { PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
+// ADD: bridge, veth pair (pod side born in the pod's namespace), an IP of each of the node's families
+// from its store (IPv4, IPv6, or both), addresses, routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
+import { firstAddress, PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle, setLinkSysctl, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
 import { crashPoint } from "./crash-point.js";
@@ -9,13 +9,19 @@ import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
 import { listPod, unlistPods } from "./pod-filter.js";
 import { hostVethName, podFilterEntries, podMacFor } from "../ipam/attachment.js";
-import { readNodeSubnet, type NodeSubnet } from "./node-subnet.js";
+import { nodeFamilies, readNodeSubnet, type FamilySubnet, type NodeSubnet } from "./node-subnet.js";
 import { isDefaultRoute, type CniResult, type CniRoute } from "./spec.js";
 
+/** A route per family: the default one through the node's gateway, or the cluster's network when isDefaultGateway is false. */
 export function podRoutes(conf: WeftConfig, node: NodeSubnet): CniRoute[] {
-  const v4: CniRoute = conf.isDefaultGateway ? { dst: "0.0.0.0/0", gw: node.gateway } : { dst: node.network, gw: node.gateway };
-  const v6 = node.ipv6;
-  return v6 ? [v4, conf.isDefaultGateway ? { dst: "::/0", gw: v6.gateway } : { dst: v6.network, gw: v6.gateway }] : [v4];
+  return nodeFamilies(node).map(([family, part]) => ({ dst: conf.isDefaultGateway ? (family === 6 ? "::/0" : "0.0.0.0/0") : part.network, gw: part.gateway }));
+}
+
+/** One family's address for the pod, from that family's store. */
+interface FamilyAllocation {
+  family: 4 | 6;
+  part: FamilySubnet;
+  alloc: PodAllocation;
 }
 
 function configurePod(pod: NetlinkHandle, index: number, allocs: PodAllocation[], routes: CniRoute[]): void {
@@ -24,7 +30,7 @@ function configurePod(pod: NetlinkHandle, index: number, allocs: PodAllocation[]
   for (const r of routes) pod.routeAdd({ dst: isDefaultRoute(r.dst) ? undefined : r.dst, ...(r.gw ? { gateway: r.gw } : {}), oif: index });
 }
 
-/** A dual-stack pod takes no router advertisements: its routes are the ones the plugin sets. */
+/** A pod with IPv6 takes no router advertisements: its routes are the ones the plugin sets. */
 function refuseRouterAdvertisements(netns: string, ifname: string): void {
   setLinkSysctl(netns, "ipv6", ifname, "accept_ra", "0");
 }
@@ -33,7 +39,6 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
   const node = readNodeSubnet(conf.subnetFile);
   log.mark("subnet");
   const mtu = conf.mtu ?? node.mtu;
-  const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name });
   const attachment = { containerId: env.containerId, ifname: env.ifname };
   const vethName = hostVethName(env.containerId, env.ifname);
   const undo: (() => void)[] = [];
@@ -46,20 +51,20 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     const podName = env.args.get("K8S_POD_NAME");
     const podNamespace = env.args.get("K8S_POD_NAMESPACE");
     const names = { ...(podName ? { podName } : {}), ...(podNamespace ? { podNamespace } : {}) };
-    const alloc = store.allocate({ ...attachment, subnet: node.subnet, gateway: node.gateway, ...names });
-    undo.push(() => store.release(attachment));
-    let alloc6: PodAllocation | undefined;
-    if (node.ipv6) {
-      const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
-      alloc6 = store6.allocate({ ...attachment, subnet: node.ipv6.subnet, gateway: node.ipv6.gateway, ...names });
-      undo.push(() => store6.release(attachment));
+    const allocs: FamilyAllocation[] = [];
+    for (const [family, part] of nodeFamilies(node)) {
+      const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family });
+      allocs.push({ family, part, alloc: store.allocate({ ...attachment, subnet: part.subnet, gateway: part.gateway, ...names }) });
+      undo.push(() => store.release(attachment));
     }
+    const addresses = { ipv4: allocs.find((a) => a.family === 4)?.alloc.ip, ipv6: allocs.find((a) => a.family === 6)?.alloc.ip };
+    const ips = { ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
     log.mark("ip");
     crashPoint("ip-reserved");
 
     // A veth left by an earlier, interrupted ADD of the same attachment is replaced.
     if (host.linkFind(vethName)) host.linkDelete(vethName);
-    const podMac = podMacFor(alloc.ip);
+    const podMac = podMacFor(firstAddress(ips));
     // Born enslaved to the bridge; the pod end born in the pod's namespace with a MAC we already know.
     const veth = host.linkAddVeth(vethName, env.ifname, { peerNetnsPath: env.netns, mtu, masterIndex: bridge.index, peerMac: podMac });
     undo.push(() => {
@@ -72,18 +77,18 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     crashPoint("veth-created");
     if (conf.hairpinMode) host.linkSetHairpin(veth.index, true);
     // Listed before any link is up: the pod's first frame already finds its entry.
-    const filterEntries = podFilterEntries({ ...attachment, ip: alloc.ip, ...(alloc6 ? { ipv6: alloc6.ip } : {}) });
+    const filterEntries = podFilterEntries({ ...attachment, ...ips });
     if (listPod(filterEntries, node.antiSpoofing, log)) undo.push(() => unlistPods(filterEntries, () => undefined));
     host.linkSetUp(veth.index);
     log.mark("veth");
 
     pod = openHandle(env.netns);
     const routes = podRoutes(conf, node);
-    if (alloc6) refuseRouterAdvertisements(env.netns, env.ifname);
+    if (ips.ipv6) refuseRouterAdvertisements(env.netns, env.ifname);
     // The host end's IFLA_LINK is the pod end's index in the pod's namespace: no lookup needed there.
-    configurePod(pod, veth.parentIndex ?? pod.linkGet(env.ifname).index, alloc6 ? [alloc, alloc6] : [alloc], routes);
+    configurePod(pod, veth.parentIndex ?? pod.linkGet(env.ifname).index, allocs.map((a) => a.alloc), routes);
     log.mark("pod");
-    log.info("pod attached", { ip: alloc.ip, ...(alloc6 ? { ipv6: alloc6.ip } : {}), hostVeth: vethName, bridge: conf.bridge });
+    log.info("pod attached", { ip: firstAddress(ips), ...(ips.ipv4 && ips.ipv6 ? { ipv6: ips.ipv6 } : {}), hostVeth: vethName, bridge: conf.bridge });
     const result: CniResult = {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -91,7 +96,7 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
         { name: vethName, ...(veth.mac ? { mac: veth.mac } : {}) },
         { name: env.ifname, mac: podMac, sandbox: env.netns },
       ],
-      ips: [{ address: `${alloc.ip}/${alloc.prefixLen}`, gateway: node.gateway, interface: 2 }, ...(alloc6 && node.ipv6 ? [{ address: `${alloc6.ip}/${alloc6.prefixLen}`, gateway: node.ipv6.gateway, interface: 2 }] : [])],
+      ips: allocs.map((a) => ({ address: `${a.alloc.ip}/${a.alloc.prefixLen}`, gateway: a.part.gateway, interface: 2 })),
       routes,
     };
     if (conf.dns) result.dns = conf.dns;

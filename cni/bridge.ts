@@ -1,10 +1,9 @@
-// The node's bridge (cni0): created on first use, holding the node's gateway address (and, on a
-// dual-stack node, its IPv6 gateway). When the node's subnet changed (a new lease), the stale gateway
+// The node's bridge (cni0): created on first use, holding the node's gateway address of each family. When the node's subnet changed (a new lease), the stale gateway
 // address is replaced instead of failing as flannel's "cni0 already has an IP address different from …".
 import { ExistsError, setLinkSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
 import { podMacFor } from "../ipam/attachment.js";
 import type { PluginLog } from "./log.js";
-import type { NodeSubnet } from "./node-subnet.js";
+import { nodeFamilies, type NodeSubnet } from "./node-subnet.js";
 import { CNI_ERROR, CniError } from "./errors.js";
 
 export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet, log: PluginLog): Link {
@@ -13,7 +12,8 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
   // four bytes, as kubenet and OVN-Kubernetes do). A bridge whose MAC is not set explicitly takes the
   // lowest MAC of its ports, so it changed whenever a pod with a lower veth MAC came or went — and
   // every pod's ARP entry for its gateway went stale: seconds of lost traffic for uninvolved pods.
-  const mac = podMacFor(node.gateway);
+  const families = nodeFamilies(node);
+  const mac = podMacFor(families[0]?.[1].gateway ?? "");
   if (!bridge) {
     try {
       bridge = host.linkAddBridge(name, { mtu: node.mtu, mac });
@@ -28,8 +28,7 @@ export function ensureBridge(host: NetlinkHandle, name: string, node: NodeSubnet
   }
   if (bridge.kind !== "bridge")
     throw new CniError(CNI_ERROR.INVALID_CONFIG, `interface "${name}" exists but is a ${bridge.kind ?? "plain device"}, not a bridge`, "choose another \"bridge\" name in the conflist or remove that interface");
-  ensureGatewayAddress(host, bridge, 4, `${node.gateway}/${node.prefixLen}`, log);
-  if (node.ipv6) ensureGatewayAddress(host, bridge, 6, `${node.ipv6.gateway}/${node.ipv6.prefixLen}`, log);
+  for (const [family, part] of families) ensureGatewayAddress(host, bridge, family, `${part.gateway}/${part.prefixLen}`, log);
   if (bridge.mac !== mac) {
     // Made by an older version, or the node's subnet changed: set once, and from then on it stays.
     host.linkSetMac(bridge.index, mac);

@@ -12,26 +12,22 @@ import { isDefaultRoute } from "./spec.js";
 export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
   const prev = conf.prevResult;
   if (!prev) throw new CniError(CNI_ERROR.INVALID_CONFIG, "CHECK needs prevResult in the network config");
-  const want = prev.ips?.find((ip) => ip.address.includes("."));
-  if (!want) throw new CniError(CNI_ERROR.INVALID_CONFIG, "prevResult has no IPv4 address to check");
-  const want6 = prev.ips?.find((ip) => ip.address.includes(":"));
+  // One address of each family the pod was given, IPv4 first.
+  const wants = ([4, 6] as const).flatMap((family) => prev.ips?.filter((ip) => ip.address.includes(":") === (family === 6)).slice(0, 1).map((ip) => ({ family, address: ip.address, ip: ip.address.split("/")[0] ?? "" })) ?? []);
+  if (!wants.length) throw new CniError(CNI_ERROR.INVALID_CONFIG, "prevResult has no IP address to check");
   const problems: string[] = [];
 
   const attachment = { containerId: env.containerId, ifname: env.ifname };
-  const held = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).find(attachment);
-  const [wantIp, wantLen] = want.address.split("/");
-  if (want6) {
-    const held6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 }).find(attachment);
-    const wantIp6 = want6.address.split("/")[0];
-    if (!held6) problems.push(`the IP store holds no IPv6 address for ${env.containerId}/${env.ifname}`);
-    else if (held6.ip !== wantIp6) problems.push(`the IP store holds ${held6.ip}, prevResult says ${wantIp6}`);
+  for (const want of wants) {
+    const held = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: want.family }).find(attachment);
+    const what = want.family === 6 ? "IPv6 address" : "address";
+    if (!held) problems.push(`the IP store holds no ${what} for ${env.containerId}/${env.ifname}`);
+    else if (held.ip !== want.ip) problems.push(`the IP store holds ${held.ip}, prevResult says ${want.ip}`);
   }
-  if (!held) problems.push(`the IP store holds no address for ${env.containerId}/${env.ifname}`);
-  else if (held.ip !== wantIp) problems.push(`the IP store holds ${held.ip}, prevResult says ${wantIp}`);
-  else {
-    const entry = podFilterEntry({ containerId: env.containerId, ifname: env.ifname, ip: held.ip });
-    if (nodeMayFilter(conf.subnetFile) && isPodListed(entry) === false) problems.push(`the anti-spoofing set does not list ${entry.hostVeth} ${entry.mac} ${entry.ip} (the pod cannot send; weftd restores the entry at its next resync)`);
-  }
+  // The pod's first address's entry (its MAC comes from it) in the anti-spoofing set.
+  const first = wants[0]?.ip ?? "";
+  const entry = podFilterEntry({ containerId: env.containerId, ifname: env.ifname, ip: first });
+  if (!problems.length && nodeMayFilter(conf.subnetFile) && isPodListed(entry) === false) problems.push(`the anti-spoofing set does not list ${entry.hostVeth} ${entry.mac} ${entry.ip} (the pod cannot send; weftd restores the entry at its next resync)`);
 
   const host = openHandle();
   try {
@@ -55,13 +51,11 @@ export function cmdCheck(conf: WeftConfig, env: CniEnv): void {
     if (!link) problems.push(`interface ${env.ifname} is missing in ${env.netns}`);
     else {
       if (!link.up) problems.push(`interface ${env.ifname} is down`);
-      const addrs = pod.addrList(link.index, 4).map((a) => `${a.address}/${a.prefixLen}`);
-      if (!addrs.includes(`${wantIp}/${wantLen}`)) problems.push(`interface ${env.ifname} has ${addrs.join(", ") || "no IPv4 address"}, prevResult says ${want.address}`);
-      if (want6) {
-        const addrs6 = pod.addrList(link.index, 6).filter((a) => a.scope !== "link").map((a) => `${a.address}/${a.prefixLen}`);
-        if (!addrs6.includes(want6.address)) problems.push(`interface ${env.ifname} has ${addrs6.join(", ") || "no IPv6 address"}, prevResult says ${want6.address}`);
+      for (const want of wants) {
+        const addrs = pod.addrList(link.index, want.family).filter((a) => a.scope !== "link").map((a) => `${a.address}/${a.prefixLen}`);
+        if (!addrs.includes(want.address)) problems.push(`interface ${env.ifname} has ${addrs.join(", ") || `no IPv${want.family} address`}, prevResult says ${want.address}`);
       }
-      const routes = [...pod.routeList({ family: 4, oif: link.index }), ...(want6 ? pod.routeList({ family: 6, oif: link.index }) : [])];
+      const routes = wants.flatMap((w) => pod.routeList({ family: w.family, oif: link.index }));
       for (const r of prev.routes ?? []) {
         const dst = isDefaultRoute(r.dst) ? undefined : r.dst;
         const family = r.dst.includes(":") ? 6 : 4;

@@ -14,11 +14,13 @@ import { nodeMayFilter, unlistPods } from "./pod-filter.js";
 
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const vethName = hostVethName(env.containerId, env.ifname);
+  // Both families' stores, whatever subnet.env says now (the node may have gained or lost a family since).
   const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name });
-  const attachment = { containerId: env.containerId, ifname: env.ifname };
-  const held = store.find(attachment);
   const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
-  const held6 = held && store6.exists() ? store6.find(attachment) : undefined;
+  const attachment = { containerId: env.containerId, ifname: env.ifname };
+  const held = store.exists() ? store.find(attachment) : undefined;
+  const held6 = store6.exists() ? store6.find(attachment) : undefined;
+  const ips = { ...(held ? { ipv4: held.ip } : {}), ...(held6 ? { ipv6: held6.ip } : {}) };
   const deleteVeth = (): void => {
     const host = openHandle();
     log.mark("netlink");
@@ -31,11 +33,10 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
       host.close();
     }
   };
-  unlistPods(held && nodeMayFilter(conf.subnetFile) ? podFilterEntries({ ...attachment, ip: held.ip, ...(held6 ? { ipv6: held6.ip } : {}) }) : [], deleteVeth);
+  unlistPods((held || held6) && nodeMayFilter(conf.subnetFile) ? podFilterEntries({ ...attachment, ...ips }) : [], deleteVeth);
   log.mark("filter");
-  const released = store.release(attachment);
-  // A dual-stack pod's IPv6 record, whatever subnet.env says now (the node may have lost IPv6 since).
+  const released = store.exists() ? store.release(attachment) : undefined;
   const released6 = store6.exists() ? store6.release(attachment) : undefined;
   log.mark("ip");
-  log.info("pod detached", { ip: released?.ip ?? null, ...(released6 ? { ipv6: released6.ip } : {}), hostVeth: vethName });
+  log.info("pod detached", { ip: released?.ip ?? released6?.ip ?? null, ...(released && released6 ? { ipv6: released6.ip } : {}), hostVeth: vethName });
 }

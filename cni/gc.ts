@@ -1,6 +1,6 @@
 // GC (CNI 1.1): release every IP, delete every weft host veth and remove every anti-spoofing entry
 // that belongs to no valid attachment. No list from the runtime means none is valid (libcni's meaning).
-import { PodIpStore, withIpv6 } from "../ipam/pod-ip-store.js";
+import { PodIpStore, recordedPods, type PodAllocation } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { PluginLog } from "./log.js";
@@ -9,11 +9,12 @@ import { nodeMayFilter, unlistPods } from "./pod-filter.js";
 
 export function cmdGc(conf: WeftConfig, log: PluginLog): void {
   const valid = conf.validAttachments;
-  const released = new PodIpStore({ dataDir: conf.dataDir, network: conf.name }).gc(valid);
-  const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
-  const released6 = store6.exists() ? store6.gc(valid) : [];
+  const [released, released6] = ([4, 6] as const).map((family) => {
+    const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family });
+    return store.exists() ? store.gc(valid) : [];
+  }) as [PodAllocation[], PodAllocation[]];
   const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
-  const entries = released.length && nodeMayFilter(conf.subnetFile) ? withIpv6(released, released6).flatMap((r) => podFilterEntries(r)) : [];
+  const entries = (released.length || released6.length) && nodeMayFilter(conf.subnetFile) ? recordedPods(released, released6).flatMap((r) => podFilterEntries(r)) : [];
   const deleted = unlistPods(entries, () => deleteStaleVeths(conf.bridge, keep));
   log.info("gc", { released: [...released, ...released6].map((r) => ({ ip: r.ip, containerId: r.containerId, ifname: r.ifname })), deletedVeths: deleted, validAttachments: valid.length });
 }

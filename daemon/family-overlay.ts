@@ -1,6 +1,6 @@
-// One address family's overlay on this node: its VXLAN device (weft.<VNI>, or weft-v6.<VNI> over the
-// IPv6 underlay of a dual-stack node) and the route, neighbour and FDB entries for every other node's
-// lease of that family. weftd keeps one for IPv4 and, on a dual-stack network, one for IPv6; each
+// One address family's overlay on this node: its VXLAN device (weft.<VNI> over the IPv4 underlay, or
+// weft-v6.<VNI> over the IPv6 one) and the route, neighbour and FDB entries for every other node's
+// lease part of that family. weftd keeps one per family of the network (IPv4, IPv6, or both); each
 // reconciles on its own device, so a fault in one family never holds up the other's entries.
 import type { Lease } from "../ipam/subnet-manager.js";
 import type { NetlinkHandle } from "../netlink/index.js";
@@ -55,9 +55,9 @@ export class FamilyOverlay {
     return this.index !== 0 && !this.h.linkFind(this.index);
   }
 
-  /** `own`: this node's lease, whose IPv4 subnet and address identify it among the leases. */
-  context(own: Lease, spec: FamilyOverlaySpec): OverlayContext {
-    return { ownSubnet: own.subnet, ownPublicIp: own.publicIp, vxlanIndex: this.index, underlayIndex: spec.underlay.index, underlayCidr: spec.underlay.cidr, directRouting: spec.directRouting, family: this.family };
+  /** `spec`: this node's own part of the family, which identifies it among the leases. */
+  context(spec: FamilyOverlaySpec): OverlayContext {
+    return { ownSubnet: spec.subnet, ownPublicIp: spec.publicIp, vxlanIndex: this.index, underlayIndex: spec.underlay.index, underlayCidr: spec.underlay.cidr, directRouting: spec.directRouting, family: this.family };
   }
 
   /** Brings the kernel to what `leases` want; additions only while removals are held. */

@@ -18,14 +18,15 @@ export interface NodeRulesOptions {
   listPorts: () => string[];
   /** Where the records are read from, and how to point weftd elsewhere: for the report of ports without one. */
   recordsAt: () => string;
-  /** A dual-stack node: the filter checks pods' IPv6 too. */
-  dualStack: boolean;
+  /** The node's pods have IPv6 (dual-stack or IPv6-only): the filter checks it too. */
+  ipv6: boolean;
+  /** False on an IPv6-only node (its pods have no IPv4 to send from). */
+  ipv4?: boolean;
 }
 
-/** The pod network and this node's subnet: what the NAT rules are written for (and their IPv6 twins). */
+/** The pod network and this node's subnet of each family: what the NAT rules are written for. */
 export interface NodeAddressing {
-  network: string;
-  subnet: string;
+  ipv4?: { network: string; subnet: string };
   ipv6?: { network: string; subnet: string };
 }
 
@@ -71,11 +72,13 @@ export class NodeRules {
     }
   }
 
-  async ensureNat({ network, subnet, ipv6 }: NodeAddressing): Promise<void> {
+  async ensureNat({ ipv4, ipv6 }: NodeAddressing): Promise<void> {
     try {
       const generation = (await iptablesUsesNftables()) ? () => nftGeneration() : undefined;
-      this.nat ??= new NatRulesKeeper(generation);
-      await this.nat.ensure(network, subnet, this.opts.ipMasq);
+      if (ipv4) {
+        this.nat ??= new NatRulesKeeper(generation);
+        await this.nat.ensure(ipv4.network, ipv4.subnet, this.opts.ipMasq);
+      }
       if (ipv6) {
         this.nat6 ??= new NatRulesKeeper(generation, undefined, 6);
         await this.nat6.ensure(ipv6.network, ipv6.subnet, this.opts.ipMasq);
@@ -91,9 +94,9 @@ export class NodeRules {
         if (await removePodFilter()) this.log.warn("anti-spoofing filter removed (--no-anti-spoofing): pods can send from any address");
         return;
       }
-      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts(), dualStack: this.opts.dualStack });
+      const r = await this.podFilter.sync({ allocations: pods ?? this.opts.listPods(), relist: this.opts.listPods, ports: this.opts.listPorts(), ipv6: this.opts.ipv6 });
       this.reportUnrecorded(r);
-      if (r.tableWritten) this.log.info(`anti-spoofing filter in place: each pod sends only from its own MAC and IPv4${this.opts.dualStack ? " and IPv6" : ""} address`);
+      if (r.tableWritten) this.log.info(`anti-spoofing filter in place: each pod sends only from its own MAC and ${this.opts.ipv4 === false ? "IPv6" : this.opts.ipv6 ? "IPv4 and IPv6" : "IPv4"} address`);
       if (r.added || r.removed) this.log.info({ added: r.added, removed: r.removed }, "anti-spoofing entries repaired from the pod IP records");
       this.metrics.podFilterEntries.set(r.entries);
       const spoofed = this.counterDelta("spoofed", r.droppedFrames);

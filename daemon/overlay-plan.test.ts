@@ -5,11 +5,9 @@ import { masqueradeRules } from "./masquerade.js";
 import { vtepMacFor } from "./vxlan-device.js";
 
 const lease = (n: number, mac = `02:01:c0:a8:38:${n.toString(16).padStart(2, "0")}`, ip = `192.168.56.${n}`): Lease => ({
-  subnet: `10.244.${n}.0/24`,
-  publicIp: ip,
+  ipv4: { subnet: `10.244.${n}.0/24`, publicIp: ip, vtepMac: mac },
   backendType: "vxlan",
   vni: 1,
-  vtepMac: mac,
   expiresAt: new Date(0),
 });
 const ctx: OverlayContext = { ownSubnet: "10.244.11.0/24", ownPublicIp: "192.168.56.11", vxlanIndex: 7, underlayIndex: 2, underlayCidr: "192.168.56.11/24", directRouting: false };
@@ -67,7 +65,7 @@ describe("overlay plan", () => {
 
   it("programs each dual-stack lease's IPv6 part on the IPv6 device, skips IPv4-only leases there, and routes same-L2 IPv6 nodes directly", () => {
     const dual = (n: number): Lease => ({ ...lease(n), ipv6: { subnet: `fd00:10:244:${n.toString(16)}::/64`, publicIp: `fd00:56::${n.toString(16)}`, vtepMac: `06:01:00:00:00:${n.toString(16).padStart(2, "0")}` } });
-    const ctx6: OverlayContext = { ...ctx, vxlanIndex: 9, underlayCidr: "fd00:56::b/64", family: 6 };
+    const ctx6: OverlayContext = { ...ctx, ownSubnet: "fd00:10:244:b::/64", ownPublicIp: "fd00:56::b", vxlanIndex: 9, underlayCidr: "fd00:56::b/64", family: 6 };
     expect(desiredOverlay([dual(11), dual(12), lease(13)], ctx6)).toEqual({
       neighs: [{ dst: "fd00:10:244:c::", lladdr: "06:01:00:00:00:0c" }],
       fdb: [{ lladdr: "06:01:00:00:00:0c", dst: "fd00:56::c" }],
@@ -77,6 +75,10 @@ describe("overlay plan", () => {
     expect(desiredOverlay([dual(12)], ctx)).toEqual(desiredOverlay([lease(12)], ctx));
     expect(desiredOverlay([dual(12)], { ...ctx6, directRouting: true }).routes).toEqual([{ dst: "fd00:10:244:c::/64", gateway: "fd00:56::c", oif: 2, onlink: false }]);
     expect(vtepAddress("fd00:10:244:c::/64")).toBe("fd00:10:244:c::");
+    // IPv6-only leases (no IPv4 part): the IPv6 plan is the same, the IPv4 one empty.
+    const only6 = (n: number): Lease => ({ ipv6: dual(n).ipv6!, backendType: "vxlan", vni: 1, expiresAt: new Date(0) });
+    expect(desiredOverlay([only6(11), only6(12)], ctx6)).toEqual(desiredOverlay([dual(11), dual(12)], ctx6));
+    expect(desiredOverlay([only6(12)], ctx)).toEqual({ routes: [], neighs: [], fdb: [] });
     expect(vtepMacFor(1, "fd00:56::c")).toBe("06:01:00:00:00:0c");
   });
 

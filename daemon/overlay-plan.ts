@@ -1,6 +1,6 @@
 // What the kernel should hold for the other nodes' leases, and the difference from what it holds.
 // Pure: the reconcile loop reads the kernel, calls `planOverlay`, and applies the result.
-import type { Lease } from "../ipam/subnet-manager.js";
+import { leasePart, type Lease } from "../ipam/subnet-manager.js";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../ipam/ipv6.js";
 
@@ -31,7 +31,7 @@ export interface OverlayState {
 }
 
 export interface OverlayContext {
-  /** This node's own lease (its IPv4 subnet and public IP), never programmed as a remote. */
+  /** This node's own lease part of the family (its subnet and public IP), never programmed as a remote. */
   ownSubnet: string;
   ownPublicIp: string;
   vxlanIndex: number;
@@ -39,7 +39,7 @@ export interface OverlayContext {
   /** The underlay address with its prefix, e.g. "192.168.56.11/24": DirectRouting applies inside it. */
   underlayCidr: string;
   directRouting: boolean;
-  /** 6: the plan for the leases' IPv6 parts, on the IPv6 device over the IPv6 underlay. */
+  /** The leases' part this plan is for: 4 on the IPv4 device, 6 on the IPv6 one over the IPv6 underlay. */
   family?: 4 | 6;
 }
 
@@ -67,15 +67,12 @@ function sameL2(cidr: string, ip: string): boolean {
   return n >= net.network && n <= net.broadcast;
 }
 
-/** The part of a remote lease that the context's family programs. */
-const remotePart = (l: Lease, family: 4 | 6): { subnet: string; publicIp: string; vtepMac: string } | undefined => (family === 6 ? l.ipv6 : l);
-
 export function desiredOverlay(leases: Lease[], ctx: OverlayContext): OverlayState {
   const state: OverlayState = { routes: [], neighs: [], fdb: [] };
   for (const l of leases) {
-    if (l.subnet === ctx.ownSubnet || l.publicIp === ctx.ownPublicIp) continue;
-    const r = remotePart(l, ctx.family ?? 4);
-    if (!r) continue; // an IPv4-only node in a dual-stack network: nothing to program for IPv6
+    // The part of a remote lease that the context's family programs; a lease without it has nothing here.
+    const r = leasePart(l, ctx.family ?? 4);
+    if (!r || r.subnet === ctx.ownSubnet || r.publicIp === ctx.ownPublicIp) continue;
     if (ctx.directRouting && sameL2(ctx.underlayCidr, r.publicIp)) {
       state.routes.push({ dst: r.subnet, gateway: r.publicIp, oif: ctx.underlayIndex, onlink: false });
       continue;

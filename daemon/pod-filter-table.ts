@@ -18,14 +18,14 @@ const HOOK_CHAIN = "prerouting";
 const POD_CHAIN = "from-pod";
 
 /**
- * The rules of each chain, as written (and counted to notice a chain someone flushed). `dualStack`:
- * a dual-stack node's pods also send IPv6, each from its own addresses (the IPv6 set: its address,
+ * The rules of each chain, as written (and counted to notice a chain someone flushed). `ipv6`:
+ * the node's pods (dual-stack or IPv6-only) send IPv6, each from its own addresses (the IPv6 set: its address,
  * its link-local address, and :: for duplicate address detection); a neighbour advertisement passes
  * only for a target that is one of the pod's own addresses (the ICMPv6 body's Target Address, 8 bytes
  * in: a pod answering for another's address poisons its neighbours as forged ARP does); router
  * advertisements and redirects from pods are dropped whatever their source.
  */
-export function rulesFor(dualStack: boolean): Record<string, string[]> {
+export function rulesFor(ipv6: boolean): Record<string, string[]> {
   return {
     [HOOK_CHAIN]: [`iifname "${HOST_VETH_PREFIX}*" jump ${POD_CHAIN}`],
     [POD_CHAIN]: [
@@ -34,7 +34,7 @@ export function rulesFor(dualStack: boolean): Record<string, string[]> {
       // Only well-formed Ethernet/IPv4 ARP: the sender address is read at a fixed offset.
       `ether type arp arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @${SET} return`,
       `ether type { ip, arp } counter name "${DROP_COUNTER}" drop`,
-      ...(dualStack
+      ...(ipv6
         ? [
             `icmpv6 type { nd-router-advert, nd-redirect } counter name "${DROP_COUNTER}" drop`,
             `icmpv6 type nd-neighbor-advert iifname . ether saddr . @th,64,128 != @${TARGETS} counter name "${DROP_COUNTER}" drop`,
@@ -48,11 +48,11 @@ export function rulesFor(dualStack: boolean): Record<string, string[]> {
 }
 
 /** The table, declared (idempotent), its chains rewritten; the sets and their elements are kept. */
-export function podFilterScript(dualStack = false): string {
+export function podFilterScript(ipv6 = false): string {
   const lines = [
     `table bridge ${TABLE} {`,
     `  set ${SET} { type ifname . ether_addr . ipv4_addr; comment "pod port, MAC and IPv4 address each weft pod may send from"; }`,
-    `  set ${SET6} { type ifname . ether_addr . ipv6_addr; comment "pod port, MAC and IPv6 address (its own, link-local and ::) each weft pod of a dual-stack node may send from"; }`,
+    `  set ${SET6} { type ifname . ether_addr . ipv6_addr; comment "pod port, MAC and IPv6 address (its own, link-local and ::) each weft pod with IPv6 may send from"; }`,
     `  set ${TARGETS} { typeof iifname . ether saddr . @th,64,128; comment "pod port, MAC and IPv6 address (its own, link-local) each weft pod may name as a neighbour advertisement's target"; }`,
     `  set ${UNVERIFIED} { type ifname; comment "running pod ports with no IP record to check them against: not filtered (weftd reports them)"; }`,
     `  counter ${DROP_COUNTER} { comment "IPv4 and ARP dropped: not from the port's own pod MAC and address"; }`,
@@ -61,7 +61,7 @@ export function podFilterScript(dualStack = false): string {
     `  chain ${POD_CHAIN} { }`,
     `}`,
   ];
-  for (const [chain, rules] of Object.entries(rulesFor(dualStack))) {
+  for (const [chain, rules] of Object.entries(rulesFor(ipv6))) {
     lines.push(`flush chain bridge ${TABLE} ${chain}`);
     for (const r of rules) lines.push(`add rule bridge ${TABLE} ${chain} ${r}`);
   }
@@ -132,8 +132,8 @@ interface NftJson {
   nftables: Record<string, { name?: string; chain?: string; elem?: (string | { concat?: string[] })[]; packets?: number }>[];
 }
 
-/** The table from `nft -j list table`. `intact`: each chain holds the rules of `dualStack`'s mode. */
-export function parsePodFilter(json: string, dualStack: boolean): PodFilterState {
+/** The table from `nft -j list table`. `intact`: each chain holds the rules of `ipv6`'s mode. */
+export function parsePodFilter(json: string, ipv6: boolean): PodFilterState {
   const entries: FilterElement[] = [];
   const unverified: string[] = [];
   const rulesPerChain = new Map<string, number>();
@@ -154,6 +154,6 @@ export function parsePodFilter(json: string, dualStack: boolean): PodFilterState
     if (item.counter?.name === DROP_COUNTER) droppedFrames = item.counter.packets ?? 0;
     if (item.counter?.name === OTHER_COUNTER) droppedOther = item.counter.packets ?? 0;
   }
-  const intact = Object.entries(rulesFor(dualStack)).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
+  const intact = Object.entries(rulesFor(ipv6)).every(([chain, rules]) => rulesPerChain.get(chain) === rules.length);
   return { entries, unverified, droppedFrames, droppedOther, intact };
 }

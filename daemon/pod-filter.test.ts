@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { PodAllocation } from "../ipam/pod-ip-store.js";
-import { linkLocalFor, podFilterEntries, podFilterEntry } from "../ipam/attachment.js";
+import type { RecordedPod } from "../ipam/pod-ip-store.js";
+import { linkLocalFor, podFilterEntries } from "../ipam/attachment.js";
 import { elementText, planPodFilter, podFilterScript, readPodFilter, syncPodFilter, type PodFilterState } from "./pod-filter.js";
 
-const portOf = (a: PodAllocation): string => podFilterEntry(a).hostVeth;
+const portOf = (a: RecordedPod): string => podFilterEntries(a)[0]!.hostVeth;
 
 describe("the anti-spoofing table", () => {
   it("declares the set and chains, then rewrites only the chains (the set's elements survive)", () => {
@@ -61,9 +61,9 @@ describe("the anti-spoofing table", () => {
       return "";
     };
     const pods = [
-      { containerId: "c1", ifname: "eth0", ip: "10.244.1.2" },
-      { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" },
-    ] as PodAllocation[];
+      { containerId: "c1", ifname: "eth0", ipv4: "10.244.1.2" },
+      { containerId: "c2", ifname: "eth0", ipv4: "10.244.1.3" },
+    ] as RecordedPod[];
     const r = await syncPodFilter({ allocations: pods, relist: () => pods, ports: pods.map(portOf) }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, removed: 0, entries: 2 });
     const writes = calls.filter((c) => c.args[0] === "-f");
@@ -86,7 +86,7 @@ describe("the anti-spoofing table", () => {
       writes.push(input ?? "");
       return "";
     };
-    const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
+    const pods = [{ containerId: "c1", ifname: "eth0", ipv4: "10.244.1.2" }] as RecordedPod[];
     const first = await syncPodFilter({ allocations: pods, relist: () => pods, ports: pods.map(portOf) }, exec);
     expect(first).toMatchObject({ tableWritten: false, added: 0, removed: 0 });
     expect(first.differing.size).toBe(2);
@@ -104,8 +104,8 @@ describe("the anti-spoofing table", () => {
       writes.push(input ?? "");
       return "";
     };
-    const before = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
-    const after = [...before, { containerId: "c2", ifname: "eth0", ip: "10.244.1.3" }] as PodAllocation[];
+    const before = [{ containerId: "c1", ifname: "eth0", ipv4: "10.244.1.2" }] as RecordedPod[];
+    const after = [...before, { containerId: "c2", ifname: "eth0", ipv4: "10.244.1.3" }] as RecordedPod[];
     const r = await syncPodFilter({ allocations: before, relist: () => after, ports: after.map(portOf) }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 2, entries: 2 });
     expect(writes).toHaveLength(2);
@@ -158,7 +158,7 @@ describe("the kernel's ports against the IP records", () => {
       writes.push(input ?? "");
       return "";
     };
-    const pods = [{ containerId: "c1", ifname: "eth0", ip: "10.244.1.2" }] as PodAllocation[];
+    const pods = [{ containerId: "c1", ifname: "eth0", ipv4: "10.244.1.2" }] as RecordedPod[];
     const r = await syncPodFilter({ allocations: pods, relist: () => pods, ports: [portOf(pods[0]!), "weft00000bad"] }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 1, unverified: ["weft00000bad"] });
     expect(writes).toHaveLength(1);
@@ -184,14 +184,14 @@ describe("the anti-spoofing table on a dual-stack node", () => {
   });
 
   it("lists as targets a pod's IPv6 and link-local address, not ::, written as the 128-bit integers the raw payload is looked up as", async () => {
-    const pod = { containerId: "c1", ifname: "eth0", ip: "10.244.134.2", ipv6: "fd00:10:244:3f::2", prefixLen: 24, gateway: "10.244.134.1", allocatedAt: "" };
+    const pod: RecordedPod = { containerId: "c1", ifname: "eth0", ipv4: "10.244.134.2", ipv6: "fd00:10:244:3f::2", allocatedAt: "" };
     const writes: string[] = [];
     const exec = (_cmd: string, args: string[], input?: string): string => {
       if (args[0] === "-j") throw new Error("Error: No such file or directory");
       writes.push(input ?? "");
       return "";
     };
-    const r = await syncPodFilter({ allocations: [pod], relist: () => [pod], ports: [portOf(pod)], dualStack: true }, exec);
+    const r = await syncPodFilter({ allocations: [pod], relist: () => [pod], ports: [portOf(pod)], ipv6: true }, exec);
     expect(r).toMatchObject({ tableWritten: true, added: 6, entries: 6 });
     const veth = portOf(pod);
     expect(writes[0]).toContain(`add element bridge weft pod-nd-targets6 { "${veth}" . 0a:58:0a:f4:86:02 . 0xfd0000100244003f0000000000000002, "${veth}" . 0a:58:0a:f4:86:02 . 0xfe8000000000000008580afffef48602 }\n`);
@@ -213,10 +213,13 @@ describe("the anti-spoofing table on a dual-stack node", () => {
   });
 
   it("lists a dual-stack pod's IPv6 address, its link-local address and :: beside its IPv4 address, each with its port and MAC", () => {
-    const entries = podFilterEntries({ containerId: "c1", ifname: "eth0", ip: "10.244.134.2", ipv6: "fd00:10:244:3f::2" });
+    const entries = podFilterEntries({ containerId: "c1", ifname: "eth0", ipv4: "10.244.134.2", ipv6: "fd00:10:244:3f::2" });
     expect(entries.map((e) => e.ip)).toEqual(["10.244.134.2", "fd00:10:244:3f::2", "fe80::858:aff:fef4:8602", "::"]);
     expect(new Set(entries.map((e) => `${e.hostVeth} ${e.mac}`)).size).toBe(1);
     expect(linkLocalFor("0a:58:0a:f4:86:02")).toBe("fe80::858:aff:fef4:8602"); // what the pod's kernel forms (seen on the lab)
+    // An IPv6-only pod: its MAC from its IPv6 address's last four bytes, the same three IPv6 entries.
+    const only6 = podFilterEntries({ containerId: "c1", ifname: "eth0", ipv6: "fd00:10:244:3f::a02" });
+    expect(only6.map((e) => `${e.mac} ${e.ip}`)).toEqual(["0a:58:00:00:0a:02 fd00:10:244:3f::a02", "0a:58:00:00:0a:02 fe80::858:ff:fe00:a02", "0a:58:00:00:0a:02 ::"]);
     expect(elementText(entries[1]!)).toMatch(/^"weft[0-9a-f]{8}" \. 0a:58:0a:f4:86:02 \. fd00:10:244:3f::2$/);
     expect(() => elementText({ ...entries[1]!, ip: "fd00:10:244:3f:0::2" })).toThrow(/not a weft pod filter entry/); // only the canonical spelling
     expect(() => elementText({ ...entries[1]!, ip: "fd00::2 }; flush ruleset" })).toThrow();

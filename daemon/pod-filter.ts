@@ -18,15 +18,15 @@ import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
 export { elementText, podFilterScript, type FilterElement, type PodFilterState } from "./pod-filter-table.js";
 
-/** Reads the table; undefined when it does not exist. `intact`: each chain holds the rules of `dualStack`'s mode. */
-export async function readPodFilter(exec: Exec, dualStack = false): Promise<PodFilterState | undefined> {
+/** Reads the table; undefined when it does not exist. `intact`: each chain holds the rules of `ipv6`'s mode. */
+export async function readPodFilter(exec: Exec, ipv6 = false): Promise<PodFilterState | undefined> {
   let out: string;
   try {
     out = await exec("nft", ["-j", "list", "table", "bridge", TABLE]);
   } catch {
     return undefined;
   }
-  return parsePodFilter(out, dualStack);
+  return parsePodFilter(out, ipv6);
 }
 
 /** Every element a pod's records call for: its entries and, on a dual-stack node, its advertisement targets. */
@@ -95,8 +95,8 @@ export interface PodFilterInputs {
   relist: () => RecordedPod[];
   /** The weft pod ports (host veths) that exist in the kernel now. */
   ports: readonly string[];
-  /** A dual-stack node: IPv6 is checked too (see rulesFor). */
-  dualStack?: boolean;
+  /** The node's pods have IPv6 (dual-stack or IPv6-only): it is checked too (see rulesFor). */
+  ipv6?: boolean;
 }
 
 const addElements = (elements: FilterElement[], ports: string[] = []): string => elementStatements("add", elements, ports);
@@ -106,8 +106,8 @@ const addElements = (elements: FilterElement[], ports: string[] = []): string =>
  * removals go in separate transactions: nft fails a whole transaction for one element that a DEL in
  * flight removed first, and an addition must not be lost with it.
  */
-export async function syncPodFilter({ allocations, relist, ports, dualStack = false }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
-  const state = await readPodFilter(exec, dualStack);
+export async function syncPodFilter({ allocations, relist, ports, ipv6 = false }: PodFilterInputs, exec: Exec = execHere, differedBefore: ReadonlySet<string> = new Set()): Promise<PodFilterSync> {
+  const state = await readPodFilter(exec, ipv6);
   const want = elementsOf(allocations);
   const plan = planPodFilter(state, want, new Set(ports), differedBefore);
   const tableWritten = !state?.intact;
@@ -115,7 +115,7 @@ export async function syncPodFilter({ allocations, relist, ports, dualStack = fa
   // which a running pod is not listed yet.
   let late: FilterElement[] = [];
   if (tableWritten) {
-    await exec("nft", ["-f", "-"], podFilterScript(dualStack) + addElements(plan.add, plan.openPorts));
+    await exec("nft", ["-f", "-"], podFilterScript(ipv6) + addElements(plan.add, plan.openPorts));
     // A pod whose ADD ran while the table did not exist yet was attached unlisted (the plugin found no
     // set): list the records that appeared meanwhile now, not two resyncs later. Listing a pod that is
     // still being added is harmless (the plugin's own add finds it there).
@@ -170,7 +170,7 @@ export class PodFilterKeeper {
   /** `read`: whether this sync listed the table (false: skipped, only the counters read). */
   async sync(inputs: PodFilterInputs): Promise<PodFilterSync & { read: boolean }> {
     const want = new Set(elementsOf(inputs.allocations).map(elementId));
-    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")} dual ${inputs.dualStack === true}`);
+    const key = this.since.key(`${[...want].sort().join(",")} ports ${[...inputs.ports].sort().join(",")} ipv6 ${inputs.ipv6 === true}`);
     if (this.since.unchanged(key) && this.counters && this.last) {
       try {
         return { ...this.last, added: 0, removed: 0, tableWritten: false, ...this.counters(), differing: new Set(), read: false };

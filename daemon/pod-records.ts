@@ -5,7 +5,7 @@
 // configured where weftd cannot see it.
 import { HOST_VETH_PREFIX } from "../ipam/attachment.js";
 import { readPluginNetworks, type PluginNetwork } from "../ipam/plugin-networks.js";
-import { PodIpStore, withIpv6, type RecordedPod } from "../ipam/pod-ip-store.js";
+import { PodIpStore, recordedPods, type RecordedPod } from "../ipam/pod-ip-store.js";
 import type { NetlinkHandle } from "../netlink/index.js";
 import type { Logger } from "./log.js";
 
@@ -34,14 +34,14 @@ export class PodRecords {
     private readonly log: () => Logger,
   ) {}
 
-  /** Every pod of every weft network on this node, with its IPv6 address if it has one. Throws when a store cannot be read. */
+  /** Every pod of every weft network on this node, with its address of each family. Throws when a store cannot be read. */
   list(): RecordedPod[] {
     const sources = this.sources();
     const seen = new Set<string>();
     const all: RecordedPod[] = [];
     for (const s of sources) {
-      const store6 = new PodIpStore({ dataDir: s.dataDir, network: s.network, family: 6 });
-      for (const a of withIpv6(new PodIpStore({ dataDir: s.dataDir, network: s.network }).list(), store6.exists() ? store6.list() : [])) {
+      const [v4, v6] = ([4, 6] as const).map((family) => new PodIpStore({ dataDir: s.dataDir, network: s.network, family })).map((store) => (store.exists() ? store.list() : []));
+      for (const a of recordedPods(v4 ?? [], v6 ?? [])) {
         const id = `${a.containerId}:${a.ifname}`;
         if (!seen.has(id)) all.push(a);
         seen.add(id);

@@ -1,11 +1,15 @@
-// The underlay: which interface and address carry VXLAN. Default: the interface of the default route
-// (with a warning when several interfaces have addresses: on Vagrant the default route is the NAT
-// interface, and --iface must name the private network's).
+// The underlay: which interface and addresses carry VXLAN. The interface: --iface (a name, or an
+// address of either family), else the interface of the default route (IPv4's, or IPv6's on a node
+// without one), with a warning when several interfaces have addresses (on Vagrant the default route is
+// the NAT interface, and --iface must name the private network's). Its address of each family the
+// network has: the first with a real prefix (not a /32 or /128 a load-balancer speaker or keepalived
+// added), or --public-ip / --public-ipv6.
+import { isIP } from "node:net";
 import { type Link, type NetlinkHandle } from "../netlink/index.js";
 
-export interface Underlay {
-  link: Link;
+export interface UnderlayAddress {
   ip: string;
+  /** The address with its prefix, e.g. "192.168.56.11/24": DirectRouting applies inside it. */
   cidr: string;
 }
 
@@ -16,39 +20,31 @@ export class UnderlayError extends Error {
   }
 }
 
-export function findUnderlay(h: NetlinkHandle, opts: { iface?: string; publicIp?: string }, warn: (msg: string, fields: object) => void): Underlay {
-  const addrs = h.addrList(undefined, 4).filter((a) => a.scope === "universe" && a.address !== "127.0.0.1");
-  let index: number | undefined;
-  if (opts.iface && /^\d+\.\d+\.\d+\.\d+$/.test(opts.iface)) {
-    index = addrs.find((a) => a.address === opts.iface)?.ifindex;
-    if (index === undefined) throw new UnderlayError(`--iface ${opts.iface}: no interface has this address`);
-  } else if (opts.iface) {
-    const link = h.linkFind(opts.iface);
-    if (!link) throw new UnderlayError(`--iface ${opts.iface}: no such interface`);
-    index = link.index;
-  } else {
-    const def = h.routeList({ family: 4 }).find((r) => r.dst === undefined && r.oif);
-    if (!def?.oif) throw new UnderlayError("no default route to pick the underlay interface from: pass --iface");
-    index = def.oif;
-    const candidates = new Set(addrs.map((a) => a.ifindex));
-    if (candidates.size > 1) warn("several interfaces have addresses; using the default route's. Pass --iface if VXLAN should use another (e.g. Vagrant's private network)", { candidates: [...candidates] });
+const globalAddresses = (h: NetlinkHandle, family: 4 | 6, index?: number) => h.addrList(index, family).filter((a) => a.scope === "universe" && a.address !== "127.0.0.1");
+
+export function findUnderlayLink(h: NetlinkHandle, iface: string | undefined, warn: (msg: string, fields: object) => void): Link {
+  if (iface && isIP(iface)) {
+    const index = globalAddresses(h, isIP(iface) === 6 ? 6 : 4).find((a) => a.address === iface)?.ifindex;
+    if (index === undefined) throw new UnderlayError(`--iface ${iface}: no interface has this address`);
+    return h.linkGet(index);
   }
-  const link = h.linkGet(index);
-  const own = addrs.filter((a) => a.ifindex === index);
-  // The node's own address, not a /32 that a load-balancer speaker or keepalived added to the same
-  // interface (a node whose address changed may list such a VIP first): the first with a real prefix.
-  const chosen = opts.publicIp ? own.find((a) => a.address === opts.publicIp) ?? { address: opts.publicIp, prefixLen: 32 } : (own.find((a) => a.prefixLen < 32) ?? own[0]);
-  if (!chosen) throw new UnderlayError(`interface ${link.name} has no IPv4 address`);
-  return { link, ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
+  if (iface) {
+    const link = h.linkFind(iface);
+    if (!link) throw new UnderlayError(`--iface ${iface}: no such interface`);
+    return link;
+  }
+  const def = ([4, 6] as const).map((family) => h.routeList({ family }).find((r) => r.dst === undefined && r.oif)).find((r) => r);
+  if (!def?.oif) throw new UnderlayError("no default route to pick the underlay interface from: pass --iface");
+  const candidates = new Set([...globalAddresses(h, 4), ...globalAddresses(h, 6)].map((a) => a.ifindex));
+  if (candidates.size > 1) warn("several interfaces have addresses; using the default route's. Pass --iface if VXLAN should use another (e.g. Vagrant's private network)", { candidates: [...candidates] });
+  return h.linkGet(def.oif);
 }
 
-/**
- * A dual-stack node's IPv6 underlay: a global address on the IPv4 underlay's interface (the first with
- * a real prefix, as for IPv4), or `publicIpv6` when given.
- */
-export function findUnderlayIpv6(h: NetlinkHandle, link: Link, publicIpv6: string | undefined, network: string): { ip: string; cidr: string } {
-  const own = h.addrList(link.index, 6).filter((a) => a.scope === "universe");
-  const chosen = publicIpv6 ? (own.find((a) => a.address === publicIpv6) ?? { address: publicIpv6, prefixLen: 128 }) : (own.find((a) => a.prefixLen < 128) ?? own[0]);
-  if (!chosen) throw new UnderlayError(`the network has IPv6 (${network}) but interface ${link.name} has no global IPv6 address: give it one, or pass --public-ipv6`);
+/** `link`'s address of `family`, or `given` (--public-ip or --public-ipv6) when set; `network` names the pod network in the error. */
+export function underlayAddress(h: NetlinkHandle, link: Link, family: 4 | 6, given: string | undefined, network: string): UnderlayAddress {
+  const host = family === 6 ? 128 : 32;
+  const own = globalAddresses(h, family, link.index);
+  const chosen = given ? (own.find((a) => a.address === given) ?? { address: given, prefixLen: host }) : (own.find((a) => a.prefixLen < host) ?? own[0]);
+  if (!chosen) throw new UnderlayError(`the network has IPv${family} (${network}) but interface ${link.name} has no ${family === 6 ? "global IPv6" : "IPv4"} address: give it one, or pass ${family === 6 ? "--public-ipv6" : "--public-ip"}`);
   return { ip: chosen.address, cidr: `${chosen.address}/${chosen.prefixLen}` };
 }

@@ -7,13 +7,11 @@ import type { Server } from "node:http";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
-import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
-import { bigIntToIpv6, formatIpv6Cidr, parseIpv6Cidr } from "../ipam/ipv6.js";
-import { parseNetworkConfig, subnetInNetwork, unsupportedByWeftd, type NetworkConfig } from "../ipam/network-config.js";
+import { networkFamilies, parseNetworkConfig, rangeOf, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
-import { MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
+import { leaseKey, leaseName, leasePart, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
 import { openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
@@ -24,15 +22,11 @@ import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { FamilyOverlay, VXLAN_OVERHEAD, type FamilyOverlaySpec } from "./family-overlay.js";
 import type { OverlayContext } from "./overlay-plan.js";
-import { findUnderlay, findUnderlayIpv6, type Underlay } from "./underlay.js";
-import { vtepMacFor } from "./vxlan-device.js";
+import { addressingOf, firstPublicIp, leaseAttrsFor, leaseInNetwork, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
+import { findUnderlayLink, underlayAddress } from "./underlay.js";
+import type { Link } from "../netlink/index.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** FLANNEL_IPV6_SUBNET: the subnet's first address (the node's gateway) with its length. */
-const gatewayCidr6 = (subnet: string): string => {
-  const s6 = parseIpv6Cidr(subnet);
-  return `${bigIntToIpv6(s6.network + 1n)}/${s6.prefixLen}`;
-};
 
 export class Weftd {
   private readonly metrics = new DaemonMetrics();
@@ -43,13 +37,12 @@ export class Weftd {
   private readonly pods: PodRecords;
   private log: Logger;
   private network?: NetworkConfig;
-  private underlay?: Underlay;
-  /** A dual-stack node's IPv6 underlay address, on the same interface. */
-  private underlay6?: { ip: string; cidr: string };
+  /** The underlay interface, and its address of each family the network has. */
+  private underlayLink?: Link;
+  private underlay: UnderlayAddresses = {};
   private lease?: Lease;
-  /** The IPv4 overlay, and the IPv6 one of a dual-stack network. */
-  private readonly overlay: FamilyOverlay;
-  private overlay6?: FamilyOverlay;
+  /** One overlay per family of the network: IPv4, IPv6, or both. */
+  private overlays: FamilyOverlay[] = [];
   private readonly leases = new Map<string, Lease>();
   private readonly badLeasesSeen = new Set<string>();
   private pendingSince: number | undefined;
@@ -81,7 +74,6 @@ export class Weftd {
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
     const extra = cfg.dataDir || cfg.cniNetwork ? { dataDir: cfg.dataDir ?? "/var/lib/cni/weft", network: cfg.cniNetwork ?? "weft" } : undefined;
-    this.overlay = new FamilyOverlay(this.h, 4, this.metrics, () => this.log);
     this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
@@ -89,8 +81,8 @@ export class Weftd {
   problems(): string[] {
     const p: string[] = [];
     if (!this.lease) p.push("no subnet lease yet");
-    if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${this.lease.subnet} expired at ${this.lease.expiresAt.toISOString()}`);
-    for (const o of this.overlays()) if (o.deviceMissing()) p.push(`IPv${o.family} VXLAN device is missing (will be recreated at the next resync)`);
+    if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${leaseName(this.lease)} expired at ${this.lease.expiresAt.toISOString()}`);
+    for (const o of this.overlays) if (o.deviceMissing()) p.push(`IPv${o.family} VXLAN device is missing (will be recreated at the next resync)`);
     if (!this.firstReconcileDone) p.push("first reconcile not done");
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
@@ -125,67 +117,63 @@ export class Weftd {
   }
 
   /**
-   * Service traffic between two pods on the same bridge must pass iptables/nftables, or the reply
-   * skips kube-proxy's conntrack un-DNAT and the client drops it.
+   * Service traffic between two pods on the same bridge must pass iptables/nftables (ip6tables for
+   * IPv6), or the reply skips kube-proxy's conntrack un-DNAT and the client drops it.
    */
-  private ensureBridgeNetfilter(): void {
-    const key = "net.bridge.bridge-nf-call-iptables";
-    try {
-      if (readSysctl(undefined, key) !== "1") setSysctl(undefined, key, "1");
-      this.log.info({ sysctl: key, value: 1 }, "bridge netfilter on: Services work between pods on one node");
-    } catch (err) {
-      this.log.warn({ sysctl: key, err: (err as Error).message }, "cannot turn bridge netfilter on (is br_netfilter loaded?): Services between pods on the same node will fail");
+  private ensureBridgeNetfilter(families: (4 | 6)[]): void {
+    for (const family of families) {
+      const key = family === 6 ? "net.bridge.bridge-nf-call-ip6tables" : "net.bridge.bridge-nf-call-iptables";
+      try {
+        if (readSysctl(undefined, key) !== "1") setSysctl(undefined, key, "1");
+        this.log.info({ sysctl: key, value: 1 }, `bridge netfilter on: IPv${family} Services work between pods on one node`);
+      } catch (err) {
+        this.log.warn({ sysctl: key, err: (err as Error).message }, `cannot turn bridge netfilter on (is br_netfilter loaded?): IPv${family} Services between pods on the same node will fail`);
+      }
     }
   }
 
   async start(): Promise<void> {
     const cfg = this.cfg;
     this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
-    setSysctl(undefined, "net.ipv4.ip_forward", "1");
-    this.underlay = findUnderlay(this.h, { iface: cfg.iface, publicIp: cfg.publicIp }, (msg, fields) => this.log.warn(fields, msg));
-    const publicIp = cfg.publicIp ?? this.underlay.ip;
-    this.log = this.log.child({ node: publicIp });
-    this.log.info({ iface: this.underlay.link.name, publicIp, etcd: cfg.etcdEndpoints }, "starting");
-    this.ensureBridgeNetfilter();
+    const link = findUnderlayLink(this.h, cfg.iface, (msg, fields) => this.log.warn(fields, msg));
+    this.underlayLink = link;
+    this.log.info({ iface: link.name, etcd: cfg.etcdEndpoints }, "starting");
 
     if (cfg.netConf) {
       const conf = parseNetworkConfig(readFileSync(cfg.netConf, "utf8"));
       const created = await this.retry("seed network config", () => this.mgr.putConfigIfAbsent(conf));
-      if (created) this.log.info({ file: cfg.netConf, network: conf.network }, "put the network config into etcd");
+      if (created) this.log.info({ file: cfg.netConf, network: conf.network || conf.ipv6?.network }, "put the network config into etcd");
     }
     const network = await this.retry("read network config", () => this.mgr.getNetworkConfig());
-    const unsupported = unsupportedByWeftd(network);
-    if (unsupported) throw new Error(`the network config in etcd (${this.mgr.configKey}) has ${unsupported}`);
     this.network = network;
-    const vni = network.backend.vni;
-    if (network.ipv6) {
-      this.underlay6 = findUnderlayIpv6(this.h, this.underlay.link, cfg.publicIpv6, network.ipv6.network);
-      this.overlay6 = new FamilyOverlay(this.h, 6, this.metrics, () => this.log);
-      setSysctl(undefined, "net.ipv6.conf.all.forwarding", "1");
-      this.log.info({ publicIpv6: this.underlay6.ip, network: network.ipv6.network }, "dual-stack network: IPv6 overlay over the IPv6 underlay");
+    for (const family of networkFamilies(network)) {
+      const range = rangeOf(network, family);
+      this.underlay[family === 4 ? "ipv4" : "ipv6"] = underlayAddress(this.h, link, family, family === 4 ? cfg.publicIp : cfg.publicIpv6, range?.network ?? "");
+      this.overlays.push(new FamilyOverlay(this.h, family, this.metrics, () => this.log));
+      setSysctl(undefined, family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", "1");
     }
-    const ipv6Attrs = this.underlay6 ? { ipv6: { publicIp: this.underlay6.ip, vtepMac: vtepMacFor(vni, this.underlay6.ip) } } : {};
-    const { subnet: previousSubnet, publicIp: previousPublicIp, ipv6Subnet: previousIpv6Subnet } = this.previousLease(network);
-    const previous = { ...(previousSubnet ? { previousSubnet } : {}), ...(previousPublicIp ? { previousPublicIp } : {}), ...(previousIpv6Subnet ? { previousIpv6Subnet } : {}) };
-    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease({ publicIp, vtepMac: vtepMacFor(vni, publicIp), vni, ...ipv6Attrs }, previous));
-    if (previousPublicIp && previousPublicIp !== publicIp && lease.subnet === previousSubnet) this.log.warn({ from: previousPublicIp, to: publicIp, subnet: lease.subnet }, "this node's public IP changed: its lease now names the new address; other nodes follow");
+    this.log = this.log.child({ node: (this.underlay.ipv4 ?? this.underlay.ipv6)?.ip });
+    this.ensureBridgeNetfilter(networkFamilies(network));
+    this.log.info({ families: networkFamilies(network).map((f) => `IPv${f}`), publicIp: this.underlay.ipv4?.ip, publicIpv6: this.underlay.ipv6?.ip, network: network.network || undefined, ipv6Network: network.ipv6?.network }, "network config read: an overlay per family");
+    const previous = this.previousLease(network);
+    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease(leaseAttrsFor(network, this.underlay), previous));
+    const reused = leaseName(lease) === (previous.ipv4Subnet ?? previous.ipv6Subnet);
+    if (previous.publicIp && previous.publicIp !== firstPublicIp(lease) && reused) this.log.warn({ from: previous.publicIp, to: firstPublicIp(lease), subnet: leaseName(lease) }, "this node's public IP changed: its lease now names the new address; other nodes follow");
     this.lease = lease;
-    this.log = this.log.child({ subnet: lease.subnet });
+    this.log = this.log.child({ subnet: leaseName(lease) });
     this.metrics.leaseExpiry.set(lease.expiresAt.getTime() / 1000);
-    this.log.info({ reused: lease.subnet === previousSubnet, vtepMac: lease.vtepMac, ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, vtepMacV6: lease.ipv6.vtepMac } : {}) }, "lease acquired");
+    this.log.info({ reused, ...(lease.ipv4 ? { vtepMac: lease.ipv4.vtepMac } : {}), ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, vtepMacV6: lease.ipv6.vtepMac } : {}) }, "lease acquired");
 
     this.ensureDevice();
-    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), dualStack: lease.ipv6 !== undefined }, this.metrics, this.log);
+    this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), ipv6: lease.ipv6 !== undefined, ipv4: lease.ipv4 !== undefined }, this.metrics, this.log);
     // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
     // added while the table is being made finds no set, and the table's write lists it right after.
-    const sub = parseIpv4Cidr(lease.subnet);
-    const ipv6Env = network.ipv6 && lease.ipv6 ? { ipv6: { network: network.ipv6.network, subnet: gatewayCidr6(lease.ipv6.subnet) } } : {};
-    // A dual-stack node's pods get the MTU the IPv6 overlay leaves (its outer header is 20 bytes longer).
-    const mtu = this.underlay.link.mtu - VXLAN_OVERHEAD[lease.ipv6 ? 6 : 4];
-    writeSubnetEnv(cfg.subnetFile, { network: network.network, subnet: `${intToIpv4(sub.network + 1)}/${sub.prefixLen}`, ...ipv6Env, mtu, ipMasq: cfg.ipMasq, publicIp, antiSpoofing: cfg.antiSpoofing });
+    // A node with IPv6 gives its pods the MTU the IPv6 overlay leaves (its outer header is 20 bytes longer).
+    const mtu = link.mtu - VXLAN_OVERHEAD[lease.ipv6 ? 6 : 4];
+    writeSubnetEnv(cfg.subnetFile, subnetEnvFor(network, lease, { mtu, ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing }));
     this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing }, "wrote subnet.env");
     await this.rules.ensurePodFilter();
-    await this.rules.ensureNat(this.addressing() as NodeAddressing);
+    await this.rules.ensureNat(addressingOf(network, lease));
 
     this.watch = this.mgr.watchLeases(
       (e) => this.onLeaseEvent(e),
@@ -199,38 +187,28 @@ export class Weftd {
     this.timers.push(setInterval(fn, ms));
   }
 
-  /** What subnet.env says this node had: its subnets (if still in the network) and the public IP it had then. */
-  private previousLease(network: NetworkConfig): { subnet?: string; publicIp?: string; ipv6Subnet?: string } {
+  /** What subnet.env says this node had (nothing when it cannot be read). */
+  private previousLease(network: NetworkConfig): ReturnType<typeof previousLeaseFrom> {
     try {
-      const env = readSubnetEnv(this.cfg.subnetFile);
-      const s = parseIpv4Cidr(env.subnet);
-      const subnet = formatCidr(s.network, s.prefixLen);
-      const s6 = env.ipv6 ? parseIpv6Cidr(env.ipv6.subnet) : undefined;
-      const ipv6Subnet = s6 ? formatIpv6Cidr(s6.network, s6.prefixLen) : undefined;
-      return subnetInNetwork(network, subnet) ? { subnet, ...(env.publicIp ? { publicIp: env.publicIp } : {}), ...(ipv6Subnet ? { ipv6Subnet } : {}) } : {};
+      return previousLeaseFrom(readSubnetEnv(this.cfg.subnetFile), network);
     } catch {
       return {};
     }
   }
 
-  private overlays(): FamilyOverlay[] {
-    return this.overlay6 ? [this.overlay, this.overlay6] : [this.overlay];
-  }
-
   /** What each family's device is built on; undefined before the lease (or for a family it lacks). */
   private overlaySpec(o: FamilyOverlay): FamilyOverlaySpec | undefined {
-    const { lease, underlay, network } = this;
-    if (!lease || !underlay || !network) return undefined;
-    const base = { vni: network.backend.vni, port: network.backend.port, directRouting: network.backend.directRouting };
-    if (o.family === 4) return { ...base, subnet: lease.subnet, publicIp: lease.publicIp, underlay: { index: underlay.link.index, mtu: underlay.link.mtu, cidr: underlay.cidr } };
-    if (!lease.ipv6 || !this.underlay6) return undefined;
-    return { ...base, subnet: lease.ipv6.subnet, publicIp: lease.ipv6.publicIp, underlay: { index: underlay.link.index, mtu: underlay.link.mtu, cidr: this.underlay6.cidr } };
+    const { lease, underlayLink: link, network } = this;
+    const own = lease && leasePart(lease, o.family);
+    const address = leasePart(this.underlay, o.family);
+    if (!own || !link || !network || !address) return undefined;
+    return { vni: network.backend.vni, port: network.backend.port, directRouting: network.backend.directRouting, subnet: own.subnet, publicIp: own.publicIp, underlay: { index: link.index, mtu: link.mtu, cidr: address.cidr } };
   }
 
   /** Creates or repairs every family's device; true when one was (re)created. */
   private ensureDevice(): boolean {
     let created = false;
-    for (const o of this.overlays()) {
+    for (const o of this.overlays) {
       const spec = this.overlaySpec(o);
       if (spec && o.ensureDevice(spec)) created = true;
     }
@@ -239,18 +217,18 @@ export class Weftd {
 
   private onLeaseEvent(e: LeaseEvent): void {
     this.etcdAnswered();
-    this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : e.lease.subnet }, "lease event");
+    this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : leaseName(e.lease) }, "lease event");
     this.pendingSince ??= performance.now();
     if (e.type === "snapshot") {
       this.leases.clear();
-      for (const l of e.leases) this.leases.set(l.subnet, l);
+      for (const l of e.leases) this.leases.set(leaseKey(l), l);
       this.checkOwnLease();
       this.reconcile();
       return;
     }
-    const prev = this.leases.get(e.lease.subnet);
-    if (e.type === "added") this.leases.set(e.lease.subnet, e.lease);
-    else this.leases.delete(e.lease.subnet);
+    const prev = this.leases.get(leaseKey(e.lease));
+    if (e.type === "added") this.leases.set(leaseKey(e.lease), e.lease);
+    else this.leases.delete(leaseKey(e.lease));
     // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
     this.checkOwnLease();
     if (e.type === "removed" && this.removalsHeld()) return;
@@ -265,7 +243,7 @@ export class Weftd {
    * that forgot every lease must not make every node drop every other node's routes.
    */
   private checkOwnLease(): void {
-    if (!this.lease || this.leases.has(this.lease.subnet)) {
+    if (!this.lease || this.leases.has(leaseKey(this.lease))) {
       if (this.ownLeaseMissing) {
         const graceMs = Math.max(10_000, 3 * this.cfg.resyncInterval * 1000);
         this.removalsHeldUntil = Date.now() + graceMs;
@@ -285,17 +263,14 @@ export class Weftd {
 
   private addressing(): NodeAddressing | undefined {
     const { network, lease } = this;
-    if (!network || !lease) return undefined;
-    return { network: network.network, subnet: lease.subnet, ...(network.ipv6 && lease.ipv6 ? { ipv6: { network: network.ipv6.network, subnet: lease.ipv6.subnet } } : {}) };
+    return network && lease ? addressingOf(network, lease) : undefined;
   }
 
   /** Each family's overlay with its context, once the lease is known. */
   private overlayContexts(): [FamilyOverlay, OverlayContext][] {
-    const lease = this.lease;
-    if (!lease) return [];
-    return this.overlays().flatMap((o) => {
+    return this.overlays.flatMap((o) => {
       const spec = this.overlaySpec(o);
-      return spec ? [[o, o.context(lease, spec)] as [FamilyOverlay, OverlayContext]] : [];
+      return spec ? [[o, o.context(spec)] as [FamilyOverlay, OverlayContext]] : [];
     });
   }
 
@@ -310,7 +285,8 @@ export class Weftd {
     try {
       for (const [o, ctx] of overlays) o.applyChange(valid(prev), valid(next), ctx);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, lease: (next ?? prev)?.subnet }, "incremental update failed; reconciling everything");
+      const changed = next ?? prev;
+      this.log.warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
       return false;
     }
     this.programmed();
@@ -325,9 +301,11 @@ export class Weftd {
     }
     const own = this.lease;
     if (!own) return;
-    const remotes = [...this.leases.values()].filter((l) => l.subnet !== own.subnet && l.publicIp !== own.publicIp && this.isValidLease(l, false));
+    const ownKey = leaseKey(own);
+    const ownIp = firstPublicIp(own);
+    const remotes = [...this.leases.values()].filter((l) => leaseKey(l) !== ownKey && firstPublicIp(l) !== ownIp && this.isValidLease(l, false));
     this.metrics.remoteNodes.set(remotes.length);
-    if (this.overlay6) this.metrics.remoteNodesIpv6.set(remotes.filter((l) => l.ipv6).length);
+    if (own.ipv6) this.metrics.remoteNodesIpv6.set(remotes.filter((l) => l.ipv6).length);
   }
 
   private onWatchError(err: Error): void {
@@ -343,12 +321,15 @@ export class Weftd {
   private isValidLease(l: Lease, report = true): boolean {
     const network = this.network;
     if (!network) return false;
-    if (subnetInNetwork(network, l.subnet)) return true;
+    if (leaseInNetwork(network, l)) return true;
     if (!report) return false;
+    const first = networkFamilies(network)[0] ?? 4;
+    const range = rangeOf(network, first);
+    const own = leasePart(l, first);
     // Inside the network but not one of its subnets (another length, or misaligned): it would overlap others.
-    const inside = subnetInNetwork({ ...network, subnetLen: Number(l.subnet.split("/")[1]) }, l.subnet);
-    const why = inside ? `skipping a lease that is not one of the network's /${network.subnetLen} subnets (it would overlap others)` : "skipping a lease outside the network";
-    this.reportBadLease(`invalid:${l.subnet}`, () => this.log.warn({ lease: l.subnet, network: network.network }, why));
+    const inside = !!range && !!own && subnetInNetwork({ ...range, subnetLen: Number(own.subnet.split("/")[1]) }, own.subnet);
+    const why = !own ? `skipping a lease without an IPv${first} subnet (the network's first family)` : inside ? `skipping a lease that is not one of the network's /${range?.subnetLen} subnets (it would overlap others)` : "skipping a lease outside the network";
+    this.reportBadLease(`invalid:${leaseKey(l)}`, () => this.log.warn({ lease: leaseName(l), network: range?.network }, why));
     return false;
   }
 
@@ -451,7 +432,7 @@ export class Weftd {
     if (!this.lease || this.mirroring) return;
     this.mirroring = true;
     try {
-      const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, subnet: this.lease.subnet, nodeIp: this.lease.publicIp, allocations });
+      const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, lease: this.lease, nodeIp: firstPublicIp(this.lease), allocations });
       if (r.put || r.deleted) this.log.info(r, "mirrored pod IPs to etcd");
     } catch (err) {
       this.etcdFailed("mirror pods", err as Error);

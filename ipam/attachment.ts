@@ -1,6 +1,8 @@
 // What the kernel knows a pod attachment (container ID + interface) by, shared by the plugin and
 // weftd. The host side of a pod's veth is named from its attachment, so DEL and GC find it without
 // state even when the pod's namespace is gone. FNV-1a (not a crypto hash): it is cheap to load and run.
+import { ipv6ToBigInt } from "./ipv6.js";
+
 export const HOST_VETH_PREFIX = "weft";
 
 export function fnv1a32(text: string): number {
@@ -17,13 +19,14 @@ export function hostVethName(containerId: string, ifname: string): string {
   return `${HOST_VETH_PREFIX}${fnv1a32(`${containerId}:${ifname}`).toString(16).padStart(8, "0")}`;
 }
 
-/** The pod interface's MAC from its IPv4 address ("0a:58:" + the address, locally administered, as
- *  Kubernetes network plugins commonly do): stable for the pod, and known without asking the kernel. */
+/**
+ * The pod interface's MAC from its first address: "0a:58:" + the IPv4 address, or + the last four bytes
+ * of an IPv6-only pod's address (locally administered, as Kubernetes network plugins commonly do, OVN-
+ * Kubernetes for both families): stable for the pod, and known without asking the kernel.
+ */
 export function podMacFor(ip: string): string {
-  return `0a:58:${ip
-    .split(".")
-    .map((o) => Number(o).toString(16).padStart(2, "0"))
-    .join(":")}`;
+  const tail = ip.includes(":") ? Number(ipv6ToBigInt(ip) & 0xffffffffn) : ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  return `0a:58:${[24, 16, 8, 0].map((s) => ((tail >>> s) & 255).toString(16).padStart(2, "0")).join(":")}`;
 }
 
 /**
@@ -48,8 +51,9 @@ export interface PodFilterEntry {
   ip: string;
 }
 
-export function podFilterEntry(a: { containerId: string; ifname: string; ip: string }): PodFilterEntry {
-  return { hostVeth: hostVethName(a.containerId, a.ifname), mac: podMacFor(a.ip), ip: a.ip };
+/** The entry of one address of a pod whose MAC comes from `first` (its first address; `ip` by default). */
+export function podFilterEntry(a: { containerId: string; ifname: string; ip: string }, first = a.ip): PodFilterEntry {
+  return { hostVeth: hostVethName(a.containerId, a.ifname), mac: podMacFor(first), ip: a.ip };
 }
 
 /** The link-local address a kernel forms from a MAC (modified EUI-64: fe80::858:aff:fef4:105 for 0a:58:0a:f4:01:05). */
@@ -60,14 +64,15 @@ export function linkLocalFor(mac: string): string {
 }
 
 /**
- * Every address a pod may send from, each with its port and MAC: its IPv4 address; on a dual-stack
- * node also its IPv6 address, its link-local address (neighbour discovery, MLD) and the unspecified
- * address (duplicate address detection of the link-local one).
+ * Every address a pod may send from, each with its port and MAC: its IPv4 address; where it has IPv6,
+ * its IPv6 address, its link-local address (neighbour discovery, MLD) and the unspecified address
+ * (duplicate address detection of the link-local one).
  */
-export function podFilterEntries(a: { containerId: string; ifname: string; ip: string; ipv6?: string }): PodFilterEntry[] {
-  const v4 = podFilterEntry(a);
-  if (!a.ipv6) return [v4];
-  return [v4, ...[a.ipv6, linkLocalFor(v4.mac), "::"].map((ip) => ({ hostVeth: v4.hostVeth, mac: v4.mac, ip }))];
+export function podFilterEntries(a: { containerId: string; ifname: string; ipv4?: string; ipv6?: string }): PodFilterEntry[] {
+  const hostVeth = hostVethName(a.containerId, a.ifname);
+  const mac = podMacFor(a.ipv4 ?? a.ipv6 ?? "");
+  const v6 = a.ipv6 ? [a.ipv6, linkLocalFor(mac), "::"] : [];
+  return [...(a.ipv4 ? [a.ipv4] : []), ...v6].map((ip) => ({ hostVeth, mac, ip }));
 }
 
 /** Of a pod's entries, those it may advertise: its IPv6 ones but :: (a source for DAD, never a neighbour). */

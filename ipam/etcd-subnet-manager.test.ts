@@ -26,7 +26,7 @@ beforeEach(() => {
 });
 
 const putConfig = (cfg: object) => client.put(`${prefix}/config`).value(JSON.stringify(cfg));
-const attrs = (i: number) => ({ publicIp: `192.168.56.${i}`, vtepMac: `0a:00:00:00:00:${i.toString(16).padStart(2, "0")}`, vni: 1 });
+const attrs = (i: number) => ({ ipv4: { publicIp: `192.168.56.${i}`, vtepMac: `0a:00:00:00:00:${i.toString(16).padStart(2, "0")}` }, vni: 1 });
 
 async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -56,7 +56,7 @@ describe("EtcdSubnetManager", () => {
   it("gives 50 concurrent nodes 50 distinct subnets, stored in flannel's format", async () => {
     await putConfig({ Network: "10.244.0.0/16", SubnetLen: 24, SubnetMax: "10.244.60.0" });
     const leases = await Promise.all(Array.from({ length: 50 }, (_, i) => new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(i + 10))));
-    expect(new Set(leases.map((l) => l.subnet)).size).toBe(50);
+    expect(new Set(leases.map((l) => l.ipv4!.subnet)).size).toBe(50);
     const stored = await client.getAll().prefix(`${prefix}/subnets/`).strings();
     expect(Object.keys(stored)).toHaveLength(50);
     const [key, value] = Object.entries(stored)[0] as [string, string];
@@ -71,10 +71,10 @@ describe("EtcdSubnetManager", () => {
     expect(new Set(leases.map((l) => l.ipv6?.subnet)).size).toBe(5);
     for (const l of leases) expect(l.ipv6?.subnet).toMatch(/^fd00:10:248:[0-9a-f]{1,2}::\/64$/);
     const stored = await client.getAll().prefix(`${prefix}/subnets/`).strings();
-    const key = `${prefix}/subnets/${leases[0]!.subnet.replace("/", "-")}&${leases[0]!.ipv6!.subnet.replace("/", "-")}`;
+    const key = `${prefix}/subnets/${leases[0]!.ipv4!.subnet.replace("/", "-")}&${leases[0]!.ipv6!.subnet.replace("/", "-")}`;
     expect(JSON.parse(stored[key] ?? "{}")).toEqual({ PublicIP: "192.168.56.1", PublicIPv6: "fd00:56::1", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0a:00:00:00:00:01" }, BackendV6Data: { VNI: 1, VtepMAC: "0a:00:00:00:01:01" } });
     const again = await new EtcdSubnetManager(client, { prefix }).acquireLease(dual(1));
-    expect(again).toMatchObject({ subnet: leases[0]!.subnet, ipv6: leases[0]!.ipv6 });
+    expect(again).toMatchObject({ ipv4: { subnet: leases[0]!.ipv4!.subnet }, ipv6: leases[0]!.ipv6 });
     expect((await new EtcdSubnetManager(client, { prefix }).listLeases()).map((l) => l.ipv6?.subnet).sort()).toEqual(leases.map((l) => l.ipv6?.subnet).sort());
     // A node without an IPv6 address cannot join: said, not half-leased.
     await expect(new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(9))).rejects.toThrow(/has IPv6 \(EnableIPv6, fd00:10:248::\/56\) but this node has no IPv6 underlay address/);
@@ -83,23 +83,23 @@ describe("EtcdSubnetManager", () => {
     const v4 = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(20));
     await putConfig({ Network: "10.249.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:249::/56" });
     const upgraded = await new EtcdSubnetManager(client, { prefix }).acquireLease(dual(20));
-    expect(upgraded.subnet).toBe(v4.subnet);
-    const keys = Object.keys(await client.getAll().prefix(`${prefix}/subnets/${v4.subnet.replace("/", "-")}`).strings());
-    expect(keys).toEqual([`${prefix}/subnets/${v4.subnet.replace("/", "-")}&${upgraded.ipv6!.subnet.replace("/", "-")}`]);
+    expect(upgraded.ipv4!.subnet).toBe(v4.ipv4!.subnet);
+    const keys = Object.keys(await client.getAll().prefix(`${prefix}/subnets/${v4.ipv4!.subnet.replace("/", "-")}`).strings());
+    expect(keys).toEqual([`${prefix}/subnets/${v4.ipv4!.subnet.replace("/", "-")}&${upgraded.ipv6!.subnet.replace("/", "-")}`]);
     // Released by either of its subnets.
     await new EtcdSubnetManager(client, { prefix }).releaseLease(upgraded.ipv6!.subnet);
-    expect(await client.getAll().prefix(`${prefix}/subnets/${v4.subnet.replace("/", "-")}`).keys()).toEqual([]);
+    expect(await client.getAll().prefix(`${prefix}/subnets/${v4.ipv4!.subnet.replace("/", "-")}`).keys()).toEqual([]);
   });
 
   it("reuses the node's lease by public IP, and the previous subnet when it is free", async () => {
     await putConfig({ Network: "10.245.0.0/16" });
     const mgr = new EtcdSubnetManager(client, { prefix });
     const first = await mgr.acquireLease(attrs(1));
-    const again = await new EtcdSubnetManager(client, { prefix }).acquireLease({ ...attrs(1), vtepMac: "0a:00:00:00:00:99" });
-    expect(again.subnet).toBe(first.subnet);
-    expect(JSON.parse((await client.get(`${prefix}/subnets/${first.subnet.replace("/", "-")}`).string()) ?? "{}").BackendData.VtepMAC).toBe("0a:00:00:00:00:99");
-    const prev = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(2), { previousSubnet: "10.245.77.0/24" });
-    expect(prev.subnet).toBe("10.245.77.0/24");
+    const again = await new EtcdSubnetManager(client, { prefix }).acquireLease({ ...attrs(1), ipv4: { ...attrs(1).ipv4, vtepMac: "0a:00:00:00:00:99" } });
+    expect(again.ipv4!.subnet).toBe(first.ipv4!.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${first.ipv4!.subnet.replace("/", "-")}`).string()) ?? "{}").BackendData.VtepMAC).toBe("0a:00:00:00:00:99");
+    const prev = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(2), { ipv4Subnet: "10.245.77.0/24" });
+    expect(prev.ipv4!.subnet).toBe("10.245.77.0/24");
   });
 
   it("keeps a node's subnet when its public IP changed and its lease still names the old IP; never takes another node's", async () => {
@@ -107,13 +107,13 @@ describe("EtcdSubnetManager", () => {
     const a = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(11));
     const b = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(12));
     // Node a comes back as .21: its lease (still naming .11) is updated in place.
-    const moved = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(21), { previousSubnet: a.subnet, previousPublicIp: "192.168.56.11" });
-    expect(moved.subnet).toBe(a.subnet);
-    expect(JSON.parse((await client.get(`${prefix}/subnets/${a.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.21");
+    const moved = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(21), { ipv4Subnet: a.ipv4!.subnet, publicIp: "192.168.56.11" });
+    expect(moved.ipv4!.subnet).toBe(a.ipv4!.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${a.ipv4!.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.21");
     // A node claiming b's subnet with a previous IP that is not b's gets another subnet; b's lease is untouched.
-    const other = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(31), { previousSubnet: b.subnet, previousPublicIp: "192.168.56.99" });
-    expect(other.subnet).not.toBe(b.subnet);
-    expect(JSON.parse((await client.get(`${prefix}/subnets/${b.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.12");
+    const other = await new EtcdSubnetManager(client, { prefix }).acquireLease(attrs(31), { ipv4Subnet: b.ipv4!.subnet, publicIp: "192.168.56.99" });
+    expect(other.ipv4!.subnet).not.toBe(b.ipv4!.subnet);
+    expect(JSON.parse((await client.get(`${prefix}/subnets/${b.ipv4!.subnet.replace("/", "-")}`).string()) ?? "{}").PublicIP).toBe("192.168.56.12");
   });
 
   it("says how many subnets exist when the network is full", async () => {
@@ -132,15 +132,15 @@ describe("EtcdSubnetManager", () => {
     const watch = mgr.watchLeases((e) => events.push(e));
     try {
       const snap = await until(() => events.find((e) => e.type === "snapshot"));
-      expect(snap).toMatchObject({ type: "snapshot", leases: [expect.objectContaining({ subnet: pre.subnet, publicIp: "192.168.56.1" })] });
+      expect(snap).toMatchObject({ type: "snapshot", leases: [expect.objectContaining({ ipv4: expect.objectContaining({ subnet: pre.ipv4!.subnet, publicIp: "192.168.56.1" }) })] });
       const other = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 2 });
       const added = await other.acquireLease(attrs(2));
-      expect(await until(() => events.find((e) => e.type === "added"))).toMatchObject({ lease: { subnet: added.subnet, vtepMac: "0a:00:00:00:00:02" } });
-      await other.releaseLease(added.subnet);
-      expect(await until(() => events.find((e) => e.type === "removed"))).toMatchObject({ lease: { subnet: added.subnet, publicIp: "192.168.56.2" } });
+      expect(await until(() => events.find((e) => e.type === "added"))).toMatchObject({ lease: { ipv4: { subnet: added.ipv4!.subnet, vtepMac: "0a:00:00:00:00:02" } } });
+      await other.releaseLease(added.ipv4!.subnet);
+      expect(await until(() => events.find((e) => e.type === "removed"))).toMatchObject({ lease: { ipv4: { subnet: added.ipv4!.subnet, publicIp: "192.168.56.2" } } });
       // nobody renews `pre`: its etcd lease expires and the watch reports it removed
-      const expired = await until(() => events.find((e) => e.type === "removed" && e.lease.subnet === pre.subnet), 8000);
-      expect(expired).toMatchObject({ lease: { publicIp: "192.168.56.1", vtepMac: "0a:00:00:00:00:01" } });
+      const expired = await until(() => events.find((e) => e.type === "removed" && e.lease.ipv4!.subnet === pre.ipv4!.subnet), 8000);
+      expect(expired).toMatchObject({ lease: { ipv4: { publicIp: "192.168.56.1", vtepMac: "0a:00:00:00:00:01" } } });
     } finally {
       watch.close();
     }
@@ -161,7 +161,7 @@ describe("EtcdSubnetManager", () => {
       // …and misses a lease that comes and goes, plus one that stays; then history is compacted away.
       const other = new EtcdSubnetManager(client, { prefix });
       const gone = await other.acquireLease(attrs(2));
-      await other.releaseLease(gone.subnet);
+      await other.releaseLease(gone.ipv4!.subnet);
       const stays = await other.acquireLease(attrs(3));
       const rev = (await client.get(`${prefix}/config`).exec()).header.revision;
       await client.kv.compact({ revision: rev, physical: true });
@@ -171,16 +171,16 @@ describe("EtcdSubnetManager", () => {
         for (const e of events) {
           if (e.type === "snapshot") {
             held.clear();
-            for (const l of e.leases) held.set(l.subnet, l.publicIp);
-          } else if (e.type === "added") held.set(e.lease.subnet, e.lease.publicIp);
-          else held.delete(e.lease.subnet);
+            for (const l of e.leases) held.set(l.ipv4!.subnet, l.ipv4!.publicIp);
+          } else if (e.type === "added") held.set(e.lease.ipv4!.subnet, e.lease.ipv4!.publicIp);
+          else held.delete(e.lease.ipv4!.subnet);
         }
         return [...held.values()].sort();
       };
       const settled = await until(() => (view().join() === "192.168.56.1,192.168.56.3" ? view() : undefined), 15_000).catch(() => view());
       expect(settled).toEqual(["192.168.56.1", "192.168.56.3"]);
       expect(events.filter((e) => e.type === "snapshot").length).toBeGreaterThanOrEqual(2); // it started over after the cut
-      expect(events.some((e) => e.type === "snapshot" && e.leases.some((l) => l.subnet === stays.subnet)) || events.some((e) => e.type === "added" && e.lease.subnet === stays.subnet)).toBe(true);
+      expect(events.some((e) => e.type === "snapshot" && e.leases.some((l) => l.ipv4!.subnet === stays.ipv4!.subnet)) || events.some((e) => e.type === "added" && e.lease.ipv4!.subnet === stays.ipv4!.subnet)).toBe(true);
       expect(errors.length).toBeGreaterThan(0);
     } finally {
       watch.close();
@@ -228,7 +228,7 @@ describe("EtcdSubnetManager", () => {
         // The new etcd: the config put back and a node claiming a subnet; the watch must see it.
         await retrying(() => c.put(`${p}/config`).value(JSON.stringify({ Network: "10.240.0.0/16" })).exec());
         const fresh = await retrying(() => new EtcdSubnetManager(c, { prefix: p }).acquireLease(attrs(2)));
-        const seen = (e: LeaseEvent): boolean => (e.type === "added" && e.lease.subnet === fresh.subnet) || (e.type === "snapshot" && e.leases.some((l) => l.subnet === fresh.subnet));
+        const seen = (e: LeaseEvent): boolean => (e.type === "added" && e.lease.ipv4!.subnet === fresh.ipv4!.subnet) || (e.type === "snapshot" && e.leases.some((l) => l.ipv4!.subnet === fresh.ipv4!.subnet));
         await until(() => events.find(seen), 10_000);
         expect(errors.map((e) => e.message).join("\n")).toMatch(/revision went back from \d+ to \d+/);
         // The lease may come in the new snapshot, before the stream that follows it is open: live soon after.
@@ -248,12 +248,12 @@ describe("EtcdSubnetManager", () => {
     const lease = await mgr.acquireLease(attrs(5));
     const renewed = await mgr.renewLease(lease);
     expect(renewed.expiresAt.getTime()).toBeGreaterThan(Date.now() + 25_000);
-    await client.delete().key(`${prefix}/subnets/${lease.subnet.replace("/", "-")}`);
+    await client.delete().key(`${prefix}/subnets/${lease.ipv4!.subnet.replace("/", "-")}`);
     const back = await mgr.renewLease(lease);
-    expect(back.subnet).toBe(lease.subnet);
-    expect(await client.get(`${prefix}/subnets/${lease.subnet.replace("/", "-")}`).string()).toContain("192.168.56.5");
+    expect(back.ipv4!.subnet).toBe(lease.ipv4!.subnet);
+    expect(await client.get(`${prefix}/subnets/${lease.ipv4!.subnet.replace("/", "-")}`).string()).toContain("192.168.56.5");
     const listed = await mgr.listLeases();
-    expect(listed).toEqual([expect.objectContaining({ subnet: lease.subnet, publicIp: "192.168.56.5" })]);
+    expect(listed).toEqual([expect.objectContaining({ ipv4: expect.objectContaining({ subnet: lease.ipv4!.subnet, publicIp: "192.168.56.5" }) })]);
     expect(listed[0]!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 20_000);
   });
 
@@ -268,7 +268,7 @@ describe("EtcdSubnetManager", () => {
       // an etcd back sooner than that is tried once the second is over.
       await new Promise((r) => setTimeout(r, 1_100));
       const lease = await new EtcdSubnetManager(down, { prefix }).acquireLease(attrs(9));
-      expect(lease.subnet).toMatch(/^10\.249\./);
+      expect(lease.ipv4!.subnet).toMatch(/^10\.249\./);
     } finally {
       down.close();
     }

@@ -1,22 +1,26 @@
-// Subnet leases in etcd: `<prefix>/subnets/10.244.1.0-24` (dual-stack: `10.244.1.0-24&fd00:10:244:1::-64`)
-// → flannel's JSON, attached to an etcd lease.
+// Subnet leases in etcd: `<prefix>/subnets/10.244.1.0-24` (dual-stack: `10.244.1.0-24&fd00:10:244:1::-64`,
+// IPv6-only: `0.0.0.0-0&fd00:10:244:1::-64`) → flannel's JSON, attached to an etcd lease.
 // Claims are transactions (create only if absent, or only if unchanged since read), so two nodes can
 // never hold one subnet; the watch starts at the revision of the snapshot it follows.
 import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
-import { NetworkConfigMissingError, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
+import { networkFamilies, NetworkConfigMissingError, parseNetworkConfig, rangeOf, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
 import {
   decodeLease,
   encodeLeaseValue,
+  leaseAttrs,
+  leaseKey,
+  leaseName,
+  leasePart,
   LeaseError,
-  ipv6PartFor,
   parseLeaseKey,
-  parseSubnetKey,
-  pickFreeSubnet,
+  partFor,
   subnetKey,
+  type Family,
   type Lease,
   type LeaseAttrs,
   type LeaseEvent,
   type LeaseWatch,
+  type PreviousLease,
   type SubnetManager,
 } from "./subnet-manager.js";
 
@@ -53,8 +57,8 @@ export class EtcdSubnetManager implements SubnetManager {
     return `${this.prefix}/subnets/`;
   }
 
-  private keyOf(subnet: string, ipv6Subnet?: string): string {
-    return `${this.subnetsPrefix}${subnetKey(subnet, ipv6Subnet)}`;
+  private keyOf(lease: Pick<Lease, "ipv4" | "ipv6">): string {
+    return `${this.subnetsPrefix}${leaseKey(lease)}`;
   }
 
   async getNetworkConfig(): Promise<NetworkConfig> {
@@ -109,31 +113,32 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   /**
-   * Claims a subnet: the one whose lease already has this public IP; else, when this node's public IP
-   * changed, the previous subnet if its lease still names the previous IP (it is this node's own, left
-   * behind: updated in place, so the node keeps its subnet and its pods keep their addresses); else the
-   * previous subnet if free; else any free one. In a dual-stack network the lease carries an IPv6
-   * subnet too (ipv6PartFor), and its key names both: a lease of this node whose key changed with
-   * that (the network became dual-stack) is replaced in the same transaction.
+   * Claims a subnet of each of the network's families. This node's lease is the one whose address of
+   * the network's first family is this node's; else, when this node's public IP changed, the lease under
+   * its previous subnet if it still names its previous IP (its own, left behind: updated in place, so
+   * the node keeps its subnets and its pods keep their addresses). Each family's subnet is then the one
+   * that lease holds, else the previous one if free, else any free one (partFor). A lease of this node
+   * whose key changed with that (the network became dual-stack) is replaced in the same transaction.
    */
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string; previousIpv6Subnet?: string } = {}): Promise<Lease> {
+  async acquireLease(attrs: LeaseAttrs, previous: PreviousLease = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
+    const first = networkFamilies(cfg)[0] ?? 4;
+    const ownAddress = leasePart(attrs, first)?.publicIp;
+    const previousOf = (f: Family): string | undefined => (f === 4 ? previous.ipv4Subnet : previous.ipv6Subnet);
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const { leases } = await this.listRaw();
-      const taken = new Set(leases.map((l) => l.lease?.subnet ?? safeSubnet(l.key)));
-      const taken6 = new Set(leases.flatMap((l) => l.lease?.ipv6?.subnet ?? safeIpv6Subnet(l.key) ?? []));
-      const ownAddress = leases.find((l) => l.lease?.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.lease.subnet));
-      const ipChanged = opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? leases.find((l) => l.lease?.subnet === opts.previousSubnet && l.lease?.publicIp === opts.previousPublicIp) : undefined;
-      const mine = ownAddress ?? ipChanged;
-      let subnet: string;
-      if (mine?.lease) subnet = mine.lease.subnet;
-      else if (opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !taken.has(opts.previousSubnet)) subnet = opts.previousSubnet;
-      else subnet = pickFreeSubnet(cfg, taken);
-      const ipv6 = ipv6PartFor(cfg, attrs, taken6, mine?.lease, opts.previousIpv6Subnet);
-      const key = this.keyOf(subnet, ipv6?.subnet);
-      const lease: Lease = { subnet, publicIp: attrs.publicIp, backendType: "vxlan", vni: attrs.vni, vtepMac: attrs.vtepMac, ...(ipv6 ? { ipv6 } : {}), expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+      const taken = (f: Family): Set<string> => new Set(leases.flatMap((l) => (l.lease ? leasePart(l.lease, f)?.subnet : safeKeySubnet(l.key, f)) ?? []));
+      const ownPart = (l: RawLease) => (l.lease ? leasePart(l.lease, first) : undefined);
+      const byAddress = leases.find((l) => ownPart(l)?.publicIp === ownAddress && subnetInNetwork(rangeOf(cfg, first) ?? cfg, ownPart(l)?.subnet ?? ""));
+      const ipChanged = previous.publicIp && previous.publicIp !== ownAddress ? leases.find((l) => ownPart(l)?.subnet === previousOf(first) && ownPart(l)?.publicIp === previous.publicIp) : undefined;
+      const mine = byAddress ?? ipChanged;
+      const part = (f: Family) => partFor(cfg, f, attrs, taken(f), mine?.lease && leasePart(mine.lease, f)?.subnet, previousOf(f));
+      const ipv4 = part(4);
+      const ipv6 = part(6);
+      const lease: Lease = { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+      const key = this.keyOf(lease);
       const etcdLease = await this.grant();
-      const put = this.client.put(key).value(encodeLeaseValue(lease)).lease(await etcdLease.grant());
+      const put = this.client.put(key).value(encodeLeaseValue(leaseAttrs(lease))).lease(await etcdLease.grant());
       const oldKey = mine ? `${this.subnetsPrefix}${mine.key}` : undefined;
       const txn = !mine
         ? this.client.if(key, "Create", "==", 0).then(put)
@@ -142,7 +147,7 @@ export class EtcdSubnetManager implements SubnetManager {
           : this.client.if(oldKey as string, "Mod", "==", mine.modRevision).and(key, "Create", "==", 0).then(this.client.delete().key(oldKey as string), put);
       const res = await txn.commit();
       if (res.succeeded) {
-        this.remember(subnet, etcdLease);
+        this.remember(leaseName(lease), etcdLease);
         return lease;
       }
       await etcdLease.revoke(); // lost the race for this subnet: try again with a fresh read
@@ -151,8 +156,8 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   async renewLease(lease: Lease): Promise<Lease> {
-    const key = this.keyOf(lease.subnet, lease.ipv6?.subnet);
-    const held = this.held.get(lease.subnet);
+    const key = this.keyOf(lease);
+    const held = this.held.get(leaseName(lease));
     if (held) {
       try {
         const res = await held.keepaliveOnce();
@@ -164,7 +169,7 @@ export class EtcdSubnetManager implements SubnetManager {
     }
     // The etcd lease or the key is gone (expired while we were cut off, or etcd lost its data):
     // claim the same subnet again, unless another node holds it now.
-    const value = encodeLeaseValue(lease);
+    const value = encodeLeaseValue(leaseAttrs(lease));
     const fresh = await this.grant();
     const id = await fresh.grant();
     const res = await this.client
@@ -176,21 +181,23 @@ export class EtcdSubnetManager implements SubnetManager {
       const existing = res.responses[0]?.response_range?.kvs[0];
       if (existing?.value.toString() !== value) {
         await fresh.revoke();
-        throw new LeaseError(`subnet ${lease.subnet} was taken by another node while this node's lease was gone; restart weftd to acquire a new one`);
+        throw new LeaseError(`subnet ${leaseName(lease)} was taken by another node while this node's lease was gone; restart weftd to acquire a new one`);
       }
       await this.client.if(key, "Mod", "==", existing.mod_revision).then(this.client.put(key).value(value).lease(id)).commit();
     }
-    this.remember(lease.subnet, fresh);
+    this.remember(leaseName(lease), fresh);
     return { ...lease, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
   }
 
-  /** Deletes the lease of `subnet` (its IPv4 subnet, or the IPv6 subnet of a dual-stack lease). */
+  /** Deletes the lease that has `subnet` (of either family). */
   async releaseLease(subnet: string): Promise<void> {
     const { leases } = await this.listRaw();
-    const found = leases.find((l) => (l.lease?.subnet ?? safeSubnet(l.key)) === subnet || (l.lease?.ipv6?.subnet ?? safeIpv6Subnet(l.key)) === subnet);
-    await this.client.delete().key(found ? `${this.subnetsPrefix}${found.key}` : this.keyOf(subnet)).exec();
-    const held = this.held.get(subnet);
-    this.held.delete(subnet);
+    const found = leases.find((l) => ([4, 6] as const).some((f) => (l.lease ? leasePart(l.lease, f)?.subnet : safeKeySubnet(l.key, f)) === subnet));
+    const name = found?.lease ? leaseName(found.lease) : subnet;
+    const key = found?.key ?? (subnet.includes(":") ? subnetKey(undefined, subnet) : subnetKey(subnet));
+    await this.client.delete().key(`${this.subnetsPrefix}${key}`).exec();
+    const held = this.held.get(name);
+    this.held.delete(name);
     if (held) await held.revoke().catch(() => undefined);
   }
 
@@ -204,19 +211,13 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 }
 
-const safeSubnet = (key: string): string => {
+/** The subnet of `family` a key names, or undefined (a malformed key names none). */
+const safeKeySubnet = (key: string, family: Family): string | undefined => {
   try {
-    return parseSubnetKey(key);
+    const k = parseLeaseKey(key);
+    return family === 4 ? k.ipv4Subnet : k.ipv6Subnet;
   } catch {
-    return key;
-  }
-};
-
-const safeIpv6Subnet = (key: string): string | undefined => {
-  try {
-    return parseLeaseKey(key).ipv6Subnet;
-  } catch {
-    return undefined;
+    return family === 4 ? key : undefined;
   }
 };
 

@@ -1,7 +1,7 @@
 // An in-memory SubnetManager with the etcd one's semantics (claims, reuse, renewal, watch with a
 // snapshot first), for tests and tools where etcd is not the point.
-import { NetworkConfigMissingError, subnetInNetwork, type NetworkConfig } from "./network-config.js";
-import { ipv6PartFor, pickFreeSubnet, type Lease, type LeaseAttrs, type LeaseEvent, type LeaseWatch, type SubnetManager } from "./subnet-manager.js";
+import { networkFamilies, NetworkConfigMissingError, rangeOf, subnetInNetwork, type NetworkConfig } from "./network-config.js";
+import { leaseName, leasePart, partFor, type Family, type Lease, type LeaseAttrs, type LeaseEvent, type LeaseWatch, type PreviousLease, type SubnetManager } from "./subnet-manager.js";
 
 export class MemorySubnetManager implements SubnetManager {
   private readonly leases = new Map<string, Lease>();
@@ -26,43 +26,44 @@ export class MemorySubnetManager implements SubnetManager {
   }
 
   private store(lease: Lease): Lease {
-    this.leases.set(lease.subnet, lease);
+    this.leases.set(leaseName(lease), lease);
     this.emit({ type: "added", lease });
     return lease;
   }
 
-  async acquireLease(attrs: LeaseAttrs, opts: { previousSubnet?: string; previousPublicIp?: string; previousIpv6Subnet?: string } = {}): Promise<Lease> {
+  /** As the etcd manager: this node's lease by its address of the network's first family, or the one its changed IP left. */
+  async acquireLease(attrs: LeaseAttrs, previous: PreviousLease = {}): Promise<Lease> {
     const cfg = await this.getNetworkConfig();
-    const expiresAt = new Date(Date.now() + this.leaseTtlSeconds * 1000);
-    const byAddress = [...this.leases.values()].find((l) => l.publicIp === attrs.publicIp && subnetInNetwork(cfg, l.subnet));
-    // As the etcd manager: a node whose IP changed takes back the lease that still names its old IP.
-    const left = opts.previousSubnet && opts.previousPublicIp && opts.previousPublicIp !== attrs.publicIp ? this.leases.get(opts.previousSubnet) : undefined;
-    const mine = byAddress ?? (left?.publicIp === opts.previousPublicIp ? left : undefined);
-    const taken6 = new Set([...this.leases.values()].flatMap((l) => l.ipv6?.subnet ?? []));
-    const ipv6 = ipv6PartFor(cfg, attrs, taken6, mine, opts.previousIpv6Subnet);
-    const v4 = { publicIp: attrs.publicIp, vtepMac: attrs.vtepMac, vni: attrs.vni, ...(ipv6 ? { ipv6 } : {}), expiresAt };
-    if (mine) return this.store({ subnet: mine.subnet, backendType: "vxlan", ...v4 });
-    const previous = opts.previousSubnet && subnetInNetwork(cfg, opts.previousSubnet) && !this.leases.has(opts.previousSubnet) ? opts.previousSubnet : undefined;
-    return this.store({ subnet: previous ?? pickFreeSubnet(cfg, new Set(this.leases.keys())), backendType: "vxlan", ...v4 });
+    const first = networkFamilies(cfg)[0] ?? 4;
+    const all = [...this.leases.values()];
+    const own = (l: Lease) => leasePart(l, first);
+    const previousOf = (f: Family): string | undefined => (f === 4 ? previous.ipv4Subnet : previous.ipv6Subnet);
+    const byAddress = all.find((l) => own(l)?.publicIp === leasePart(attrs, first)?.publicIp && subnetInNetwork(rangeOf(cfg, first) ?? cfg, own(l)?.subnet ?? ""));
+    const left = previous.publicIp ? all.find((l) => own(l)?.subnet === previousOf(first) && own(l)?.publicIp === previous.publicIp) : undefined;
+    const mine = byAddress ?? left;
+    const part = (f: Family) => partFor(cfg, f, attrs, new Set(all.filter((l) => l !== mine).flatMap((l) => leasePart(l, f)?.subnet ?? [])), mine && leasePart(mine, f)?.subnet, previousOf(f));
+    const [ipv4, ipv6] = [part(4), part(6)];
+    if (mine) this.leases.delete(leaseName(mine));
+    return this.store({ ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) });
   }
 
   async renewLease(lease: Lease): Promise<Lease> {
     const renewed = { ...lease, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
-    if (!this.leases.has(lease.subnet)) return this.store(renewed);
-    this.leases.set(lease.subnet, renewed);
+    if (!this.leases.has(leaseName(lease))) return this.store(renewed);
+    this.leases.set(leaseName(lease), renewed);
     return renewed;
   }
 
   async releaseLease(subnet: string): Promise<void> {
-    const lease = this.leases.get(subnet);
+    const lease = [...this.leases.values()].find((l) => l.ipv4?.subnet === subnet || l.ipv6?.subnet === subnet);
     if (!lease) return;
-    this.leases.delete(subnet);
+    this.leases.delete(leaseName(lease));
     this.emit({ type: "removed", lease });
   }
 
   /** Drops every lease whose time has passed, as etcd's lease expiry does. */
   expire(now = Date.now()): void {
-    for (const l of [...this.leases.values()]) if (l.expiresAt.getTime() <= now) void this.releaseLease(l.subnet);
+    for (const l of [...this.leases.values()]) if (l.expiresAt.getTime() <= now) void this.releaseLease(leaseName(l));
   }
 
   async listLeases(): Promise<Lease[]> {

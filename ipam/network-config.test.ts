@@ -73,9 +73,9 @@ describe("lease values", () => {
   it("round-trips flannel's key and value format", () => {
     expect(subnetKey("10.244.1.0/24")).toBe("10.244.1.0-24");
     expect(parseSubnetKey("10.244.1.0-24")).toBe("10.244.1.0/24");
-    const value = encodeLeaseValue({ publicIp: "192.168.56.11", vtepMac: "aa:bb:cc:dd:ee:ff", vni: 1 });
+    const value = encodeLeaseValue({ ipv4: { publicIp: "192.168.56.11", vtepMac: "aa:bb:cc:dd:ee:ff" }, vni: 1 });
     expect(JSON.parse(value)).toEqual({ PublicIP: "192.168.56.11", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "aa:bb:cc:dd:ee:ff" } });
-    expect(decodeLease("10.244.1.0-24", value, new Date(0))).toMatchObject({ subnet: "10.244.1.0/24", publicIp: "192.168.56.11", vtepMac: "aa:bb:cc:dd:ee:ff", vni: 1 });
+    expect(decodeLease("10.244.1.0-24", value, new Date(0))).toEqual({ ipv4: { subnet: "10.244.1.0/24", publicIp: "192.168.56.11", vtepMac: "aa:bb:cc:dd:ee:ff" }, backendType: "vxlan", vni: 1, expiresAt: new Date(0) });
   });
 
   it("reads a dual-stack lease as flannel writes it, and writes one flannel reads", () => {
@@ -83,15 +83,29 @@ describe("lease values", () => {
     const key = "10.5.1.0-24&fc00::-64";
     const flannelValue = '{"PublicIP":"192.168.0.1","PublicIPv6":"fc00::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"EA:1F:3B:0C:12:7A"},"BackendV6Data":{"VNI":1,"VtepMAC":"6e:20:c5:11:05:aa"}}';
     const lease = decodeLease(key, flannelValue, new Date(0));
-    expect(lease).toMatchObject({ subnet: "10.5.1.0/24", publicIp: "192.168.0.1", vtepMac: "ea:1f:3b:0c:12:7a", vni: 1, ipv6: { subnet: "fc00::/64", publicIp: "fc00::1", vtepMac: "6e:20:c5:11:05:aa" } });
-    expect(parseLeaseKey("10.12.13.0-24&fd00:12:13::-56")).toEqual({ subnet: "10.12.13.0/24", ipv6Subnet: "fd00:12:13::/56" });
-    expect(subnetKey(lease.subnet, lease.ipv6?.subnet)).toBe(key);
+    expect(lease).toMatchObject({ ipv4: { subnet: "10.5.1.0/24", publicIp: "192.168.0.1", vtepMac: "ea:1f:3b:0c:12:7a" }, vni: 1, ipv6: { subnet: "fc00::/64", publicIp: "fc00::1", vtepMac: "6e:20:c5:11:05:aa" } });
+    expect(parseLeaseKey("10.12.13.0-24&fd00:12:13::-56")).toEqual({ ipv4Subnet: "10.12.13.0/24", ipv6Subnet: "fd00:12:13::/56" });
+    expect(subnetKey(lease.ipv4?.subnet, lease.ipv6?.subnet)).toBe(key);
     // What weft writes has flannel's fields, in flannel's order.
-    const ours = encodeLeaseValue({ publicIp: "192.168.0.1", vtepMac: "ea:1f:3b:0c:12:7a", vni: 1, ipv6: { publicIp: "fc00::1", vtepMac: "6e:20:c5:11:05:aa" } });
+    const ours = encodeLeaseValue({ ipv4: { publicIp: "192.168.0.1", vtepMac: "ea:1f:3b:0c:12:7a" }, vni: 1, ipv6: { publicIp: "fc00::1", vtepMac: "6e:20:c5:11:05:aa" } });
     expect(ours).toBe(flannelValue.replace("EA:1F:3B:0C:12:7A", "ea:1f:3b:0c:12:7a"));
     expect(decodeLease(key, ours, new Date(0))).toEqual(lease);
     // An IPv4 lease of a dual-stack node's value (extra fields) is still an IPv4 lease.
     expect(decodeLease("10.5.1.0-24", flannelValue, new Date(0)).ipv6).toBeUndefined();
+  });
+
+  it("reads an IPv6-only lease as flannel's etcd registry keys it (its empty IPv4 net, 0.0.0.0-0) and writes the value flannel writes", () => {
+    // flannel's MakeSubnetKey of an empty IP4Net and an IPv6 subnet; its LeaseAttrs with PublicIP's zero value and no BackendData.
+    const key = "0.0.0.0-0&fd00:10:244:7::-64";
+    const flannelValue = '{"PublicIP":"0.0.0.0","PublicIPv6":"fd00:56::b","BackendType":"vxlan","BackendV6Data":{"VNI":1,"VtepMAC":"6e:20:c5:11:05:aa"}}';
+    const lease = decodeLease(key, flannelValue, new Date(0));
+    expect(lease).toEqual({ ipv6: { subnet: "fd00:10:244:7::/64", publicIp: "fd00:56::b", vtepMac: "6e:20:c5:11:05:aa" }, backendType: "vxlan", vni: 1, expiresAt: new Date(0) });
+    expect(parseLeaseKey(key)).toEqual({ ipv6Subnet: "fd00:10:244:7::/64" });
+    expect(parseSubnetKey(key)).toBe("fd00:10:244:7::/64");
+    expect(subnetKey(undefined, "fd00:10:244:7::/64")).toBe(key);
+    expect(encodeLeaseValue({ vni: 1, ipv6: { publicIp: "fd00:56::b", vtepMac: "6e:20:c5:11:05:aa" } })).toBe(flannelValue);
+    // The IPv4 key alone (no IPv6 part) of the empty net names no subnet at all.
+    expect(() => parseLeaseKey("0.0.0.0-0")).toThrow(/names no subnet/);
   });
 
   it.each([

@@ -144,6 +144,12 @@ export function toFlannelConfigJson(cfg: NetworkConfig): object {
 
 const isV6 = (range: SubnetRange): boolean => range.network.includes(":");
 
+/** The network's range of a family, if it has that family. */
+export const rangeOf = (cfg: NetworkConfig, family: 4 | 6): SubnetRange | undefined => (family === 4 ? (cfg.enableIPv4 ? cfg : undefined) : cfg.ipv6);
+
+/** The network's families, IPv4 first: a node's lease has a part of each. */
+export const networkFamilies = (cfg: NetworkConfig): (4 | 6)[] => [...(cfg.enableIPv4 ? [4 as const] : []), ...(cfg.ipv6 ? [6 as const] : [])];
+
 /** How many subnets of the range may be leased (of either family). */
 export function leasableCount(range: SubnetRange): number {
   if (isV6(range)) {
@@ -184,14 +190,4 @@ export function subnetInNetwork(range: SubnetRange, subnet: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * What of a valid config weftd cannot run yet, said so an operator knows what to change; undefined
- * when it can: IPv4 and dual-stack networks. An IPv6-only one (flannel's etcd registry has no key
- * for it either) is refused rather than half-run.
- */
-export function unsupportedByWeftd(cfg: NetworkConfig): string | undefined {
-  if (!cfg.enableIPv4) return "EnableIPv4=false (an IPv6-only pod network): weftd programs IPv4 and dual-stack pod networks so far";
-  return undefined;
 }

@@ -47,8 +47,8 @@ describe("subnet.env parser under random input", () => {
       fc.property(cidr, cidr, fc.integer({ min: 576, max: 9000 }), (network, subnet, mtu) => {
         const env = typedOrValue(() => parseSubnetEnv(`FLANNEL_NETWORK=${network}\nFLANNEL_SUBNET=${subnet}\nFLANNEL_MTU=${mtu}\n`), SubnetEnvError);
         if (!env) return;
-        const net = parseIpv4Cidr(env.network);
-        const sub = parseIpv4Cidr(env.subnet);
+        const net = parseIpv4Cidr(env.ipv4!.network);
+        const sub = parseIpv4Cidr(env.ipv4!.subnet);
         expect(sub.network >= net.network && sub.broadcast <= net.broadcast).toBe(true);
       }),
       { numRuns: RUNS },

@@ -45,16 +45,22 @@ export class IpStoreError extends Error {
 
 export class PoolExhaustedError extends IpStoreError {}
 
-/** A pod as its IP records give it: its IPv4 record, and a dual-stack pod's IPv6 address. */
-export type RecordedPod = PodAllocation & { ipv6?: string };
+/** A pod as its IP records give it: its address of each family its node had when it was added (one at least). */
+export type RecordedPod = PodAttachment & { podName?: string; podNamespace?: string; allocatedAt: string } & ({ ipv4: string; ipv6?: string } | { ipv4?: undefined; ipv6: string });
 
-/** Each IPv4 record with the IPv6 address its attachment holds in `v6` (the same attachment's record). */
-export function withIpv6(v4: PodAllocation[], v6: PodAllocation[]): RecordedPod[] {
-  const byAttachment = new Map(v6.map((a) => [attachmentKey(a), a.ip]));
-  return v4.map((a) => {
-    const ipv6 = byAttachment.get(attachmentKey(a));
-    return ipv6 ? { ...a, ipv6 } : a;
-  });
+/** The pod's first address: its IPv4 one, or an IPv6-only pod's IPv6 one (what its MAC and mirror key come from). */
+export const firstAddress = (p: { ipv4?: string; ipv6?: string }): string => p.ipv4 ?? p.ipv6 ?? "";
+
+/** Each attachment's records of both stores joined: one pod with its IPv4 and IPv6 addresses (either may be absent). */
+export function recordedPods(v4: PodAllocation[], v6: PodAllocation[]): RecordedPod[] {
+  const pods = new Map<string, RecordedPod>();
+  for (const [family, records] of [["ipv4", v4], ["ipv6", v6]] as const) {
+    for (const { ip, prefixLen: _len, gateway: _gw, ...rest } of records) {
+      const key = attachmentKey(rest);
+      pods.set(key, { ...rest, ...pods.get(key), [family]: ip } as RecordedPod);
+    }
+  }
+  return [...pods.values()];
 }
 export class InvalidAttachmentError extends IpStoreError {}
 

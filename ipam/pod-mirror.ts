@@ -1,10 +1,12 @@
 // Mirrors a node's pod allocations to etcd (`<prefix>/pods/<subnet key>/<ip>`) so ipamctl sees the
-// whole cluster. Runs off the CNI hot path (weftd's loop); writes only what changed. A dual-stack
-// pod's record is keyed by its IPv4 address, as before, and carries its IPv6 address in `ipv6`
-// (a record written before that field existed still reads: a pod without an IPv6 address).
+// whole cluster. Runs off the CNI hot path (weftd's loop); writes only what changed. A pod's record is
+// keyed by its first address under its node's subnet of that family: an IPv4 pod's (and a dual-stack
+// one's, which carries its IPv6 address in `ipv6`) under "10.244.1.0-24/10.244.1.5", an IPv6-only
+// one's under "0.0.0.0-0&fd00:10:244:1::-64/fd00:10:244:1::5". A record written before `ipv6`
+// existed still reads: a pod without an IPv6 address.
 import type { Etcd3 } from "etcd3";
-import type { RecordedPod } from "./pod-ip-store.js";
-import { subnetKey } from "./subnet-manager.js";
+import { firstAddress, type RecordedPod } from "./pod-ip-store.js";
+import { subnetKey, type Lease } from "./subnet-manager.js";
 
 export interface PodRecord {
   containerId: string;
@@ -21,17 +23,20 @@ export function podRecord(a: RecordedPod, nodeIp: string): PodRecord {
   const r: PodRecord = { containerId: a.containerId, ifname: a.ifname, node: nodeIp, allocatedAt: a.allocatedAt };
   if (a.podName) r.podName = a.podName;
   if (a.podNamespace) r.podNamespace = a.podNamespace;
-  if (a.ipv6) r.ipv6 = a.ipv6;
+  if (a.ipv4 && a.ipv6) r.ipv6 = a.ipv6;
   return r;
 }
 
+/** The node's dir of pod records: its IPv4 subnet's key, or an IPv6-only lease's key. */
+export const podRecordsKey = (lease: Pick<Lease, "ipv4" | "ipv6">): string => (lease.ipv4 ? subnetKey(lease.ipv4.subnet) : subnetKey(undefined, lease.ipv6?.subnet));
+
 export async function syncPodRecords(
   client: Etcd3,
-  opts: { prefix: string; subnet: string; nodeIp: string; allocations: RecordedPod[] },
+  opts: { prefix: string; lease: Pick<Lease, "ipv4" | "ipv6">; nodeIp: string; allocations: RecordedPod[] },
 ): Promise<{ put: number; deleted: number }> {
-  const dir = `${opts.prefix.replace(/\/$/, "")}/pods/${subnetKey(opts.subnet)}/`;
+  const dir = `${opts.prefix.replace(/\/$/, "")}/pods/${podRecordsKey(opts.lease)}/`;
   const existing = await client.getAll().prefix(dir).strings();
-  const want = new Map(opts.allocations.map((a) => [`${dir}${a.ip}`, JSON.stringify(podRecord(a, opts.nodeIp))]));
+  const want = new Map(opts.allocations.filter(firstAddress).map((a) => [`${dir}${firstAddress(a)}`, JSON.stringify(podRecord(a, opts.nodeIp))]));
   let put = 0;
   let deleted = 0;
   for (const [key, value] of want) {

@@ -12,10 +12,10 @@ describe("subnet.env", () => {
     const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
     dirs.push(dir);
     const path = join(dir, "run", "subnet.env");
-    writeSubnetEnv(path, { network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: true });
+    writeSubnetEnv(path, { ipv4: { network: "10.244.0.0/16", subnet: "10.244.1.1/24" }, mtu: 1450, ipMasq: true });
     expect(readFileSync(path, "utf8")).toBe("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
     expect(statSync(path).mode & 0o777).toBe(0o644);
-    expect(readSubnetEnv(path)).toEqual({ network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: true });
+    expect(readSubnetEnv(path)).toEqual({ ipv4: { network: "10.244.0.0/16", subnet: "10.244.1.1/24" }, mtu: 1450, ipMasq: true });
   });
 
   it("carries whether the anti-spoofing filter is on, and reads a file without the key as not saying", () => {
@@ -23,7 +23,7 @@ describe("subnet.env", () => {
     for (const antiSpoofing of [true, false]) {
       const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
       dirs.push(dir);
-      writeSubnetEnv(join(dir, "subnet.env"), { network: "10.244.0.0/16", subnet: "10.244.1.1/24", mtu: 1450, ipMasq: false, antiSpoofing });
+      writeSubnetEnv(join(dir, "subnet.env"), { ipv4: { network: "10.244.0.0/16", subnet: "10.244.1.1/24" }, mtu: 1450, ipMasq: false, antiSpoofing });
       expect(readFileSync(join(dir, "subnet.env"), "utf8")).toBe(`${base}WEFT_ANTI_SPOOFING=${antiSpoofing}\n`);
       expect(readSubnetEnv(join(dir, "subnet.env")).antiSpoofing).toBe(antiSpoofing);
     }
@@ -34,7 +34,7 @@ describe("subnet.env", () => {
   it("reads and writes a dual-stack node's file as flannel writes it", () => {
     const flannel = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
     const env = parseSubnetEnv(flannel);
-    expect(env).toEqual({ network: "10.244.0.0/16", subnet: "10.244.1.1/24", ipv6: { network: "fd00:10:244::/56", subnet: "fd00:10:244:1::1/64" }, mtu: 1450, ipMasq: true });
+    expect(env).toEqual({ ipv4: { network: "10.244.0.0/16", subnet: "10.244.1.1/24" }, ipv6: { network: "fd00:10:244::/56", subnet: "fd00:10:244:1::1/64" }, mtu: 1450, ipMasq: true });
     const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
     dirs.push(dir);
     writeSubnetEnv(join(dir, "subnet.env"), env);
@@ -43,6 +43,19 @@ describe("subnet.env", () => {
     expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\n`)).toThrow(/go together \(found only FLANNEL_IPV6_NETWORK\)/);
     expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=fd01::1/64\n`)).toThrow(/FLANNEL_IPV6_SUBNET fd01::1\/64 is outside FLANNEL_IPV6_NETWORK fd00::\/56/);
     expect(() => parseSubnetEnv(`${base}FLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=10.0.0.1/24\n`)).toThrow(/FLANNEL_IPV6_SUBNET="10.0.0.1\/24" is not an IPv6 CIDR/);
+  });
+
+  it("reads and writes an IPv6-only node's file as flannel writes it: no FLANNEL_NETWORK or FLANNEL_SUBNET", () => {
+    const flannel = "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=true\nWEFT_PUBLIC_IP=fd00:56::b\n";
+    const env = parseSubnetEnv(flannel);
+    expect(env).toEqual({ ipv6: { network: "fd00:10:244::/56", subnet: "fd00:10:244:1::1/64" }, mtu: 1430, ipMasq: true, publicIp: "fd00:56::b" });
+    const dir = mkdtempSync(join(tmpdir(), "weft-env-"));
+    dirs.push(dir);
+    writeSubnetEnv(join(dir, "subnet.env"), env);
+    expect(readFileSync(join(dir, "subnet.env"), "utf8")).toBe(flannel);
+    // Neither family: said, naming both pairs of keys.
+    expect(() => parseSubnetEnv("FLANNEL_MTU=1450\n")).toThrow(/FLANNEL_NETWORK and FLANNEL_SUBNET \(or, on an IPv6-only node, FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET\) are missing/);
+    expect(() => parseSubnetEnv(`${flannel}WEFT_PUBLIC_IP=fd00::zz\n`)).toThrow(/WEFT_PUBLIC_IP="fd00::zz" is not an IP address/);
   });
 
   it("says weftd has not written it when it is missing", () => {

@@ -1,22 +1,29 @@
 // subnet.env: what weftd tells the CNI plugin about this node (flannel's format, so tools that read
 // flannel's file read ours). FLANNEL_SUBNET is the node's gateway address with the subnet's length;
-// FLANNEL_IPV6_SUBNET likewise for a dual-stack node.
+// FLANNEL_IPV6_SUBNET likewise for IPv6. As flannel writes it, a family the network lacks has no lines:
+// an IPv6-only node's file has no FLANNEL_NETWORK or FLANNEL_SUBNET.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { isIP } from "node:net";
 import { dirname } from "node:path";
 import { Ipv4FormatError, parseIpv4Cidr } from "./ipv4.js";
 import { parseIpv6Cidr } from "./ipv6.js";
 
-export interface SubnetEnv {
-  /** The whole pod network, e.g. "10.244.0.0/16". */
+/** One family's lines: the whole pod network ("10.244.0.0/16") and this node's gateway/len ("10.244.1.1/24"). */
+export interface FamilyEnv {
   network: string;
-  /** This node's gateway/len, e.g. "10.244.1.1/24". */
   subnet: string;
-  /** FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET (gateway/len, e.g. fd00:10:244:1::1/64) of a dual-stack node. */
-  ipv6?: { network: string; subnet: string };
+}
+
+export interface SubnetEnv {
+  /** FLANNEL_NETWORK and FLANNEL_SUBNET; absent on an IPv6-only node. */
+  ipv4?: FamilyEnv;
+  /** FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET (e.g. fd00:10:244:1::1/64); present where the network has IPv6. */
+  ipv6?: FamilyEnv;
   mtu: number;
   ipMasq: boolean;
-  /** weft's own addition (WEFT_PUBLIC_IP): the node's public IP when weftd wrote the file, so that a
-   * node whose IP changed can prove the lease it finds under its old subnet is its own. */
+  /** weft's own addition (WEFT_PUBLIC_IP): the node's public IP (of the network's first family) when
+   * weftd wrote the file, so that a node whose IP changed can prove the lease it finds under its old
+   * subnet is its own. */
   publicIp?: string;
   /** weft's own addition (WEFT_ANTI_SPOOFING): whether weftd keeps the anti-spoofing filter on this
    * node, so the plugin skips the filter's set where there is none instead of paying for a failed
@@ -47,42 +54,43 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
     if (v === undefined || v === "") throw new SubnetEnvError(`${source}: ${key} is missing`);
     return v;
   };
-  const cidr = (key: string): string => {
-    const v = need(key);
-    try {
-      parseIpv4Cidr(v);
-    } catch (err) {
-      if (err instanceof Ipv4FormatError) throw new SubnetEnvError(`${source}: ${key}="${v}" is not an IPv4 CIDR`);
-      throw err;
-    }
-    return v;
-  };
-  const network = cidr("FLANNEL_NETWORK");
-  const subnet = cidr("FLANNEL_SUBNET");
+  const ipv4 = ipv4Part(vars, source);
   const ipv6 = ipv6Part(vars, source);
+  if (!ipv4 && !ipv6) throw new SubnetEnvError(`${source}: FLANNEL_NETWORK and FLANNEL_SUBNET (or, on an IPv6-only node, FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET) are missing`);
   const mtuText = need("FLANNEL_MTU");
   const mtu = Number(mtuText);
   if (!/^\d+$/.test(mtuText) || mtu < 576 || mtu > 65535) throw new SubnetEnvError(`${source}: FLANNEL_MTU="${mtuText}" is not an MTU between 576 and 65535`);
   const masq = vars.get("FLANNEL_IPMASQ") ?? "false";
   if (masq !== "true" && masq !== "false") throw new SubnetEnvError(`${source}: FLANNEL_IPMASQ="${masq}" must be true or false`);
-  const net = parseIpv4Cidr(network);
-  const sub = parseIpv4Cidr(subnet);
-  if (sub.network < net.network || sub.broadcast > net.broadcast) throw new SubnetEnvError(`${source}: FLANNEL_SUBNET ${subnet} is outside FLANNEL_NETWORK ${network}`);
   const publicIp = vars.get("WEFT_PUBLIC_IP");
-  if (publicIp !== undefined) {
-    try {
-      parseIpv4Cidr(`${publicIp}/32`);
-    } catch {
-      throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IPv4 address`);
-    }
-  }
+  if (publicIp !== undefined && !isIP(publicIp)) throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IP address`);
   const filter = vars.get("WEFT_ANTI_SPOOFING");
   if (filter !== undefined && filter !== "true" && filter !== "false") throw new SubnetEnvError(`${source}: WEFT_ANTI_SPOOFING="${filter}" must be true or false`);
-  return { network, subnet, ...(ipv6 ? { ipv6 } : {}), mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
+  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
+}
+
+/** FLANNEL_NETWORK and FLANNEL_SUBNET: both or neither, the subnet inside the network. */
+function ipv4Part(vars: Map<string, string>, source: string): FamilyEnv | undefined {
+  const network = vars.get("FLANNEL_NETWORK");
+  const subnet = vars.get("FLANNEL_SUBNET");
+  if (!network && !subnet) return undefined;
+  if (!network || !subnet) throw new SubnetEnvError(`${source}: ${network ? "FLANNEL_SUBNET" : "FLANNEL_NETWORK"} is missing (FLANNEL_NETWORK and FLANNEL_SUBNET go together)`);
+  const parse = (key: string, v: string) => {
+    try {
+      return parseIpv4Cidr(v);
+    } catch (err) {
+      if (err instanceof Ipv4FormatError) throw new SubnetEnvError(`${source}: ${key}="${v}" is not an IPv4 CIDR`);
+      throw err;
+    }
+  };
+  const net = parse("FLANNEL_NETWORK", network);
+  const sub = parse("FLANNEL_SUBNET", subnet);
+  if (sub.network < net.network || sub.broadcast > net.broadcast) throw new SubnetEnvError(`${source}: FLANNEL_SUBNET ${subnet} is outside FLANNEL_NETWORK ${network}`);
+  return { network, subnet };
 }
 
 /** FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET: both or neither, the subnet inside the network. */
-function ipv6Part(vars: Map<string, string>, source: string): SubnetEnv["ipv6"] {
+function ipv6Part(vars: Map<string, string>, source: string): FamilyEnv | undefined {
   const network = vars.get("FLANNEL_IPV6_NETWORK");
   const subnet = vars.get("FLANNEL_IPV6_SUBNET");
   if (network === undefined && subnet === undefined) return undefined;
@@ -114,8 +122,9 @@ export function readSubnetEnv(path: string): SubnetEnv {
 
 export function formatSubnetEnv(env: SubnetEnv): string {
   const weft = [env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : "", env.antiSpoofing !== undefined ? `WEFT_ANTI_SPOOFING=${env.antiSpoofing}\n` : ""].join("");
+  const v4 = env.ipv4 ? `FLANNEL_NETWORK=${env.ipv4.network}\nFLANNEL_SUBNET=${env.ipv4.subnet}\n` : "";
   const v6 = env.ipv6 ? `FLANNEL_IPV6_NETWORK=${env.ipv6.network}\nFLANNEL_IPV6_SUBNET=${env.ipv6.subnet}\n` : "";
-  return `FLANNEL_NETWORK=${env.network}\nFLANNEL_SUBNET=${env.subnet}\n${v6}FLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;
+  return `${v4}${v6}FLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;
 }
 
 /** Writes the file atomically (temp file, fsync, rename), mode 0644: readers never see half a file. */

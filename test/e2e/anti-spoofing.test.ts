@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PodFilterKeeper, readPodFilter, readPodFilterCounters, syncPodFilter } from "../../daemon/pod-filter.js";
 import { linkLocalFor, POD_FILTER, podMacFor } from "../../ipam/attachment.js";
-import { PodIpStore, withIpv6 } from "../../ipam/pod-ip-store.js";
+import { PodIpStore, recordedPods } from "../../ipam/pod-ip-store.js";
 import { nftGeneration } from "../../netlink/index.js";
 import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath, run, watchEchoRequests } from "../helpers/netns.js";
@@ -25,7 +25,7 @@ const GATEWAY = "10.244.3.1";
 /** weftd's exec, run inside the test's node namespace. */
 const execInNode = (cmd: string, args: string[], input?: string): string =>
   execFileSync("ip", ["netns", "exec", node, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
-const allocations = () => new PodIpStore({ dataDir: join(dir, "data"), network: "weft" }).list();
+const allocations = () => recordedPods(new PodIpStore({ dataDir: join(dir, "data"), network: "weft" }).list(), []);
 /** The node's weft pod ports, as weftd lists them. */
 const ports = () => ipJson<{ ifname: string }[]>(node, ["link", "show", "type", "veth"]).map((l) => l.ifname).filter((n) => n.startsWith("weft"));
 const inputs = () => ({ allocations: allocations(), relist: allocations, ports: ports() });
@@ -259,11 +259,11 @@ describe("the anti-spoofing filter on a dual-stack node: a neighbour advertiseme
   let gwMac: string;
   let watch: ReturnType<typeof watchNeighbourAdverts>;
   const inDs = (cmd: string, args: string[], input?: string): string => execFileSync("ip", ["netns", "exec", ds, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
-  const records = () => withIpv6(new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft" }).list(), new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft", family: 6 }).list());
+  const records = () => recordedPods(new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft" }).list(), new PodIpStore({ dataDir: join(dsDir, "data"), network: "weft", family: 6 }).list());
   const dsPorts = () => ipJson<{ ifname: string }[]>(ds, ["link", "show", "type", "veth"]).map((l) => l.ifname).filter((n) => n.startsWith("weft"));
   let dsDiffering: ReadonlySet<string> = new Set();
   const syncDs = async () => {
-    const r = await syncPodFilter({ allocations: records(), relist: records, ports: dsPorts(), dualStack: true }, inDs, dsDiffering);
+    const r = await syncPodFilter({ allocations: records(), relist: records, ports: dsPorts(), ipv6: true }, inDs, dsDiffering);
     dsDiffering = r.differing;
     return r;
   };

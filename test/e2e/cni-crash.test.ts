@@ -83,7 +83,7 @@ describe("plugin crash consistency (SIGKILL during ADD and DEL)", () => {
       if (op.verb === "CHECK" && !live.has(op.slot)) continue;
       const config = op.verb === "CHECK" ? { ...conf, prevResult: JSON.parse(live.get(op.slot)!) } : conf;
       const r = await plugin(op.verb, env(op.slot), config, op.verb === "CHECK" ? undefined : op.killAfterMs);
-      const leftovers = r.killed ? ` (left: ${ipJson<unknown[]>(node, ["link", "show", "type", "veth"]).length} veths, ${readdirSync(join(dir, "data", "crash")).filter((f) => /^\d/.test(f)).length} IPs)` : "";
+      const leftovers = r.killed ? ` (left: ${ipJson<unknown[]>(node, ["link", "show", "type", "veth"]).length} veths, ${(existsSync(join(dir, "data", "crash")) ? readdirSync(join(dir, "data", "crash")) : []).filter((f) => /^\d/.test(f)).length} IPs)` : "";
       log.push(`${op.verb} ${op.slot}${op.killAfterMs !== undefined ? ` kill@${op.killAfterMs}ms` : ""} → ${r.killed ? "killed" : r.code}${leftovers}`);
       if (op.verb === "ADD") {
         if (!r.killed) expect(r.code, r.stdout).toBe(0);

@@ -25,8 +25,8 @@ beforeAll(async () => {
   client = createEtcdClient({ endpoints: [etcd.endpoint] });
   await client.put(`${prefix}/config`).value(JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24 }));
   const mgr = new EtcdSubnetManager(client, { prefix, leaseTtlSeconds: 600 });
-  await mgr.acquireLease({ publicIp: "192.168.56.11", vtepMac: "02:01:c0:a8:38:0b", vni: 1 }, { previousSubnet: "10.244.1.0/24" });
-  await mgr.acquireLease({ publicIp: "192.168.56.12", vtepMac: "02:01:c0:a8:38:0c", vni: 1 }, { previousSubnet: "10.244.2.0/24" });
+  await mgr.acquireLease({ ipv4: { publicIp: "192.168.56.11", vtepMac: "02:01:c0:a8:38:0b" }, vni: 1 }, { ipv4Subnet: "10.244.1.0/24" });
+  await mgr.acquireLease({ ipv4: { publicIp: "192.168.56.12", vtepMac: "02:01:c0:a8:38:0c" }, vni: 1 }, { ipv4Subnet: "10.244.2.0/24" });
   const rec = (node: string, name: string) => JSON.stringify({ containerId: `c-${name}`, ifname: "eth0", podName: name, podNamespace: "default", node, allocatedAt: "2026-11-24T00:00:00Z" });
   await client.put(`${prefix}/pods/10.244.1.0-24/10.244.1.2`).value(rec("192.168.56.11", "web-0"));
   await client.put(`${prefix}/pods/10.244.1.0-24/10.244.1.3`).value(rec("192.168.56.11", "web-1"));
@@ -123,24 +123,24 @@ describe("ipamctl on a dual-stack network", () => {
   beforeAll(async () => {
     await client.put(`${dualPrefix}/config`).value(JSON.stringify({ Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:246::/56" }));
     const mgr = new EtcdSubnetManager(client, { prefix: dualPrefix, leaseTtlSeconds: 600 });
-    for (const [i, subnet] of v4.entries()) await mgr.acquireLease({ publicIp: `192.168.56.${21 + i}`, vtepMac: `02:01:c0:a8:38:${(21 + i).toString(16)}`, vni: 1, ipv6: { publicIp: `fd00:56::${21 + i}`, vtepMac: `02:02:00:00:00:${(21 + i).toString(16)}` } }, { previousSubnet: subnet, previousIpv6Subnet: `fd00:10:246:${i + 1}::/64` });
+    for (const [i, subnet] of v4.entries()) await mgr.acquireLease({ ipv4: { publicIp: `192.168.56.${21 + i}`, vtepMac: `02:01:c0:a8:38:${(21 + i).toString(16)}` }, vni: 1, ipv6: { publicIp: `fd00:56::${21 + i}`, vtepMac: `02:02:00:00:00:${(21 + i).toString(16)}` } }, { ipv4Subnet: subnet, ipv6Subnet: `fd00:10:246:${i + 1}::/64` });
   }, 30_000);
 
-  it("refuses to set an IPv6-only config that weftd cannot run yet, unless forced", () => {
-    const dual = JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
-    const set = (...flags: string[]) => spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", "/ipamctl-dual-set/network", "--timeout", "2", "config", "set", "-", ...flags], { encoding: "utf8", input: dual, env: { PATH: process.env.PATH } });
-    const refused = set();
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/EnableIPv4=false \(an IPv6-only pod network\).*add --force/);
-    const forced = set("--force");
-    expect(forced.stdout).toContain("IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
-    expect(forced.status).toBe(0);
+  it("sets an IPv6-only config, and refuses one that would orphan a lease's IPv6 part unless forced", () => {
+    const set = (etcdPrefix: string, cfg: object, ...flags: string[]) => spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", etcdPrefix, "--timeout", "2", "config", "set", "-", ...flags], { encoding: "utf8", input: JSON.stringify(cfg), env: { PATH: process.env.PATH } });
+    const only6 = set("/ipamctl-dual-set/network", { EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
+    expect(only6.stdout).toContain("config set: IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
+    expect(only6.status).toBe(0);
+    // This prefix's leases have IPv6 subnets in fd00:10:246::/56: another IPv6 network would orphan them.
+    const moved = set(dualPrefix, { Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:247::/56" });
+    expect(moved.status).toBe(1);
+    expect(moved.stderr).toMatch(/would orphan 2 lease\(s\): 10\.246\.1\.0\/24, 10\.246\.2\.0\/24/);
   });
 
   it("mirrors a dual-stack pod's IPv6 address with its record: pods shows both, check checks it against its node's IPv6 subnet", async () => {
     const node = "192.168.56.21";
-    const pod = (name: string, n: number): RecordedPod => ({ containerId: `c-${name}`, ifname: "eth0", ip: `10.246.1.${n}`, ipv6: `fd00:10:246:1::${n}`, prefixLen: 24, gateway: "10.246.1.1", podName: name, podNamespace: "default", allocatedAt: "2026-12-04T00:00:00Z" });
-    const mirror = (allocations: RecordedPod[]) => syncPodRecords(client, { prefix: dualPrefix, subnet: v4[0]!, nodeIp: node, allocations });
+    const pod = (name: string, n: number): RecordedPod => ({ containerId: `c-${name}`, ifname: "eth0", ipv4: `10.246.1.${n}`, ipv6: `fd00:10:246:1::${n}`, podName: name, podNamespace: "default", allocatedAt: "2026-12-04T00:00:00Z" });
+    const mirror = (allocations: RecordedPod[]) => syncPodRecords(client, { prefix: dualPrefix, lease: { ipv4: { subnet: v4[0]!, publicIp: node, vtepMac: "" } }, nodeIp: node, allocations });
     expect(await mirror([pod("web-0", 5), pod("web-1", 6)])).toEqual({ put: 2, deleted: 0 });
     expect(await mirror([pod("web-0", 5), pod("web-1", 6)])).toEqual({ put: 0, deleted: 0 });
     // A record from before records carried an IPv6 address still reads.
@@ -180,5 +180,38 @@ describe("ipamctl on a dual-stack network", () => {
     expect(check.out).toContain("IPv6 subnet fd00:10:246:1::/64 is leased twice: by 10.246.1.0/24 and 10.246.3.0/24");
     expect(run("release", "--subnet", "fd00:10:246:2::/64", "--yes", "--force").out).toContain("released lease fd00:10:246:2::/64");
     expect(Object.keys(await client.getAll().prefix(`${dualPrefix}/subnets/10.246.2.0-24`).strings())).toEqual([]);
+  });
+});
+
+describe("ipamctl on an IPv6-only network", () => {
+  const only6Prefix = "/ipamctl-only6/network";
+  const run = (...args: string[]) => ipamctlAt(only6Prefix, ...args);
+  const lease = (i: number) => ({ ipv6: { subnet: `fd00:10:248:${i}::/64`, publicIp: `fd00:56::${30 + i}`, vtepMac: `02:02:00:00:00:${30 + i}` } });
+
+  beforeAll(async () => {
+    await client.put(`${only6Prefix}/config`).value(JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:248::/56" }));
+    const mgr = new EtcdSubnetManager(client, { prefix: only6Prefix, leaseTtlSeconds: 600 });
+    for (const i of [1, 2]) await mgr.acquireLease({ vni: 1, ipv6: { publicIp: lease(i).ipv6.publicIp, vtepMac: lease(i).ipv6.vtepMac } }, { ipv6Subnet: lease(i).ipv6.subnet });
+  }, 30_000);
+
+  it("stores leases under flannel's IPv6-only key and shows them in the main columns; pods mirrored by their IPv6 address; check and usage", async () => {
+    expect(Object.keys(await client.getAll().prefix(`${only6Prefix}/subnets/`).strings()).sort()).toEqual([`${only6Prefix}/subnets/0.0.0.0-0&fd00:10:248:1::-64`, `${only6Prefix}/subnets/0.0.0.0-0&fd00:10:248:2::-64`]);
+    const lines = run("leases").out.trim().split("\n");
+    expect(lines[0]).toMatch(/^SUBNET\s+PUBLIC IP\s+VTEP MAC\s+EXPIRES IN\s+PODS$/);
+    expect(lines[1]).toMatch(/^fd00:10:248:1::\/64\s+fd00:56::31\s+02:02:00:00:00:31\s/);
+    const json = JSON.parse(run("leases", "-o", "json").out) as { subnet?: string; ipv6: { subnet: string } }[];
+    expect(json.map((r) => [r.subnet, r.ipv6.subnet])).toEqual([[undefined, "fd00:10:248:1::/64"], [undefined, "fd00:10:248:2::/64"]]);
+    const pod: RecordedPod = { containerId: "c-v6", ifname: "eth0", ipv6: "fd00:10:248:1::5", podName: "web-0", podNamespace: "default", allocatedAt: "2026-12-04T00:00:00Z" };
+    expect(await syncPodRecords(client, { prefix: only6Prefix, lease: lease(1), nodeIp: "fd00:56::31", allocations: [pod] })).toEqual({ put: 1, deleted: 0 });
+    expect(Object.keys(await client.getAll().prefix(`${only6Prefix}/pods/`).strings())).toEqual([`${only6Prefix}/pods/0.0.0.0-0&fd00:10:248:1::-64/fd00:10:248:1::5`]);
+    expect(run("pods").out.trim().split("\n")[1]?.split(/\s+/).slice(0, 4)).toEqual(["fd00:10:248:1::5", "fd00:56::31", "fd00:10:248:1::/64", "default/web-0"]);
+    expect(run("usage").out).toMatch(/cluster: 1 used, \d+ free in 2 leased subnets; 253 subnets left$/m);
+    expect(run("check")).toMatchObject({ code: 0, out: "no problems found\n" });
+    // A pod record outside its node's IPv6 subnet is named.
+    await client.put(`${only6Prefix}/pods/0.0.0.0-0&fd00:10:248:1::-64/fd00:10:248:9::1`).value(JSON.stringify({ containerId: "c-stray", ifname: "eth0", node: "fd00:56::31", allocatedAt: "x" }));
+    expect(run("check")).toMatchObject({ code: 1, out: "✗ pod record fd00:10:248:9::1 is outside its node's subnet fd00:10:248:1::/64\n" });
+    expect(run("release", "--ip", "fd00:10:248:9::1", "--yes").code).toBe(0);
+    expect(run("release", "--subnet", "fd00:10:248:2::/64", "--yes", "--force").out).toContain("released lease fd00:10:248:2::/64");
+    expect(run("leases", "-o", "json").out).not.toContain("fd00:10:248:2::");
   });
 });

@@ -99,7 +99,7 @@ describe("weftd under outside faults", () => {
     expect(routes).not.toContain("10.244.202.0/23");
   }, 30_000);
 
-  it("programs the IPv4 part of a dual-stack lease as flannel writes it, and refuses to start on an IPv6-only network it cannot program", async () => {
+  it("programs the IPv4 part of a dual-stack lease as flannel writes it, and refuses to start on an IPv6-only network when the node has no IPv6 underlay address", async () => {
     const key = `${PREFIX}/subnets/10.244.220.0-24&fd00:10:244:dc::-64`;
     etcdctl("put", key, JSON.stringify({ PublicIP: "10.98.0.20", PublicIPv6: "fd00:98::20", BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "02:01:0a:62:00:14" }, BackendV6Data: { VNI: 1, VtepMAC: "02:02:0a:62:00:14" } }));
     await until("the dual-stack node's IPv4 subnet programmed", 10_000, () => ipJson<{ dst: string }[]>(netns, ["route", "show", "dev", "weft.1"]).some((r) => r.dst === "10.244.220.0/24"));
@@ -110,7 +110,7 @@ describe("weftd under outside faults", () => {
     const args = ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", "/dual/network", "--iface", "eth0", "--subnet-file", join(dir, "dual-subnet.env"), "--cni-conf-dir", join(dir, "net.d"), "--healthz-addr", "127.0.0.1:19904", "--net-conf", join(dir, "dual.json")];
     const r = spawnSync("ip", ["netns", "exec", netns, WEFTD, ...args], { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 20_000 });
     expect(r.status).toBe(1);
-    expect(r.stdout + r.stderr).toMatch(/"level":"fatal".*EnableIPv4=false \(an IPv6-only pod network\): weftd programs IPv4 and dual-stack pod networks so far/);
+    expect(r.stdout + r.stderr).toMatch(/"level":"fatal".*the network has IPv6 \(fd00:10:245::\/56\) but interface eth0 has no global IPv6 address: give it one, or pass --public-ipv6/);
     expect(existsSync(join(dir, "dual-subnet.env"))).toBe(false);
     expect(etcdctl("get", "/dual/network/subnets/", "--prefix", "--keys-only").trim()).toBe("");
   }, 30_000);
