@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterIpOf, nsOf, type Service } from "../proxy/model.js";
-import { labFamilies } from "./addressing.js";
+import { labFamilies, urlHost } from "./addressing.js";
 import { readApi } from "./api-store.js";
 import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
@@ -180,7 +180,7 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
     const lb = svc.status?.loadBalancer?.ingress?.[0]?.ip;
     const n2ip = n2?.underlayIp ?? n1.underlayIp;
     if (wan) {
-      rows.push({ condition: "wan → NodePort", from: "wan", to: `${n2ip}:<nodePort>`, netns: wan.netns, target: { host: n2ip, ports: portsBy(svc, "nodePort"), name, na: NOT_ADDRESSES } });
+      rows.push({ condition: "wan → NodePort", from: "wan", to: `${urlHost(n2ip)}:<nodePort>`, netns: wan.netns, target: { host: n2ip, ports: portsBy(svc, "nodePort"), name, na: NOT_ADDRESSES } });
       if (lb) rows.push({ condition: "wan → LoadBalancer", from: "wan", to: `${lb}`, netns: wan.netns, target: { host: lb, ports, name, na: NOT_ADDRESSES } });
       if (ingress) {
         const l7 = "an Ingress routes HTTP by host and path";
@@ -191,7 +191,7 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
     for (const c of ["pod → ClusterIP", "pod → ClusterIP by DNS name", "node → ClusterIP", "wan → NodePort", "wan → LoadBalancer", "wan → Ingress"]) rows.push(naRow(c, "the lab is up with --no-services"));
   }
   if (wan && p11 && n1) {
-    rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${n1.underlayIp}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
+    rows.push({ condition: "wan → pod (hostPort)", from: "wan", to: `${urlHost(n1.underlayIp)}:${(SERVER_PORTS[0]?.containerPort ?? 0) + HOST_PORT_OFFSET}… → ${p11.name}`, netns: wan.netns, target: { host: n1.underlayIp, ports: probePorts(HOST_PORT_OFFSET), name: p11.name, na: { ICMP: "a hostPort maps ports, not an address" } } });
     rows.push(state.options.ipMasq ? { condition: "pod → wan (masqueraded)", from: p11.name, to: `wan ${wan.ip}`, netns: p11.netns, target: { host: wan.ip, ports: probePorts(), name: "wan", source: n1.underlayIp } } : naRow("pod → wan (masqueraded)", "the lab is up without --ip-masq"));
   }
   // A dual-stack lab: the pod network's paths and the Service's again over IPv6.

@@ -1,6 +1,7 @@
 // What a lab pod's container runs, chosen by its image as a cluster would: CoreDNS images serve the
 // cluster DNS; every other image serves the lab's test server, modelled on Kubernetes' e2e image
-// (agnhost netexec): on each TCP containerPort HTTP/1.1 with /hostname, /clientip, /echo?msg=, /healthz;
+// (agnhost netexec): on each TCP containerPort HTTP/1.1 with /hostname, /clientip ("addr:port", "[addr]:port"
+// for IPv6, as agnhost answers), /echo?msg=, /healthz;
 // on ports named h2c… the same over HTTP/2 cleartext, on ports named grpc… gRPC (grpc.health.v1.Health
 // and an echo service), on ports named tcp… a TCP echo; on each UDP port netexec's UDP commands
 // ("hostname", "clientip", "echo DATA"; anything else gets the pod's name); on SCTP ports an answer
@@ -12,6 +13,7 @@ import { createServer as createTcpServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ContainerPort } from "../proxy/model.js";
 import { buildZone } from "../proxy/dns-records.js";
+import { hostPort } from "../proxy/family-syntax.js";
 import { serveDns } from "../proxy/dns-server.js";
 import { watchClusterState } from "../proxy/state-source.js";
 
@@ -34,7 +36,7 @@ function httpHandler(spec: ContainerSpec): Handler {
   const hello = /hello-kubernetes/.test(spec.image);
   return (req, res) => {
     const url = new URL(req.url ?? "/", "http://pod");
-    const client = `${(req.socket.remoteAddress ?? "").replace(/^::ffff:/, "")}:${req.socket.remotePort ?? 0}`;
+    const client = hostPort((req.socket.remoteAddress ?? "").replace(/^::ffff:/, ""), req.socket.remotePort ?? 0);
     const text = (body: string, type = "text/plain"): void => void res.writeHead(200, { "content-type": type }).end(body);
     switch (url.pathname) {
       case "/hostname":
@@ -58,7 +60,7 @@ function udp(spec: ContainerSpec, port: number): void {
   const sock = createSocket(spec.dualStack ? "udp6" : "udp4");
   sock.on("message", (msg, rinfo) => {
     const text = msg.subarray(0, 8).toString();
-    const reply = text.startsWith("echo ") ? msg.subarray(5) : text === "clientip" ? `${rinfo.address.replace(/^::ffff:/, "")}:${rinfo.port}` : spec.pod;
+    const reply = text.startsWith("echo ") ? msg.subarray(5) : text === "clientip" ? hostPort(rinfo.address.replace(/^::ffff:/, ""), rinfo.port) : spec.pod;
     sock.send(reply, rinfo.port, rinfo.address);
   });
   sock.bind(port, spec.dualStack ? "::" : "0.0.0.0");

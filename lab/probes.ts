@@ -8,6 +8,7 @@ import { request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { connect, isIP } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { hostPort } from "../proxy/family-syntax.js";
 
 export const PROTOCOLS = ["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -71,11 +72,10 @@ function checkName(t: RowTarget, got: string): void {
   if (!ok) throw new ProbeError(`answered by "${got}", expected ${want.endsWith("-") ? `a ${want}* pod` : `"${want}"`}`);
 }
 
-/** host:port, an IPv6 literal in brackets. */
-const hostPort = (host: string, port: number): string => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
 
 function checkSource(t: RowTarget, seen: string): void {
-  const addr = seen.replace(/^::ffff:/, "").replace(/:\d+$/, "");
+  // "addr:port", or "[addr]:port" for IPv6 (agnhost's form).
+  const addr = seen.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").replace(/^::ffff:/, "");
   if (t.source && addr !== t.source) throw new ProbeError(`destination saw source ${addr}, expected ${t.source}`);
 }
 

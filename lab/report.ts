@@ -6,10 +6,12 @@ import type { Row } from "./matrix.js";
 import { PROTOCOLS } from "./probes.js";
 import type { LabState } from "./state.js";
 
+/** A row of `ipamctl leases -o json`: the IPv4 part's fields at the top, the IPv6 part in `ipv6`. */
 export interface Lease {
-  subnet: string;
-  publicIp: string;
-  vtepMac: string;
+  subnet?: string;
+  publicIp?: string;
+  vtepMac?: string;
+  ipv6?: { subnet: string; publicIp: string; vtepMac: string };
   expiresInS: number;
   pods: number;
 }
@@ -81,7 +83,11 @@ function matrixTable(rows: Row[]): string {
 }
 
 function leaseTable(leases: Lease[]): string {
-  const rows = leases.map((l) => `<tr><td>${esc(l.subnet)}</td><td>${esc(l.publicIp)}</td><td><code>${esc(l.vtepMac)}</code></td><td>${esc(Math.round(l.expiresInS / 60))} min</td><td>${esc(l.pods)}</td></tr>`);
+  // Each family's part of a lease on a line of its own cell: IPv4 first.
+  const cell = (pick: (p: { subnet: string; publicIp: string; vtepMac: string }) => string, code = false): ((l: Lease) => string) => (l) =>
+    [l.subnet ? { subnet: l.subnet, publicIp: l.publicIp ?? "", vtepMac: l.vtepMac ?? "" } : undefined, l.ipv6].flatMap((p) => (p ? [code ? `<code>${esc(pick(p))}</code>` : esc(pick(p))] : [])).join("<br>");
+  const [subnet, ip, mac] = [cell((p) => p.subnet), cell((p) => p.publicIp), cell((p) => p.vtepMac, true)];
+  const rows = leases.map((l) => `<tr><td>${subnet(l)}</td><td>${ip(l)}</td><td>${mac(l)}</td><td>${esc(Math.round(l.expiresInS / 60))} min</td><td>${esc(l.pods)}</td></tr>`);
   return `<table class="leases"><tr><th>subnet</th><th>public IP</th><th>VTEP MAC</th><th>expires in</th><th>pod addresses</th></tr>${rows.join("\n")}</table>`;
 }
 

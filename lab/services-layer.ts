@@ -9,7 +9,7 @@ import { apply } from "./apply.js";
 import { readyAddresses } from "./endpoints.js";
 import type { Manifest } from "./manifests.js";
 import { REPO, SELF } from "./paths.js";
-import { spawnInNetns, waitFor } from "./sh.js";
+import { pidAlive, spawnInNetns, waitFor } from "./sh.js";
 import { saveState, type LabNode, type LabState } from "./state.js";
 
 
@@ -64,4 +64,7 @@ export async function startServices(state: LabState): Promise<void> {
   for (const node of state.nodes) joinNode(state, node);
   apply(state, clusterDns(state));
   await waitFor("cluster DNS to be ready (see controller.log)", () => readyAddresses(readApi(state.dir)?.endpointSlices ?? [], "kube-dns").length > 0, 20_000);
+  // A proxy that exited at its start (a flag it refused, a module it could not load) leaves Services dead: said here, not found later.
+  const dead = state.nodes.filter((n) => n.proxyPid && !pidAlive(n.proxyPid));
+  if (dead.length) throw new Error(`weft-proxy exited on ${dead.map((n) => n.name).join(", ")}: see ${dead.map((n) => join(n.dir, "weft-proxy.log")).join(", ")}`);
 }

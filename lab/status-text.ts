@@ -11,7 +11,7 @@ function nodeBox(n: LabNode): string[] {
   const fit = (s: string): string => (s.length > inner ? `${s.slice(0, inner - 1)}…` : s.padEnd(inner));
   const title = `─ ${n.name} `;
   const lines = [`┌${title}${"─".repeat(BOX - 2 - title.length)}┐`];
-  for (const l of [`underlay ${n.underlayIp}`, `subnet   ${n.subnet ?? "?"}`, `weftd    pid ${n.weftdPid ?? "-"}`, `netns    ${n.netns}`]) lines.push(`│ ${fit(l)} │`);
+  for (const l of [`underlay ${n.underlayIp}`, ...(n.underlayIp6 ? [`         ${n.underlayIp6}`] : []), `subnet   ${n.subnet ?? "?"}`, `weftd    pid ${n.weftdPid ?? "-"}`, `netns    ${n.netns}`]) lines.push(`│ ${fit(l)} │`);
   if (n.pods.length) lines.push(`│ ${"pods:".padEnd(inner)} │`);
   for (const p of n.pods) lines.push(`│ ${fit(` ${p.name} ${p.ip}${p.hostPort ? ` hostPort ${p.hostPort}` : ""}`)} │`);
   lines.push(`└${"─".repeat(BOX - 2)}┘`);

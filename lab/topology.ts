@@ -102,7 +102,8 @@ export async function addNode(state: LabState, i: number, podsPerNode: number): 
   routeViaRouter(state, node.netns);
   startWeftd(state, node);
   await waitFor(`weftd on ${name} to write subnet.env (see ${join(node.dir, "weftd.log")})`, () => existsSync(join(node.dir, "subnet.env")), 20_000);
-  node.subnet = sh("sed", ["-n", "s/^FLANNEL_SUBNET=//p", join(node.dir, "subnet.env")]).trim();
+  // The node's gateway/len of its first family: FLANNEL_SUBNET, or FLANNEL_IPV6_SUBNET on an IPv6-only node.
+  node.subnet = sh("sed", ["-n", "s/^FLANNEL_\\(IPV6_\\)\\?SUBNET=//p", join(node.dir, "subnet.env")]).trim().split("\n")[0];
   saveState(state);
   progress(`${name}: ${node.underlayIp}, subnet ${node.subnet}, weftd pid ${node.weftdPid}`);
   for (let j = 1; j <= podsPerNode; j++) {

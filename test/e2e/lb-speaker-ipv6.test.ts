@@ -126,7 +126,7 @@ describe("LoadBalancer speaker: IPv6 addresses held as /128 and announced by uns
     expect(await routerMac(LB_MOVED_BY_HAND)).toBe(a.mac);
 
     const announcer = startWorker(b, ["announce", "eth0", LB_MOVED_BY_HAND]);
-    const seen = await waitFor("router's entry with B's MAC", 3_000, async () => (await routerMac(LB_MOVED_BY_HAND)) === b.mac);
+    const seen = await waitFor("router's entry with B's MAC", 10_000, async () => (await routerMac(LB_MOVED_BY_HAND)) === b.mac);
     expect(await exited(announcer), announcer.stderr()).toBe(0);
     const sent = announcer.events.find((e) => e.msg === "advertised");
     expect(sent).toMatchObject({ ip: LB_MOVED_BY_HAND, mac: b.mac });
@@ -150,7 +150,8 @@ describe("LoadBalancer speaker: IPv6 addresses held as /128 and announced by uns
     writeFileSync(stateFile, JSON.stringify(state));
 
     const one = startWorker(first, ["speaker", first.name, first.ip, "eth0", stateFile]);
-    await waitFor(`${first.name} holding ${LB_OF_SPEAKERS}`, 3_000, () => heldOn(first, LB_OF_SPEAKERS) !== undefined);
+    // A process start (Node, its bundle, koffi) plus the speaker's 1 s start-up grace: seconds on a busy CI machine.
+    await waitFor(`${first.name} holding ${LB_OF_SPEAKERS}`, 10_000, () => heldOn(first, LB_OF_SPEAKERS) !== undefined);
     expect(heldOn(first, LB_OF_SPEAKERS)).toMatchObject({ prefixlen: 128, nodad: true });
     expect(heldOn(first, LB_OF_SPEAKERS)?.tentative).toBeUndefined();
     expect(await routerPings(LB_OF_SPEAKERS, 2)).toBe(true);
