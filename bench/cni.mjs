@@ -21,6 +21,8 @@ writeFileSync(join(dir, "subnet.env"), subnetEnv(true));
 writeFileSync(join(dir, "subnet-unfiltered.env"), subnetEnv(false));
 // A dual-stack node (its IPv6 subnet beside the IPv4 one), filter off: what the second family costs.
 writeFileSync(join(dir, "subnet-dual.env"), subnetEnv(false).replace("FLANNEL_MTU", "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU"));
+// An IPv6-only node, filter off, against the reference chain on an IPv6 subnet of the same run.
+writeFileSync(join(dir, "subnet-v6.env"), "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\nWEFT_ANTI_SPOOFING=false\n");
 
 const filterEntries = (node) => {
   const out = JSON.parse(execFileSync("ip", ["netns", "exec", node, "nft", "-j", "list", "set", "bridge", "weft", "pod-addresses"], { encoding: "utf8" }));
@@ -50,6 +52,18 @@ const plugins = {
     // Both families' records: a leftover IPv6 address counts as one.
     held: (tag) => [...weftPlugin.held(`ds${tag}`), ...readdirSync(join(dir, "weft-data", `weftds${tag}`, "ipv6")).filter((f) => f.includes(":"))],
   },
+  weftIpv6Only: {
+    ...weftPlugin,
+    family: 6,
+    conf: (tag) => ({ ...weftPlugin.conf(`v6${tag}`), subnetFile: join(dir, "subnet-v6.env") }),
+    held: (tag) => readdirSync(join(dir, "weft-data", `weftv6${tag}`, "ipv6")).filter((f) => f.includes(":")),
+  },
+  referenceIpv6: {
+    bin: "/usr/lib/cni/bridge",
+    family: 6,
+    conf: (tag) => ({ cniVersion: "1.0.0", name: `ref6${tag}`, type: "bridge", bridge: "cni0", isGateway: true, isDefaultGateway: true, hairpinMode: true, mtu: 1430, ipam: { type: "host-local", ranges: [[{ subnet: "fd00:10:244:1::/64" }]], dataDir: join(dir, "ref-data") } }),
+    held: (tag) => readdirSync(join(dir, "ref-data", `ref6${tag}`)).filter((f) => f.includes(":")),
+  },
   reference: {
     bin: "/usr/lib/cni/bridge",
     conf: (tag) => ({ cniVersion: "1.0.0", name: `ref${tag}`, type: "bridge", bridge: "cni0", isGateway: true, isDefaultGateway: true, hairpinMode: true, mtu: 1450, ipam: { type: "host-local", subnet: "10.244.1.0/24", dataDir: join(dir, "ref-data") } }),
@@ -74,7 +88,8 @@ async function measure(name) {
   call(p, node, "DEL", pods[0], 0, "warm");
   const add = pods.map((pod, i) => call(p, node, "ADD", pod, i, "").ms);
   if (p.leftoverEntries && p.leftoverEntries(node) !== PODS) throw new Error(`${name}: ${p.leftoverEntries(node)} anti-spoofing entries after ${PODS} ADDs`);
-  const ips = new Set(pods.map((_pod, i) => i).map((i) => JSON.parse(execFileSync("ip", ["-n", pods[i], "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === "inet").local));
+  const inet = p.family === 6 ? "inet6" : "inet";
+  const ips = new Set(pods.map((_pod, i) => i).map((i) => JSON.parse(execFileSync("ip", ["-n", pods[i], "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === inet && a.scope === "global").local));
   const del = pods.map((pod, i) => call(p, node, "DEL", pod, i, "").ms);
   const leftoverVeths = JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
   const leftoverIps = p.held("").length + (p.leftoverEntries?.(node) ?? 0);
@@ -105,23 +120,28 @@ await withCleanup(
     const weft = await measure("weft");
     const unfiltered = await measure("weftUnfiltered");
     const dual = await measure("weftDualStack");
+    const ref6 = await measure("referenceIpv6");
+    const only6 = await measure("weftIpv6Only");
     const v50 = percentile(version, 50);
     const row = (name, r) =>
-      `${name.padEnd(24)} ${ms(percentile(r.add, 50)).padStart(10)} ${ms(percentile(r.add, 95)).padStart(10)} ${ms(percentile(r.del, 50)).padStart(10)} ${ms(percentile(r.del, 95)).padStart(10)} ${ms(r.parallelMs).padStart(12)}   ${r.duplicates} dup, ${r.leftovers} left`;
+      `${name.padEnd(26)} ${ms(percentile(r.add, 50)).padStart(10)} ${ms(percentile(r.add, 95)).padStart(10)} ${ms(percentile(r.del, 50)).padStart(10)} ${ms(percentile(r.del, 95)).padStart(10)} ${ms(r.parallelMs).padStart(12)}   ${r.duplicates} dup, ${r.leftovers} left`;
     console.log(`cni: ${PODS} pods sequential, ${PARALLEL_PODS} ADDs ${CONCURRENCY}-way parallel, env -i, /24 subnet`);
-    console.log(`${"".padEnd(24)} ${"ADD p50".padStart(10)} ${"ADD p95".padStart(10)} ${"DEL p50".padStart(10)} ${"DEL p95".padStart(10)} ${"50 par. ADD".padStart(12)}`);
+    console.log(`${"".padEnd(26)} ${"ADD p50".padStart(10)} ${"ADD p95".padStart(10)} ${"DEL p50".padStart(10)} ${"DEL p95".padStart(10)} ${"50 par. ADD".padStart(12)}`);
     console.log(row("bridge + host-local", ref));
     console.log(row("weft", weft));
     console.log(row("weft, no filter", unfiltered));
     console.log(row("weft, dual-stack", dual));
-    console.log(`${"weft --version".padEnd(24)} ${ms(v50).padStart(10)}`);
+    console.log(row("bridge + host-local, IPv6", ref6));
+    console.log(row("weft, IPv6-only", only6));
+    console.log(`${"weft --version".padEnd(26)} ${ms(v50).padStart(10)}`);
     console.log("");
     for (const [name, r] of [["weft", weft], ["weft, no filter", unfiltered]]) {
       const add50 = percentile(r.add, 50);
       console.log(`${name}: ADD p50 = --version + ${ms(add50 - v50)} (target ≤ +10 ms), ${ratio(add50, percentile(ref.add, 50))} the reference; DEL p50 ${ratio(percentile(r.del, 50), percentile(ref.del, 50))} the reference (target ≤ 1.5×), = --version + ${ms(percentile(r.del, 50) - v50)}; 50 parallel ADDs ${ratio(r.parallelMs, ref.parallelMs)}`);
     }
     console.log(`second family (IPv6): ADD p50 ${ms(percentile(dual.add, 50) - percentile(unfiltered.add, 50))}, DEL p50 ${ms(percentile(dual.del, 50) - percentile(unfiltered.del, 50))} (weft dual-stack − weft IPv4, both without the filter)`);
+    console.log(`IPv6-only: ADD p50 ${ratio(percentile(only6.add, 50), percentile(ref6.add, 50))} the reference on IPv6, DEL p50 ${ratio(percentile(only6.del, 50), percentile(ref6.del, 50))}; against weft IPv4 (no filter) ADD ${ms(percentile(only6.add, 50) - percentile(unfiltered.add, 50))}, DEL ${ms(percentile(only6.del, 50) - percentile(unfiltered.del, 50))}`);
     console.log(`anti-spoofing entry: ADD p50 ${ms(percentile(weft.add, 50) - percentile(unfiltered.add, 50))}, DEL p50 ${ms(percentile(weft.del, 50) - percentile(unfiltered.del, 50))} (weft − weft without the set)`);
-    console.log(`duplicates: weft ${weft.duplicates}, reference ${ref.duplicates}; leftovers after DEL: weft ${weft.leftovers}, reference ${ref.leftovers}`);
+    console.log(`duplicates: weft ${weft.duplicates}, IPv6-only ${only6.duplicates}, reference ${ref.duplicates}; leftovers after DEL: weft ${weft.leftovers}, IPv6-only ${only6.leftovers}, reference ${ref.leftovers}`);
   },
 );
