@@ -16,6 +16,8 @@ describe("IPv6 address text", () => {
     expect(canonicalIpv6("0:0:0:0:0:0:0:0")).toBe("::");
     expect(canonicalIpv6("0:0:0:0:0:0:0:1")).toBe("::1");
     expect(canonicalIpv6("fd00:0:0:0:0:0:0:0")).toBe("fd00::");
+    expect(canonicalIpv6("2001:db8:0:0:1:0:0:0")).toBe("2001:db8:0:0:1::"); // the longer run, not the first
+    expect(canonicalIpv6("::")).toBe("::");
   });
 
   it("names the address it cannot read", () => {
