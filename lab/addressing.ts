@@ -4,10 +4,9 @@
 // IPv6 plan (no IPv4 address anywhere in it), a dual-stack lab both, IPv4 first. The IPv6 prefixes are
 // unique-local and documentation ones, and live inside the lab's namespaces only.
 import type { IpFamily } from "../proxy/model.js";
-import type { LabState } from "./state.js";
+import type { LabIpFamily, LabState } from "./state.js";
 
-/** What `weft-lab up --ip-family` takes. */
-export type LabIpFamily = "ipv4" | "ipv6" | "dual";
+export type { LabIpFamily };
 export const LAB_IP_FAMILIES: LabIpFamily[] = ["ipv4", "ipv6", "dual"];
 
 export interface FamilyPlan {

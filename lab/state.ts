@@ -2,7 +2,9 @@
 // work from any shell and a crashed run can be cleaned up.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LabIpFamily } from "./addressing.js";
+
+/** What `weft-lab up --ip-family` takes: the lab's families (addressing.ts has each one's addresses). */
+export type LabIpFamily = "ipv4" | "ipv6" | "dual";
 
 export interface LabPod {
   name: string;
