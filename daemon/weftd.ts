@@ -7,11 +7,11 @@ import type { Server } from "node:http";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
-import { networkFamilies, parseNetworkConfig, rangeOf, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
+import { networkFamilies, parseNetworkConfig, rangeOf, type NetworkConfig } from "../ipam/network-config.js";
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
-import { leaseKey, leaseName, leasePart, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
+import { leaseName, leasePart, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
 import { openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
@@ -22,7 +22,8 @@ import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { FamilyOverlay, VXLAN_OVERHEAD, type FamilyOverlaySpec } from "./family-overlay.js";
 import type { OverlayContext } from "./overlay-plan.js";
-import { addressingOf, firstPublicIp, leaseAttrsFor, leaseInNetwork, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
+import { addressingOf, firstPublicIp, leaseAttrsFor, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
+import { RemoteLeases } from "./remote-leases.js";
 import { findUnderlayLink, underlayAddress } from "./underlay.js";
 import type { Link } from "../netlink/index.js";
 
@@ -43,8 +44,7 @@ export class Weftd {
   private lease?: Lease;
   /** One overlay per family of the network: IPv4, IPv6, or both. */
   private overlays: FamilyOverlay[] = [];
-  private readonly leases = new Map<string, Lease>();
-  private readonly badLeasesSeen = new Set<string>();
+  private readonly leases: RemoteLeases;
   private pendingSince: number | undefined;
   private reconciling = false;
   private reconcileAgain = false;
@@ -74,6 +74,7 @@ export class Weftd {
     this.mgr = new EtcdSubnetManager(this.client, { prefix: cfg.etcdPrefix, leaseTtlSeconds: cfg.leaseTtl });
     this.h = openHandle();
     const extra = cfg.dataDir || cfg.cniNetwork ? { dataDir: cfg.dataDir ?? "/var/lib/cni/weft", network: cfg.cniNetwork ?? "weft" } : undefined;
+    this.leases = new RemoteLeases(() => this.network, this.metrics, () => this.log);
     this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
@@ -219,16 +220,12 @@ export class Weftd {
     this.etcdAnswered();
     this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : leaseName(e.lease) }, "lease event");
     this.pendingSince ??= performance.now();
+    const prev = this.leases.apply(e);
     if (e.type === "snapshot") {
-      this.leases.clear();
-      for (const l of e.leases) this.leases.set(leaseKey(l), l);
       this.checkOwnLease();
       this.reconcile();
       return;
     }
-    const prev = this.leases.get(leaseKey(e.lease));
-    if (e.type === "added") this.leases.set(leaseKey(e.lease), e.lease);
-    else this.leases.delete(leaseKey(e.lease));
     // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
     this.checkOwnLease();
     if (e.type === "removed" && this.removalsHeld()) return;
@@ -243,7 +240,7 @@ export class Weftd {
    * that forgot every lease must not make every node drop every other node's routes.
    */
   private checkOwnLease(): void {
-    if (!this.lease || this.leases.has(leaseKey(this.lease))) {
+    if (!this.lease || this.leases.has(this.lease)) {
       if (this.ownLeaseMissing) {
         const graceMs = Math.max(10_000, 3 * this.cfg.resyncInterval * 1000);
         this.removalsHeldUntil = Date.now() + graceMs;
@@ -281,7 +278,7 @@ export class Weftd {
   private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): boolean {
     const overlays = this.overlayContexts();
     if (!overlays.length || !this.firstReconcileDone || this.reconciling) return false;
-    const valid = (l: Lease | undefined): Lease | undefined => (l && this.isValidLease(l) ? l : undefined);
+    const valid = (l: Lease | undefined): Lease | undefined => (l && this.leases.isValid(l) ? l : undefined);
     try {
       for (const [o, ctx] of overlays) o.applyChange(valid(prev), valid(next), ctx);
     } catch (err) {
@@ -301,48 +298,18 @@ export class Weftd {
     }
     const own = this.lease;
     if (!own) return;
-    const ownKey = leaseKey(own);
-    const ownIp = firstPublicIp(own);
-    const remotes = [...this.leases.values()].filter((l) => leaseKey(l) !== ownKey && firstPublicIp(l) !== ownIp && this.isValidLease(l, false));
+    const remotes = this.leases.remotesOf(own);
     this.metrics.remoteNodes.set(remotes.length);
     if (own.ipv6) this.metrics.remoteNodesIpv6.set(remotes.filter((l) => l.ipv6).length);
   }
 
   private onWatchError(err: Error): void {
     if (err instanceof MalformedLeaseError) {
-      this.reportBadLease(err.message, () => this.log.warn({ err: err.message }, "skipping a malformed lease"));
+      this.leases.reportBad(err.message, () => this.log.warn({ err: err.message }, "skipping a malformed lease"));
       return;
     }
     this.etcdFailed("watch", err);
     this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
-  }
-
-  /** In the network; otherwise logged once and counted (when `report`). */
-  private isValidLease(l: Lease, report = true): boolean {
-    const network = this.network;
-    if (!network) return false;
-    if (leaseInNetwork(network, l)) return true;
-    if (!report) return false;
-    const first = networkFamilies(network)[0] ?? 4;
-    const range = rangeOf(network, first);
-    const own = leasePart(l, first);
-    // Inside the network but not one of its subnets (another length, or misaligned): it would overlap others.
-    const inside = !!range && !!own && subnetInNetwork({ ...range, subnetLen: Number(own.subnet.split("/")[1]) }, own.subnet);
-    const why = !own ? `skipping a lease without an IPv${first} subnet (the network's first family)` : inside ? `skipping a lease that is not one of the network's /${range?.subnetLen} subnets (it would overlap others)` : "skipping a lease outside the network";
-    this.reportBadLease(`invalid:${leaseKey(l)}`, () => this.log.warn({ lease: leaseName(l), network: range?.network }, why));
-    return false;
-  }
-
-  /** A bad lease is logged and counted once, not again at every snapshot and resync that meets it. */
-  private reportBadLease(key: string, logIt: () => void): void {
-    if (this.badLeasesSeen.has(key)) return;
-    this.badLeasesSeen.add(key);
-    this.metrics.badLeases.inc();
-    logIt();
-  }
-
-  private validLeases(): Lease[] {
-    return [...this.leases.values()].filter((l) => this.isValidLease(l));
   }
 
   /** Brings the kernel to the desired state; re-entrant calls coalesce into one more pass. */
@@ -372,7 +339,7 @@ export class Weftd {
     if (!this.overlayContexts().length) return;
     if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
     // After ensureDevice: each device's index is current.
-    for (const [o, ctx] of this.overlayContexts()) o.reconcile(this.validLeases(), ctx, this.removalsHeld());
+    for (const [o, ctx] of this.overlayContexts()) o.reconcile(this.leases.valid(), ctx, this.removalsHeld());
     this.programmed();
   }
 
