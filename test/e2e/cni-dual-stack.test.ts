@@ -1,6 +1,7 @@
 // The plugin on a dual-stack node (subnet.env with FLANNEL_IPV6_*): each pod gets an address of each
 // family, usable at once (no DAD), routes for both, the bridge both gateways; CHECK, DEL and GC cover
-// both — asserted on kernel state and on packets between the pods.
+// both. On an IPv6-only node (FLANNEL_IPV6_* alone) a pod gets its IPv6 address only, with a MAC made
+// from it — asserted on kernel state and on packets between the pods.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -108,5 +109,48 @@ describe("a dual-stack node", () => {
     expect(runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { CNI_CONTAINERID: "ds-d", CNI_NETNS: netnsPath(dotted), CNI_IFNAME: "net.5" } }).code).toBe(0);
     expect(run("ip", ["netns", "exec", dotted, "cat", "/proc/sys/net/ipv6/conf/net.5/accept_ra"]).trim()).toBe("0");
     expect(runPlugin({ nodeNetns: node, command: "DEL", config: conf, env: { CNI_CONTAINERID: "ds-d", CNI_NETNS: netnsPath(dotted), CNI_IFNAME: "net.5" } }).code).toBe(0);
+  });
+});
+
+describe("an IPv6-only node", () => {
+  const GW = "fd00:10:244:9::1";
+  let node6: string;
+  let dir6: string;
+  let conf6: Record<string, unknown>;
+  const env = (id: string, ns: string) => ({ CNI_CONTAINERID: id, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0" });
+  const call = (command: string, id: string, ns: string, config = conf6) => runPlugin({ nodeNetns: node6, command, config, env: env(id, ns) });
+  const stores = () => ({ v4: readdirSync(join(dir6, "data", "weft")).filter((f) => /^\d/.test(f)), v6: readdirSync(join(dir6, "data", "weft", "ipv6")).filter((f) => f.includes(":")) });
+
+  beforeAll(() => {
+    node6 = pool.create();
+    dir6 = mkdtempSync(join(tmpdir(), "weft-v6-"));
+    // As flannel writes it for an IPv6-only network: no FLANNEL_NETWORK, no FLANNEL_SUBNET.
+    writeFileSync(join(dir6, "subnet.env"), `FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=${GW}/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\nWEFT_ANTI_SPOOFING=false\n`);
+    conf6 = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dir6, "subnet.env"), dataDir: join(dir6, "data") };
+  });
+  afterAll(() => rmSync(dir6, { recursive: true, force: true }));
+
+  it("gives a pod its IPv6 address alone (MAC from it), the bridge the IPv6 gateway alone; CHECK, DEL and GC work on it", () => {
+    const [a, b] = [pool.create(), pool.create()];
+    const r = call("ADD", "v6-a", a);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json?.ips).toEqual([{ address: "fd00:10:244:9::2/64", gateway: GW, interface: 2 }]);
+    expect(r.json?.routes).toEqual([{ dst: "::/0", gw: GW }]);
+    expect((r.json?.interfaces as { mac?: string }[])[2]?.mac).toBe("0a:58:00:00:00:02"); // 0a:58 + the address's last four bytes
+    expect(call("ADD", "v6-b", b).code).toBe(0);
+    for (const ns of [a, b]) expect(ipJson<{ addr_info: Addr[] }[]>(ns, ["-4", "addr", "show", "dev", "eth0"])).toEqual([]);
+    expect(globals(node6, "cni0").map((x) => `${x.local}/${x.prefixlen}`)).toEqual([`${GW}/64`]);
+    expect(spawnSync("ip", ["netns", "exec", a, "ping", "-6", "-q", "-c", "2", "-i", "0.2", "-W", "2", "fd00:10:244:9::3"], { encoding: "utf8" }).stdout).toMatch(/2 packets transmitted, 2 received/);
+    expect(stores()).toEqual({ v4: [], v6: ["fd00:10:244:9::2", "fd00:10:244:9::3"] });
+    const prevResult = { cniVersion: "1.1.0", ips: r.json?.ips, routes: r.json?.routes };
+    expect(call("CHECK", "v6-a", a, { ...conf6, prevResult }).code).toBe(0);
+    run("ip", ["-n", a, "-6", "route", "del", "default"]);
+    expect(call("CHECK", "v6-a", a, { ...conf6, prevResult }).json).toMatchObject({ code: 102, msg: expect.stringContaining(`route ::/0 via ${GW} is missing`) });
+    expect(call("DEL", "v6-a", a).code).toBe(0);
+    expect(stores().v6).toEqual(["fd00:10:244:9::3"]);
+    expect(call("DEL", "v6-a", a).code).toBe(0); // again: nothing left, still success
+    expect(runPlugin({ nodeNetns: node6, command: "GC", config: { ...conf6, "cni.dev/valid-attachments": [] } }).code).toBe(0);
+    expect(stores().v6).toEqual([]);
+    expect(ipJson<unknown[]>(node6, ["link", "show", "type", "veth"])).toEqual([]);
   });
 });
