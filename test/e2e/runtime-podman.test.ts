@@ -40,6 +40,9 @@ describe.skipIf(!hasPodman)("podman with the CNI backend", () => {
       join(dir, "net.d", "weft.conflist"),
       JSON.stringify({ cniVersion: "1.0.0", name: "weft", plugins: [{ type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "data") }, { type: "portmap", capabilities: { portMappings: true } }] }),
     );
+    // An IPv6-only network beside it, as weftd writes subnet.env for one (no FLANNEL_NETWORK or FLANNEL_SUBNET).
+    writeFileSync(join(dir, "subnet6.env"), "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:6::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n");
+    writeFileSync(join(dir, "net.d", "weft6.conflist"), JSON.stringify({ cniVersion: "1.0.0", name: "weft6", plugins: [{ type: "weft", bridge: "cni6", subnetFile: join(dir, "subnet6.env"), dataDir: join(dir, "data") }] }));
     writeFileSync(
       join(dir, "containers.conf"),
       `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[network]\nnetwork_backend = "cni"\ncni_plugin_dirs = ["${join(dir, "cni-bin")}"]\nnetwork_config_dir = "${join(dir, "net.d")}"\ndefault_network = "weft"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n`,
@@ -72,6 +75,22 @@ describe.skipIf(!hasPodman)("podman with the CNI backend", () => {
 
     expect(podman("rm", "-f", "-t", "0", "server").code).toBe(0);
     expect(heldIps()).toEqual([]);
+    expect(ipJson<unknown[]>(node, ["link", "show", "type", "veth"])).toEqual([]);
+  }, 90_000);
+
+  it("runs containers on an IPv6-only weft network: each its IPv6 address alone, reaching the other", () => {
+    const rootfs = join(dir, "rootfs");
+    const server = podman("run", "-d", "--name", "server6", "--network", "weft6", "--rootfs", rootfs, "/bin/sleep", "120");
+    expect(server.code, server.err).toBe(0);
+    expect(podman("inspect", "-f", "{{.NetworkSettings.Networks.weft6.GlobalIPv6Address}}", "server6").out).toBe("fd00:10:244:6::2");
+    expect(podman("inspect", "-f", "{{.NetworkSettings.Networks.weft6.IPAddress}}", "server6").out).toBe("");
+    const client = podman("run", "--rm", "--network", "weft6", "--rootfs", rootfs, "/bin/sh", "-c", "ip -o addr show eth0 scope global; ping -c 2 -W 2 fd00:10:244:6::2");
+    expect(client.code, client.err).toBe(0);
+    expect(client.out).toMatch(/inet6 fd00:10:244:6::3\/64/);
+    expect(client.out).not.toMatch(/inet /);
+    expect(client.out).toMatch(/2 packets transmitted, 2 packets received/);
+    expect(podman("rm", "-f", "-t", "0", "server6").code).toBe(0);
+    expect(readdirSync(join(dir, "data", "weft6", "ipv6")).filter((f) => f.includes(":"))).toEqual([]);
     expect(ipJson<unknown[]>(node, ["link", "show", "type", "veth"])).toEqual([]);
   }, 90_000);
 });
