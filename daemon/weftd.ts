@@ -12,7 +12,7 @@ import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { leaseName, leasePart, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
-import { openHandle, readSysctl, setSysctl, type NetlinkHandle } from "../netlink/index.js";
+import { openHandle, readSysctl, setSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
 import type { Logger } from "./log.js";
@@ -25,7 +25,6 @@ import type { OverlayContext } from "./overlay-plan.js";
 import { addressingOf, firstPublicIp, leaseAttrsFor, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
 import { RemoteLeases } from "./remote-leases.js";
 import { findUnderlayLink, underlayAddress } from "./underlay.js";
-import type { Link } from "../netlink/index.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
