@@ -1,5 +1,5 @@
-// Subnet leases: one per node, a part per IP family of the network, in flannel's key and value format. The daemon talks to this interface;
-// etcd is one implementation (etcd-subnet-manager.ts).
+// Subnet leases: one per node, a part per IP family of the network, in flannel's key and value format.
+// The daemon talks to this interface; etcd is one implementation (etcd-subnet-manager.ts).
 import { randomInt } from "node:crypto";
 import { canonicalIpv6 } from "./ipv6.js";
 import { leasableCount, leasableSubnetAt, rangeOf, subnetInNetwork, type NetworkConfig, type SubnetRange } from "./network-config.js";
