@@ -1,7 +1,9 @@
 // Flattens Services and EndpointSlices into what every proxy mode programs: one entry per service
 // port, with its virtual addresses and its endpoints (kube-proxy's ServicePort + Endpoint), for one
 // IP family: a dual-stack proxy runs one proxier per family and gives each its family's entries.
+import { isIPv6 } from "node:net";
 import { hostPort } from "./family-syntax.js";
+import { ipv6Value } from "./ipv6-address.js";
 import { clusterIpOf, ipFamilyOf, isHeadless, nsOf, SERVICE_NAME_LABEL, type ClusterState, type EndpointSlice, type IpFamily, type Protocol, type Service } from "./model.js";
 
 export interface ServiceEndpoint {
@@ -72,20 +74,10 @@ function endpointsFor(index: SliceIndex, svc: Service, portName: string, protoco
   return keyed.sort((a, b) => (a.n === b.n ? a.e.port - b.e.port : a.n < b.n ? -1 : 1)).map((k) => k.e);
 }
 
-/** An address of either family as a number (0 for a malformed part: sorting never throws). */
+/** An address of either family as a number (0 for a malformed one: sorting never throws). */
 export function ipToInt(ip: string): bigint {
   if (!ip.includes(":")) return BigInt(ip.split(".").reduce((n, o) => n * 256 + (Number(o) || 0), 0));
-  const [head = "", tail] = ip.split("::");
-  const groups = (s: string): bigint[] =>
-    (s ? s.split(":") : []).flatMap((g) => {
-      if (!g.includes(".")) return [BigInt(Number.parseInt(g, 16) || 0)];
-      const v4 = ipToInt(g); // an embedded IPv4 address ("::ffff:10.0.0.1") is the last two groups
-      return [v4 >> 16n, v4 & 0xffffn];
-    });
-  const [h, t] = [groups(head), groups(tail ?? "")];
-  // "::" stands for as many zero groups as make eight.
-  const all = tail === undefined ? h : [...h, ...Array<bigint>(Math.max(0, 8 - h.length - t.length)).fill(0n), ...t];
-  return all.reduce((n, g) => (n << 16n) | g, 0n);
+  return isIPv6(ip) ? ipv6Value(ip) : 0n;
 }
 
 /**
