@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { describeBackend } from "../ipam/backend-config.js";
 import { NetworkConfigError, NetworkConfigMissingError, parseNetworkConfig, rangeOf, subnetInNetwork, toFlannelConfigJson } from "../ipam/network-config.js";
 import { leaseName, leasePart, subnetKey, type Lease } from "../ipam/subnet-manager.js";
 import { findProblems, humanDuration, isLive, leaseRows, podRows, sameIpv6, table, usage, type ClusterView } from "./cluster-view.js";
@@ -120,7 +121,7 @@ async function main(): Promise<number> {
       if (orphans.length && !a.force) throw new Refused(`the new config would orphan ${orphans.length} lease(s): ${orphans.join(", ")}; release them first, or add --force`);
       await c.client.put(c.mgr.configKey).value(JSON.stringify(toFlannelConfigJson(cfg)));
       const families = [...(cfg.enableIPv4 ? [`network ${cfg.network}, /${cfg.subnetLen} subnets`] : []), ...(cfg.ipv6 ? [`IPv6 network ${cfg.ipv6.network}, /${cfg.ipv6.subnetLen} subnets`] : [])];
-      print(c, toFlannelConfigJson(cfg), `config set: ${families.join(", ")}, VNI ${cfg.backend.vni}`);
+      print(c, toFlannelConfigJson(cfg), `config set: ${families.join(", ")}, backend ${describeBackend(cfg.backend)}`);
     }))
     .demandCommand(1)
     .strict()

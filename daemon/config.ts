@@ -26,6 +26,12 @@ export interface DaemonConfig {
   logLevel: string;
   /** A network config file (flannel's net-conf.json) to put into etcd when none is there yet. */
   netConf?: string;
+  /** The wireguard backend's private key, kept across restarts and reboots. */
+  wireguardKeyFile: string;
+  /** The wireguard backend's device (separate mode's IPv6 device: <name>-v6). */
+  wireguardDevice: string;
+  wireguardImplementation: "auto" | "kernel" | "userspace";
+  wireguardGo: string;
 }
 
 export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
@@ -56,6 +62,10 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "lease-ttl": { type: "number", default: 86_400, describe: "seconds the subnet lease lives unless renewed" },
       "log-level": { type: "string", default: "info", choices: ["debug", "info", "warn", "error"] },
       "net-conf": { type: "string", describe: "network config file (flannel's net-conf.json) to put into etcd if <prefix>/config is absent" },
+      "wireguard-key-file": { type: "string", default: "/var/lib/weft/wireguard.key", describe: "wireguard backend: this node's private key, made once (0400) and kept across restarts and reboots" },
+      "wireguard-device": { type: "string", default: "weft-wg", describe: "wireguard backend: the device's name (separate mode's IPv6 device adds -v6); nodes sharing a host's /var/run/wireguard need distinct names" },
+      "wireguard-implementation": { type: "string", default: "auto", choices: ["auto", "kernel", "userspace"], describe: "wireguard backend: the kernel's module, wireguard-go in userspace, or auto (the kernel's where it has one)" },
+      "wireguard-go": { type: "string", default: "wireguard-go", describe: "wireguard backend: the userspace implementation's executable" },
     })
     .strict()
     .help()
@@ -71,12 +81,18 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     resyncInterval: a["resync-interval"],
     leaseTtl: a["lease-ttl"],
     logLevel: a["log-level"],
+    wireguardKeyFile: a["wireguard-key-file"],
+    wireguardDevice: a["wireguard-device"],
+    wireguardImplementation: a["wireguard-implementation"] as DaemonConfig["wireguardImplementation"],
+    wireguardGo: a["wireguard-go"],
   };
   for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }
   if (!(cfg.resyncInterval > 0)) throw new Error(`--resync-interval must be > 0, got ${cfg.resyncInterval}`);
+  // The IPv6 device's name is 3 longer, and a Linux interface name has at most 15 characters.
+  if (!/^[A-Za-z0-9_.-]{1,12}$/.test(cfg.wireguardDevice)) throw new Error(`--wireguard-device ${JSON.stringify(cfg.wireguardDevice)} must be 1 to 12 letters, digits, '_', '.' or '-' (its IPv6 twin adds -v6)`);
   if (!(cfg.leaseTtl >= 5)) throw new Error(`--lease-ttl must be at least 5 seconds, got ${cfg.leaseTtl}`);
   return cfg;
 }

@@ -1,7 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { parseNetworkConfig } from "../ipam/network-config.js";
 import type { Lease } from "../ipam/subnet-manager.js";
-import { addressingOf, leaseAttrsFor, leaseInNetwork, previousLeaseFrom, subnetEnvFor } from "./node-lease.js";
+import type { NetworkConfig } from "../ipam/network-config.js";
+import type { NetlinkHandle } from "../netlink/index.js";
+import type { BackendContext } from "./backend/backend.js";
+import { VxlanNetwork } from "./backend/vxlan/vxlan-network.js";
+import type { DaemonMetrics } from "./metrics.js";
+import type { Logger } from "./log.js";
+import { addressingOf, leaseInNetwork, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
+
+/** The vxlan backend's lease attributes for a node with these addresses (no kernel needed to know them). */
+function leaseAttrsFor(network: NetworkConfig, underlay: UnderlayAddresses) {
+  const ctx: BackendContext = { h: {} as NetlinkHandle, network, underlay: { link: { index: 2, name: "eth0", mtu: 1500 } as never, ...underlay }, metrics: {} as DaemonMetrics, log: () => ({}) as Logger };
+  if (network.backend.type !== "vxlan") throw new Error("vxlan only");
+  return new VxlanNetwork(ctx, network.backend).leaseAttrs();
+}
 
 const dual = parseNetworkConfig({ Network: "10.244.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:244::/56" });
 const only6 = parseNetworkConfig({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:244::/56" });
@@ -11,11 +24,11 @@ const lease = (parts: Pick<Lease, "ipv4" | "ipv6">): Lease => ({ ...parts, backe
 const opts = { mtu: 1430, ipMasq: true, antiSpoofing: true };
 
 describe("what a node's lease means per family", () => {
-  it("claims a part of each of the network's families, from the underlay's address of each", () => {
+  it("claims a part of each of the network's families, from the underlay's address of each", async () => {
     const underlay = { ipv4: { ip: "192.168.56.11", cidr: "192.168.56.11/24" }, ipv6: { ip: "fd00:56::b", cidr: "fd00:56::b/64" } };
-    expect(leaseAttrsFor(dual, underlay)).toEqual({ vni: 1, ipv4: { publicIp: "192.168.56.11", vtepMac: "02:01:c0:a8:38:0b" }, ipv6: { publicIp: "fd00:56::b", vtepMac: "06:01:00:00:00:0b" } });
+    expect(await leaseAttrsFor(dual, underlay)).toEqual({ backendType: "vxlan", vni: 1, ipv4: { publicIp: "192.168.56.11", vtepMac: "02:01:c0:a8:38:0b" }, ipv6: { publicIp: "fd00:56::b", vtepMac: "06:01:00:00:00:0b" } });
     // An IPv6-only network claims no IPv4 part, whatever addresses the interface has.
-    expect(leaseAttrsFor(only6, underlay)).toEqual({ vni: 1, ipv6: { publicIp: "fd00:56::b", vtepMac: "06:01:00:00:00:0b" } });
+    expect(await leaseAttrsFor(only6, underlay)).toEqual({ backendType: "vxlan", vni: 1, ipv6: { publicIp: "fd00:56::b", vtepMac: "06:01:00:00:00:0b" } });
   });
 
   it("writes subnet.env each family's lines with the gateway, and reads back the subnets and the first family's address", () => {

@@ -1,28 +1,16 @@
 // What this node's lease means for the files and rules weftd writes, per family of the network (pure):
-// the attributes it claims the lease with, subnet.env as flannel writes it, the previous lease that
+// subnet.env as flannel writes it, the previous lease that
 // subnet.env records, and the addressing the NAT rules are written for.
 import { formatCidr, intToIpv4, parseIpv4Cidr } from "../ipam/ipv4.js";
 import { bigIntToIpv6, formatIpv6Cidr, parseIpv6Cidr } from "../ipam/ipv6.js";
 import { networkFamilies, rangeOf, subnetInNetwork, type NetworkConfig } from "../ipam/network-config.js";
 import type { SubnetEnv } from "../ipam/subnet-env.js";
-import { leasePart, type Lease, type LeaseAttrs, type PreviousLease } from "../ipam/subnet-manager.js";
+import { leasePart, type Lease, type PreviousLease } from "../ipam/subnet-manager.js";
 import type { NodeAddressing } from "./node-rules.js";
 import type { UnderlayAddress } from "./underlay.js";
-import { vtepMacFor } from "./vxlan-device.js";
 
 /** This node's underlay address of each family the network has. */
 export type UnderlayAddresses = { ipv4?: UnderlayAddress; ipv6?: UnderlayAddress };
-
-/** The lease's attributes: per family, the node's address and its VTEP's MAC (derived from both, so stable). */
-export function leaseAttrsFor(network: NetworkConfig, underlay: UnderlayAddresses): LeaseAttrs {
-  const vni = network.backend.vni;
-  const attrs: LeaseAttrs = { vni };
-  for (const f of networkFamilies(network)) {
-    const ip = leasePart(underlay, f)?.ip;
-    if (ip) attrs[f === 4 ? "ipv4" : "ipv6"] = { publicIp: ip, vtepMac: vtepMacFor(vni, ip) };
-  }
-  return attrs;
-}
 
 /** The lease's address of the network's first family: how the node is known (WEFT_PUBLIC_IP, logs, pod records). */
 export const firstPublicIp = (lease: Lease): string => (lease.ipv4 ?? lease.ipv6)?.publicIp ?? "";

@@ -48,6 +48,11 @@ export class RemoteLeases {
   isValid(l: Lease, report = true): boolean {
     const network = this.network();
     if (!network) return false;
+    // A node running another backend cannot be reached by this one (flannel ignores such leases too).
+    if (l.backendType !== network.backend.type) {
+      if (report) this.reportBad(`backend:${leaseKey(l)}:${l.backendType}`, () => this.log().warn({ lease: leaseName(l), backend: l.backendType, ours: network.backend.type }, `skipping a lease of the ${l.backendType} backend: this network runs ${network.backend.type} (is that node configured with another network config?)`));
+      return false;
+    }
     if (leaseInNetwork(network, l)) return true;
     if (!report) return false;
     const first = networkFamilies(network)[0] ?? 4;

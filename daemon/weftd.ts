@@ -1,8 +1,9 @@
-// weftd's life: wait for the network config, hold this node's lease, keep the VXLAN device and the
-// overlay entries for every other node equal to the leases in etcd (reconcile on every event and on
-// a timer), write subnet.env, NAT, mirror pod IPs, serve health. On SIGTERM it leaves the kernel
-// state and the lease in place, so traffic flows through an upgrade.
+// weftd's life: wait for the network config, hold this node's lease, keep the backend's devices and
+// its entries for every other node equal to the leases in etcd (reconcile on every event and on a
+// timer), write subnet.env, NAT, mirror pod IPs, serve health. On SIGTERM it leaves the kernel state
+// and the lease in place, so traffic flows through an upgrade.
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Server } from "node:http";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
@@ -11,7 +12,7 @@ import { networkFamilies, parseNetworkConfig, rangeOf, type NetworkConfig } from
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
-import { leaseName, leasePart, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
+import { leaseName, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
 import { openHandle, readSysctl, setSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
@@ -20,9 +21,10 @@ import { NodeRules, type NodeAddressing } from "./node-rules.js";
 import { podPorts, PodRecords } from "./pod-records.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
-import { FamilyOverlay, VXLAN_OVERHEAD, type FamilyOverlaySpec } from "./family-overlay.js";
-import type { OverlayContext } from "./overlay-plan.js";
-import { addressingOf, firstPublicIp, leaseAttrsFor, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
+import type { Backend } from "./backend/backend.js";
+import { createBackend } from "./backend/create.js";
+import { describeBackend } from "../ipam/backend-config.js";
+import { addressingOf, firstPublicIp, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
 import { RemoteLeases } from "./remote-leases.js";
 import { findUnderlayLink, underlayAddress } from "./underlay.js";
 
@@ -41,12 +43,13 @@ export class Weftd {
   private underlayLink?: Link;
   private underlay: UnderlayAddresses = {};
   private lease?: Lease;
-  /** One overlay per family of the network: IPv4, IPv6, or both. */
-  private overlays: FamilyOverlay[] = [];
+  /** How this node reaches the others (vxlan, wireguard or host-gw), for every family of the network. */
+  private backend?: Backend;
+  /** Kernel work (a full reconcile, one lease's change) runs one at a time, in order. */
+  private kernelWork: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
   private readonly leases: RemoteLeases;
   private pendingSince: number | undefined;
-  private reconciling = false;
-  private reconcileAgain = false;
   private firstReconcileDone = false;
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
@@ -82,7 +85,7 @@ export class Weftd {
     const p: string[] = [];
     if (!this.lease) p.push("no subnet lease yet");
     if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${leaseName(this.lease)} expired at ${this.lease.expiresAt.toISOString()}`);
-    for (const o of this.overlays) if (o.deviceMissing()) p.push(`IPv${o.family} VXLAN device is missing (will be recreated at the next resync)`);
+    p.push(...(this.backend?.problems() ?? []));
     if (!this.firstReconcileDone) p.push("first reconcile not done");
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
@@ -149,27 +152,31 @@ export class Weftd {
     for (const family of networkFamilies(network)) {
       const range = rangeOf(network, family);
       this.underlay[family === 4 ? "ipv4" : "ipv6"] = underlayAddress(this.h, link, family, family === 4 ? cfg.publicIp : cfg.publicIpv6, range?.network ?? "");
-      this.overlays.push(new FamilyOverlay(this.h, family, this.metrics, () => this.log));
       setSysctl(undefined, family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", "1");
     }
     this.log = this.log.child({ node: (this.underlay.ipv4 ?? this.underlay.ipv6)?.ip });
     this.ensureBridgeNetfilter(networkFamilies(network));
-    this.log.info({ families: networkFamilies(network).map((f) => `IPv${f}`), publicIp: this.underlay.ipv4?.ip, publicIpv6: this.underlay.ipv6?.ip, network: network.network || undefined, ipv6Network: network.ipv6?.network }, "network config read: an overlay per family");
+    this.log.info({ families: networkFamilies(network).map((f) => `IPv${f}`), backend: describeBackend(network.backend), publicIp: this.underlay.ipv4?.ip, publicIpv6: this.underlay.ipv6?.ip, network: network.network || undefined, ipv6Network: network.ipv6?.network }, "network config read");
+    const backend = await createBackend(
+      { h: this.h, network, underlay: { link, ...this.underlay }, metrics: this.metrics, log: () => this.log },
+      { wireguardKeyFile: cfg.wireguardKeyFile, wireguardDevice: cfg.wireguardDevice, wireguardImplementation: cfg.wireguardImplementation, wireguardGo: cfg.wireguardGo, runDir: dirname(cfg.subnetFile) },
+    );
+    this.backend = backend;
+    const attrs = await backend.leaseAttrs();
     const previous = this.previousLease(network);
-    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease(leaseAttrsFor(network, this.underlay), previous));
+    const lease = await this.retry("acquire lease", () => this.mgr.acquireLease(attrs, previous));
     const reused = leaseName(lease) === (previous.ipv4Subnet ?? previous.ipv6Subnet);
     if (previous.publicIp && previous.publicIp !== firstPublicIp(lease) && reused) this.log.warn({ from: previous.publicIp, to: firstPublicIp(lease), subnet: leaseName(lease) }, "this node's public IP changed: its lease now names the new address; other nodes follow");
     this.lease = lease;
     this.log = this.log.child({ subnet: leaseName(lease) });
     this.metrics.leaseExpiry.set(lease.expiresAt.getTime() / 1000);
-    this.log.info({ reused, ...(lease.ipv4 ? { vtepMac: lease.ipv4.vtepMac } : {}), ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, vtepMacV6: lease.ipv6.vtepMac } : {}) }, "lease acquired");
+    this.log.info({ reused, backend: lease.backendType, ...(lease.ipv4?.vtepMac ? { vtepMac: lease.ipv4.vtepMac } : {}), ...(lease.ipv6 ? { ipv6Subnet: lease.ipv6.subnet, ...(lease.ipv6.vtepMac ? { vtepMacV6: lease.ipv6.vtepMac } : {}) } : {}) }, "lease acquired");
 
-    this.ensureDevice();
+    await backend.ensure(lease);
     this.rules = new NodeRules({ ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing, listPods: () => this.pods.list(), listPorts: () => podPorts(this.h), recordsAt: () => this.pods.describe(), ipv6: lease.ipv6 !== undefined, ipv4: lease.ipv4 !== undefined }, this.metrics, this.log);
     // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
     // added while the table is being made finds no set, and the table's write lists it right after.
-    // A node with IPv6 gives its pods the MTU the IPv6 overlay leaves (its outer header is 20 bytes longer).
-    const mtu = link.mtu - VXLAN_OVERHEAD[lease.ipv6 ? 6 : 4];
+    const mtu = backend.podMtu();
     writeSubnetEnv(cfg.subnetFile, subnetEnvFor(network, lease, { mtu, ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing }));
     this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing }, "wrote subnet.env");
     await this.rules.ensurePodFilter();
@@ -196,25 +203,6 @@ export class Weftd {
     }
   }
 
-  /** What each family's device is built on; undefined before the lease (or for a family it lacks). */
-  private overlaySpec(o: FamilyOverlay): FamilyOverlaySpec | undefined {
-    const { lease, underlayLink: link, network } = this;
-    const own = lease && leasePart(lease, o.family);
-    const address = leasePart(this.underlay, o.family);
-    if (!own || !link || !network || !address) return undefined;
-    return { vni: network.backend.vni, port: network.backend.port, directRouting: network.backend.directRouting, subnet: own.subnet, publicIp: own.publicIp, underlay: { index: link.index, mtu: link.mtu, cidr: address.cidr } };
-  }
-
-  /** Creates or repairs every family's device; true when one was (re)created. */
-  private ensureDevice(): boolean {
-    let created = false;
-    for (const o of this.overlays) {
-      const spec = this.overlaySpec(o);
-      if (spec && o.ensureDevice(spec)) created = true;
-    }
-    return created;
-  }
-
   private onLeaseEvent(e: LeaseEvent): void {
     this.etcdAnswered();
     this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : leaseName(e.lease) }, "lease event");
@@ -222,13 +210,13 @@ export class Weftd {
     const prev = this.leases.apply(e);
     if (e.type === "snapshot") {
       this.checkOwnLease();
-      this.reconcile();
+      void this.reconcile();
       return;
     }
     // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
     this.checkOwnLease();
     if (e.type === "removed" && this.removalsHeld()) return;
-    if (!this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined)) this.reconcile();
+    this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined);
   }
 
   /**
@@ -262,31 +250,32 @@ export class Weftd {
     return network && lease ? addressingOf(network, lease) : undefined;
   }
 
-  /** Each family's overlay with its context, once the lease is known. */
-  private overlayContexts(): [FamilyOverlay, OverlayContext][] {
-    return this.overlays.flatMap((o) => {
-      const spec = this.overlaySpec(o);
-      return spec ? [[o, o.context(spec)] as [FamilyOverlay, OverlayContext]] : [];
-    });
+  /** Kernel work, one piece at a time in order of arrival: a failure is the piece's own, never the queue's. */
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.kernelWork.then(() => (this.stopped ? undefined : work()));
+    this.kernelWork = run.catch(() => undefined);
+    return run;
   }
 
   /**
-   * One node's lease changed: program that node alone (O(1) in the cluster size). False when only a
-   * full reconcile will do (not started yet, one running, or the change failed).
+   * One node's lease changed: program that node alone (O(1) in the cluster size). Before the first
+   * full reconcile, or when the change fails, everything is reconciled instead.
    */
-  private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): boolean {
-    const overlays = this.overlayContexts();
-    if (!overlays.length || !this.firstReconcileDone || this.reconciling) return false;
+  private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): void {
     const valid = (l: Lease | undefined): Lease | undefined => (l && this.leases.isValid(l) ? l : undefined);
-    try {
-      for (const [o, ctx] of overlays) o.applyChange(valid(prev), valid(next), ctx);
-    } catch (err) {
-      const changed = next ?? prev;
-      this.log.warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
-      return false;
-    }
-    this.programmed();
-    return true;
+    const [before, after] = [valid(prev), valid(next)];
+    void this.serially(async () => {
+      const { backend, lease } = this;
+      if (!backend || !lease || !this.firstReconcileDone) return this.reconcile();
+      try {
+        await backend.applyChange(before, after, lease);
+      } catch (err) {
+        const changed = next ?? prev;
+        this.log.warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
+        return this.reconcile();
+      }
+      this.programmed();
+    });
   }
 
   /** A pending lease event is now in the kernel: observe its latency and the node count. */
@@ -311,39 +300,35 @@ export class Weftd {
     this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
   }
 
-  /** Brings the kernel to the desired state; re-entrant calls coalesce into one more pass. */
-  reconcile(): void {
-    if (this.reconciling) {
-      this.reconcileAgain = true;
-      return;
-    }
-    this.reconciling = true;
-    const end = this.metrics.reconcileDuration.startTimer();
-    try {
-      do {
-        this.reconcileAgain = false;
-        this.reconcileOnce();
-      } while (this.reconcileAgain);
-      this.firstReconcileDone = true;
-    } catch (err) {
-      this.metrics.reconcileErrors.inc();
-      this.log.error({ err: (err as Error).message }, "reconcile failed; retrying at the next event or resync");
-    } finally {
-      end();
-      this.reconciling = false;
-    }
+  /** Brings the kernel to the desired state; calls while one is queued and not yet started share it. */
+  reconcile(): Promise<void> {
+    if (this.reconcileQueued) return this.kernelWork;
+    this.reconcileQueued = true;
+    return this.serially(async () => {
+      this.reconcileQueued = false;
+      const end = this.metrics.reconcileDuration.startTimer();
+      try {
+        await this.reconcileOnce();
+        this.firstReconcileDone = true;
+      } catch (err) {
+        this.metrics.reconcileErrors.inc();
+        this.log.error({ err: (err as Error).message }, "reconcile failed; retrying at the next event or resync");
+      } finally {
+        end();
+      }
+    });
   }
 
-  private reconcileOnce(): void {
-    if (!this.overlayContexts().length) return;
-    if (this.ensureDevice()) this.log.warn("VXLAN device was missing or wrong and has been recreated; reprogramming every node");
-    // After ensureDevice: each device's index is current.
-    for (const [o, ctx] of this.overlayContexts()) o.reconcile(this.leases.valid(), ctx, this.removalsHeld());
+  private async reconcileOnce(): Promise<void> {
+    const { backend, lease } = this;
+    if (!backend || !lease) return;
+    if (await backend.ensure(lease)) this.log.warn("a device of the backend was missing or wrong and has been recreated; reprogramming every node");
+    await backend.reconcile(this.leases.valid(), lease, this.removalsHeld());
     this.programmed();
   }
 
   private resync(): void {
-    this.reconcile();
+    void this.reconcile();
     // The plugin's IP records, listed once for both their readers (each listing takes the store's lock
     // the plugin's ADD and DEL wait on).
     const pods = this.listPods();
@@ -417,6 +402,7 @@ export class Weftd {
     this.server?.close();
     await this.mgr.close();
     this.client.close();
+    this.backend?.close();
     this.h.close();
     this.log.info("stopped; kernel state and lease left in place");
   }

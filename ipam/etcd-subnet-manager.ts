@@ -4,10 +4,8 @@
 // never hold one subnet; the watch starts at the revision of the snapshot it follows.
 import { EtcdLeaseInvalidError, type Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
 import { networkFamilies, NetworkConfigMissingError, parseNetworkConfig, rangeOf, subnetInNetwork, toFlannelConfigJson, type NetworkConfig } from "./network-config.js";
+import { decodeLease, encodeLeaseValue, leaseAttrs } from "./lease-value.js";
 import {
-  decodeLease,
-  encodeLeaseValue,
-  leaseAttrs,
   leaseKey,
   leaseName,
   leasePart,
@@ -135,7 +133,7 @@ export class EtcdSubnetManager implements SubnetManager {
       const part = (f: Family) => partFor(cfg, f, attrs, taken(f), mine?.lease && leasePart(mine.lease, f)?.subnet, previousOf(f));
       const ipv4 = part(4);
       const ipv6 = part(6);
-      const lease: Lease = { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
+      const lease: Lease = { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: attrs.backendType ?? "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) };
       const key = this.keyOf(lease);
       const etcdLease = await this.grant();
       const put = this.client.put(key).value(encodeLeaseValue(leaseAttrs(lease))).lease(await etcdLease.grant());

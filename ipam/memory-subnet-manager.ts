@@ -44,7 +44,7 @@ export class MemorySubnetManager implements SubnetManager {
     const part = (f: Family) => partFor(cfg, f, attrs, new Set(all.filter((l) => l !== mine).flatMap((l) => leasePart(l, f)?.subnet ?? [])), mine && leasePart(mine, f)?.subnet, previousOf(f));
     const [ipv4, ipv6] = [part(4), part(6)];
     if (mine) this.leases.delete(leaseName(mine));
-    return this.store({ ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) });
+    return this.store({ ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), backendType: attrs.backendType ?? "vxlan", vni: attrs.vni, expiresAt: new Date(Date.now() + this.leaseTtlSeconds * 1000) });
   }
 
   async renewLease(lease: Lease): Promise<Lease> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { leasableCount, leasableSubnetAt, leasableSubnets, parseNetworkConfig, subnetInNetwork, toFlannelConfigJson } from "./network-config.js";
-import { decodeLease, encodeLeaseValue, parseLeaseKey, parseSubnetKey, subnetKey } from "./subnet-manager.js";
+import { decodeLease, encodeLeaseValue } from "./lease-value.js";
+import { parseLeaseKey, parseSubnetKey, subnetKey } from "./subnet-manager.js";
 
 describe("network config", () => {
   it("applies flannel's defaults", () => {

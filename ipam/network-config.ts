@@ -2,6 +2,8 @@
 // Validation names the field and the bad value; defaults follow flannel's.
 import { IPv4 } from "ip-num";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
+import { NetworkConfigError } from "./config-error.js";
+import { backendConfigJson, parseBackendConfig, type BackendConfig } from "./backend-config.js";
 import { bigIntToIpv6, formatIpv6Cidr, ipv6ToBigInt, parseIpv6Cidr } from "./ipv6.js";
 
 /** One family's part of the pod network: the whole range and the subnets nodes may lease from it. */
@@ -21,17 +23,10 @@ export interface NetworkConfig extends SubnetRange {
   enableIPv4: boolean;
   /** EnableIPv6 with IPv6Network, IPv6SubnetLen, IPv6SubnetMin, IPv6SubnetMax. */
   ipv6?: SubnetRange;
-  backend: { type: "vxlan"; vni: number; port: number; directRouting: boolean };
+  backend: BackendConfig;
 }
 
-export class NetworkConfigError extends Error {
-  constructor(message: string) {
-    super(`network config: ${message}`);
-    this.name = "NetworkConfigError";
-  }
-}
-
-export class NetworkConfigMissingError extends NetworkConfigError {}
+export { NetworkConfigError, NetworkConfigMissingError } from "./config-error.js";
 
 const fail = (field: string, value: unknown, why: string): never => {
   throw new NetworkConfigError(`${field}=${JSON.stringify(value)} ${why}`);
@@ -123,23 +118,19 @@ export function parseNetworkConfig(input: unknown): NetworkConfig {
   if (!enableIPv4 && !enableIPv6) throw new NetworkConfigError("EnableIPv4=false and EnableIPv6=false: the pod network needs at least one family");
   const ipv4 = enableIPv4 ? parseRange(cfg, IPV4, "", "Network") : NO_IPV4;
   const ipv6 = enableIPv6 ? parseRange(cfg, IPV6, "IPv6", "IPv6Network") : undefined;
-  const backend = (cfg.Backend ?? { Type: "vxlan" }) as Record<string, unknown>;
-  if (typeof backend !== "object" || backend === null) return fail("Backend", cfg.Backend, "must be an object");
-  if ((backend.Type ?? "vxlan") !== "vxlan") return fail("Backend.Type", backend.Type, `is not supported (weft implements "vxlan")`);
-  const directRouting = backend.DirectRouting ?? false;
-  if (typeof directRouting !== "boolean") return fail("Backend.DirectRouting", directRouting, "must be true or false");
+  const backend = parseBackendConfig(cfg.Backend);
   return {
     ...ipv4,
     enableIPv4,
     ...(ipv6 ? { ipv6 } : {}),
-    backend: { type: "vxlan", vni: int(backend, "VNI", "Backend.VNI", 1, 1, 16_777_215), port: int(backend, "Port", "Backend.Port", 8472, 1, 65535), directRouting },
+    backend,
   };
 }
 
 export function toFlannelConfigJson(cfg: NetworkConfig): object {
   const v4 = cfg.enableIPv4 ? { Network: cfg.network, SubnetLen: cfg.subnetLen, SubnetMin: cfg.subnetMin, SubnetMax: cfg.subnetMax } : { EnableIPv4: false };
   const v6 = cfg.ipv6 ? { EnableIPv6: true, IPv6Network: cfg.ipv6.network, IPv6SubnetLen: cfg.ipv6.subnetLen, IPv6SubnetMin: cfg.ipv6.subnetMin, IPv6SubnetMax: cfg.ipv6.subnetMax } : {};
-  return { ...v4, ...v6, Backend: { Type: cfg.backend.type, VNI: cfg.backend.vni, Port: cfg.backend.port, DirectRouting: cfg.backend.directRouting } };
+  return { ...v4, ...v6, Backend: backendConfigJson(cfg.backend) };
 }
 
 const isV6 = (range: SubnetRange): boolean => range.network.includes(":");

@@ -4,12 +4,28 @@ import { randomInt } from "node:crypto";
 import { canonicalIpv6 } from "./ipv6.js";
 import { leasableCount, leasableSubnetAt, rangeOf, subnetInNetwork, type NetworkConfig, type SubnetRange } from "./network-config.js";
 
-/** One family's part of a lease: the node's subnet of that family, its underlay address, its VTEP's MAC. */
-export interface LeasePart {
+/** How the node's backend reaches it, as flannel's lease types name them (BackendType). */
+export type BackendType = "vxlan" | "wireguard" | "host-gw";
+
+/** A WireGuard lease part's BackendData: the node's public key and listen port (absent in older flannel). */
+export interface WireguardLeaseData {
+  publicKey: string;
+  port?: number;
+}
+
+/** What a node publishes of one family for the other nodes: its underlay address and its backend's data. */
+export interface LeasePartAttrs {
+  publicIp: string;
+  /** vxlan: the VTEP's MAC. */
+  vtepMac?: string;
+  /** wireguard: the node's key and port. host-gw publishes nothing more than the address. */
+  wireguard?: WireguardLeaseData;
+}
+
+/** One family's part of a lease: the node's subnet of that family, its underlay address, its backend's data. */
+export interface LeasePart extends LeasePartAttrs {
   /** "10.244.1.0/24" or "fd00:10:244:1::/64", in canonical text. */
   subnet: string;
-  publicIp: string;
-  vtepMac: string;
 }
 
 export type Family = 4 | 6;
@@ -18,16 +34,19 @@ export type Family = 4 | 6;
 export interface Lease {
   ipv4?: LeasePart;
   ipv6?: LeasePart;
-  backendType: "vxlan";
+  backendType: BackendType;
+  /** vxlan's VNI; 0 for the other backends. */
   vni: number;
   expiresAt: Date;
 }
 
 export interface LeaseAttrs {
+  /** Absent: vxlan. */
+  backendType?: BackendType;
   vni: number;
-  /** This node's underlay address and VTEP MAC of each family the network has (its subnets are picked per family). */
-  ipv4?: { publicIp: string; vtepMac: string };
-  ipv6?: { publicIp: string; vtepMac: string };
+  /** This node's underlay address and backend data of each family the network has (its subnets are picked per family). */
+  ipv4?: LeasePartAttrs;
+  ipv6?: LeasePartAttrs;
 }
 
 /** A lease's (or lease attributes') part of `family`. */
@@ -109,71 +128,6 @@ export const parseSubnetKey = (key: string): string => {
   const { ipv4Subnet, ipv6Subnet } = parseLeaseKey(key);
   return ipv4Subnet ?? ipv6Subnet ?? "";
 };
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-/** flannel's PublicIP of a lease without IPv4: its zero IPv4 address (the field has no omitempty). */
-const NO_IPV4 = "0.0.0.0";
-
-/**
- * flannel's value: {"PublicIP","PublicIPv6","BackendType":"vxlan","BackendData":{"VNI","VtepMAC"},
- * "BackendV6Data"}, each family's fields where the lease has that family, in flannel's order.
- */
-export function encodeLeaseValue(attrs: LeaseAttrs): string {
-  const backend = (p: { vtepMac: string } | undefined) => p && { VNI: attrs.vni, VtepMAC: p.vtepMac };
-  return JSON.stringify({ PublicIP: attrs.ipv4?.publicIp ?? NO_IPV4, PublicIPv6: attrs.ipv6?.publicIp, BackendType: "vxlan", BackendData: backend(attrs.ipv4), BackendV6Data: backend(attrs.ipv6) });
-}
-
-/** The attributes a lease was written from. */
-export const leaseAttrs = (l: Lease): LeaseAttrs => ({ vni: l.vni, ...(l.ipv4 ? { ipv4: { publicIp: l.ipv4.publicIp, vtepMac: l.ipv4.vtepMac } } : {}), ...(l.ipv6 ? { ipv6: { publicIp: l.ipv6.publicIp, vtepMac: l.ipv6.vtepMac } } : {}) });
-
-interface LeaseJson {
-  PublicIP?: unknown;
-  PublicIPv6?: unknown;
-  BackendType?: unknown;
-  BackendData?: { VNI?: unknown; VtepMAC?: unknown };
-  BackendV6Data?: { VNI?: unknown; VtepMAC?: unknown };
-}
-
-function vtepOf(key: string, field: "BackendData" | "BackendV6Data", data: LeaseJson["BackendData"]): { vni: number; mac: string } {
-  const mac = typeof data?.VtepMAC === "string" ? data.VtepMAC.toLowerCase() : "";
-  if (!MAC.test(mac)) throw new MalformedLeaseError(`lease ${key}: ${field}.VtepMAC ${JSON.stringify(data?.VtepMAC)} is not a MAC address`);
-  const vni = data?.VNI;
-  if (typeof vni !== "number" || !Number.isInteger(vni)) throw new MalformedLeaseError(`lease ${key}: ${field}.VNI ${JSON.stringify(vni)} is not an integer`);
-  return { vni, mac };
-}
-
-export function decodeLease(key: string, value: string, expiresAt: Date): Lease {
-  const { ipv4Subnet, ipv6Subnet } = parseLeaseKey(key);
-  if (value.length > 4096) throw new MalformedLeaseError(`lease ${key}: value of ${value.length} bytes is too large`);
-  let v: LeaseJson;
-  try {
-    v = JSON.parse(value);
-  } catch {
-    throw new MalformedLeaseError(`lease ${key}: value is not JSON`);
-  }
-  if (typeof v?.PublicIP !== "string" || !IPV4.test(v.PublicIP)) throw new MalformedLeaseError(`lease ${key}: PublicIP ${JSON.stringify(v?.PublicIP)} is not an IPv4 address`);
-  if (v.BackendType !== "vxlan") throw new MalformedLeaseError(`lease ${key}: BackendType ${JSON.stringify(v.BackendType)} is not "vxlan"`);
-  const lease: Lease = { backendType: "vxlan", vni: 0, expiresAt };
-  if (ipv4Subnet) {
-    const { vni, mac } = vtepOf(key, "BackendData", v.BackendData);
-    lease.ipv4 = { subnet: ipv4Subnet, publicIp: v.PublicIP, vtepMac: mac };
-    lease.vni = vni;
-  }
-  if (ipv6Subnet) {
-    let publicIpv6: string;
-    try {
-      publicIpv6 = canonicalIpv6(typeof v.PublicIPv6 === "string" ? v.PublicIPv6 : "");
-    } catch {
-      throw new MalformedLeaseError(`lease ${key}: PublicIPv6 ${JSON.stringify(v.PublicIPv6)} is not an IPv6 address`);
-    }
-    const { vni, mac } = vtepOf(key, "BackendV6Data", v.BackendV6Data);
-    lease.ipv6 = { subnet: ipv6Subnet, publicIp: publicIpv6, vtepMac: mac };
-    if (!ipv4Subnet) lease.vni = vni;
-  }
-  return lease;
-}
 
 /**
  * A random free subnet of the range. Random probes find one at once while the network has room; only

@@ -154,13 +154,20 @@ function planRows(state: LabState, svc: Service | undefined, ingress: { ip: stri
   const p12 = n1?.pods[1];
   const p21 = n2?.pods[0];
   const p22 = n2?.pods[1];
+  const backend = state.options.backend ?? "vxlan";
   const dr = state.options.directRouting;
   const rows: RowPlan[] = [];
   const naRow = (condition: string, why: string): RowPlan => ({ condition, from: "-", to: "-", netns: "", target: { host: "", ports: {}, na: Object.fromEntries(PROTOCOLS.map((p) => [p, why])) } });
   if (p11 && p12) rows.push(podRow("pod → pod, same node", p11, p12));
   if (p11 && p21) {
-    rows.push(dr ? naRow("pod → pod, across nodes (VXLAN)", "the lab is up with DirectRouting: same-subnet nodes route without VXLAN") : podRow("pod → pod, across nodes (VXLAN)", p11, p21));
-    rows.push(dr ? podRow("pod → pod, across nodes (DirectRouting)", p11, p21) : naRow("pod → pod, across nodes (DirectRouting)", "the lab is up with VXLAN (weft-lab up --direct-routing proves this row)"));
+    if (backend !== "vxlan") {
+      const why = `the lab is up with the ${backend} backend (its own row below)`;
+      rows.push(naRow("pod → pod, across nodes (VXLAN)", why), naRow("pod → pod, across nodes (DirectRouting)", why));
+    } else {
+      rows.push(dr ? naRow("pod → pod, across nodes (VXLAN)", "the lab is up with DirectRouting: same-subnet nodes route without VXLAN") : podRow("pod → pod, across nodes (VXLAN)", p11, p21));
+      rows.push(dr ? podRow("pod → pod, across nodes (DirectRouting)", p11, p21) : naRow("pod → pod, across nodes (DirectRouting)", "the lab is up with VXLAN (weft-lab up --direct-routing proves this row)"));
+    }
+    if (backend !== "vxlan") rows.push(podRow(`pod → pod, across nodes (${backend === "wireguard" ? "WireGuard" : "host-gw"})`, p11, p21));
   }
   for (const node of state.nodes.slice(2)) if (p11 && node.pods[0]) rows.push(podRow(`pod → pod, across nodes, to ${node.name}`, p11, node.pods[0]));
   if (p12 && p22) {

@@ -1,7 +1,7 @@
 // `weft-lab report`: one self-contained HTML page (no external file, font or script) with the lab's
 // topology drawn as SVG, the connectivity matrix as a colour grid with latencies, and the lease table.
 // A small inline script only adds a summary line, so a page rendered without errors says so.
-import { underlaySummary } from "./addressing.js";
+import { crossNodeMode, underlaySummary } from "./addressing.js";
 import type { Row } from "./matrix.js";
 import { PROTOCOLS } from "./probes.js";
 import type { LabState } from "./state.js";
@@ -57,7 +57,7 @@ function topologySvg(state: LabState): string {
     n.pods.forEach((p, j) => out.push(`<g class="pod" data-id="${esc(p.name)}"><rect x="${x + 10}" y="${nodeY + 80 + j * podH}" width="${boxW - 20}" height="${podH - 3}" rx="3"/><text x="${x + 16}" y="${nodeY + 92 + j * podH}">${esc(p.name)} ${esc(p.ip)}</text></g>`));
   });
   // The overlay: every node reaches every other (drawn between neighbours to keep the picture readable).
-  const mode = state.options.directRouting ? "direct routing over the underlay" : "VXLAN VNI 1, UDP 8472";
+  const mode = crossNodeMode(state.options);
   for (let i = 0; i + 1 < nodes.length; i++) {
     const x1 = 20 + i * (boxW + gap) + boxW / 2;
     const x2 = x1 + boxW + gap;

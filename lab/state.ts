@@ -5,6 +5,9 @@ import { join } from "node:path";
 
 /** What `weft-lab up --ip-family` takes: the lab's families (addressing.ts has each one's addresses). */
 export type LabIpFamily = "ipv4" | "ipv6" | "dual";
+/** How the lab's nodes reach each other: weftd's backends. */
+export type LabBackend = "vxlan" | "wireguard" | "host-gw";
+export const LAB_BACKENDS: readonly LabBackend[] = ["vxlan", "wireguard", "host-gw"];
 
 export interface LabPod {
   name: string;
@@ -42,7 +45,7 @@ export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily; backend?: LabBackend };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];

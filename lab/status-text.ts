@@ -1,6 +1,6 @@
 // `weft-lab status` in the terminal: the topology the report draws, as text — etcd, router and wan on
 // the underlay, each node as a box with its subnet and pods, and how pod traffic crosses between nodes.
-import { underlaySummary } from "./addressing.js";
+import { crossNodeMode, underlaySummary } from "./addressing.js";
 import type { LabNode, LabState } from "./state.js";
 
 const BOX = 34;
@@ -31,6 +31,6 @@ export function statusText(s: LabState): string {
     out.push(group.map(() => `${" ".repeat(BOX / 2)}│${" ".repeat(BOX / 2 + 1)}`).join("").trimEnd());
     for (let row = 0; row < height; row++) out.push(group.map((b) => (b[row] ?? " ".repeat(BOX)).padEnd(BOX + 2)).join("").trimEnd());
   }
-  if (s.nodes.length > 1) out.push("", `pod traffic between nodes: ${s.options.directRouting ? "direct routing over the underlay" : "VXLAN (weft.1, VNI 1, UDP 8472) to every other node"}`);
+  if (s.nodes.length > 1) out.push("", `pod traffic between nodes: ${crossNodeMode(s.options)} to every other node`);
   return out.join("\n");
 }

@@ -49,12 +49,22 @@ function routeViaRouter(state: LabState, netns: string): void {
   for (const f of labFamilies(state)) ip("-n", netns, ...(f === "IPv6" ? ["-6"] : []), "route", "add", "default", "via", PLANS[f].router);
 }
 
+/**
+ * The wireguard backend's device and key per node: every lab node shares the host's /var/run/wireguard
+ * (where wireguard-go serves its UAPI socket), so each needs a device name of its own.
+ */
+function wireguardArgs(state: LabState, node: LabNode): string[] {
+  if (state.options.backend !== "wireguard") return [];
+  const tag = `${state.prefix}${node.name.replace("node", "")}`.replace(/[^A-Za-z0-9]/g, "");
+  return ["--wireguard-device", `wg${tag}`.slice(-12), "--wireguard-key-file", join(node.dir, "wireguard.key")];
+}
+
 /** `extraArgs`: flags after the lab's own (weftd takes the last of a flag given twice). */
 function startWeftd(state: LabState, node: LabNode, extraArgs: string[] = []): void {
   node.weftdPid = spawnInNetns(
     node.netns,
     join(BIN, "weftd"),
-    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...extraArgs],
+    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...wireguardArgs(state, node), ...extraArgs],
     join(node.dir, "weftd.log"),
     // MALLOC_ARENA_MAX as in deploy/weft.yml: the lab runs weftd the way a cluster does.
     { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache"), MALLOC_ARENA_MAX: "2" },
@@ -156,7 +166,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
     plugIntoFabric(state, m.netns, [`${m.ip}/${primaryPlan(state).prefixLen}`], m.netns.slice(prefix.length));
     startEtcdMember(state, m);
   }
-  await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4"));
+  await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4", options.backend));
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;

@@ -129,7 +129,7 @@ describe("ipamctl on a dual-stack network", () => {
   it("sets an IPv6-only config, and refuses one that would orphan a lease's IPv6 part unless forced", () => {
     const set = (etcdPrefix: string, cfg: object, ...flags: string[]) => spawnSync(IPAMCTL, ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", etcdPrefix, "--timeout", "2", "config", "set", "-", ...flags], { encoding: "utf8", input: JSON.stringify(cfg), env: { PATH: process.env.PATH } });
     const only6 = set("/ipamctl-dual-set/network", { EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:246::/56" });
-    expect(only6.stdout).toContain("config set: IPv6 network fd00:10:246::/56, /64 subnets, VNI 1");
+    expect(only6.stdout).toContain("config set: IPv6 network fd00:10:246::/56, /64 subnets, backend vxlan (VNI 1, port 8472)");
     expect(only6.status).toBe(0);
     // This prefix's leases have IPv6 subnets in fd00:10:246::/56: another IPv6 network would orphan them.
     const moved = set(dualPrefix, { Network: "10.246.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:247::/56" });

@@ -2,11 +2,11 @@
 // weft-v6.<VNI> over the IPv6 one) and the route, neighbour and FDB entries for every other node's
 // lease part of that family. weftd keeps one per family of the network (IPv4, IPv6, or both); each
 // reconciles on its own device, so a fault in one family never holds up the other's entries.
-import type { Lease } from "../ipam/subnet-manager.js";
-import type { NetlinkHandle } from "../netlink/index.js";
+import type { Lease } from "../../../ipam/subnet-manager.js";
+import type { NetlinkHandle } from "../../../netlink/index.js";
 import { applyOverlay, readOverlay } from "./kernel-overlay.js";
-import type { Logger } from "./log.js";
-import type { DaemonMetrics } from "./metrics.js";
+import type { Logger } from "../../log.js";
+import type { DaemonMetrics } from "../../metrics.js";
 import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, withoutRemovals, type OverlayContext, type OverlayPlan } from "./overlay-plan.js";
 import { ensureVxlanDevice } from "./vxlan-device.js";
 
@@ -27,15 +27,18 @@ export interface FamilyOverlaySpec {
 export class FamilyOverlay {
   private index = 0;
 
+  /** `device` false: routes alone, via each node's address (host-gw), with no VXLAN device. */
   constructor(
     private readonly h: NetlinkHandle,
     readonly family: 4 | 6,
     private readonly metrics: DaemonMetrics,
     private readonly log: () => Logger,
+    private readonly device = true,
   ) {}
 
   /** Creates or repairs the device; true when it was (re)created, and every entry on it with it. */
   ensureDevice(spec: FamilyOverlaySpec): boolean {
+    if (!this.device) return false;
     const { link, created } = ensureVxlanDevice(this.h, {
       vni: spec.vni,
       port: spec.port,
@@ -57,7 +60,7 @@ export class FamilyOverlay {
 
   /** `spec`: this node's own part of the family, which identifies it among the leases. */
   context(spec: FamilyOverlaySpec): OverlayContext {
-    return { ownSubnet: spec.subnet, ownPublicIp: spec.publicIp, vxlanIndex: this.index, underlayIndex: spec.underlay.index, underlayCidr: spec.underlay.cidr, directRouting: spec.directRouting, family: this.family };
+    return { ownSubnet: spec.subnet, ownPublicIp: spec.publicIp, vxlanIndex: this.index, underlayIndex: spec.underlay.index, underlayCidr: spec.underlay.cidr, directRouting: spec.directRouting, family: this.family, ...(this.device ? {} : { routesOnly: true }) };
   }
 
   /** Brings the kernel to what `leases` want; additions only while removals are held. */

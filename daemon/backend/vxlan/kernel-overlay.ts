@@ -1,13 +1,15 @@
 // Reads what the kernel holds on weft's device and routes, and applies a plan to it, in flannel's
 // order: ARP → FDB → route when adding, route → ARP → FDB when removing.
-import { NotFoundError, NUD, type NetlinkHandle } from "../netlink/index.js";
+import { NotFoundError, NUD, type NetlinkHandle } from "../../../netlink/index.js";
 import { NTF_SELF, RTPROT_WEFT, type OverlayPlan, type OverlayState } from "./overlay-plan.js";
 
+/** `vxlanIndex` 0: no device (host-gw), weft's routes alone. */
 export function readOverlay(h: NetlinkHandle, vxlanIndex: number, family: 4 | 6 = 4): OverlayState {
   const routes = h
     .routeList({ family })
     .filter((r) => r.protocol === RTPROT_WEFT && r.dst && r.gateway && r.oif)
     .map((r) => ({ dst: r.dst as string, gateway: r.gateway as string, oif: r.oif as number, onlink: r.onlink === true }));
+  if (!vxlanIndex) return { routes, neighs: [], fdb: [] };
   const neighs = h
     .neighList({ family, ifindex: vxlanIndex })
     .filter((n) => n.dst && n.lladdr && (n.state ?? 0) & NUD.PERMANENT)

@@ -1,8 +1,8 @@
 // What the kernel should hold for the other nodes' leases, and the difference from what it holds.
 // Pure: the reconcile loop reads the kernel, calls `planOverlay`, and applies the result.
-import { leasePart, type Lease } from "../ipam/subnet-manager.js";
-import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "../ipam/ipv4.js";
-import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../ipam/ipv6.js";
+import { leasePart, type Lease } from "../../../ipam/subnet-manager.js";
+import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "../../../ipam/ipv4.js";
+import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "../../../ipam/ipv6.js";
 
 /** Routes weft installs carry this protocol number, so reconcile only ever removes its own. */
 export const RTPROT_WEFT = 117;
@@ -41,6 +41,8 @@ export interface OverlayContext {
   directRouting: boolean;
   /** The leases' part this plan is for: 4 on the IPv4 device, 6 on the IPv6 one over the IPv6 underlay. */
   family?: 4 | 6;
+  /** host-gw: no device; every node on the same L2 routed via its address, the others not at all. */
+  routesOnly?: boolean;
 }
 
 export interface OverlayPlan {
@@ -55,7 +57,7 @@ export interface OverlayPlan {
 /** The subnet's network address (.0, or an IPv6 subnet's ::): the remote VTEP's address on the overlay (flannel's convention). */
 export const vtepAddress = (subnet: string): string => (subnet.includes(":") ? bigIntToIpv6(parseIpv6Cidr(subnet).network) : intToIpv4(parseIpv4Cidr(subnet).network));
 
-function sameL2(cidr: string, ip: string): boolean {
+export function sameL2(cidr: string, ip: string): boolean {
   if (cidr.includes(":") !== ip.includes(":")) return false;
   if (ip.includes(":")) {
     const net = parseIpv6Cidr(cidr);
@@ -73,10 +75,11 @@ export function desiredOverlay(leases: Lease[], ctx: OverlayContext): OverlaySta
     // The part of a remote lease that the context's family programs; a lease without it has nothing here.
     const r = leasePart(l, ctx.family ?? 4);
     if (!r || r.subnet === ctx.ownSubnet || r.publicIp === ctx.ownPublicIp) continue;
-    if (ctx.directRouting && sameL2(ctx.underlayCidr, r.publicIp)) {
+    if ((ctx.directRouting || ctx.routesOnly) && sameL2(ctx.underlayCidr, r.publicIp)) {
       state.routes.push({ dst: r.subnet, gateway: r.publicIp, oif: ctx.underlayIndex, onlink: false });
       continue;
     }
+    if (ctx.routesOnly || !r.vtepMac) continue;
     const vtep = vtepAddress(r.subnet);
     state.neighs.push({ dst: vtep, lladdr: r.vtepMac });
     state.fdb.push({ lladdr: r.vtepMac, dst: r.publicIp });

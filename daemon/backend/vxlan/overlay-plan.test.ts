@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Lease } from "../ipam/subnet-manager.js";
+import type { Lease } from "../../../ipam/subnet-manager.js";
 import { desiredOverlay, planLeaseChange, planOverlay, planSize, vtepAddress, type OverlayContext } from "./overlay-plan.js";
-import { masqueradeRules } from "./masquerade.js";
 import { vtepMacFor } from "./vxlan-device.js";
 
 const lease = (n: number, mac = `02:01:c0:a8:38:${n.toString(16).padStart(2, "0")}`, ip = `192.168.56.${n}`): Lease => ({
@@ -11,15 +10,6 @@ const lease = (n: number, mac = `02:01:c0:a8:38:${n.toString(16).padStart(2, "0"
   expiresAt: new Date(0),
 });
 const ctx: OverlayContext = { ownSubnet: "10.244.11.0/24", ownPublicIp: "192.168.56.11", vxlanIndex: 7, underlayIndex: 2, underlayCidr: "192.168.56.11/24", directRouting: false };
-
-describe("IPv6 masquerade rules", () => {
-  it("write the IPv4 rules' IPv6 twins for ip6tables-restore, never masquerading multicast", () => {
-    const rules = masqueradeRules("fd00:10:244::/56", "fd00:10:244:3f::/64", { ipMasq: true, missingJumps: { nat: true, filter: true }, family: 6 });
-    expect(rules).toContain("-A WEFT-POSTRTG -s fd00:10:244::/56 ! -d ff00::/8 -m comment --comment \"pod to outside\" -j MASQUERADE --random-fully");
-    expect(rules).toContain("-A WEFT-FWD -s fd00:10:244::/56 -j ACCEPT");
-    expect(() => masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: false, filter: false }, family: 6 })).toThrow(/invalid IPv6 CIDR/);
-  });
-});
 
 describe("overlay plan", () => {
   it("programs ARP, FDB and an onlink route for every other node, never for itself", () => {
@@ -85,40 +75,5 @@ describe("overlay plan", () => {
   it("derives the VTEP address and a stable MAC", () => {
     expect(vtepAddress("10.244.3.0/24")).toBe("10.244.3.0");
     expect(vtepMacFor(1, "192.168.56.11")).toBe("02:01:c0:a8:38:0b");
-  });
-});
-
-describe("masquerade rules", () => {
-  it("keeps pod-to-pod and kube-proxy-marked traffic, masquerades pod to outside, inserts jumps only when missing", () => {
-    const text = masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: true, filter: false } });
-    expect(text).toContain("-I POSTROUTING 1 -m comment");
-    expect(text).not.toContain("-I FORWARD");
-    expect(text).toContain("-A WEFT-POSTRTG -m mark --mark 0x4000/0x4000");
-    expect(text).toContain("-A WEFT-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment \"pod to outside\" -j MASQUERADE --random-fully");
-    expect(text.indexOf("0x4000")).toBeLessThan(text.indexOf("MASQUERADE"));
-    expect(masqueradeRules("10.244.0.0/16", "10.244.1.0/24", { ipMasq: false, missingJumps: { nat: false, filter: false } })).not.toContain("MASQUERADE");
-  });
-
-  it("refuses values that are not plain CIDRs", () => {
-    expect(() => masqueradeRules("10.244.0.0/16 -j ACCEPT", "10.244.1.0/24", { ipMasq: true, missingJumps: { nat: false, filter: false } })).toThrow();
-  });
-});
-
-describe("etcd health for readiness", async () => {
-  const { EtcdHealth } = await import("./etcd-health.js");
-  it("reports an outage only after the grace period without an answer", () => {
-    let now = 1_000_000;
-    const h = new EtcdHealth("http://e:2379", 5_000, () => now);
-    expect(h.problem()).toMatch(/not reached yet/);
-    h.answered();
-    expect(h.problem()).toBeUndefined();
-    now += 1_000;
-    h.failed(new Error("stream reset"));
-    now += 3_000;
-    expect(h.problem()).toBeUndefined(); // a blip
-    now += 3_000;
-    expect(h.problem()).toMatch(/etcd unreachable at http:\/\/e:2379 since .* \(stream reset\)/);
-    h.answered();
-    expect(h.problem()).toBeUndefined();
   });
 });

@@ -2,9 +2,9 @@
 // created, or repaired when they drifted (deleted by hand, wrong VNI, local address, port, MTU or MAC).
 // Each MAC is derived from VNI and public IP, so a restarted weftd (or a replaced node with the same IP)
 // keeps the VTEP MACs the other nodes have programmed.
-import { ipv4ToInt } from "../ipam/ipv4.js";
-import { ipv6ToBigInt } from "../ipam/ipv6.js";
-import { ExistsError, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { ipv4ToInt } from "../../../ipam/ipv4.js";
+import { ipv6ToBigInt } from "../../../ipam/ipv6.js";
+import { ExistsError, type Link, type NetlinkHandle } from "../../../netlink/index.js";
 
 export interface VxlanSpec {
   vni: number;
