@@ -11,8 +11,8 @@ export function openGenericSocket(netnsPath?: string): NetlinkSocket {
 }
 
 /** Asks the controller for family `name`; throws NotFoundError (ENOENT) when no module registered it. */
-export function queryGenericFamily(sock: NetlinkSocket, name: string, where = ""): GenlFamily {
-  const object = `generic netlink family "${name}"${where}`;
+export function queryGenericFamily(sock: NetlinkSocket, name: string, netnsPath?: string): GenlFamily {
+  const object = `generic netlink family "${name}"${netnsPath ? ` in ${netnsPath}` : ""}`;
   const reply = sock.request(buildGetFamily(name), "resolve", object).find((m) => m.type === GENL_ID_CTRL);
   if (!reply) throw new MessageParseError(`no CTRL_CMD_NEWFAMILY reply for ${object}`);
   return parseFamily(reply.payload);
@@ -22,7 +22,7 @@ export function queryGenericFamily(sock: NetlinkSocket, name: string, where = ""
 export function lookupGenericFamily(name: string, netnsPath?: string): GenlFamily {
   const sock = openGenericSocket(netnsPath);
   try {
-    return queryGenericFamily(sock, name, netnsPath ? ` in ${netnsPath}` : "");
+    return queryGenericFamily(sock, name, netnsPath);
   } finally {
     sock.close();
   }

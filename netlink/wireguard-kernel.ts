@@ -9,6 +9,7 @@ import { openGenericSocket, queryGenericFamily } from "./genetlink.js";
 import type { NetlinkSocket } from "./socket.js";
 import type { WgDevice, WgDeviceConfig, WireguardControl } from "./wireguard-types.js";
 
+const ENOENT = 2;
 const EINTR = 4;
 const EOPNOTSUPP = 95;
 const DUMP_ATTEMPTS = 3;
@@ -88,11 +89,11 @@ export function openKernelWireguard(options: KernelWireguardOptions = {}): Wireg
   const { netnsPath } = options;
   const sock = openGenericSocket(netnsPath);
   try {
-    const family = queryGenericFamily(sock, WG_GENL_NAME, netnsPath ? ` in ${netnsPath}` : "");
+    const family = queryGenericFamily(sock, WG_GENL_NAME, netnsPath);
     return wireguardControlOver(sock, family, netnsPath);
   } catch (err) {
     sock.close();
-    if (err instanceof NotFoundError) throw new WireguardUnavailableError(netnsPath);
+    if (err instanceof NotFoundError && err.errno === ENOENT) throw new WireguardUnavailableError(netnsPath);
     throw err;
   }
 }

@@ -11,7 +11,7 @@ import type { Request } from "./request.js";
 import { WG_CMD, WG_GENL_VERSION, WGALLOWEDIP_A, WGDEVICE_A, WGDEVICE_F_REPLACE_PEERS, WGPEER_A, WGPEER_F } from "./wireguard.js";
 import { decodeKey, encodeAllowedIp, encodeEndpoint, WG_KEY_LEN, WireguardConfigError, type AllowedIp } from "./wireguard-values.js";
 
-/** Half the u16 nest limit: the kernel's own `wg` tool sends a page at a time; this is well inside both limits. */
+/** Half of what a nest's u16 length can hold, and far inside a socket's send buffer (`wg` itself sends a page at a time). */
 export const SET_MESSAGE_BUDGET = 32 * 1024;
 const MAX_BUDGET = 0xffff;
 

@@ -89,8 +89,9 @@ export interface AllowedIp {
 
 export function encodeAllowedIp(cidr: string, at: ValueContext): AllowedIp {
   try {
-    const { ip, prefixLen } = parseCidr(cidr);
+    // parseCidr reads a bare address as a host route; an allowed IP must say its prefix length.
     if (!cidr.includes("/")) throw new Error("no prefix length");
+    const { ip, prefixLen } = parseCidr(cidr);
     return { family: ipFamily(ip) === 4 ? AF_INET : AF_INET6, addr: encodeIp(ip), prefixLen };
   } catch {
     throw new WireguardConfigError(at.device, at.field, cidr, 'want a CIDR such as "10.244.1.0/24" or "fd00::/64"');
