@@ -72,3 +72,19 @@ export function netlinkError(op: string, object: string, errno: number, kernelMe
       return new NetlinkError(op, object, errno, kernelMessage);
   }
 }
+
+/**
+ * The kernel has no "wireguard" generic netlink family: its WireGuard module is neither loaded nor
+ * loadable (the family lookup already asks the kernel to load it). weftd can use wireguard-go instead.
+ */
+export class WireguardUnavailableError extends Error {
+  readonly family = "wireguard";
+  constructor(readonly netnsPath?: string) {
+    super(
+      `kernel WireGuard is unavailable${netnsPath ? ` in ${netnsPath}` : ""}: the kernel has no "wireguard" generic netlink family ` +
+        "(no WireGuard module). Load it with `modprobe wireguard` (Linux 5.6+ ships it; install the module package for this kernel " +
+        "if modprobe cannot find it), or use the userspace implementation, wireguard-go.",
+    );
+    this.name = "WireguardUnavailableError";
+  }
+}

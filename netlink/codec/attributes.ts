@@ -126,16 +126,27 @@ export class AttributeParseError extends Error {
 }
 
 export function parseAttributes(buf: Buffer, offset = 0, end = buf.length): AttrMap {
-  const attrs: AttrMap = new Map();
+  return new Map(parseAttributeList(buf, offset, end).map((a) => [a.type, a.payload]));
+}
+
+/** One attribute of a netlink array, where the type is an index (often 0 for every element) and may repeat. */
+export interface ListedAttribute {
+  type: number;
+  payload: Buffer;
+}
+
+/** Attributes in order, repeats kept: what a netlink array (WireGuard peers, genetlink groups) needs. */
+export function parseAttributeList(buf: Buffer, offset = 0, end = buf.length): ListedAttribute[] {
+  const list: ListedAttribute[] = [];
   let pos = offset;
   while (pos + 4 <= end) {
     const len = buf.readUInt16LE(pos);
     const type = buf.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
     if (len < 4 || pos + len > end) throw new AttributeParseError(`length ${len} at offset ${pos} runs past ${end}`);
-    attrs.set(type, buf.subarray(pos + 4, pos + len));
+    list.push({ type, payload: buf.subarray(pos + 4, pos + len) });
     pos += align4(len);
   }
-  return attrs;
+  return list;
 }
 
 export const attrString = (b: Buffer | undefined): string | undefined => {
@@ -147,3 +158,5 @@ export const attrU8 = (b: Buffer | undefined): number | undefined => (b && b.len
 export const attrU16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16LE(0) : undefined);
 export const attrBe16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16BE(0) : undefined);
 export const attrU32 = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readUInt32LE(0) : undefined);
+/** A u64 counter as a number: exact up to 2^53 bytes, which no interface counter reaches. */
+export const attrU64 = (b: Buffer | undefined): number | undefined => (b && b.length >= 8 ? Number(b.readBigUInt64LE(0)) : undefined);
