@@ -15,6 +15,8 @@ export interface NetlinkHandle {
   /** Creates a veth pair; the peer is created directly in `opts.peerNetnsPath` when given. Returns the host side. */
   linkAddVeth(name: string, peerName: string, opts?: VethOptions): Link;
   linkAddVxlan(name: string, opts: VxlanOptions): Link;
+  /** A kernel WireGuard device (EOPNOTSUPP where the kernel has no wireguard module); configured over generic netlink. */
+  linkAddWireguard(name: string, opts?: LinkOptions): Link;
   linkSetUp(ref: LinkRef): void;
   linkSetDown(ref: LinkRef): void;
   linkSetMtu(ref: LinkRef, mtu: number): void;

@@ -64,6 +64,10 @@ class Handle implements NetlinkHandle {
     return this.linkAdd({ name, kind: "bridge", ...opts });
   }
 
+  linkAddWireguard(name: string, opts: LinkOptions = {}): Link {
+    return this.linkAdd({ name, kind: "wireguard", ...opts });
+  }
+
   linkAddVeth(name: string, peerName: string, opts: VethOptions = {}): Link {
     const nsFd = opts.peerNetnsPath ? openNetnsFd(opts.peerNetnsPath) : undefined;
     try {

@@ -19,6 +19,6 @@ export async function createBackend(ctx: BackendContext, flags: BackendFlags): P
   const b = ctx.network.backend;
   if (b.type === "vxlan") return new VxlanNetwork(ctx, b);
   if (b.type === "host-gw") return new HostGwNetwork(ctx);
-  const devices = await openWireguardDevices(ctx.h, flags.wireguardImplementation, { binary: flags.wireguardGo, logDir: flags.runDir });
+  const devices = openWireguardDevices(ctx.h, flags.wireguardImplementation, { binary: flags.wireguardGo, logDir: flags.runDir });
   return new WireguardNetwork(ctx, b, { keyFile: flags.wireguardKeyFile, deviceName: flags.wireguardDevice }, devices);
 }

@@ -26,7 +26,7 @@ function target(w: ByteWriter, ref: number | string, flags = 0, change = 0, fami
 
 export interface NewLinkSpec {
   name: string;
-  kind: "bridge" | "veth" | "vxlan" | "dummy";
+  kind: "bridge" | "veth" | "vxlan" | "dummy" | "wireguard";
   mtu?: number;
   mac?: string;
   /** Born enslaved to this bridge (IFLA_MASTER). (A veth cannot be born up: the kernel opens the first

@@ -1,7 +1,7 @@
 // Where WireGuard devices come from: the kernel's module when it has one, else wireguard-go in
 // userspace. Both are configured through one WireguardControl, so the reconcile code is the same.
-import type { NetlinkHandle } from "../../../netlink/index.js";
-import type { WireguardControl } from "../../../netlink/wireguard-types.js";
+import { openKernelWireguard, WireguardUnavailableError, type NetlinkHandle, type WireguardControl } from "../../../netlink/index.js";
+import { BackendError } from "../backend.js";
 import { UserspaceDevices, type UserspaceOptions } from "./userspace-device.js";
 
 export interface WireguardDevices {
@@ -12,7 +12,33 @@ export interface WireguardDevices {
 
 export type WireguardImplementation = "auto" | "kernel" | "userspace";
 
-export async function openWireguardDevices(h: NetlinkHandle, implementation: WireguardImplementation, userspace: UserspaceOptions): Promise<WireguardDevices> {
-  void implementation;
+/** The kernel's WireGuard devices: links of kind "wireguard", configured over generic netlink. */
+class KernelDevices implements WireguardDevices {
+  constructor(
+    private readonly h: NetlinkHandle,
+    readonly control: WireguardControl,
+  ) {}
+
+  async ensure(name: string): Promise<boolean> {
+    const link = this.h.linkFind(name);
+    if (link?.kind === "wireguard") return false;
+    if (link) throw new BackendError(`${name} exists but is a ${link.kind ?? "userspace (tun)"} device, not the kernel's WireGuard: remove it, or choose another --wireguard-device`);
+    this.h.linkAddWireguard(name);
+    return true;
+  }
+}
+
+/**
+ * `auto`: the kernel's where its module answers, else wireguard-go. Asked for by name, an
+ * implementation that is not there is an error, not a silent fallback.
+ */
+export function openWireguardDevices(h: NetlinkHandle, implementation: WireguardImplementation, userspace: UserspaceOptions): WireguardDevices {
+  if (implementation !== "userspace") {
+    try {
+      return new KernelDevices(h, openKernelWireguard());
+    } catch (err) {
+      if (!(err instanceof WireguardUnavailableError) || implementation === "kernel") throw err;
+    }
+  }
   return new UserspaceDevices(h, userspace);
 }
