@@ -140,12 +140,13 @@ async function udp(t: RowTarget, host: string, port: number): Promise<{ ms: numb
       try {
         back = await ask(echo);
       } catch (err) {
-        // IPv6 routers do not fragment: a reply larger than the path's MTU (a pod's is the overlay's) is
-        // answered with Packet Too Big, which teaches the sender the path MTU; UDP does not resend, a
-        // client does. Once, and said in the cell.
-        if (isIP(host) !== 6) throw err;
+        // A datagram larger than the path's MTU (a pod's is the overlay's: 80 bytes less than the underlay's
+        // over WireGuard) is not fragmented on the way where the sender set DF (Linux does for a datagram
+        // that fits its own link) or the family is IPv6: it is answered with Fragmentation Needed or Packet
+        // Too Big, which teaches the sender the path MTU. UDP does not resend, a client does. Once, and said in the cell.
+        if (isIP(host) !== 6 && size >= 8192) throw err; // IPv4 fragments what exceeds the sender's own link, without DF
         back = await ask(echo);
-        note = `the first ${size}-byte reply was lost to IPv6 path-MTU discovery (Packet Too Big); the retry passed`;
+        note = `the first ${size}-byte datagram was lost to path-MTU discovery (${isIP(host) === 6 ? "Packet Too Big" : "Fragmentation Needed"}); the retry passed`;
       }
       if (!back.equals(data)) throw new ProbeError(`a ${size}-byte datagram came back as ${back.length} bytes, altered`);
     }
