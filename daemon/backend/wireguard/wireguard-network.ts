@@ -55,6 +55,8 @@ export class WireguardNetwork implements Backend {
     const key = loadOrCreateKey(this.opts.keyFile);
     this.key = key;
     this.ctx.log().info({ keyFile: this.opts.keyFile, publicKey: key.publicKey, created: key.created, implementation: this.devices.control.kind }, key.created ? "made this node's WireGuard key" : "read this node's WireGuard key");
+    // The devices before the lease: a node that cannot have WireGuard refuses without claiming a subnet.
+    await this.ensureDevices();
     const attrs: LeaseAttrs = { backendType: "wireguard", vni: 0 };
     for (const f of networkFamilies(this.ctx.network)) {
       const ip = leasePart(this.ctx.underlay, f)?.ip;
@@ -72,10 +74,10 @@ export class WireguardNetwork implements Backend {
     return { families: d.families, mode: this.config.mode, listenPort: { 4: this.portOf(4), 6: this.portOf(6) }, keepalive: this.config.persistentKeepaliveInterval, own: { ipv4: this.ctx.underlay.ipv4?.ip, ipv6: this.ctx.underlay.ipv6?.ip }, ...(psk ? { psk } : {}) };
   }
 
-  /** The device exists, holds this node's key and port, its MTU, its addresses and the cluster routes, and is up. */
-  async ensure(own: Lease): Promise<boolean> {
+  /** Each device exists and holds this node's key and port; true when one was made now. */
+  private async ensureDevices(): Promise<boolean> {
     const key = this.key;
-    if (!key) throw new Error("WireguardNetwork.ensure before leaseAttrs");
+    if (!key) throw new Error("WireguardNetwork: devices before the key");
     let created = false;
     for (const d of this.specs) {
       if (await this.devices.ensure(d.name)) {
@@ -86,8 +88,14 @@ export class WireguardNetwork implements Backend {
       if (dev.privateKey !== key.privateKey || dev.listenPort !== d.listenPort) {
         await this.devices.control.configureDevice(d.name, { privateKey: key.privateKey, listenPort: d.listenPort });
       }
-      this.ensureLink(d, own);
     }
+    return created;
+  }
+
+  /** The devices, and on each its MTU, its addresses and the cluster routes, up. */
+  async ensure(own: Lease): Promise<boolean> {
+    const created = await this.ensureDevices();
+    for (const d of this.specs) this.ensureLink(d, own);
     return created;
   }
 
