@@ -2,52 +2,13 @@
 // hand-made static VXLAN on the same fabric; then with DirectRouting versus the plain underlay between
 // two namespaces; then, on a dual-stack lab, IPv6 against IPv4 between the same two pods (throughput,
 // interleaved, and RTT). Same run, short runs; each lab is torn down whatever happens.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ratio, ROOT, withCleanup } from "./lib.mjs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { best as bestRun, iperf as iperfRun, REPEATS, rttMs, SECONDS, withLab } from "./lab-traffic.mjs";
+import { ratio } from "./lib.mjs";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const LAB = join(ROOT, "dist", "lab", "weft-lab.cjs");
 const ip = (...a) => execFileSync("ip", a, { encoding: "utf8" });
-
-function iperf(serverNs, clientNs, serverIp) {
-  const server = spawn("ip", ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-J"], { stdio: "ignore" });
-  spawnSync("sleep", ["0.3"]);
-  const r = spawnSync("ip", ["netns", "exec", clientNs, "iperf3", "-c", serverIp, "-t", String(SECONDS), "-J"], { encoding: "utf8" });
-  server.kill();
-  if (r.status !== 0) throw new Error(`iperf3 ${clientNs} → ${serverIp} failed: ${r.stdout.slice(0, 300)}${r.stderr}`);
-  return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
-}
-
-const best = (fn) => Math.max(...Array.from({ length: REPEATS }, fn));
-
-/** Mean RTT in ms of 100 echo requests 20 ms apart. */
-function rttMs(clientNs, ip) {
-  const out = execFileSync("ip", ["netns", "exec", clientNs, "ping", "-q", "-c", "100", "-i", "0.02", "-W", "1", ip], { encoding: "utf8" });
-  const m = /= [\d.]+\/([\d.]+)\//.exec(out);
-  if (!m || !/100 received/.test(out)) throw new Error(`ping ${ip}: ${out}`);
-  return Number(m[1]);
-}
-
-async function withLab(tag, upArgs, body) {
-  const dir = mkdtempSync(join(tmpdir(), `weft-bench-dp-${tag}-`));
-  const env = { ...process.env, WEFT_LAB_STATE_DIR: dir, WEFT_LAB_PREFIX: `wbd${tag}-` };
-  const lab = (...a) => execFileSync(process.execPath, [LAB, ...a], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return withCleanup(
-    () => {
-      spawnSync(process.execPath, [LAB, "down"], { env });
-      rmSync(dir, { recursive: true, force: true });
-    },
-    async () => {
-      lab("up", "--nodes", "2", "--pods-per-node", "1", ...upArgs);
-      const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-      return body(state);
-    },
-  );
-}
+const iperf = (serverNs, clientNs, serverIp) => iperfRun(serverNs, clientNs, serverIp).gbps;
+const best = (fn) => bestRun(() => ({ gbps: fn() })).gbps;
 
 /** Two namespaces on the lab's fabric bridge with underlay addresses; optionally a static VXLAN between them. */
 function referencePair(state, vxlan) {

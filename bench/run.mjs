@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "./lib.mjs";
 
-const benches = (process.argv.slice(2).length ? process.argv.slice(2) : ["startup", "netlink", "cni", "ipam", "datapath", "convergence", "services", "scale", "nat-check", "filter-check"]).map((b) => `${b}.mjs`);
+const benches = (process.argv.slice(2).length ? process.argv.slice(2) : ["startup", "netlink", "cni", "ipam", "datapath", "backends", "convergence", "services", "scale", "nat-check", "filter-check"]).map((b) => `${b}.mjs`);
 let failed = 0;
 for (const b of benches) {
   console.log(`\n=== ${b}`);
