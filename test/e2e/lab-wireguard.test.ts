@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { eventually, ping, useLab, type LabStatus } from "../helpers/lab.js";
+import { eventually, metricValue, ping, useLab, type LabStatus } from "../helpers/lab.js";
 import { ipJson, run } from "../helpers/netns.js";
 import { wgDevices, wgDump } from "../helpers/wireguard.js";
 
@@ -126,6 +126,8 @@ describe("the wireguard backend on a dual-stack lab (userspace WireGuard)", () =
     expect(after.dump.publicKey).toBe(before.dump.publicKey);
     expect(after.lease.BackendData.PublicKey).toBe(before.lease.BackendData.PublicKey);
     expect(after.dump.peers.map((p) => [p.publicKey, p.endpoint, p.allowedIps])).toEqual(before.dump.peers.map((p) => [p.publicKey, p.endpoint, p.allowedIps]));
+    // The restarted weftd's metrics: one peer on the device, its session up (traffic just flowed).
+    await eventually("the peer metrics after a resync", () => metricValue(n1!.netns, `weft_wireguard_peers{device="${v4dev}"}`) === 1 && metricValue(n1!.netns, `weft_wireguard_peers_handshaken{device="${v4dev}"}`) === 1, 8_000);
   }, 60_000);
 
   it("drops the stale peer on every other node when a node's key is replaced", async () => {

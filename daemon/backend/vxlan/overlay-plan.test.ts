@@ -53,6 +53,12 @@ describe("overlay plan", () => {
     expect(want.neighs).toEqual([{ dst: "10.244.40.0", lladdr: "02:01:c0:a8:38:28" }]);
   });
 
+  it("host-gw (routes only): a route via each same-L2 node's address, nothing for a node off the L2, no ARP or FDB", () => {
+    const hostGw = (n: number, ip = `192.168.56.${n}`): Lease => ({ ipv4: { subnet: `10.244.${n}.0/24`, publicIp: ip }, backendType: "host-gw", vni: 0, expiresAt: new Date(0) });
+    const want = desiredOverlay([hostGw(11), hostGw(12), hostGw(40, "10.0.0.40")], { ...ctx, vxlanIndex: 0, routesOnly: true });
+    expect(want).toEqual({ routes: [{ dst: "10.244.12.0/24", gateway: "192.168.56.12", oif: 2, onlink: false }], neighs: [], fdb: [] });
+  });
+
   it("programs each dual-stack lease's IPv6 part on the IPv6 device, skips IPv4-only leases there, and routes same-L2 IPv6 nodes directly", () => {
     const dual = (n: number): Lease => ({ ...lease(n), ipv6: { subnet: `fd00:10:244:${n.toString(16)}::/64`, publicIp: `fd00:56::${n.toString(16)}`, vtepMac: `06:01:00:00:00:${n.toString(16).padStart(2, "0")}` } });
     const ctx6: OverlayContext = { ...ctx, ownSubnet: "fd00:10:244:b::/64", ownPublicIp: "fd00:56::b", vxlanIndex: 9, underlayCidr: "fd00:56::b/64", family: 6 };

@@ -131,7 +131,12 @@ export class WireguardNetwork implements Backend {
   async reconcile(leases: Lease[], own: Lease, removalsHeld: boolean): Promise<void> {
     for (const d of this.specs) {
       const dev = await this.devices.control.getDevice(d.name);
-      await this.apply(d, planPeers(desiredPeers(leases, own, this.peerContext(d)), peersByKey(dev.peers), removalsHeld), dev);
+      const desired = desiredPeers(leases, own, this.peerContext(d));
+      await this.apply(d, planPeers(desired, peersByKey(dev.peers), removalsHeld), dev);
+      // The handshakes the device had at the read (a session lives 180 s without traffic, REJECT_AFTER_TIME).
+      const now = Date.now() / 1000;
+      this.ctx.metrics.wireguardPeers.set({ device: d.name }, desired.size);
+      this.ctx.metrics.wireguardHandshaken.set({ device: d.name }, dev.peers.filter((p) => desired.has(p.publicKey) && (p.lastHandshakeSeconds ?? 0) > now - 180).length);
     }
   }
 
