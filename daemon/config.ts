@@ -22,6 +22,8 @@ export interface DaemonConfig {
   antiSpoofing: boolean;
   healthzAddr: string;
   resyncInterval: number;
+  /** Seconds between full reconciles that re-read every kernel entry; between them the kernel's notifications drive repair. */
+  fullResyncInterval: number;
   leaseTtl: number;
   logLevel: string;
   /** A network config file (flannel's net-conf.json) to put into etcd when none is there yet. */
@@ -58,7 +60,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "ip-masq": { type: "boolean", default: false, describe: "masquerade pod traffic leaving the pod network" },
       "anti-spoofing": { type: "boolean", default: true, describe: "drop frames a pod sends from another MAC or IPv4 address than its own (--no-anti-spoofing removes the filter)" },
       "healthz-addr": { type: "string", default: "127.0.0.1:9901", describe: "address of /healthz, /readyz and /metrics" },
-      "resync-interval": { type: "number", default: 10, describe: "seconds between full reconciles (repairs drift)" },
+      "resync-interval": { type: "number", default: 10, describe: "seconds between resyncs of the NAT and filter rules and the pod IP mirror" },
+      "full-resync-interval": { type: "number", default: 300, describe: "seconds between full reconciles that re-read every route, neighbour and FDB entry; between them drift is repaired from the kernel's change notifications as it happens" },
       "lease-ttl": { type: "number", default: 86_400, describe: "seconds the subnet lease lives unless renewed" },
       "log-level": { type: "string", default: "info", choices: ["debug", "info", "warn", "error"] },
       "net-conf": { type: "string", describe: "network config file (flannel's net-conf.json) to put into etcd if <prefix>/config is absent" },
@@ -79,6 +82,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     antiSpoofing: a["anti-spoofing"],
     healthzAddr: a["healthz-addr"],
     resyncInterval: a["resync-interval"],
+    fullResyncInterval: a["full-resync-interval"],
     leaseTtl: a["lease-ttl"],
     logLevel: a["log-level"],
     wireguardKeyFile: a["wireguard-key-file"],
@@ -90,6 +94,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }
+  if (!(cfg.fullResyncInterval > 0)) throw new Error(`--full-resync-interval must be > 0, got ${cfg.fullResyncInterval}`);
   if (!(cfg.resyncInterval > 0)) throw new Error(`--resync-interval must be > 0, got ${cfg.resyncInterval}`);
   // The IPv6 device's name is 3 longer, and a Linux interface name has at most 15 characters.
   if (!/^[A-Za-z0-9_.-]{1,12}$/.test(cfg.wireguardDevice)) throw new Error(`--wireguard-device ${JSON.stringify(cfg.wireguardDevice)} must be 1 to 12 letters, digits, '_', '.' or '-' (its IPv6 twin adds -v6)`);

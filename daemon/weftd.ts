@@ -21,7 +21,7 @@ import { NodeRules, type NodeAddressing } from "./node-rules.js";
 import { podPorts, PodRecords } from "./pod-records.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
-import type { Backend } from "./backend/backend.js";
+import { KernelSync } from "./kernel-sync.js";
 import { createBackend } from "./backend/create.js";
 import { describeBackend } from "../ipam/backend-config.js";
 import { addressingOf, firstPublicIp, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
@@ -43,14 +43,9 @@ export class Weftd {
   private underlayLink?: Link;
   private underlay: UnderlayAddresses = {};
   private lease?: Lease;
-  /** How this node reaches the others (vxlan, wireguard or host-gw), for every family of the network. */
-  private backend?: Backend;
-  /** Kernel work (a full reconcile, one lease's change) runs one at a time, in order. */
-  private kernelWork: Promise<void> = Promise.resolve();
-  private reconcileQueued = false;
+  /** The backend (vxlan, wireguard or host-gw) kept equal to the leases: made once the lease is held. */
+  private sync?: KernelSync;
   private readonly leases: RemoteLeases;
-  private pendingSince: number | undefined;
-  private firstReconcileDone = false;
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
   /** Pods are being mirrored to etcd. */
@@ -85,8 +80,8 @@ export class Weftd {
     const p: string[] = [];
     if (!this.lease) p.push("no subnet lease yet");
     if (this.lease && this.lease.expiresAt.getTime() < Date.now()) p.push(`subnet lease ${leaseName(this.lease)} expired at ${this.lease.expiresAt.toISOString()}`);
-    p.push(...(this.backend?.problems() ?? []));
-    if (!this.firstReconcileDone) p.push("first reconcile not done");
+    p.push(...(this.sync?.problems() ?? []));
+    if (!this.sync?.firstReconcileDone()) p.push("first reconcile not done");
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
@@ -161,7 +156,6 @@ export class Weftd {
       { h: this.h, network, underlay: { link, ...this.underlay }, metrics: this.metrics, log: () => this.log },
       { wireguardKeyFile: cfg.wireguardKeyFile, wireguardDevice: cfg.wireguardDevice, wireguardImplementation: cfg.wireguardImplementation, wireguardGo: cfg.wireguardGo, runDir: dirname(cfg.subnetFile) },
     );
-    this.backend = backend;
     const attrs = await backend.leaseAttrs();
     const previous = this.previousLease(network);
     const lease = await this.retry("acquire lease", () => this.mgr.acquireLease(attrs, previous));
@@ -182,6 +176,8 @@ export class Weftd {
     await this.rules.ensurePodFilter();
     await this.rules.ensureNat(addressingOf(network, lease));
 
+    this.sync = new KernelSync({ backend, own: () => this.lease ?? lease, leases: this.leases, removalsHeld: () => this.removalsHeld(), metrics: this.metrics, log: () => this.log, fullResyncMs: cfg.fullResyncInterval * 1000 });
+    this.sync.followKernel();
     this.watch = this.mgr.watchLeases(
       (e) => this.onLeaseEvent(e),
       (err) => this.onWatchError(err),
@@ -206,17 +202,17 @@ export class Weftd {
   private onLeaseEvent(e: LeaseEvent): void {
     this.etcdAnswered();
     this.log.debug({ event: e.type, lease: e.type === "snapshot" ? e.leases.length : leaseName(e.lease) }, "lease event");
-    this.pendingSince ??= performance.now();
+    this.sync?.noteEvent();
     const prev = this.leases.apply(e);
     if (e.type === "snapshot") {
       this.checkOwnLease();
-      void this.reconcile();
+      void this.sync?.reconcile();
       return;
     }
     // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
     this.checkOwnLease();
     if (e.type === "removed" && this.removalsHeld()) return;
-    this.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined);
+    this.sync?.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined);
   }
 
   /**
@@ -250,47 +246,6 @@ export class Weftd {
     return network && lease ? addressingOf(network, lease) : undefined;
   }
 
-  /** Kernel work, one piece at a time in order of arrival: a failure is the piece's own, never the queue's. */
-  private serially(work: () => Promise<void>): Promise<void> {
-    const run = this.kernelWork.then(() => (this.stopped ? undefined : work()));
-    this.kernelWork = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * One node's lease changed: program that node alone (O(1) in the cluster size). Before the first
-   * full reconcile, or when the change fails, everything is reconciled instead.
-   */
-  private applyLeaseChange(prev: Lease | undefined, next: Lease | undefined): void {
-    const valid = (l: Lease | undefined): Lease | undefined => (l && this.leases.isValid(l) ? l : undefined);
-    const [before, after] = [valid(prev), valid(next)];
-    void this.serially(async () => {
-      const { backend, lease } = this;
-      if (!backend || !lease || !this.firstReconcileDone) return this.reconcile();
-      try {
-        await backend.applyChange(before, after, lease);
-      } catch (err) {
-        const changed = next ?? prev;
-        this.log.warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
-        return this.reconcile();
-      }
-      this.programmed();
-    });
-  }
-
-  /** A pending lease event is now in the kernel: observe its latency and the node count. */
-  private programmed(): void {
-    if (this.pendingSince !== undefined) {
-      this.metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
-      this.pendingSince = undefined;
-    }
-    const own = this.lease;
-    if (!own) return;
-    const remotes = this.leases.remotesOf(own);
-    this.metrics.remoteNodes.set(remotes.length);
-    if (own.ipv6) this.metrics.remoteNodesIpv6.set(remotes.filter((l) => l.ipv6).length);
-  }
-
   private onWatchError(err: Error): void {
     if (err instanceof MalformedLeaseError) {
       this.leases.reportBad(err.message, () => this.log.warn({ err: err.message }, "skipping a malformed lease"));
@@ -300,35 +255,8 @@ export class Weftd {
     this.log.warn({ err: err.message }, "lease watch interrupted; the kernel keeps its entries, resynchronising when etcd answers");
   }
 
-  /** Brings the kernel to the desired state; calls while one is queued and not yet started share it. */
-  reconcile(): Promise<void> {
-    if (this.reconcileQueued) return this.kernelWork;
-    this.reconcileQueued = true;
-    return this.serially(async () => {
-      this.reconcileQueued = false;
-      const end = this.metrics.reconcileDuration.startTimer();
-      try {
-        await this.reconcileOnce();
-        this.firstReconcileDone = true;
-      } catch (err) {
-        this.metrics.reconcileErrors.inc();
-        this.log.error({ err: (err as Error).message }, "reconcile failed; retrying at the next event or resync");
-      } finally {
-        end();
-      }
-    });
-  }
-
-  private async reconcileOnce(): Promise<void> {
-    const { backend, lease } = this;
-    if (!backend || !lease) return;
-    if (await backend.ensure(lease)) this.log.warn("a device of the backend was missing or wrong and has been recreated; reprogramming every node");
-    await backend.reconcile(this.leases.valid(), lease, this.removalsHeld());
-    this.programmed();
-  }
-
   private resync(): void {
-    void this.reconcile();
+    this.sync?.resync();
     // The plugin's IP records, listed once for both their readers (each listing takes the store's lock
     // the plugin's ADD and DEL wait on).
     const pods = this.listPods();
@@ -402,7 +330,7 @@ export class Weftd {
     this.server?.close();
     await this.mgr.close();
     this.client.close();
-    this.backend?.close();
+    this.sync?.stop();
     this.h.close();
     this.log.info("stopped; kernel state and lease left in place");
   }

@@ -7,6 +7,7 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  bind(fd: number, addr: Buffer, addrLen: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
   errno(): number;
@@ -23,6 +24,7 @@ export function getLibc(): Libc {
     setsockopt: lib.func("int setsockopt(int, int, int, const void *, uint32_t)"),
     sendto: lib.func("long sendto(int, const void *, size_t, int, const void *, uint32_t)"),
     recv: lib.func("long recv(int, void *, size_t, int)"),
+    bind: lib.func("int bind(int, const void *, uint32_t)"),
     close: lib.func("int close(int)"),
     setns: lib.func("int setns(int, int)"),
     errno: () => koffi.errno(),

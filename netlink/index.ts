@@ -13,3 +13,4 @@ export { openKernelWireguard, type KernelWireguardOptions } from "./wireguard-ke
 export { WireguardConfigError } from "./codec/wireguard-values.js";
 export { lookupGenericFamily } from "./genetlink.js";
 export type { GenlFamily, GenlMulticastGroup } from "./codec/genetlink.js";
+export { NetlinkMonitor, type KernelChange, type MonitorGroup } from "./monitor.js";

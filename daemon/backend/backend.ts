@@ -4,7 +4,7 @@
 // drift) or one changed lease at a time. weftd never asks which backend it has.
 import type { NetworkConfig } from "../../ipam/network-config.js";
 import type { BackendType, Lease, LeaseAttrs } from "../../ipam/subnet-manager.js";
-import type { Link, NetlinkHandle } from "../../netlink/index.js";
+import type { KernelChange, Link, NetlinkHandle } from "../../netlink/index.js";
 import type { Logger } from "../log.js";
 import type { DaemonMetrics } from "../metrics.js";
 import type { UnderlayAddress } from "../underlay.js";
@@ -36,6 +36,11 @@ export interface Backend {
   reconcile(leases: Lease[], own: Lease, removalsHeld: boolean): Promise<void>;
   /** One node's lease changed (`prev` → `next`, either may be absent): that node's entries alone. */
   applyChange(prev: Lease | undefined, next: Lease | undefined, own: Lease): Promise<void>;
+  /**
+   * The kernel's change notifications since the last call: repairs what someone else undid; "full"
+   * when only a full reconcile will do (a device changed, notifications were lost).
+   */
+  repair(changes: KernelChange[], own: Lease): Promise<"done" | "full">;
   /** What /readyz reports (a device gone, a peer refused, a node another backend cannot reach). */
   problems(): string[];
   /** Releases handles; the kernel state stays (pods keep talking while weftd restarts). */

@@ -4,6 +4,7 @@
 import { networkFamilies, rangeOf } from "../../../ipam/network-config.js";
 import type { VxlanBackendConfig } from "../../../ipam/backend-config.js";
 import { leasePart, type Lease, type LeaseAttrs } from "../../../ipam/subnet-manager.js";
+import type { KernelChange } from "../../../netlink/index.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { FamilyOverlay, VXLAN_OVERHEAD, type FamilyOverlaySpec } from "./family-overlay.js";
 import { vtepMacFor } from "./vxlan-device.js";
@@ -53,6 +54,15 @@ export class RoutedNetwork {
       const spec = this.spec(o, own);
       if (spec) o.applyChange(prev, next, o.context(spec));
     }
+  }
+
+  async repair(changes: KernelChange[], own: Lease): Promise<"done" | "full"> {
+    let full = false;
+    for (const o of this.overlays) {
+      const spec = this.spec(o, own);
+      if (spec && o.repair(changes, o.context(spec))) full = true;
+    }
+    return full ? "full" : "done";
   }
 
   close(): void {}

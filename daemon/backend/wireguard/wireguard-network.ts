@@ -5,7 +5,7 @@
 import type { WireguardBackendConfig } from "../../../ipam/backend-config.js";
 import { networkFamilies, rangeOf } from "../../../ipam/network-config.js";
 import { leasePart, type Family, type Lease, type LeaseAttrs } from "../../../ipam/subnet-manager.js";
-import { ExistsError } from "../../../netlink/index.js";
+import { ExistsError, type KernelChange } from "../../../netlink/index.js";
 import type { WgDevice } from "../../../netlink/wireguard-types.js";
 import type { Backend, BackendContext } from "../backend.js";
 import { RTPROT_WEFT, vtepAddress } from "../vxlan/overlay-plan.js";
@@ -154,6 +154,21 @@ export class WireguardNetwork implements Backend {
     if (removed) this.ctx.metrics.kernelChanges.inc({ kind: "wireguard-peer", op: "del" }, removed);
     if (changes.length > removed) this.ctx.metrics.kernelChanges.inc({ kind: "wireguard-peer", op: "add" }, changes.length - removed);
     this.ctx.log().info({ device: d.name, peersSet: changes.filter((c) => !c.remove).map((c) => ({ key: c.publicKey, endpoint: c.endpoint, allowedIps: c.allowedIps })), peersRemoved: changes.filter((c) => c.remove).map((c) => c.publicKey), peersBefore: before?.peers.length }, "WireGuard peers reconciled");
+  }
+
+  /**
+   * Its devices and cluster routes, from the kernel's notifications: a device deleted, down or with
+   * another MTU, or a cluster route removed, asks for a full pass (which puts them back). Peers are
+   * not netlink objects: their drift is repaired by the periodic full pass.
+   */
+  async repair(changes: KernelChange[]): Promise<"done" | "full"> {
+    const mine = new Set(this.indexes.values());
+    for (const c of changes) {
+      if (c.kind === "overflow") return "full";
+      if (c.kind === "link" && mine.has(c.link.index) && (c.op === "del" || !c.link.up || c.link.mtu !== this.podMtu())) return "full";
+      if (c.kind === "route" && c.op === "del" && c.route.oif !== undefined && mine.has(c.route.oif) && c.route.protocol === RTPROT_WEFT) return "full";
+    }
+    return "done";
   }
 
   problems(): string[] {
