@@ -100,14 +100,20 @@ export class KernelSync {
     const [before, after] = [valid(prev), valid(next)];
     void this.serially(async () => {
       if (!this.firstDone) return this.reconcile();
+      const own = this.d.own();
       try {
-        await this.d.backend.applyChange(before, after, this.d.own());
+        await this.d.backend.applyChange(before, after, own);
       } catch (err) {
         const changed = next ?? prev;
         this.d.log().warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
         return this.reconcile();
       }
-      this.programmed();
+      // The node counts move by this lease alone: counting them all again made each event O(nodes).
+      const remote = (l: Lease | undefined): Lease | undefined => (l && leaseName(l) !== leaseName(own) ? l : undefined);
+      const [was, is] = [remote(before), remote(after)];
+      this.d.metrics.remoteNodes.inc((is ? 1 : 0) - (was ? 1 : 0));
+      if (own.ipv6) this.d.metrics.remoteNodesIpv6.inc((is?.ipv6 ? 1 : 0) - (was?.ipv6 ? 1 : 0));
+      this.observeLatency();
     });
   }
 
@@ -131,13 +137,18 @@ export class KernelSync {
     });
   }
 
-  /** A pending lease event is now in the kernel: observe its latency and the node count. */
-  private programmed(): void {
-    const { metrics } = this.d;
+  /** A pending lease event is now in the kernel: its latency. */
+  private observeLatency(): void {
     if (this.pendingSince !== undefined) {
-      metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
+      this.d.metrics.leaseToProgrammed.observe((performance.now() - this.pendingSince) / 1000);
       this.pendingSince = undefined;
     }
+  }
+
+  /** Everything is in the kernel: the latency of what was pending, and the nodes counted afresh. */
+  private programmed(): void {
+    const { metrics } = this.d;
+    this.observeLatency();
     const own = this.d.own();
     const remotes = this.d.leases.remotesOf(own);
     metrics.remoteNodes.set(remotes.length);

@@ -34,6 +34,8 @@ export class NodeRules {
   private readonly running = new Set<string>();
   private nat: NatRulesKeeper | undefined;
   private nat6: NatRulesKeeper | undefined;
+  /** Whether iptables writes through nf_tables (its changes then move the ruleset generation): asked once. */
+  private iptablesNft: boolean | undefined;
   private readonly podFilter = new PodFilterKeeper(() => nftGeneration(), () => readPodFilterCounters());
   private podFilterProblem: string | undefined;
   /** Ports without an IP record at the last sync, and what was last said of them. */
@@ -74,7 +76,9 @@ export class NodeRules {
 
   async ensureNat({ ipv4, ipv6 }: NodeAddressing): Promise<void> {
     try {
-      const generation = (await iptablesUsesNftables()) ? () => nftGeneration() : undefined;
+      // Asked once: `iptables --version` is a process start, and the answer does not change under weftd.
+      this.iptablesNft ??= await iptablesUsesNftables();
+      const generation = this.iptablesNft ? () => nftGeneration() : undefined;
       if (ipv4) {
         this.nat ??= new NatRulesKeeper(generation);
         await this.nat.ensure(ipv4.network, ipv4.subnet, this.opts.ipMasq);

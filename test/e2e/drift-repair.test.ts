@@ -97,7 +97,7 @@ describe("drift repair from the kernel's notifications", () => {
 
   it("removes a weft route that no lease wants", async () => {
     expect(spawnSync("ip", ["-n", netns, "route", "add", "10.244.150.0/24", "via", "10.244.150.0", "dev", "weft.1", "onlink", "proto", "117"]).status).toBe(0);
-    await within(1_000, "the stray route removed", () => ipJson(netns, ["route", "show", "10.244.150.0/24"]).length === 0);
+    await within(1_000, "the stray route removed", () => ipJson<unknown[]>(netns, ["route", "show", "10.244.150.0/24"]).length === 0);
     expect(same()).toBe(true);
   });
 
