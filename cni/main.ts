@@ -1,6 +1,6 @@
 // The CNI plugin `weft`: read env and stdin, run one verb, print the result or the spec's error JSON.
 // stdout carries only that; logs go to the conflist's logFile. The executable's entry point
-// (cni/sea-main.ts) answers --version and runs this with its code cache.
+// (cni/sea-main.ts) answers --version and runs this with its code cache (cni/sea-asset.ts).
 import { readFileSync, writeSync } from "node:fs";
 import { cmdAdd } from "./add.js";
 import { cmdCheck } from "./check.js";

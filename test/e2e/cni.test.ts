@@ -295,6 +295,8 @@ describe("the executable's code cache", () => {
       expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD))).toEqual([]);
       const file = cacheFile("ADD");
       expect(file).toMatch(/^weft-[0-9a-f]{16}-ADD\.jscache$/);
+      // The executable compiled the plugin's code alone: weftd's and ipamctl's left no cache.
+      expect(readdirSync(cacheDir).filter((f) => !/^(weft|koffi)-/.test(f))).toEqual([]);
       const first = inode(file!);
       expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(10_000);
 
