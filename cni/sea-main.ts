@@ -3,7 +3,6 @@
 // `weft ipamctl …`); see cni/sea-role.ts. Only the chosen role's code is read and compiled
 // (cni/sea-asset.ts): the plugin, exec'd for every pod, never loads weftd's or ipamctl's.
 import { writeSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { DAEMON_V8_FLAGS } from "../daemon/v8-flags.js";
 import { runRoleAsset } from "./sea-asset.js";
 import { chooseRole } from "./sea-role.js";
@@ -23,7 +22,10 @@ if (role === "plugin") {
   const command = process.env.CNI_COMMAND ?? "";
   runRoleAsset({ asset: "plugin.js", hash: String(hashes["plugin.js"]), kind: "weft", variant: /^[A-Z]{1,10}$/.test(command) ? command : "none" });
 } else if (role === "daemon") {
-  setFlagsFromString(DAEMON_V8_FLAGS); // before the compile: for all of weftd's code, and so its code cache holds
+  // Before the compile: the flags then hold for all of weftd's code, and its code cache stays valid.
+  // node:v8 is required here, not imported: the plugin's start does not load it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only in this branch
+  (require("node:v8") as typeof import("node:v8")).setFlagsFromString(DAEMON_V8_FLAGS);
   runRoleAsset({ asset: "weftd.js", hash: String(hashes["weftd.js"]), kind: "weftd" });
 } else {
   runRoleAsset({ asset: "ipamctl.js", hash: String(hashes["ipamctl.js"]), kind: "ipamctl" });
