@@ -1,6 +1,7 @@
 // weft versus the reference chain flannel delegates to (/usr/lib/cni/bridge + host-local), same subnet
-// size, called as a runtime calls plugins (env -i with PATH and CNI_* only), in one run:
-// ADD and DEL p50/p95 over N pods, 50 ADDs 10-way parallel, and the floors the targets are measured
+// size, called as a runtime calls plugins (env -i with PATH and CNI_* only), in one run, the rows'
+// sequential calls interleaved: ADD and DEL p50/p95 over N pods, 50 ADDs 10-way parallel (row after
+// row), and the floors the targets are measured
 // from: `weft --version` (Node's start; called through nsenter as the plugin is) and the kernel's
 // deletion of such a veth alone (bench/veth-delete-worker.ts).
 // weft's node has weftd's anti-spoofing set, as on a real node, so ADD and DEL pay for their entry;
@@ -82,35 +83,36 @@ const plugins = {
 };
 
 /** The same three rows for another build's binary. */
-const baselineOf = (name) => ({ ...plugins[name], bin: join(BASELINE_BIN, "weft"), conf: (tag) => plugins[name].conf(`base${tag}`), held: (tag) => plugins[name].held(`base${tag}`) });
+// Its own code-cache directory: each build removes the other's caches when it writes its own.
+const baselineOf = (name) => ({ ...plugins[name], bin: join(BASELINE_BIN, "weft"), cacheDir: join(dir, "baseline-cache"), conf: (tag) => plugins[name].conf(`base${tag}`), held: (tag) => plugins[name].held(`base${tag}`) });
 if (BASELINE_BIN) for (const name of ["weft", "weftUnfiltered", "weftNoKey"]) plugins[`baseline ${name}`] = baselineOf(name);
 /** Measured and printed in this order: each reference before the rows it is compared with. */
 const ROWS = ["reference", "weft", "weftUnfiltered", "weftNoKey", "weftDualStack", "referenceIpv6", "weftIpv6Only", ...Object.keys(plugins).filter((n) => n.startsWith("baseline "))];
 
-function cniEnv(command, pod, i) {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: `/var/run/netns/${pod}`, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni" };
+function cniEnv(p, command, pod, i) {
+  return { CNI_COMMAND: command, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: `/var/run/netns/${pod}`, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni", ...(p.cacheDir ? { WEFT_CACHE_DIR: p.cacheDir } : {}) };
 }
 
 // Each plugin runs in its own "node" namespace, entered with nsenter: the same wrapper for both.
-const call = (p, node, command, pod, i, tag) => execTimed("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(command, pod, i), input: JSON.stringify(p.conf(tag)) });
-const callAsync = (p, node, command, pod, i, tag) => execAsync("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(command, pod, i), input: JSON.stringify(p.conf(tag)) });
+const call = (p, node, command, pod, i, tag) => execTimed("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(p, command, pod, i), input: JSON.stringify(p.conf(tag)) });
+const callAsync = (p, node, command, pod, i, tag) => execAsync("nsenter", [`--net=/var/run/netns/${node}`, p.bin], { env: cniEnv(p, command, pod, i), input: JSON.stringify(p.conf(tag)) });
 
-async function measure(name) {
+const vethCount = (node) => JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
+
+/** A row's node and pods, its bridge made by a first ADD and DEL (not what we time). */
+function setUp(name) {
   const p = plugins[name];
-  const node = ns.create(`${name}-node`);
+  const node = ns.create(`${name.replace(" ", "-")}-node`);
   p.prepare?.(node);
-  const pods = Array.from({ length: PODS }, (_, i) => ns.create(`${name}-p${i}`));
-  call(p, node, "ADD", pods[0], 0, "warm"); // first ADD creates the bridge: not what we time
+  const pods = Array.from({ length: PODS }, (_, i) => ns.create(`${name.replace(" ", "-")}-p${i}`));
+  call(p, node, "ADD", pods[0], 0, "warm");
   call(p, node, "DEL", pods[0], 0, "warm");
-  const add = pods.map((pod, i) => call(p, node, "ADD", pod, i, "").ms);
-  if (p.leftoverEntries && p.leftoverEntries(node) !== PODS) throw new Error(`${name}: ${p.leftoverEntries(node)} anti-spoofing entries after ${PODS} ADDs`);
-  const inet = p.family === 6 ? "inet6" : "inet";
-  const ips = new Set(pods.map((_pod, i) => i).map((i) => JSON.parse(execFileSync("ip", ["-n", pods[i], "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === inet && a.scope === "global").local));
-  const del = pods.map((pod, i) => call(p, node, "DEL", pod, i, "").ms);
-  const leftoverVeths = JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
-  const leftoverIps = p.held("").length + (p.leftoverEntries?.(node) ?? 0);
+  return { name, p, node, pods, add: [], del: [] };
+}
 
-  const parPods = Array.from({ length: PARALLEL_PODS }, (_, i) => ns.create(`${name}-q${i}`));
+/** 50 ADDs 10-way on the row's node, then their DELs; duplicates and what is left after. */
+async function measureParallel({ name, p, node }) {
+  const parPods = Array.from({ length: PARALLEL_PODS }, (_, i) => ns.create(`${name.replace(" ", "-")}-q${i}`));
   const t = process.hrtime.bigint();
   const outs = [];
   for (let start = 0; start < PARALLEL_PODS; start += CONCURRENCY) {
@@ -119,15 +121,45 @@ async function measure(name) {
   }
   const parallelMs = Number(process.hrtime.bigint() - t) / 1e6;
   const parIps = outs.map((o) => JSON.parse(o).ips[0].address);
-  const duplicates = parIps.length - new Set(parIps).size;
   await Promise.all(parPods.map((pod, i) => callAsync(p, node, "DEL", pod, 1000 + i, "par")));
-  const parLeftover = p.held("par").length + (p.leftoverEntries?.(node) ?? 0) + JSON.parse(execFileSync("ip", ["-n", node, "-j", "link", "show", "type", "veth"], { encoding: "utf8" })).length;
-  return { add, del, parallelMs, distinctIps: ips.size, duplicates, leftovers: leftoverVeths + leftoverIps + parLeftover };
+  return { parallelMs, duplicates: parIps.length - new Set(parIps).size, leftovers: p.held("par").length + (p.leftoverEntries?.(node) ?? 0) + vethCount(node) };
+}
+
+/**
+ * Every row at once, call by call: pod i's ADD on each row's node in turn (rotating which goes first),
+ * then the DELs alike, so that a burst of load on this shared machine lands on all rows, not on one.
+ */
+async function measureAll(names) {
+  const rows = names.map(setUp);
+  const inTurn = (i) => rows.map((_, k) => rows[(i + k) % rows.length]);
+  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) r.add.push(call(r.p, r.node, "ADD", r.pods[i], i, "").ms);
+  for (const r of rows) {
+    if (r.p.leftoverEntries && r.p.leftoverEntries(r.node) !== PODS) throw new Error(`${r.name}: ${r.p.leftoverEntries(r.node)} anti-spoofing entries after ${PODS} ADDs`);
+    const inet = r.p.family === 6 ? "inet6" : "inet";
+    r.distinctIps = new Set(r.pods.map((pod) => JSON.parse(execFileSync("ip", ["-n", pod, "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === inet && a.scope === "global").local)).size;
+  }
+  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) r.del.push(call(r.p, r.node, "DEL", r.pods[i], i, "").ms);
+  const results = {};
+  for (const r of rows) {
+    const sequentialLeft = vethCount(r.node) + r.p.held("").length + (r.p.leftoverEntries?.(r.node) ?? 0);
+    const par = await measureParallel(r);
+    results[r.name] = { add: r.add, del: r.del, distinctIps: r.distinctIps, parallelMs: par.parallelMs, duplicates: par.duplicates, leftovers: sequentialLeft + par.leftovers };
+  }
+  return results;
 }
 
 /** `weft --version` as the plugin is called (nsenter into a node namespace): Node's start, no work. */
 function versionTimes(node, count) {
   return Array.from({ length: count }, () => execTimed("nsenter", [`--net=/var/run/netns/${node}`, join(BIN, "weft"), "--version"]).ms);
+}
+
+/** 50 `weft --version` in the parallel ADDs' pattern: Node's start alone, the floor of that row on a small machine. */
+async function parallelVersionMs(node) {
+  const t = process.hrtime.bigint();
+  for (let start = 0; start < PARALLEL_PODS; start += CONCURRENCY) {
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, PARALLEL_PODS - start) }, () => execAsync("nsenter", [`--net=/var/run/netns/${node}`, join(BIN, "weft"), "--version"])));
+  }
+  return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
 /** The kernel's deletion of a pod's veth, wired as ADD leaves it, timed alone in a running process. */
@@ -149,10 +181,10 @@ await withCleanup(
   async () => {
     const versionNode = ns.create("version-node");
     const version = versionTimes(versionNode, 30);
-    const r = {};
-    for (const name of ROWS) r[name] = await measure(name);
+    const r = await measureAll(ROWS);
     version.push(...versionTimes(versionNode, 30));
     const deletion = await vethDeletionTimes();
+    const parallelVersion = await parallelVersionMs(versionNode);
     const [v50, k50, ref50] = [percentile(version, 50), percentile(deletion, 50), percentile(r.reference.add, 50)];
     console.log(`cni: ${PODS} pods sequential, ${PARALLEL_PODS} ADDs ${CONCURRENCY}-way parallel, env -i, /24 subnet`);
     console.log(`${"".padEnd(30)} ${"ADD p50".padStart(10)} ${"ADD p95".padStart(10)} ${"DEL p50".padStart(10)} ${"DEL p95".padStart(10)} ${"50 par. ADD".padStart(12)}`);
@@ -161,6 +193,7 @@ await withCleanup(
     for (const name of ROWS) console.log(row(label(name), r[name]));
     console.log(`${"weft --version".padEnd(30)} ${ms(v50).padStart(10)}   (p50 of ${version.length}, before and after the rows)`);
     console.log(`${"kernel: delete such a veth".padEnd(30)} ${"".padStart(10)} ${"".padStart(10)} ${ms(k50).padStart(10)} ${ms(percentile(deletion, 95)).padStart(10)}`);
+    console.log(`${"50 weft --version, 10-way".padEnd(30)} ${"".padStart(10)} ${"".padStart(10)} ${"".padStart(10)} ${"".padStart(10)} ${ms(parallelVersion).padStart(12)}   (${ratio(parallelVersion, r.reference.parallelMs)} the reference's 50 ADDs: Node's start alone)`);
     console.log("");
     for (const name of ROWS.filter((n) => /weft(Unfiltered|NoKey)?$/.test(n))) {
       const { add, del, parallelMs } = r[name];
