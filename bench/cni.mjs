@@ -1,9 +1,9 @@
 // weft versus the reference chain flannel delegates to (/usr/lib/cni/bridge + host-local), same subnet
 // size, called as a runtime calls plugins (env -i with PATH and CNI_* only), in one run, the rows'
 // sequential calls interleaved: ADD and DEL p50/p95 over N pods, 50 ADDs 10-way parallel (row after
-// row), and the floors the targets are measured
-// from: `weft --version` (Node's start; called through nsenter as the plugin is) and the kernel's
-// deletion of such a veth alone (bench/veth-delete-worker.ts).
+// row), and the floors the targets are measured from: `weft --version` (Node's start, called through
+// nsenter as the plugin is, in turn with the rows' calls) and the kernel's deletion of such a veth
+// alone (bench/veth-delete-worker.ts).
 // weft's node has weftd's anti-spoofing set, as on a real node, so ADD and DEL pay for their entry;
 // "weft, no filter" runs the same binary on a node without the set, whose subnet.env says so (as weftd
 // --no-anti-spoofing writes it); "weft, no key" on a node whose subnet.env does not say (flanneld's, or
@@ -129,16 +129,22 @@ async function measureParallel({ name, p, node }) {
  * Every row at once, call by call: pod i's ADD on each row's node in turn (rotating which goes first),
  * then the DELs alike, so that a burst of load on this shared machine lands on all rows, not on one.
  */
-async function measureAll(names) {
+async function measureAll(names, versionNode, version) {
   const rows = names.map(setUp);
-  const inTurn = (i) => rows.map((_, k) => rows[(i + k) % rows.length]);
-  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) r.add.push(call(r.p, r.node, "ADD", r.pods[i], i, "").ms);
+  // `weft --version` takes its turn with the rows: the floor measured under the same load as they are.
+  const floor = { name: "version" };
+  const inTurn = (i) => [...rows, floor].map((_, k, all) => all[(i + k) % all.length]);
+  const callInTurn = (r, verb, i) => {
+    if (r === floor) version.push(...versionTimes(versionNode, 1));
+    else (verb === "ADD" ? r.add : r.del).push(call(r.p, r.node, verb, r.pods[i], i, "").ms);
+  };
+  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) callInTurn(r, "ADD", i);
   for (const r of rows) {
     if (r.p.leftoverEntries && r.p.leftoverEntries(r.node) !== PODS) throw new Error(`${r.name}: ${r.p.leftoverEntries(r.node)} anti-spoofing entries after ${PODS} ADDs`);
     const inet = r.p.family === 6 ? "inet6" : "inet";
     r.distinctIps = new Set(r.pods.map((pod) => JSON.parse(execFileSync("ip", ["-n", pod, "-j", "addr", "show", "dev", "eth0"], { encoding: "utf8" }))[0].addr_info.find((a) => a.family === inet && a.scope === "global").local)).size;
   }
-  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) r.del.push(call(r.p, r.node, "DEL", r.pods[i], i, "").ms);
+  for (let i = 0; i < PODS; i++) for (const r of inTurn(i)) callInTurn(r, "DEL", i);
   const results = {};
   for (const r of rows) {
     const sequentialLeft = vethCount(r.node) + r.p.held("").length + (r.p.leftoverEntries?.(r.node) ?? 0);
@@ -180,9 +186,8 @@ await withCleanup(
   },
   async () => {
     const versionNode = ns.create("version-node");
-    const version = versionTimes(versionNode, 30);
-    const r = await measureAll(ROWS);
-    version.push(...versionTimes(versionNode, 30));
+    const version = [];
+    const r = await measureAll(ROWS, versionNode, version);
     const deletion = await vethDeletionTimes();
     const parallelVersion = await parallelVersionMs(versionNode);
     const [v50, k50, ref50] = [percentile(version, 50), percentile(deletion, 50), percentile(r.reference.add, 50)];
@@ -191,7 +196,7 @@ await withCleanup(
     const labels = { reference: "bridge + host-local", weft: "weft (filter on, set present)", weftUnfiltered: "weft, no filter (key false)", weftNoKey: "weft, no key", weftDualStack: "weft, dual-stack", referenceIpv6: "bridge + host-local, IPv6", weftIpv6Only: "weft, IPv6-only" };
     const label = (name) => labels[name] ?? `baseline: ${labels[name.replace("baseline ", "")]}`;
     for (const name of ROWS) console.log(row(label(name), r[name]));
-    console.log(`${"weft --version".padEnd(30)} ${ms(v50).padStart(10)}   (p50 of ${version.length}, before and after the rows)`);
+    console.log(`${"weft --version".padEnd(30)} ${ms(v50).padStart(10)}   (p50 of ${version.length}, in turn with the rows' calls)`);
     console.log(`${"kernel: delete such a veth".padEnd(30)} ${"".padStart(10)} ${"".padStart(10)} ${ms(k50).padStart(10)} ${ms(percentile(deletion, 95)).padStart(10)}`);
     console.log(`${"50 weft --version, 10-way".padEnd(30)} ${"".padStart(10)} ${"".padStart(10)} ${"".padStart(10)} ${"".padStart(10)} ${ms(parallelVersion).padStart(12)}   (${ratio(parallelVersion, r.reference.parallelMs)} the reference's 50 ADDs: Node's start alone)`);
     console.log("");
