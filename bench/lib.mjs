@@ -8,6 +8,8 @@ import * as esbuild from "esbuild";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "dist", "bin");
+/** Another build's dist/bin (e.g. the commit before a change), measured beside this one in the same run. */
+export const BASELINE_BIN = process.env.BENCH_BASELINE_BIN;
 /** What a container runtime gives a plugin: a PATH and nothing else (no NODE_EXTRA_CA_CERTS etc.). */
 export const RUNTIME_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -24,8 +26,10 @@ export async function bundleWorker(name, external = []) {
   return outfile;
 }
 
+/** The one executable, and weftd and ipamctl, the links to it that call it by those names. */
 export function requireBuild() {
   for (const b of ["weft", "weftd", "ipamctl"]) if (!existsSync(join(BIN, b))) throw new Error(`${join(BIN, b)} is missing: run npm run build`);
+  if (BASELINE_BIN && !existsSync(join(BASELINE_BIN, "weft"))) throw new Error(`BENCH_BASELINE_BIN: ${join(BASELINE_BIN, "weft")} is missing`);
 }
 
 export const percentile = (xs, p) => {

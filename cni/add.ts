@@ -1,7 +1,7 @@
 // ADD: bridge, veth pair (pod side born in the pod's namespace), an IP of each of the node's families
 // from its store (IPv4, IPv6, or both), addresses, routes, hairpin. Any failure undoes what was done, in reverse: a failed ADD leaves nothing behind.
 import { firstAddress, PodIpStore, type PodAllocation } from "../ipam/pod-ip-store.js";
-import { NotFoundError, openHandle, setLinkSysctl, type NetlinkHandle } from "../netlink/index.js";
+import { ExistsError, NotFoundError, openHandle, setLinkSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
 import { ensureBridge } from "./bridge.js";
 import { crashPoint } from "./crash-point.js";
 import type { WeftConfig } from "./config.js";
@@ -35,6 +35,21 @@ function refuseRouterAdvertisements(netns: string, ifname: string): void {
   setLinkSysctl(netns, "ipv6", ifname, "accept_ra", "0");
 }
 
+/**
+ * Runs `add`; when it fails because a veth of this name exists (left by an earlier, interrupted ADD of
+ * the same attachment), deletes that one and adds again. Looking first would cost every ADD a round trip.
+ */
+function replacingLeftover(host: NetlinkHandle, vethName: string, add: () => Link): Link {
+  try {
+    return add();
+  } catch (err) {
+    // The pod's interface name may be what exists, in the pod's namespace: that failure stands.
+    if (!(err instanceof ExistsError) || !host.linkFind(vethName)) throw err;
+    host.linkDelete(vethName);
+    return add();
+  }
+}
+
 export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult {
   const node = readNodeSubnet(conf.subnetFile);
   log.mark("subnet");
@@ -62,11 +77,10 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     log.mark("ip");
     crashPoint("ip-reserved");
 
-    // A veth left by an earlier, interrupted ADD of the same attachment is replaced.
-    if (host.linkFind(vethName)) host.linkDelete(vethName);
     const podMac = podMacFor(firstAddress(ips));
     // Born enslaved to the bridge; the pod end born in the pod's namespace with a MAC we already know.
-    const veth = host.linkAddVeth(vethName, env.ifname, { peerNetnsPath: env.netns, mtu, masterIndex: bridge.index, peerMac: podMac });
+    const addVeth = () => host.linkAddVeth(vethName, env.ifname, { peerNetnsPath: env.netns, mtu, masterIndex: bridge.index, peerMac: podMac });
+    const veth = replacingLeftover(host, vethName, addVeth);
     undo.push(() => {
       try {
         host.linkDelete(vethName);

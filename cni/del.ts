@@ -4,13 +4,20 @@
 //
 // The entry goes first, and its netfilter socket is closed after the veth's deletion (see unlistPods):
 // the kernel's two waits for an RCU grace period then overlap instead of adding up.
-import { PodIpStore } from "../ipam/pod-ip-store.js";
+import { PodIpStore, type PodAttachment } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
-import { hostVethName, podFilterEntries } from "../ipam/attachment.js";
+import { hostVethName, podFilterEntries, type PodFilterEntry } from "../ipam/attachment.js";
 import { nodeMayFilter, unlistPods } from "./pod-filter.js";
+
+/** The pod's anti-spoofing entries, from the addresses its records hold; none when it holds none. */
+function filterEntriesOf(stores: PodIpStore[], attachment: PodAttachment): PodFilterEntry[] {
+  const [held, held6] = stores.map((store) => (store.exists() ? store.find(attachment) : undefined));
+  if (!held && !held6) return [];
+  return podFilterEntries({ ...attachment, ...(held ? { ipv4: held.ip } : {}), ...(held6 ? { ipv6: held6.ip } : {}) });
+}
 
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const vethName = hostVethName(env.containerId, env.ifname);
@@ -18,9 +25,9 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const store = new PodIpStore({ dataDir: conf.dataDir, network: conf.name });
   const store6 = new PodIpStore({ dataDir: conf.dataDir, network: conf.name, family: 6 });
   const attachment = { containerId: env.containerId, ifname: env.ifname };
-  const held = store.exists() ? store.find(attachment) : undefined;
-  const held6 = store6.exists() ? store6.find(attachment) : undefined;
-  const ips = { ...(held ? { ipv4: held.ip } : {}), ...(held6 ? { ipv6: held6.ip } : {}) };
+  // subnet.env first: on a node without the filter the records are read once, when released.
+  const entries = nodeMayFilter(conf.subnetFile) ? filterEntriesOf([store, store6], attachment) : [];
+  log.mark("records");
   const deleteVeth = (): void => {
     const host = openHandle();
     log.mark("netlink");
@@ -33,7 +40,7 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
       host.close();
     }
   };
-  unlistPods((held || held6) && nodeMayFilter(conf.subnetFile) ? podFilterEntries({ ...attachment, ...ips }) : [], deleteVeth);
+  unlistPods(entries, deleteVeth);
   log.mark("filter");
   const released = store.exists() ? store.release(attachment) : undefined;
   const released6 = store6.exists() ? store6.release(attachment) : undefined;

@@ -1,6 +1,7 @@
 // The plugin's log: one JSON line per event, appended to the conflist's logFile. stdout belongs to
 // the CNI result alone, so nothing is ever printed there.
 import { appendFileSync } from "node:fs";
+import { isoTimestamp } from "../ipam/timestamp.js";
 
 export type LogFields = Record<string, unknown>;
 
@@ -19,7 +20,7 @@ export class PluginLog {
   private write(level: string, msg: string, extra: LogFields): void {
     if (!this.file) return;
     try {
-      appendFileSync(this.file, `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.fields, ...extra })}\n`);
+      appendFileSync(this.file, `${JSON.stringify({ time: isoTimestamp(), level, msg, ...this.fields, ...extra })}\n`);
     } catch {
       // A log that cannot be written must not fail the pod's network set-up.
     }

@@ -1,6 +1,6 @@
 // The CNI plugin `weft`: read env and stdin, run one verb, print the result or the spec's error JSON.
 // stdout carries only that; logs go to the conflist's logFile. The executable's entry point
-// (cni/sea-main.ts) answers --version and runs this with its code cache.
+// (cni/sea-main.ts) answers --version and runs this with its code cache (cni/sea-asset.ts).
 import { readFileSync, writeSync } from "node:fs";
 import { cmdAdd } from "./add.js";
 import { cmdCheck } from "./check.js";
@@ -31,6 +31,8 @@ function run(): number {
   let cniVersion = LATEST_VERSION;
   let log = new PluginLog(undefined);
   const started = process.hrtime.bigint();
+  // Node's start and the loading of this verb's code, before the first mark (process.uptime loads no module).
+  const loadedMs = Math.round(process.uptime() * 1e5) / 100;
   try {
     const env = readCniEnv(process.env);
     const raw = parseStdinJson(readStdin());
@@ -64,7 +66,7 @@ function run(): number {
         cmdStatus(conf);
         break;
     }
-    log.info("done", { ms: Number(process.hrtime.bigint() - started) / 1e6, steps: log.steps });
+    log.info("done", { ms: Number(process.hrtime.bigint() - started) / 1e6, steps: log.steps, loadedMs });
     return 0;
   } catch (err) {
     const cniErr = translateError(err);

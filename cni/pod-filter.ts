@@ -1,9 +1,11 @@
 // The pod's entry in weftd's anti-spoofing set (see POD_FILTER): listed at ADD, once the veth exists,
 // unlisted at DEL and GC, looked up by CHECK. When weftd runs without the filter there is no table and
 // nothing to list: no rule can then drop the pod's frames either, so the pod is attached unfiltered
-// and the log says so. subnet.env says whether the filter is on (WEFT_ANTI_SPOOFING); where it is off
-// the set is not touched at all: the kernel aborts an nf_tables batch for a missing table only after
-// 8-19 ms of work, more than the rest of the plugin's own.
+// and the log says so. subnet.env says whether the filter is on (WEFT_ANTI_SPOOFING); where it is off,
+// or does not say, the set is not touched at all: the kernel aborts an nf_tables batch for a missing
+// table only after 8-19 ms of work, more than the rest of the plugin's own. Not saying means no weft
+// filter: weftd writes the key before it makes the table, so a subnet.env without it was written by
+// flanneld (weft's plugin on a flannel node) or by a weftd older than the filter, and neither made one.
 // A dual-stack pod's IPv6 and link-local addresses are also listed as the targets its neighbour
 // advertisements may name (POD_ND_TARGETS), with the same keys.
 import { ndTargetEntries, POD_FILTER, POD_FILTER6, POD_ND_TARGETS, type PodFilterEntry } from "../ipam/attachment.js";
@@ -25,13 +27,16 @@ function withSets<T>(fn: (sets: NftSetHandle) => T): T {
   }
 }
 
+/** Whether subnet.env's word (WEFT_ANTI_SPOOFING, undefined when absent) says the filter may be on. */
+export const filterMayBeOn = (antiSpoofing: boolean | undefined): boolean => antiSpoofing === true;
+
 /**
- * Whether this node may have the filter: false only when subnet.env says weftd runs without it.
- * A file that cannot be read says nothing (DEL must still remove an entry that may be there).
+ * Whether this node may have the filter: only when subnet.env says weftd keeps it. A file that cannot
+ * be read says nothing, so it may (DEL must still remove an entry that may be there).
  */
 export function nodeMayFilter(subnetFile: string): boolean {
   try {
-    return readSubnetEnv(subnetFile).antiSpoofing !== false;
+    return filterMayBeOn(readSubnetEnv(subnetFile).antiSpoofing);
   } catch {
     return true;
   }
@@ -51,12 +56,14 @@ function addNdTargets(sets: NftSetHandle, keys: Buffer[]): void {
 
 /**
  * Adds the pod's entries (one per address; a dual-stack pod's IPv6 ones to the IPv6 set, and its
- * advertisement targets); returns false when this node has no filter. `filterOn`: subnet.env's word.
+ * advertisement targets); returns false when this node has no filter. `filterOn`: subnet.env's word
+ * (undefined when it has none).
  */
 export function listPod(entries: PodFilterEntry[], filterOn: boolean | undefined, log: PluginLog): boolean {
   const entry = entries[0] as PodFilterEntry;
-  if (filterOn === false) {
-    log.info("no anti-spoofing filter on this node (subnet.env: weftd runs without it); pod attached unfiltered", { hostVeth: entry.hostVeth });
+  if (!filterMayBeOn(filterOn)) {
+    const why = filterOn === false ? "weftd runs without it" : "no WEFT_ANTI_SPOOFING, so not written by a weftd that keeps one";
+    log.info(`no anti-spoofing filter on this node (subnet.env: ${why}); pod attached unfiltered`, { hostVeth: entry.hostVeth });
     return false;
   }
   try {
@@ -69,8 +76,7 @@ export function listPod(entries: PodFilterEntry[], filterOn: boolean | undefined
     return true;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    const why = filterOn ? "the anti-spoofing filter is not in place yet; weftd lists the pod when it makes it" : "no anti-spoofing filter on this node (weftd runs without it); pod attached unfiltered";
-    log.info(why, { hostVeth: entry.hostVeth });
+    log.info("the anti-spoofing filter is not in place yet; weftd lists the pod when it makes it", { hostVeth: entry.hostVeth });
     return false;
   }
 }

@@ -1,15 +1,6 @@
-// V8 settings for a daemon that runs for months beside the pods. Imported first by weftd's entry point,
-// before anything else is loaded (a single executable takes no V8 flags on its command line).
-//
-// weftd's JavaScript mostly waits: on etcd, on netlink, on the rule writers' processes. V8's optimising
-// compiler (TurboFan) kept compiling and replacing code for the whole life of the process, its code and
-// the compiler's own allocations adding to the old generation and to malloc's heaps, and RSS climbed
-// ~6 % in a 20-minute soak with no leak (the live heap flat). Without it — the interpreter and the
-// baseline compiler only — and with V8 favouring size (its old generation grows by 2 MB steps instead of
-// 8 MB), RSS stays where it is after the first minute.
-// Measured (docs/reliability.md, docs/benchmarks.md): soak RSS +1 % against +6 % in the same 20-minute
-// run, +0.3 to +2.0 % over 30 minutes; at 1,000 nodes join 1.06–1.14 s against 1.18–1.20 s, churn p99
-// unchanged, CPU in churn 7.3–7.8 % of a core against 5.0–5.7 %.
+// Sets weftd's V8 settings (daemon/v8-flags.ts says which and why). Imported first by weftd's entry
+// point, before anything else is loaded: V8 flags apply to what is compiled after them.
 import { setFlagsFromString } from "node:v8";
+import { DAEMON_V8_FLAGS } from "./v8-flags.js";
 
-setFlagsFromString("--optimize-for-size --no-opt");
+setFlagsFromString(DAEMON_V8_FLAGS);

@@ -58,6 +58,14 @@ describe("subnet.env", () => {
     expect(() => parseSubnetEnv(`${flannel}WEFT_PUBLIC_IP=fd00::zz\n`)).toThrow(/WEFT_PUBLIC_IP="fd00::zz" is not an IP address/);
   });
 
+  it("takes WEFT_PUBLIC_IP of either family and refuses what is not an address", () => {
+    const base = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\n";
+    for (const ip of ["192.168.56.11", "0.0.0.0", "fd00:56::b", "::1", "2001:db8:0:0:0:0:0:1"]) expect(parseSubnetEnv(`${base}WEFT_PUBLIC_IP=${ip}\n`).publicIp).toBe(ip);
+    for (const ip of ["192.168.56", "192.168.56.256", "10.0.0.1.2", "node1", "fd00:::1", "1:2:3:4:5:6:7:8:9", ""]) {
+      expect(() => parseSubnetEnv(`${base}WEFT_PUBLIC_IP=${ip}\n`), ip).toThrow(/WEFT_PUBLIC_IP=".*" is not an IP address/);
+    }
+  });
+
   it("says weftd has not written it when it is missing", () => {
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(SubnetEnvMissingError);
     expect(() => readSubnetEnv("/nonexistent/weft/subnet.env")).toThrow(/weftd has not written it yet/);

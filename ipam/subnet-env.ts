@@ -3,10 +3,9 @@
 // FLANNEL_IPV6_SUBNET likewise for IPv6. As flannel writes it, a family the network lacks has no lines:
 // an IPv6-only node's file has no FLANNEL_NETWORK or FLANNEL_SUBNET.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { isIP } from "node:net";
 import { dirname } from "node:path";
-import { Ipv4FormatError, parseIpv4Cidr } from "./ipv4.js";
-import { parseIpv6Cidr } from "./ipv6.js";
+import { Ipv4FormatError, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
+import { ipv6ToBigInt, parseIpv6Cidr } from "./ipv6.js";
 
 /** One family's lines: the whole pod network ("10.244.0.0/16") and this node's gateway/len ("10.244.1.1/24"). */
 export interface FamilyEnv {
@@ -27,8 +26,23 @@ export interface SubnetEnv {
   publicIp?: string;
   /** weft's own addition (WEFT_ANTI_SPOOFING): whether weftd keeps the anti-spoofing filter on this
    * node, so the plugin skips the filter's set where there is none instead of paying for a failed
-   * nf_tables transaction. Absent (a file an older weftd wrote): the plugin tries the set. */
+   * nf_tables transaction. Absent (flanneld's file, or an older weftd's): no weft filter, since weftd
+   * writes the key before it makes the table. */
   antiSpoofing?: boolean;
+}
+
+/**
+ * An IPv4 or IPv6 address, by our own parsers: the plugin reads this file at every ADD and DEL, and
+ * node:net's isIP would load the net module and Node's streams with it (~3 ms of every pod's start).
+ */
+function isIpAddress(text: string): boolean {
+  try {
+    if (text.includes(":")) ipv6ToBigInt(text);
+    else ipv4ToInt(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class SubnetEnvError extends Error {
@@ -63,7 +77,7 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
   const masq = vars.get("FLANNEL_IPMASQ") ?? "false";
   if (masq !== "true" && masq !== "false") throw new SubnetEnvError(`${source}: FLANNEL_IPMASQ="${masq}" must be true or false`);
   const publicIp = vars.get("WEFT_PUBLIC_IP");
-  if (publicIp !== undefined && !isIP(publicIp)) throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IP address`);
+  if (publicIp !== undefined && !isIpAddress(publicIp)) throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IP address`);
   const filter = vars.get("WEFT_ANTI_SPOOFING");
   if (filter !== undefined && filter !== "true" && filter !== "false") throw new SubnetEnvError(`${source}: WEFT_ANTI_SPOOFING="${filter}" must be true or false`);
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// Builds the three single executables (Node SEA) and the lab CLI:
-//   TypeScript --esbuild--> one CommonJS bundle --node --experimental-sea-config--> blob
-//   --postject--> a copy of the node binary that runs the bundle with nothing else installed.
-// koffi's native library rides along as an SEA asset (see netlink/koffi-loader.ts).
+// Builds the one single executable (Node SEA) and the lab CLI:
+//   TypeScript --esbuild--> CommonJS bundles --node --experimental-sea-config--> blob
+//   --postject--> a copy of the node binary that runs them with nothing else installed.
+// The executable is the CNI plugin, weftd or ipamctl by the name it is called with (dist/bin/weftd and
+// dist/bin/ipamctl are symbolic links to dist/bin/weft) or by its first argument (cni/sea-role.ts).
+// Its main script is a small entry point; each role's bundle is an SEA asset that the entry point
+// compiles only when that role runs (cni/sea-asset.ts). koffi's native library and etcd3's protos ride
+// along as assets too (see netlink/koffi-loader.ts, scripts/sea-etcd-protos.cjs).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,12 +20,16 @@ const require = createRequire(import.meta.url);
 const dist = join(root, "dist");
 const work = join(dist, "build");
 
-const EXECUTABLES = [
-  // The plugin's code rides as an asset that its entry point compiles with a code cache per verb (cni/sea-main.ts).
-  { name: "weft", entry: "cni/sea-main.ts", plugin: "cni/main.ts", hotPath: true },
-  { name: "weftd", entry: "daemon/main.ts", etcd: true },
-  { name: "ipamctl", entry: "cli/ipamctl.ts", etcd: true },
+const EXECUTABLE = { name: "weft", entry: "cni/sea-main.ts" };
+// Each role's code, as the asset the entry point runs for it (with a code cache per role, and per verb
+// for the plugin). The plugin's start runs the entry point and plugin.js only: both are on the hot path.
+const ROLES = [
+  { asset: "plugin.js", entry: "cni/main.ts", hotPath: true },
+  { asset: "weftd.js", entry: "daemon/main.ts", etcd: true },
+  { asset: "ipamctl.js", entry: "cli/ipamctl.ts", etcd: true },
 ];
+// The names the roles answer to, as links to the one file (relative: the folder can move).
+const LINKS = ["weftd", "ipamctl"];
 const ETCD_PROTOS = ["kv.proto", "auth.proto", "rpc.proto"];
 const ETCD_PROTO_PATH = "`${__dirname}/../proto/rpc.proto`";
 
@@ -42,7 +50,8 @@ const SCRIPTS = [
 ];
 
 // The CNI plugin is exec'd for every pod: none of these may reach its bundle.
-const FORBIDDEN_ON_HOT_PATH = ["etcd3", "@grpc/", "grpc", "pino", "prom-client", "yargs", "node:http", "node:https", "node:crypto", "http", "https", "crypto"];
+// node:net (even for isIP) loads Node's streams with it: ~3 ms of every pod's start.
+const FORBIDDEN_ON_HOT_PATH = ["etcd3", "@grpc/", "grpc", "pino", "prom-client", "yargs", "node:http", "node:https", "node:crypto", "http", "https", "crypto", "node:net", "net", "node:stream", "stream"];
 
 /** The first 16 hex digits of the SHA-256 of some files: names cache files by what they hold. */
 function shortHash(...files) {
@@ -124,6 +133,15 @@ function makeExecutable(name, bundleFile, assets) {
   return out;
 }
 
+/** dist/bin/<link> -> <name>, replacing whatever was there (an earlier build's separate executables). */
+function linkRoles(name) {
+  for (const link of LINKS) {
+    const path = join(dist, "bin", link);
+    rmSync(path, { force: true });
+    symlinkSync(name, path);
+  }
+}
+
 async function main() {
   const started = Date.now();
   mkdirSync(join(dist, "bin"), { recursive: true });
@@ -136,33 +154,28 @@ async function main() {
   const protoDir = join(root, "node_modules", "etcd3", "proto");
   const protoHash = shortHash(...ETCD_PROTOS.map((p) => join(protoDir, p)));
   const protoBanner = readFileSync(join(root, "scripts", "sea-etcd-protos.cjs"), "utf8").replace("__WEFT_PROTO_HASH__", JSON.stringify(protoHash));
-  const bundles = await Promise.all(
-    EXECUTABLES.map(async (exe) => {
-      const file = join(work, `${exe.name}.cjs`);
-      const extra = exe.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : {};
-      const assets = {};
-      let hashes = {};
-      if (exe.plugin) {
-        assets["plugin.js"] = join(work, `${exe.name}-plugin.cjs`);
-        const meta = await bundle(exe.plugin, assets["plugin.js"], defines);
-        if (exe.hotPath) assertHotPathClean(exe.name, meta);
-        hashes = { __WEFT_PLUGIN_HASH__: JSON.stringify(shortHash(assets["plugin.js"])) };
-      }
-      const meta = await bundle(exe.entry, file, { ...defines, ...hashes }, extra);
-      if (exe.hotPath) assertHotPathClean(exe.name, meta);
-      return { ...exe, file, assets };
+  const assets = { "koffi.node": koffiPath };
+  for (const p of ETCD_PROTOS) assets[`etcd3/${p}`] = join(protoDir, p);
+  const hashes = {};
+  await Promise.all(
+    ROLES.map(async (role) => {
+      const file = join(work, role.asset.replace(/\.js$/, ".cjs"));
+      const extra = role.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : {};
+      const meta = await bundle(role.entry, file, defines, extra);
+      if (role.hotPath) assertHotPathClean(role.asset, meta);
+      assets[role.asset] = file;
+      hashes[role.asset] = shortHash(file);
     }),
   );
+  const entryFile = join(work, `${EXECUTABLE.name}.cjs`);
+  assertHotPathClean(EXECUTABLE.name, await bundle(EXECUTABLE.entry, entryFile, { ...defines, __WEFT_ASSET_HASHES__: JSON.stringify(hashes) }));
   for (const s of SCRIPTS) {
     // The lab runs from the source tree with the npm packages: plain node, no SEA, koffi from node_modules.
     await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ });
   }
-  for (const b of bundles) {
-    const assets = { "koffi.node": koffiPath, ...b.assets };
-    if (b.etcd) for (const p of ETCD_PROTOS) assets[`etcd3/${p}`] = join(protoDir, p);
-    const out = makeExecutable(b.name, b.file, assets);
-    console.log(`built ${out.replace(`${root}/`, "")}`);
-  }
+  const out = makeExecutable(EXECUTABLE.name, entryFile, assets);
+  linkRoles(EXECUTABLE.name);
+  console.log(`built ${out.replace(`${root}/`, "")} (and ${LINKS.map((l) => `dist/bin/${l}`).join(", ")}, links to it)`);
   console.log(`build done in ${((Date.now() - started) / 1000).toFixed(1)} s (version ${version()})`);
 }
 

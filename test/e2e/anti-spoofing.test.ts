@@ -4,7 +4,7 @@
 // advertising another's IPv6 address or the gateway's (unsolicited, or answering solicitations)
 // poisons no neighbour entry. Without the filter each works.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,7 +78,8 @@ beforeAll(() => {
   requireBuiltPlugin();
   node = pool.create();
   dir = mkdtempSync(join(tmpdir(), "weft-as-"));
-  writeFileSync(join(dir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=${GATEWAY}/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+  // As weftd with the filter writes it (before it makes the table).
+  writeFileSync(join(dir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=${GATEWAY}/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\nWEFT_ANTI_SPOOFING=true\n`);
   conf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "data"), logFile: join(dir, "weft.log") };
 });
 
@@ -292,7 +293,7 @@ describe("the anti-spoofing filter on a dual-stack node: a neighbour advertiseme
   beforeAll(() => {
     ds = pool.create();
     dsDir = mkdtempSync(join(tmpdir(), "weft-as6-"));
-    writeFileSync(join(dsDir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.4.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=${GW6}/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+    writeFileSync(join(dsDir, "subnet.env"), `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.4.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=${GW6}/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\nWEFT_ANTI_SPOOFING=true\n`);
     dsConf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(dsDir, "subnet.env"), dataDir: join(dsDir, "data"), logFile: join(dsDir, "weft.log") };
   });
 
@@ -373,3 +374,39 @@ function claimByArp(from: Pod, ip: string): void {
     // no reply comes back to a forged sender
   }
 }
+
+describe("a subnet.env that does not say WEFT_ANTI_SPOOFING (flanneld's, or a weftd's older than the filter)", () => {
+  it("means no weft filter: ADD, CHECK and DEL leave the set alone, even where one exists", () => {
+    const bare = pool.create();
+    const bareDir = mkdtempSync(join(tmpdir(), "weft-asx-"));
+    try {
+      writeFileSync(join(bareDir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.6.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+      const bareConf = { cniVersion: "1.1.0", name: "weft", type: "weft", subnetFile: join(bareDir, "subnet.env"), dataDir: join(bareDir, "data"), logFile: join(bareDir, "weft.log") };
+      const inBare = (cmd: string, args: string[], input?: string): string => execFileSync("ip", ["netns", "exec", bare, cmd, ...args], { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+      // A set the plugin would list pods in if it tried: it must not try (each try is an nf_tables batch).
+      inBare("nft", ["-f", "-"], `table bridge ${POD_FILTER.table} {\n  set ${POD_FILTER.set} { type ifname . ether_addr . ipv4_addr; }\n}\n`);
+      type SetListing = { nftables: { set?: { elem?: { concat: (string | number)[] }[] } }[] };
+      const listed = () =>
+        (JSON.parse(inBare("nft", ["-j", "list", "set", "bridge", POD_FILTER.table, POD_FILTER.set])) as SetListing).nftables
+          .flatMap((i) => i.set?.elem ?? [])
+          .map((e) => `${e.concat[0]} ${e.concat[2]}`);
+      const podNs = pool.create();
+      const env = { CNI_CONTAINERID: "ctr-x", CNI_NETNS: netnsPath(podNs), CNI_IFNAME: "eth0" };
+      const add = runPlugin({ nodeNetns: bare, command: "ADD", config: bareConf, env });
+      expect(add.code).toBe(0);
+      const ip = (add.json?.ips as { address: string }[])[0]!.address.split("/")[0]!;
+      const veth = (add.json?.interfaces as { name: string }[])[1]!.name;
+      expect(listed()).toEqual([]);
+      // An entry put there by someone else stays: DEL does not try the set either.
+      inBare("nft", ["add", "element", "bridge", POD_FILTER.table, POD_FILTER.set, `{ "${veth}" . ${podMacFor(ip)} . ${ip} }`]);
+      const check = runPlugin({ nodeNetns: bare, command: "CHECK", config: { ...bareConf, prevResult: add.json }, env });
+      expect(check.code).toBe(0);
+      expect(runPlugin({ nodeNetns: bare, command: "DEL", config: bareConf, env }).code).toBe(0);
+      expect(ipJson<unknown[]>(bare, ["link", "show", "type", "veth"])).toEqual([]);
+      expect(listed()).toEqual([`${veth} ${ip}`]);
+      expect(readFileSync(join(bareDir, "weft.log"), "utf8")).toMatch(/no anti-spoofing filter on this node \(subnet.env: no WEFT_ANTI_SPOOFING/);
+    } finally {
+      rmSync(bareDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostVethName } from "../../ipam/attachment.js";
 import { requireBuiltPlugin, runPlugin } from "../helpers/cni.js";
 import { ipJson, NetnsPool, netnsPath, run } from "../helpers/netns.js";
 
@@ -103,6 +104,27 @@ describe("ADD and DEL", () => {
     expect(heldIps()).toEqual([]);
     expect(hostVeths()).toEqual([]);
     expect(ipJson<IpLink[]>(pod, ["link"]).map((l) => l.ifname)).toEqual(["lo"]);
+  });
+
+  it("replaces a host veth an interrupted ADD of the same attachment left, and fails (leaving nothing) when the pod's interface name is taken", () => {
+    const pod = pool.create();
+    const name = hostVethName("ctr-left", "eth0");
+    run("ip", ["-n", node, "link", "add", name, "type", "veth", "peer", "name", "stale0"]);
+    const r = add("ctr-left", pod);
+    expect(r.code).toBe(0);
+    const veth = ipJson<{ ifname: string; master?: string }[]>(node, ["link", "show", name])[0];
+    expect(veth?.master).toBe("cni0");
+    expect(hostVeths()).toEqual([name]); // the old pair (with its stale0 end) is gone
+    expect(ipJson<{ ifname: string }[]>(pod, ["link", "show", "eth0"])[0]?.ifname).toBe("eth0");
+    expect(del("ctr-left", pod).code).toBe(0);
+
+    const busy = pool.create();
+    run("ip", ["-n", busy, "link", "add", "eth0", "type", "veth", "peer", "name", "other0"]);
+    const failed = add("ctr-busy", busy);
+    expect(failed.code).toBe(1);
+    expect(JSON.stringify(failed.json)).toMatch(/exists/);
+    expect(hostVeths()).toEqual([]);
+    expect(heldIps()).toEqual([]);
   });
 
   it("DEL is idempotent: twice, an unknown container, and a namespace that is gone all succeed", () => {
@@ -295,6 +317,8 @@ describe("the executable's code cache", () => {
       expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD))).toEqual([]);
       const file = cacheFile("ADD");
       expect(file).toMatch(/^weft-[0-9a-f]{16}-ADD\.jscache$/);
+      // The executable compiled the plugin's code alone: weftd's and ipamctl's left no cache.
+      expect(readdirSync(cacheDir).filter((f) => !/^(weft|koffi)-/.test(f))).toEqual([]);
       const first = inode(file!);
       expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(10_000);
 

@@ -77,18 +77,23 @@ describe("deploy/weft.yml", () => {
     expect(network?.subnetFile).toBe(cfg.subnetFile);
     expect(mounts.some((m) => m.name === "cni-data" && network!.dataDir.startsWith(m.mountPath))).toBe(true);
     for (const init of pod.initContainers) expect(init.command.join(" ")).toMatch(/cp .* \S+\.tmp && .*mv -f \S+\.tmp /);
+    // The one executable: the daemon through its weftd link, the plugin installed from the file itself.
+    expect(weftd.command).toEqual(["/usr/local/bin/weftd"]);
+    expect(pod.initContainers.find((c) => c.name === "install-cni-plugin")!.command.join(" ")).toMatch(/^\/bin\/sh -c cp \/usr\/local\/bin\/weft \/opt\/cni\/bin\/\.weft\.tmp /);
   });
 });
 
 describe("deploy/Containerfile", () => {
-  it("builds in a node stage and copies the three binaries into a slim image with iptables", () => {
+  it("builds in a node stage and copies the one executable, with its links, into a slim image with iptables", () => {
     const text = readFileSync(resolve(ROOT, "deploy/Containerfile"), "utf8");
     const stages = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     expect(stages).toEqual(["docker.io/library/node:20-bookworm", "docker.io/library/debian:bookworm-slim"]);
     expect(text).toMatch(/npm ci/);
     expect(text).toMatch(/npm run build/);
     expect(text).toMatch(/install -y --no-install-recommends iptables nftables/);
-    expect(text).toMatch(/COPY --from=build \/src\/dist\/bin\/weft \/src\/dist\/bin\/weftd \/src\/dist\/bin\/ipamctl \/usr\/local\/bin\//);
+    expect([...text.matchAll(/^COPY --from=build (.+)$/gm)].map((m) => m[1])).toEqual(["/src/dist/bin/weft /usr/local/bin/weft"]);
+    expect(text).toMatch(/^RUN ln -s weft \/usr\/local\/bin\/weftd && ln -s weft \/usr\/local\/bin\/ipamctl$/m);
+    expect(text).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/weftd"\]$/m);
     for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of m[1]!.split(" ")) if (src !== ".") expect(existsSync(resolve(ROOT, src)), src).toBe(true);
   });
 });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs weft from the synced folder: the plugin, the conflist, ipamctl and weftd as a systemd unit.
+# Installs weft from the synced folder: the plugin, the conflist, and the one executable again as
+# /usr/local/bin/weft with weftd and ipamctl as links to it (weftd runs as a systemd unit).
 set -euo pipefail
 ip="$1"
 etcd="$2"
 install -m 0755 /vagrant/dist/bin/weft /opt/cni/bin/.weft.tmp && mv -f /opt/cni/bin/.weft.tmp /opt/cni/bin/weft
-install -m 0755 /vagrant/dist/bin/weftd /vagrant/dist/bin/ipamctl /usr/local/bin/
+install -m 0755 /vagrant/dist/bin/weft /usr/local/bin/weft
+ln -sf weft /usr/local/bin/weftd && ln -sf weft /usr/local/bin/ipamctl
 install -m 0644 /vagrant/cni/examples/10-weft-portmap.conflist /etc/cni/net.d/10-weft.conflist
 
 # VXLAN must use the private network: find the interface that holds this node's address. The
