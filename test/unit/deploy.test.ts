@@ -65,7 +65,7 @@ describe("deploy/weft.yml", () => {
     expect(weftd.env.find((e) => e.name === "WEFTD_ETCD_ENDPOINTS")?.valueFrom?.configMapKeyRef).toEqual({ name: "weft-config", key: "etcd-endpoints" });
     // the daemon's own flag parser accepts the args
     expect(parseDaemonArgs(weftd.args, "test")).toMatchObject({ netConf: "/etc/weft/net-conf.json", ipMasq: true, subnetFile: "/run/weft/subnet.env" });
-    expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni"]);
+    expect(pod.volumes.map((v) => v.hostPath?.path).filter(Boolean).sort()).toEqual(["/etc/cni/net.d", "/opt/cni/bin", "/run/weft", "/run/xtables.lock", "/var/lib/cni", "/var/lib/weft"]);
     // Nothing told twice: weftd reads the conflist the runtime reads (mounted where the runtime has it)
     // and finds the plugin's records and subnet.env through it; the one path it is given is the same.
     expect(weftd.args.some((a) => /--data-dir|--cni-network/.test(a))).toBe(false);
