@@ -5,7 +5,7 @@ const lease = (subnet: string, publicIp: string, ipv6?: string) => ({
   key: subnet.replace("/", "-"),
   value: "",
   etcdLeaseId: "7",
-  modRevision: "1",
+  modRevision: "1", createRevision: "1",
   lease: { ipv4: { subnet, publicIp, vtepMac: "02:00:00:00:00:01" }, backendType: "vxlan" as const, vni: 1, expiresAt: new Date(0), ...(ipv6 ? { ipv6: { subnet: ipv6, publicIp: "fd00:56::1", vtepMac: "02:00:00:00:01:01" } } : {}) },
   ttl: { remaining: 500, granted: 600 },
 });

@@ -64,6 +64,19 @@ describe("EtcdSubnetManager", () => {
     expect(JSON.parse(value)).toEqual({ PublicIP: expect.stringMatching(/^192\.168\.56\./), BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: expect.stringMatching(/^0a:/) } });
   }, 30_000);
 
+  it("never gives two concurrent dual-stack nodes one subnet of either family (their keys differ, so the claim alone cannot tell)", async () => {
+    // 3 IPv6 subnets and 3 IPv4 ones for 3 nodes at once: random picks collide in most rounds.
+    await putConfig({ Network: "10.250.0.0/28", SubnetLen: 30, EnableIPv6: true, IPv6Network: "fd00:10:250::/62", IPv6SubnetLen: 64 });
+    const dual = (i: number) => ({ ...attrs(i), ipv6: { publicIp: `fd00:56::${i}`, vtepMac: `0a:00:00:00:01:${i.toString(16).padStart(2, "0")}` } });
+    for (let round = 0; round < 5; round++) {
+      await client.delete().prefix(`${prefix}/subnets/`);
+      const leases = await Promise.all([1, 2, 3].map((i) => new EtcdSubnetManager(client, { prefix }).acquireLease(dual(round * 10 + i))));
+      expect(new Set(leases.map((l) => l.ipv6!.subnet)).size).toBe(3);
+      expect(new Set(leases.map((l) => l.ipv4!.subnet)).size).toBe(3);
+      expect(Object.keys(await client.getAll().prefix(`${prefix}/subnets/`).strings())).toHaveLength(3);
+    }
+  }, 30_000);
+
   it("leases a dual-stack network's two subnets in one key as flannel writes it, keeps both on reuse, and turns a node's IPv4 lease dual-stack in place", async () => {
     await putConfig({ Network: "10.248.0.0/16", EnableIPv6: true, IPv6Network: "fd00:10:248::/56" });
     const dual = (i: number) => ({ ...attrs(i), ipv6: { publicIp: `fd00:56::${i}`, vtepMac: `0a:00:00:00:01:${i.toString(16).padStart(2, "0")}` } });

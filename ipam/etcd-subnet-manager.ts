@@ -30,6 +30,8 @@ export interface RawLease {
   value: string;
   etcdLeaseId: string;
   modRevision: string;
+  /** The revision the key was created at: who claimed first. */
+  createRevision: string;
   lease?: Lease;
   error?: Error;
 }
@@ -76,7 +78,7 @@ export class EtcdSubnetManager implements SubnetManager {
     const res = await this.client.getAll().prefix(this.subnetsPrefix).exec();
     const leases = res.kvs.map((kv): RawLease => {
       const key = kv.key.toString().slice(this.subnetsPrefix.length);
-      const raw: RawLease = { key, value: kv.value.toString(), etcdLeaseId: kv.lease, modRevision: kv.mod_revision };
+      const raw: RawLease = { key, value: kv.value.toString(), etcdLeaseId: kv.lease, modRevision: kv.mod_revision, createRevision: kv.create_revision };
       try {
         raw.lease = decodeLease(key, raw.value, new Date(0));
       } catch (err) {
@@ -144,13 +146,29 @@ export class EtcdSubnetManager implements SubnetManager {
           ? this.client.if(key, "Mod", "==", mine.modRevision).then(put)
           : this.client.if(oldKey as string, "Mod", "==", mine.modRevision).and(key, "Create", "==", 0).then(this.client.delete().key(oldKey as string), put);
       const res = await txn.commit();
-      if (res.succeeded) {
+      if (res.succeeded && (await this.keptAgainstEarlierClaims(key, lease, res.header.revision))) {
         this.remember(leaseName(lease), etcdLease);
         return lease;
       }
       await etcdLease.revoke(); // lost the race for this subnet: try again with a fresh read
     }
     throw new LeaseError(`could not claim a subnet after ${CLAIM_ATTEMPTS} attempts: other nodes kept taking the same subnets; will retry`);
+  }
+
+  /**
+   * A dual-stack key names two subnets, so two nodes can create different keys sharing one subnet (the
+   * same IPv6 subnet beside different IPv4 ones, or the reverse). After a claim, the earlier key by
+   * create revision keeps a shared subnet: a later one is withdrawn (only if still as written) and the
+   * claim tried again. Single-family keys are unique by their one subnet: nothing to check.
+   */
+  private async keptAgainstEarlierClaims(key: string, lease: Lease, revision: string): Promise<boolean> {
+    if (!lease.ipv4 || !lease.ipv6) return true;
+    const ours = (f: Family) => leasePart(lease, f)?.subnet;
+    const { leases } = await this.listRaw();
+    const earlier = leases.find((l) => `${this.subnetsPrefix}${l.key}` !== key && BigInt(l.createRevision) < BigInt(revision) && ([4, 6] as const).some((f) => ours(f) !== undefined && (l.lease ? leasePart(l.lease, f)?.subnet : safeKeySubnet(l.key, f)) === ours(f)));
+    if (!earlier) return true;
+    await this.client.if(key, "Mod", "==", revision).then(this.client.delete().key(key)).commit();
+    return false;
   }
 
   async renewLease(lease: Lease): Promise<Lease> {
