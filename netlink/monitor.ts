@@ -4,7 +4,7 @@
 // drift where it happened instead of re-reading every table on a timer. When the socket's buffer
 // overflows the kernel drops notifications and says so (ENOBUFS): the reader then knows it must look
 // at everything once.
-import { AF_NETLINK, RTM } from "./codec/constants.js";
+import { AF_NETLINK, EINTR, NETLINK_ROUTE, RTM, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "./codec/constants.js";
 import { parseMessages } from "./codec/message.js";
 import { parseLink } from "./codec/link.js";
 import { parseNeigh } from "./codec/neighbour.js";
@@ -14,16 +14,11 @@ import { getLibc, type Libc } from "./ffi.js";
 import { inNetns } from "./netns.js";
 import type { Link, Neighbour, Route } from "./types.js";
 
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_ROUTE = 0;
-const SOL_NETLINK = 270;
 const NETLINK_ADD_MEMBERSHIP = 1;
 const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
-const EINTR = 4;
 const ENOBUFS = 105;
 
 /** rtnetlink multicast groups (RTNLGRP_*). */

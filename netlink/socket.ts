@@ -2,18 +2,13 @@
 // with sequence numbers, waits for the ACK (or the error, decoded with the kernel's extended-ACK
 // text), and collects multipart dump replies.
 import { beginMessage, finishMessage, parseErrorReply, parseMessages, type NetlinkMessage } from "./codec/message.js";
-import { AF_NETLINK, NLM_F, NLMSG } from "./codec/constants.js";
+import { AF_NETLINK, EINTR, NETLINK_ROUTE, NLM_F, NLMSG, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "./codec/constants.js";
 import type { Request } from "./codec/request.js";
 import { NetlinkError, netlinkError } from "./errors.js";
 import { getLibc, type Libc } from "./ffi.js";
 
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_ROUTE = 0;
-const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const EINTR = 4;
 // Dump replies come in datagrams of up to 32 KiB on large-page systems; keep headroom.
 const RECV_BUFFER_BYTES = 256 * 1024;
 /**

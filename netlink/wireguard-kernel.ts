@@ -1,6 +1,6 @@
 // Kernel WireGuard devices driven over generic netlink (family "wireguard"), behind the same
 // WireguardControl interface as the userspace (wireguard-go UAPI) implementation.
-import { NLM_F } from "./codec/constants.js";
+import { EINTR, NLM_F } from "./codec/constants.js";
 import type { GenlFamily } from "./codec/genetlink.js";
 import { buildGetDevice, parseDeviceMessages, WG_GENL_NAME } from "./codec/wireguard.js";
 import { buildSetDevice } from "./codec/wireguard-set.js";
@@ -10,7 +10,6 @@ import type { NetlinkSocket } from "./socket.js";
 import type { WgDevice, WgDeviceConfig, WireguardControl } from "./wireguard-types.js";
 
 const ENOENT = 2;
-const EINTR = 4;
 const EOPNOTSUPP = 95;
 const DUMP_ATTEMPTS = 3;
 

@@ -7,6 +7,13 @@ export const AF_BRIDGE = 7;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
 
+/** socket(2) and setsockopt(2) values a netlink socket is opened with. */
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const NETLINK_ROUTE = 0;
+export const SOL_NETLINK = 270;
+export const EINTR = 4;
+
 export const NLMSG_HDRLEN = 16;
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
 

@@ -2,15 +2,13 @@
 // reconcile only every 10 minutes and a resync every minute, and still puts back within a second what
 // someone else removes or alters (a route, an ARP entry, an FDB entry), removes a weft route no lease
 // wants, and reconciles everything once when its device is set down — counted in its metrics.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEtcd, type EtcdServer } from "../helpers/etcd.js";
-import { ipJson, NetnsPool, run } from "../helpers/netns.js";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ipJson, run } from "../helpers/netns.js";
+import { useNodeNamespace } from "../helpers/node-namespace.js";
 
-const WEFTD = resolve(import.meta.dirname, "../../dist/bin/weftd");
 const PREFIX = "/weft/network";
 const IP = "10.96.50.1";
 const REMOTES = [
@@ -19,12 +17,9 @@ const REMOTES = [
 ];
 
 describe("drift repair from the kernel's notifications", () => {
-  const pool = new NetnsPool("dr");
-  let dir = "";
+  const node = useNodeNamespace("dr", IP);
   let netns = "";
-  let etcd: EtcdServer;
-  let weftd: ChildProcess | undefined;
-  let log = "";
+  let log = (): string => "";
 
   const metric = (name: string): number => {
     const r = spawnSync("ip", ["netns", "exec", netns, "curl", "-s", "http://127.0.0.1:19906/metrics"], { encoding: "utf8" });
@@ -50,7 +45,7 @@ describe("drift repair from the kernel's notifications", () => {
       }
     };
     while (!holds()) {
-      if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}\n${log.slice(-1500)}`);
+      if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}\n${log().slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
     return Date.now() - t0;
@@ -58,28 +53,14 @@ describe("drift repair from the kernel's notifications", () => {
   const same = (): boolean => JSON.stringify(entries()) === JSON.stringify(wanted);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "weft-drift-"));
-    netns = pool.create();
-    run("ip", ["-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"]);
-    run("ip", ["-n", netns, "addr", "add", `${IP}/24`, "dev", "eth0"]);
-    for (const l of ["eth0", "eth1"]) run("ip", ["-n", netns, "link", "set", l, "up"]);
-    etcd = await startEtcd({ netns, host: IP });
-    const etcdctl = (...args: string[]) => run("ip", ["netns", "exec", netns, "etcdctl", `--endpoints=${etcd.endpoint}`, ...args]);
-    for (const r of REMOTES) etcdctl("put", `${PREFIX}/subnets/${r.subnet.replace("/", "-")}`, JSON.stringify({ PublicIP: r.ip, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: r.mac } }));
-    writeFileSync(join(dir, "net-conf.json"), JSON.stringify({ Network: "10.244.0.0/16", Backend: { Type: "vxlan" } }));
-    const args = ["--etcd-endpoints", etcd.endpoint, "--iface", "eth0", "--subnet-file", join(dir, "subnet.env"), "--cni-conf-dir", join(dir, "net.d"), "--healthz-addr", "127.0.0.1:19906", "--resync-interval", "60", "--full-resync-interval", "600", "--net-conf", join(dir, "net-conf.json")];
-    weftd = spawn("ip", ["netns", "exec", netns, WEFTD, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
-    weftd.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    weftd.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    const n = node();
+    netns = n.netns;
+    for (const r of REMOTES) n.etcdctl("put", `${PREFIX}/subnets/${r.subnet.replace("/", "-")}`, JSON.stringify({ PublicIP: r.ip, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: r.mac } }));
+    writeFileSync(join(n.dir, "net-conf.json"), JSON.stringify({ Network: "10.244.0.0/16", Backend: { Type: "vxlan" } }));
+    const args = ["--etcd-endpoints", n.etcd.endpoint, "--iface", "eth0", "--subnet-file", join(n.dir, "subnet.env"), "--cni-conf-dir", join(n.dir, "net.d"), "--healthz-addr", "127.0.0.1:19906", "--resync-interval", "60", "--full-resync-interval", "600", "--net-conf", join(n.dir, "net-conf.json")];
+    log = n.startWeftd(args).log;
     await within(20_000, "both remote nodes programmed", same);
   }, 40_000);
-
-  afterAll(async () => {
-    if (weftd?.exitCode === null) weftd.kill("SIGKILL");
-    await etcd?.stop();
-    pool.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   it("puts back a deleted route, a changed ARP entry and a deleted FDB entry within a second, without a full reconcile", async () => {
     const fullPasses = metric("weft_reconcile_duration_seconds_count");
@@ -92,7 +73,7 @@ describe("drift repair from the kernel's notifications", () => {
     const fdbMs = await within(1_000, "FDB entry restored", same);
     process.stdout.write(`drift repaired from notifications: route ${routeMs} ms, ARP ${arpMs} ms, FDB ${fdbMs} ms\n`);
     expect(metric("weft_reconcile_duration_seconds_count")).toBe(fullPasses);
-    expect(log).toContain("repaired entries someone else removed or changed");
+    expect(log()).toContain("repaired entries someone else removed or changed");
   });
 
   it("removes a weft route that no lease wants", async () => {

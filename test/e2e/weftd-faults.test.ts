@@ -2,19 +2,18 @@
 // down (it waits with backoff and a log line per try, then comes up by itself), and garbage that
 // other writers leave in etcd (logged once, counted, skipped; the valid leases still programmed).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEtcd, type EtcdServer } from "../helpers/etcd.js";
-import { ipJson, NetnsPool, run } from "../helpers/netns.js";
+import type { EtcdServer } from "../helpers/etcd.js";
+import { ipJson, run } from "../helpers/netns.js";
+import { useNodeNamespace, WEFTD } from "../helpers/node-namespace.js";
 
-const WEFTD = resolve(import.meta.dirname, "../../dist/bin/weftd");
 const PREFIX = "/weft/network";
 const IP = "10.98.0.1";
 
 describe("weftd under outside faults", () => {
-  const pool = new NetnsPool("wf");
+  const node = useNodeNamespace("wf", IP);
   let dir = "";
   let netns = "";
   let etcd: EtcdServer;
@@ -36,21 +35,13 @@ describe("weftd under outside faults", () => {
     }
   }
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "weft-faults-"));
-    netns = pool.create();
-    run("ip", ["-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"]);
-    run("ip", ["-n", netns, "addr", "add", `${IP}/24`, "dev", "eth0"]);
-    for (const l of ["eth0", "eth1"]) run("ip", ["-n", netns, "link", "set", l, "up"]);
-    etcd = await startEtcd({ netns, host: IP });
+  beforeAll(() => {
+    ({ dir, netns, etcd } = node());
     writeFileSync(join(dir, "net-conf.json"), JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1 } }));
-  }, 30_000);
+  });
 
-  afterAll(async () => {
+  afterAll(() => {
     if (weftd?.exitCode === null) weftd.kill("SIGKILL");
-    await etcd?.stop();
-    pool.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("started while etcd is down, waits with backoff and a log line per try, and comes up by itself when etcd returns", async () => {
