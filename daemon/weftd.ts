@@ -10,10 +10,9 @@ import { createEtcdClient, explainTlsFailure } from "../ipam/etcd-client.js";
 import { EtcdSubnetManager } from "../ipam/etcd-subnet-manager.js";
 import { networkFamilies, parseNetworkConfig, rangeOf, type NetworkConfig } from "../ipam/network-config.js";
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
-import { syncPodRecords } from "../ipam/pod-mirror.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { leaseName, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
-import { openHandle, readSysctl, setSysctl, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { openHandle, type Link, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
 import type { Logger } from "./log.js";
@@ -22,6 +21,8 @@ import { podPorts, PodRecords } from "./pod-records.js";
 import { EtcdHealth } from "./etcd-health.js";
 import { DaemonMetrics } from "./metrics.js";
 import { KernelSync } from "./kernel-sync.js";
+import { enableForwarding } from "./node-forwarding.js";
+import { PodMirror } from "./pod-mirroring.js";
 import { createBackend } from "./backend/create.js";
 import { describeBackend } from "../ipam/backend-config.js";
 import { addressingOf, firstPublicIp, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
@@ -48,8 +49,8 @@ export class Weftd {
   private readonly leases: RemoteLeases;
   /** A renewal is running or its retry is scheduled: at most one chain of them at a time. */
   private renewing = false;
-  /** Pods are being mirrored to etcd. */
-  private mirroring = false;
+  /** The plugin's pod IPs copied to etcd, for ipamctl's view of the cluster. */
+  private readonly mirror: PodMirror;
   private ownLeaseMissing = false;
   /** After etcd lost its data: no removals until then, while the other nodes claim their subnets back too. */
   private removalsHeldUntil = 0;
@@ -72,6 +73,7 @@ export class Weftd {
     this.h = openHandle();
     const extra = cfg.dataDir || cfg.cniNetwork ? { dataDir: cfg.dataDir ?? "/var/lib/cni/weft", network: cfg.cniNetwork ?? "weft" } : undefined;
     this.leases = new RemoteLeases(() => this.network, this.metrics, () => this.log);
+    this.mirror = new PodMirror(this.client, cfg.etcdPrefix, () => this.log, (err) => this.etcdFailed("mirror pods", err));
     this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
@@ -114,22 +116,6 @@ export class Weftd {
     }
   }
 
-  /**
-   * Service traffic between two pods on the same bridge must pass iptables/nftables (ip6tables for
-   * IPv6), or the reply skips kube-proxy's conntrack un-DNAT and the client drops it.
-   */
-  private ensureBridgeNetfilter(families: (4 | 6)[]): void {
-    for (const family of families) {
-      const key = family === 6 ? "net.bridge.bridge-nf-call-ip6tables" : "net.bridge.bridge-nf-call-iptables";
-      try {
-        if (readSysctl(undefined, key) !== "1") setSysctl(undefined, key, "1");
-        this.log.info({ sysctl: key, value: 1 }, `bridge netfilter on: IPv${family} Services work between pods on one node`);
-      } catch (err) {
-        this.log.warn({ sysctl: key, err: (err as Error).message }, `cannot turn bridge netfilter on (is br_netfilter loaded?): IPv${family} Services between pods on the same node will fail`);
-      }
-    }
-  }
-
   async start(): Promise<void> {
     const cfg = this.cfg;
     this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
@@ -147,10 +133,9 @@ export class Weftd {
     for (const family of networkFamilies(network)) {
       const range = rangeOf(network, family);
       this.underlay[family === 4 ? "ipv4" : "ipv6"] = underlayAddress(this.h, link, family, family === 4 ? cfg.publicIp : cfg.publicIpv6, range?.network ?? "");
-      setSysctl(undefined, family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding", "1");
     }
     this.log = this.log.child({ node: (this.underlay.ipv4 ?? this.underlay.ipv6)?.ip });
-    this.ensureBridgeNetfilter(networkFamilies(network));
+    enableForwarding(networkFamilies(network), this.log);
     this.log.info({ families: networkFamilies(network).map((f) => `IPv${f}`), backend: describeBackend(network.backend), publicIp: this.underlay.ipv4?.ip, publicIpv6: this.underlay.ipv6?.ip, network: network.network || undefined, ipv6Network: network.ipv6?.network }, "network config read");
     const backend = await createBackend(
       { h: this.h, network, underlay: { link, ...this.underlay }, metrics: this.metrics, log: () => this.log },
@@ -262,7 +247,7 @@ export class Weftd {
     const pods = this.listPods();
     const addressing = this.addressing();
     if (addressing) this.rules?.resync(addressing, pods);
-    if (pods) void this.mirrorPods(pods);
+    if (pods && this.lease) void this.mirror.sync(this.lease, pods);
     void this.client
       .get(this.mgr.configKey)
       .exec()
@@ -303,21 +288,6 @@ export class Weftd {
     } catch (err) {
       this.log.error({ err: (err as Error).message, records: this.pods.describe() }, "could not list the plugin's IP records; pods are not mirrored to etcd until they can be read");
       return undefined;
-    }
-  }
-
-  /** One run at a time: while etcd is slow to answer, resyncs do not stack more runs behind it. */
-  private async mirrorPods(allocations: RecordedPod[]): Promise<void> {
-    if (!this.lease || this.mirroring) return;
-    this.mirroring = true;
-    try {
-      const r = await syncPodRecords(this.client, { prefix: this.cfg.etcdPrefix, lease: this.lease, nodeIp: firstPublicIp(this.lease), allocations });
-      if (r.put || r.deleted) this.log.info(r, "mirrored pod IPs to etcd");
-    } catch (err) {
-      this.etcdFailed("mirror pods", err as Error);
-      this.log.warn({ err: (err as Error).message }, "could not mirror pod IPs to etcd; retrying at the next resync");
-    } finally {
-      this.mirroring = false;
     }
   }
 

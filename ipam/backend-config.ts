@@ -1,7 +1,9 @@
 // The network config's Backend object, in flannel's field names and with flannel's defaults for each
 // of its common backends (pkg/backend/vxlan, wireguard, hostgw): a flannel net-conf.json carries over.
 import { NetworkConfigError } from "./config-error.js";
-import { WIREGUARD_KEY } from "./lease-value.js";
+
+/** A WireGuard key: 32 bytes in base64 (44 characters, the last before "=" carrying 4 bits). */
+export const WIREGUARD_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 export interface VxlanBackendConfig {
   type: "vxlan";

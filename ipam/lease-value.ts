@@ -3,13 +3,12 @@
 //   wireguard  {"PublicIP","PublicIPv6","BackendType":"wireguard","BackendData":{"PublicKey","Port"},"BackendV6Data":{…}}
 //   host-gw    {"PublicIP","PublicIPv6","BackendType":"host-gw"}
 // each family's data where the lease has that family, in flannel's field order.
+import { WIREGUARD_KEY } from "./backend-config.js";
 import { canonicalIpv6 } from "./ipv6.js";
 import { MalformedLeaseError, parseLeaseKey, type BackendType, type Lease, type LeaseAttrs, type LeasePart, type LeasePartAttrs } from "./subnet-manager.js";
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-/** A WireGuard key: 32 bytes in base64 (44 characters, the last before "=" carrying 4 bits). */
-export const WIREGUARD_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const BACKEND_TYPES: readonly BackendType[] = ["vxlan", "wireguard", "host-gw"];
 
 /** flannel's PublicIP of a lease without IPv4: its zero IPv4 address (the field has no omitempty). */

@@ -4,7 +4,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { WIREGUARD_KEY } from "../../../ipam/lease-value.js";
+import { WIREGUARD_KEY } from "../../../ipam/backend-config.js";
 
 export interface WireguardKeyPair {
   privateKey: string;
