@@ -4,7 +4,7 @@
 // IPv6 plan (no IPv4 address anywhere in it), a dual-stack lab both, IPv4 first. The IPv6 prefixes are
 // unique-local and documentation ones, and live inside the lab's namespaces only.
 import type { IpFamily } from "../proxy/model.js";
-import type { LabBackend, LabIpFamily, LabState } from "./state.js";
+import type { LabBackend, LabIpFamily, LabState, LabWireguardMode } from "./state.js";
 
 export type { LabIpFamily };
 export const LAB_IP_FAMILIES: LabIpFamily[] = ["ipv4", "ipv6", "dual"];
@@ -65,17 +65,17 @@ export const primaryPlan = (state: LabState): FamilyPlan => PLANS[labFamilies(st
 export const defaultServiceCidr = (f: LabIpFamily): string => familiesOf(f).map((x) => PLANS[x].serviceCidr).join(",");
 
 /** The network config the lab puts in etcd: flannel's fields for the lab's families and backend. */
-export function networkConfig(directRouting: boolean, f: LabIpFamily, backend: LabBackend = "vxlan"): string {
+export function networkConfig(directRouting: boolean, f: LabIpFamily, backend: LabBackend = "vxlan", wireguardMode: LabWireguardMode = "separate"): string {
   const families = familiesOf(f);
   const v4 = families.includes("IPv4") ? { Network: PLANS.IPv4.podNetwork, SubnetLen: 24 } : { EnableIPv4: false };
   const v6 = families.includes("IPv6") ? { EnableIPv6: true, IPv6Network: PLANS.IPv6.podNetwork } : {};
-  const Backend = backend === "wireguard" ? { Type: "wireguard", ListenPort: 51820, ListenPortV6: 51821, Mode: "separate" } : backend === "host-gw" ? { Type: "host-gw" } : { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting };
+  const Backend = backend === "wireguard" ? { Type: "wireguard", ListenPort: 51820, ListenPortV6: 51821, Mode: wireguardMode } : backend === "host-gw" ? { Type: "host-gw" } : { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting };
   return JSON.stringify({ ...v4, ...v6, Backend });
 }
 
 /** How pod traffic crosses between nodes, for the status and the report. */
-export function crossNodeMode(options: { directRouting: boolean; backend?: LabBackend }): string {
-  if (options.backend === "wireguard") return "WireGuard (weft-wg per node, UDP 51820; IPv6 UDP 51821), encrypted";
+export function crossNodeMode(options: { directRouting: boolean; backend?: LabBackend; wireguardMode?: LabWireguardMode }): string {
+  if (options.backend === "wireguard") return (options.wireguardMode ?? "separate") === "separate" ? "WireGuard (a device per family on each node, UDP 51820; IPv6 UDP 51821), encrypted" : `WireGuard (one device per node for both families, mode ${options.wireguardMode}, UDP 51820), encrypted`;
   if (options.backend === "host-gw") return "host-gw: a route to each node's subnet via its underlay address";
   return options.directRouting ? "direct routing over the underlay" : "VXLAN (weft.1, VNI 1, UDP 8472)";
 }

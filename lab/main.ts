@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { defaultServiceCidr, LAB_IP_FAMILIES, type LabIpFamily } from "./addressing.js";
-import { LAB_BACKENDS, type LabBackend } from "./state.js";
+import { LAB_BACKENDS, LAB_WIREGUARD_MODES, type LabBackend, type LabWireguardMode } from "./state.js";
 import { readApi } from "./api-store.js";
 import { get, RESOURCES } from "./kubectl-print.js";
 import type { ContainerSpec } from "./netexec.js";
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
           "pods-per-node": { type: "number", default: 2 },
           "direct-routing": { type: "boolean", default: false, describe: "vxlan's DirectRouting: same-subnet nodes routed without VXLAN" },
           backend: { choices: LAB_BACKENDS, default: "vxlan" as LabBackend, describe: "how nodes reach each other: vxlan, wireguard (encrypted; wireguard-go where the kernel has no module) or host-gw" },
+          "wireguard-mode": { choices: LAB_WIREGUARD_MODES, default: "separate" as LabWireguardMode, describe: "with --backend wireguard: flannel's Mode (a device per family, or one for both)" },
           "ip-masq": { type: "boolean", default: true },
           "proxy-mode": { choices: ["iptables", "nftables", "userspace", "ipvs"], default: "iptables", describe: "weft-proxy's mode on every node (kube-proxy's --proxy-mode)" },
           "service-cidr": { type: "string", describe: "the service CIDRs, one per family, comma-separated (default 10.96.0.0/12, fd00:10:96::/112 with IPv6)" },
@@ -81,7 +82,7 @@ async function main(): Promise<number> {
         }),
       async (a) => {
         const { up } = await import("./topology.js");
-        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] ?? defaultServiceCidr(a["ip-family"]), services: a.services, etcdMembers: a["etcd-members"], ipFamily: a["ip-family"], backend: a.backend });
+        const state = await up({ nodes: a.nodes, podsPerNode: a["pods-per-node"], directRouting: a["direct-routing"], ipMasq: a["ip-masq"], proxyMode: a["proxy-mode"], serviceCidr: a["service-cidr"] ?? defaultServiceCidr(a["ip-family"]), services: a.services, etcdMembers: a["etcd-members"], ipFamily: a["ip-family"], backend: a.backend, wireguardMode: a["wireguard-mode"] });
         console.log(`\n${statusText(state)}\n\n${NEXT_STEPS}`);
       },
     )

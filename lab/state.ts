@@ -8,6 +8,9 @@ export type LabIpFamily = "ipv4" | "ipv6" | "dual";
 /** How the lab's nodes reach each other: weftd's backends. */
 export type LabBackend = "vxlan" | "wireguard" | "host-gw";
 export const LAB_BACKENDS: readonly LabBackend[] = ["vxlan", "wireguard", "host-gw"];
+/** The wireguard backend's Mode (flannel's): a device per family, or one for both. */
+export type LabWireguardMode = "separate" | "auto" | "ipv4" | "ipv6";
+export const LAB_WIREGUARD_MODES: readonly LabWireguardMode[] = ["separate", "auto", "ipv4", "ipv6"];
 
 export interface LabPod {
   name: string;
@@ -45,7 +48,7 @@ export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
-  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily; backend?: LabBackend };
+  options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily; backend?: LabBackend; wireguardMode?: LabWireguardMode };
   controllerPid?: number;
   namespaces: string[];
   pids: number[];

@@ -166,7 +166,7 @@ export async function up(options: LabState["options"]): Promise<LabState> {
     plugIntoFabric(state, m.netns, [`${m.ip}/${primaryPlan(state).prefixLen}`], m.netns.slice(prefix.length));
     startEtcdMember(state, m);
   }
-  await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4", options.backend));
+  await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4", options.backend, options.wireguardMode));
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;
