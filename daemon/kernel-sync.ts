@@ -99,14 +99,15 @@ export class KernelSync {
     const valid = (l: Lease | undefined): Lease | undefined => (l && this.d.leases.isValid(l) ? l : undefined);
     const [before, after] = [valid(prev), valid(next)];
     void this.serially(async () => {
-      if (!this.firstDone) return this.reconcile();
+      // A reconcile is queued behind this piece, never awaited in it: awaiting it here would wait on itself.
+      if (!this.firstDone) return void this.reconcile();
       const own = this.d.own();
       try {
         await this.d.backend.applyChange(before, after, own);
       } catch (err) {
         const changed = next ?? prev;
         this.d.log().warn({ err: (err as Error).message, lease: changed && leaseName(changed) }, "incremental update failed; reconciling everything");
-        return this.reconcile();
+        return void this.reconcile();
       }
       // The node counts move by this lease alone: counting them all again made each event O(nodes).
       const remote = (l: Lease | undefined): Lease | undefined => (l && leaseName(l) !== leaseName(own) ? l : undefined);
