@@ -12,7 +12,7 @@ import { networkFamilies, parseNetworkConfig, rangeOf, type NetworkConfig } from
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import { readSubnetEnv, writeSubnetEnv } from "../ipam/subnet-env.js";
 import { leaseName, MalformedLeaseError, type Lease, type LeaseEvent, type LeaseWatch } from "../ipam/subnet-manager.js";
-import { openHandle, type Link, type NetlinkHandle } from "../netlink/index.js";
+import { openHandle, type NetlinkHandle } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { serveHealth } from "./health.js";
 import type { Logger } from "./log.js";
@@ -40,8 +40,7 @@ export class Weftd {
   private readonly pods: PodRecords;
   private log: Logger;
   private network?: NetworkConfig;
-  /** The underlay interface, and its address of each family the network has. */
-  private underlayLink?: Link;
+  /** This node's underlay address of each family the network has (the interface goes to the backend). */
   private underlay: UnderlayAddresses = {};
   private lease?: Lease;
   /** The backend (vxlan, wireguard or host-gw) kept equal to the leases: made once the lease is held. */
@@ -120,7 +119,6 @@ export class Weftd {
     const cfg = this.cfg;
     this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
     const link = findUnderlayLink(this.h, cfg.iface, (msg, fields) => this.log.warn(fields, msg));
-    this.underlayLink = link;
     this.log.info({ iface: link.name, etcd: cfg.etcdEndpoints }, "starting");
 
     if (cfg.netConf) {
