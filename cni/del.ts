@@ -3,7 +3,10 @@
 // Idempotent: a missing namespace, veth, entry or container is success.
 //
 // The entry goes first, and its netfilter socket is closed after the veth's deletion (see unlistPods):
-// the kernel's two waits for an RCU grace period then overlap instead of adding up.
+// the kernel's two waits for an RCU grace period then overlap instead of adding up. Before the entry
+// goes, the host end is set down: a down port takes no frame from its peer, so what the pod still sends
+// in the moment between the entry's removal and the veth's stops there, not at the filter, which would
+// count the pod's own traffic as spoofed (and weftd warn of it).
 import { PodIpStore, type PodAttachment } from "../ipam/pod-ip-store.js";
 import { NotFoundError, openHandle } from "../netlink/index.js";
 import type { WeftConfig } from "./config.js";
@@ -19,6 +22,15 @@ function filterEntriesOf(stores: PodIpStore[], attachment: PodAttachment): PodFi
   return podFilterEntries({ ...attachment, ...(held ? { ipv4: held.ip } : {}), ...(held6 ? { ipv6: held6.ip } : {}) });
 }
 
+/** Runs `fn`; a link already gone is fine (DEL is idempotent). */
+function ignoreNotFound(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
 export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   const vethName = hostVethName(env.containerId, env.ifname);
   // Both families' stores, whatever subnet.env says now (the node may have gained or lost a family since).
@@ -28,19 +40,17 @@ export function cmdDel(conf: WeftConfig, env: CniEnv, log: PluginLog): void {
   // subnet.env first: on a node without the filter the records are read once, when released.
   const entries = nodeMayFilter(conf.subnetFile) ? filterEntriesOf([store, store6], attachment) : [];
   log.mark("records");
-  const deleteVeth = (): void => {
-    const host = openHandle();
-    log.mark("netlink");
-    try {
-      host.linkDelete(vethName);
+  const host = openHandle();
+  log.mark("netlink");
+  try {
+    if (entries.length) ignoreNotFound(() => host.linkSetDown(vethName));
+    unlistPods(entries, () => {
+      ignoreNotFound(() => host.linkDelete(vethName));
       log.mark("veth");
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    } finally {
-      host.close();
-    }
-  };
-  unlistPods(entries, deleteVeth);
+    });
+  } finally {
+    host.close();
+  }
   log.mark("filter");
   const released = store.exists() ? store.release(attachment) : undefined;
   const released6 = store6.exists() ? store6.release(attachment) : undefined;
