@@ -2,15 +2,15 @@
 import { spawnSync } from "node:child_process";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { defaultServiceCidr, LAB_IP_FAMILIES, type LabIpFamily } from "./addressing.js";
-import { LAB_BACKENDS, LAB_WIREGUARD_MODES, type LabBackend, type LabWireguardMode } from "./state.js";
-import { readApi } from "./api-store.js";
-import { get, RESOURCES } from "./kubectl-print.js";
-import type { ContainerSpec } from "./netexec.js";
-import { labDir, loadState, type LabState } from "./state.js";
-import { pidAlive, waitFor } from "./sh.js";
-import { saveState } from "./state.js";
-import { statusText } from "./status-text.js";
+import { defaultServiceCidr, LAB_IP_FAMILIES, type LabIpFamily } from "./cluster/addressing.js";
+import { LAB_BACKENDS, LAB_WIREGUARD_MODES, type LabBackend, type LabWireguardMode } from "./cluster/state.js";
+import { readApi } from "./apiserver/api-store.js";
+import { get, RESOURCES } from "./apiserver/kubectl-print.js";
+import type { ContainerSpec } from "./containers/netexec.js";
+import { labDir, loadState, type LabState } from "./cluster/state.js";
+import { pidAlive, waitFor } from "./cluster/sh.js";
+import { saveState } from "./cluster/state.js";
+import { statusText } from "./matrix/status-text.js";
 
 function requireState(): LabState {
   const state = loadState();
@@ -50,7 +50,7 @@ async function demo(): Promise<number> {
     state = await up({ nodes: 3, podsPerNode: 2, directRouting: false, ipMasq: true, proxyMode: "iptables", serviceCidr: "10.96.0.0/12" });
   }
   console.log(`\n${statusText(state)}\n\nConnectivity matrix (real packets; latency is the round trip):\n`);
-  const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
+  const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix/matrix.js");
   const rows = await runMatrix(state);
   console.log(formatMatrix(rows));
   const ok = matrixPassed(rows);
@@ -91,14 +91,14 @@ async function main(): Promise<number> {
       console.log(a.json ? JSON.stringify(statusJson(s), null, 2) : statusText(s));
     })
     .command("matrix", "run the connectivity matrix on the lab that is up", (y) => y.option("json", { type: "boolean", default: false }), async (a) => {
-      const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix.js");
+      const { formatMatrix, matrixPassed, runMatrix } = await import("./matrix/matrix.js");
       const rows = await runMatrix(requireState());
       console.log(a.json ? JSON.stringify(rows, null, 2) : formatMatrix(rows));
       code = matrixPassed(rows) ? 0 : 1;
     })
     .command("report", "run the matrix and write an HTML page: topology, matrix as a colour grid, leases", (y) => y.option("out", { type: "string", describe: "file to write (default: report.html in the lab's state dir)" }), async (a) => {
       const state = requireState();
-      const [{ runMatrix, matrixPassed }, { renderReport }, { readLeases }] = await Promise.all([import("./matrix.js"), import("./report.js"), import("./leases.js")]);
+      const [{ runMatrix, matrixPassed }, { renderReport }, { readLeases }] = await Promise.all([import("./matrix/matrix.js"), import("./matrix/report.js"), import("./matrix/leases.js")]);
       const rows = await runMatrix(state);
       const out = a.out ?? `${state.dir}/report.html`;
       const { writeFileSync } = await import("node:fs");
@@ -108,7 +108,7 @@ async function main(): Promise<number> {
     })
     .command("etcd <action> [members..]", "stop or start etcd members (all when none is named), to inject faults", (y) => y.positional("action", { choices: ["stop", "start"] as const }).option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
       const state = requireState();
-      const { startEtcdMember, stopEtcdMember } = await import("./etcd.js");
+      const { startEtcdMember, stopEtcdMember } = await import("./cluster/etcd.js");
       const all = state.etcd?.members ?? [];
       const names = ((a.members as string[] | undefined) ?? []).map(String);
       const unknown = names.filter((n) => !all.some((m) => m.name === n));
@@ -157,19 +157,19 @@ async function main(): Promise<number> {
       if (pidAlive(old)) process.kill(old, a.signal as NodeJS.Signals);
       await waitFor(`weft-proxy ${old} to exit`, () => !pidAlive(old), 10_000);
       state.pids = state.pids.filter((p) => p !== old);
-      const { startProxy } = await import("./services-layer.js");
+      const { startProxy } = await import("./agents/services-layer.js");
       startProxy(state, node);
       console.log(`weft-proxy on ${node.name}: pid ${old} → ${node.proxyPid}`);
     })
     .command("apply", "create or update objects from Kubernetes manifests (Pod, Deployment, StatefulSet, Service)", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
-      const [{ readManifests }, { apply }] = await Promise.all([import("./manifests.js"), import("./apply.js")]);
+      const [{ readManifests }, { apply }] = await Promise.all([import("./apiserver/manifests.js"), import("./agents/apply.js")]);
       const manifests = readManifests(a.f, a.R, (w) => console.error(`Warning: ${w}`));
       for (const line of apply(state, manifests)) console.log(line);
     })
     .command("delete", "delete the objects named in Kubernetes manifests", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
-      const [{ readManifests }, { remove }] = await Promise.all([import("./manifests.js"), import("./apply.js")]);
+      const [{ readManifests }, { remove }] = await Promise.all([import("./apiserver/manifests.js"), import("./agents/apply.js")]);
       const manifests = readManifests(a.f, a.R, () => undefined);
       for (const line of remove(state, manifests)) console.log(line);
     })
@@ -189,20 +189,20 @@ async function main(): Promise<number> {
     .command("agent <role> [args..]", false, (y) => y.options({ dir: { type: "string" } }), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
       // Heavy modules load only for the command that needs them: `get` answers in well under 200 ms.
-      if (a.role === "controller") await (await import("./controller.js")).runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
+      if (a.role === "controller") await (await import("./agents/controller.js")).runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
       if (a.role === "container") {
-        (await import("./netexec.js")).runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
+        (await import("./containers/netexec.js")).runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
         await new Promise(() => undefined);
       }
       if (a.role === "grpc") {
-        const r = await (await import("./grpc-probe.js")).grpcProbe(args[0] ?? "");
+        const r = await (await import("./matrix/grpc-probe.js")).grpcProbe(args[0] ?? "");
         console.log(JSON.stringify(r));
         code = r.ok ? 0 : 1;
         return;
       }
       if (a.role === "probe-row") {
-        const { probeRow } = await import("./probes.js");
-        console.log(JSON.stringify(await probeRow(JSON.parse(args[0] ?? "{}") as import("./probes.js").RowTarget)));
+        const { probeRow } = await import("./matrix/probes.js");
+        console.log(JSON.stringify(await probeRow(JSON.parse(args[0] ?? "{}") as import("./matrix/probes.js").RowTarget)));
         return;
       }
       throw new Error(`unknown agent role ${String(a.role)}`);

@@ -4,20 +4,18 @@
 // prefix; nothing touches the host's own interfaces, routes or firewall.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { labFamilies, networkConfig, PLANS, primaryPlan, type FamilyPlan } from "./addressing.js";
-import { cniAdd, cniDel } from "./cni-runtime.js";
-import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./etcd.js";
-import type { ContainerSpec } from "./netexec.js";
-import { readApi } from "./api-store.js";
-import { BIN, CNI_PATH, confDir, conflist, SELF } from "./paths.js";
-import { removeResolvConf, writeResolvConf } from "./pods.js";
-import { joinNode, startServices } from "./services-layer.js";
-import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./sh.js";
-import { SERVER_PORTS } from "./servers.js";
-import { labDir, labPrefix, loadState, saveState, type EtcdMember, type LabNode, type LabPod, type LabState } from "./state.js";
+import { labFamilies, networkConfig, PLANS, primaryPlan, type FamilyPlan } from "./cluster/addressing.js";
+import { cniAdd, cniDel } from "./cluster/cni-runtime.js";
+import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./cluster/etcd.js";
+import type { ContainerSpec } from "./containers/netexec.js";
+import { readApi } from "./apiserver/api-store.js";
+import { BIN, CNI_PATH, confDir, conflist, SELF } from "./cluster/paths.js";
+import { removeResolvConf, writeResolvConf } from "./agents/pods.js";
+import { joinNode, startServices } from "./agents/services-layer.js";
+import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./cluster/sh.js";
+import { HOST_PORT_OFFSET, SERVER_PORTS } from "./containers/servers.js";
+import { labDir, labPrefix, loadState, saveState, type EtcdMember, type LabNode, type LabPod, type LabState } from "./cluster/state.js";
 
-/** The first pod on each node publishes its servers on host ports 30080–30085 (portmap): container port + this. */
-export const HOST_PORT_OFFSET = 22_000;
 const hostPortMappings = SERVER_PORTS.map((p) => ({ hostPort: p.containerPort + HOST_PORT_OFFSET, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }));
 
 const progress = (msg: string): void => void process.stderr.write(`  • ${msg}\n`);

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { eventually, metricValue, ping, readyz, useLab } from "../helpers/lab.js";
-import { LAB_NETWORK } from "../../lab/paths.js";
+import { LAB_NETWORK } from "../../lab/cluster/paths.js";
 import { readPodFilter } from "../../daemon/pod-filter.js";
 import { PodIpStore } from "../../ipam/pod-ip-store.js";
 import { ipJson, run, watchEchoRequests } from "../helpers/netns.js";

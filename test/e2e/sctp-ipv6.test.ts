@@ -15,8 +15,8 @@ const PORT = 8085;
 // The probe and the lab's test server (a dual-stack pod's container) in one bundle, run in a namespace
 // by nsenter (a namespace is per process).
 const AGENT = `
-import { runContainer } from "./lab/netexec.ts";
-import { sctpExchange } from "./lab/sctp.ts";
+import { runContainer } from "./lab/containers/netexec.ts";
+import { sctpExchange } from "./lab/containers/sctp.ts";
 const [role, a, b] = process.argv.slice(2);
 if (role === "serve") runContainer({ pod: a, namespace: "default", node: "node-1", image: "registry.k8s.io/e2e-test-images/agnhost:2.53", ports: [{ name: "sctp", containerPort: Number(b), protocol: "SCTP" }], clusterState: "", dualStack: true });
 else {

@@ -1,8 +1,8 @@
 // Helpers for Service tests on a lab: kubectl-like reads and commands run inside pods and nodes.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { readApi } from "../../lab/api-store.js";
-import { readyAddresses } from "../../lab/endpoints.js";
+import { readApi } from "../../lab/apiserver/api-store.js";
+import { readyAddresses } from "../../lab/apiserver/endpoints.js";
 
 export const EXAMPLES = resolve(import.meta.dirname, "../../examples");
 export const FIXTURES = resolve(import.meta.dirname, "../fixtures/services");

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useLab } from "../helpers/lab.js";
-import { LAB_NETWORK } from "../../lab/paths.js";
+import { LAB_NETWORK } from "../../lab/cluster/paths.js";
 
 const MINUTES = Number(process.env.WEFT_SOAK_MINUTES ?? 3);
 const RSS_JUDGED_FROM_MINUTES = 30;

@@ -3,13 +3,13 @@
 // container's process (the lab's test server, or the DNS server for a CoreDNS image).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { nsOf, type Pod } from "../proxy/model.js";
-import { primaryPlan } from "./addressing.js";
-import type { ApiState, PodRuntime, PortMapping } from "./api-store.js";
-import { cniAdd, cniDel } from "./cni-runtime.js";
-import { CNI_PATH, conflist, SELF } from "./paths.js";
-import { ip, pidAlive, spawnInNetns } from "./sh.js";
-import type { LabNode, LabState } from "./state.js";
+import { nsOf, type Pod } from "../../proxy/model.js";
+import { primaryPlan } from "../cluster/addressing.js";
+import type { ApiState, PodRuntime, PortMapping } from "../apiserver/api-store.js";
+import { cniAdd, cniDel } from "../cluster/cni-runtime.js";
+import { CNI_PATH, conflist, SELF } from "../cluster/paths.js";
+import { ip, pidAlive, spawnInNetns } from "../cluster/sh.js";
+import type { LabNode, LabState } from "../cluster/state.js";
 
 export const CLUSTER_DOMAIN = "cluster.local";
 

@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { connect, isIP } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { hostPort } from "../proxy/family-syntax.js";
+import { hostPort } from "../../proxy/family-syntax.js";
 
 export const PROTOCOLS = ["ICMP", "TCP", "UDP", "SCTP", "HTTP/1.1", "HTTP/2", "gRPC"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -212,7 +212,7 @@ async function grpcCell(t: RowTarget, host: string, port: number): Promise<{ ms:
 }
 
 async function sctp(t: RowTarget, host: string, port: number): Promise<{ ms: number; note: string }> {
-  const { sctpExchange } = await import("./sctp.js");
+  const { sctpExchange } = await import("../containers/sctp.js");
   const answers = [0, 1, 2].map(() => sctpExchange(host, port));
   const last = answers.at(-1);
   if (!last) throw new ProbeError("no exchange");

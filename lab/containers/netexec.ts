@@ -11,11 +11,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { createServer as createTcpServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import type { ContainerPort } from "../proxy/model.js";
-import { buildZone } from "../proxy/dns-records.js";
-import { hostPort } from "../proxy/family-syntax.js";
-import { serveDns } from "../proxy/dns-server.js";
-import { watchClusterState } from "../proxy/state-source.js";
+import type { ContainerPort } from "../../proxy/model.js";
+import { buildZone } from "../../proxy/dns-records.js";
+import { hostPort } from "../../proxy/family-syntax.js";
+import { serveDns } from "../../proxy/dns-server.js";
+import { watchClusterState } from "../../proxy/state-source.js";
 
 export interface ContainerSpec {
   pod: string;

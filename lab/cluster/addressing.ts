@@ -3,7 +3,7 @@
 // range, cluster DNS and the LoadBalancer pools. An IPv4 lab uses the IPv4 plan, an IPv6-only lab the
 // IPv6 plan (no IPv4 address anywhere in it), a dual-stack lab both, IPv4 first. The IPv6 prefixes are
 // unique-local and documentation ones, and live inside the lab's namespaces only.
-import type { IpFamily } from "../proxy/model.js";
+import type { IpFamily } from "../../proxy/model.js";
 import type { LabBackend, LabIpFamily, LabState, LabWireguardMode } from "./state.js";
 
 export type { LabIpFamily };

@@ -6,10 +6,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { watchFile } from "../proxy/state-source.js";
-import type { ApiState } from "./api-store.js";
+import { watchFile } from "../../proxy/state-source.js";
+import type { ApiState } from "../apiserver/api-store.js";
 import { renderNginxConf } from "./ingress-conf.js";
-import type { Secret } from "./ingress-model.js";
+import type { Secret } from "../apiserver/ingress-model.js";
 
 type Log = (msg: string, fields?: object) => void;
 

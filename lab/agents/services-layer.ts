@@ -2,15 +2,15 @@
 // controller, a weft-proxy (kube-proxy) per node, and cluster DNS (a CoreDNS Deployment behind the
 // kube-dns Service at 10.96.0.10), deployed through `apply` like any workload.
 import { join } from "node:path";
-import { ipFamilyOf, type Node } from "../proxy/model.js";
-import { labFamilies, PLANS, primaryPlan } from "./addressing.js";
-import { emptyApi, readApi, updateApi, writeApi } from "./api-store.js";
+import { ipFamilyOf, type Node } from "../../proxy/model.js";
+import { labFamilies, PLANS, primaryPlan } from "../cluster/addressing.js";
+import { emptyApi, readApi, updateApi, writeApi } from "../apiserver/api-store.js";
 import { apply } from "./apply.js";
-import { readyAddresses } from "./endpoints.js";
-import type { Manifest } from "./manifests.js";
-import { REPO, SELF } from "./paths.js";
-import { pidAlive, spawnInNetns, waitFor } from "./sh.js";
-import { saveState, type LabNode, type LabState } from "./state.js";
+import { readyAddresses } from "../apiserver/endpoints.js";
+import type { Manifest } from "../apiserver/manifests.js";
+import { REPO, SELF } from "../cluster/paths.js";
+import { pidAlive, spawnInNetns, waitFor } from "../cluster/sh.js";
+import { saveState, type LabNode, type LabState } from "../cluster/state.js";
 
 
 export const PROXY = join(REPO, "dist", "lab", "weft-proxy.cjs");

@@ -1,10 +1,10 @@
 // `weft-lab report`: one self-contained HTML page (no external file, font or script) with the lab's
 // topology drawn as SVG, the connectivity matrix as a colour grid with latencies, and the lease table.
 // A small inline script only adds a summary line, so a page rendered without errors says so.
-import { crossNodeMode, underlaySummary } from "./addressing.js";
+import { crossNodeMode, underlaySummary } from "../cluster/addressing.js";
 import type { Row } from "./matrix.js";
 import { PROTOCOLS } from "./probes.js";
-import type { LabState } from "./state.js";
+import type { LabState } from "../cluster/state.js";
 
 /** A row of `ipamctl leases -o json`: the IPv4 part's fields at the top, the IPv6 part in `ipv6`. */
 export interface Lease {

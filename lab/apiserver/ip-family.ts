@@ -2,7 +2,7 @@
 // in the one spelling kubectl and the kernel print (RFC 5952's for IPv6).
 import { isIPv4, isIPv6 } from "node:net";
 import { collapseIPv6Number, IPv4, IPv6 } from "ip-num";
-import { ipFamilyOf, type IpFamily } from "../proxy/model.js";
+import { ipFamilyOf, type IpFamily } from "../../proxy/model.js";
 
 export interface Family {
   name: IpFamily;

@@ -4,9 +4,9 @@
 // appearing, disappearing or turning unready.
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
-import { nsOf, type Pod } from "../proxy/model.js";
-import { readApi, updateApi } from "./api-store.js";
-import { endpointSlicesFor, isReady } from "./endpoints.js";
+import { nsOf, type Pod } from "../../proxy/model.js";
+import { readApi, updateApi } from "../apiserver/api-store.js";
+import { endpointSlicesFor, isReady } from "../apiserver/endpoints.js";
 
 const PROBE_MS = 250;
 const PROBE_TIMEOUT_MS = 400;

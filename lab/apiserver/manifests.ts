@@ -8,7 +8,7 @@ import { parseAllDocuments } from "yaml";
 import { Pod as PodModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
 import { Deployment as DeploymentModel, StatefulSet as StatefulSetModel } from "kubernetes-models/apps/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
-import type { Pod, Service } from "../proxy/model.js";
+import type { Pod, Service } from "../../proxy/model.js";
 import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 
 export interface Workload {

@@ -3,7 +3,7 @@
 // file (stale locks of dead processes are broken) and replace the file atomically with a rename.
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ipFamilyOf, type ClusterState, type IpFamily } from "../proxy/model.js";
+import { ipFamilyOf, type ClusterState, type IpFamily } from "../../proxy/model.js";
 import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
 import type { Workload } from "./manifests.js";
 

@@ -1,5 +1,5 @@
 // `weft-lab get`: the tables kubectl prints, and with -o json the v1 List kubectl returns.
-import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../proxy/model.js";
+import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../../proxy/model.js";
 import type { ApiState } from "./api-store.js";
 import { isReady } from "./endpoints.js";
 

@@ -6,17 +6,16 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { clusterIpOf, nsOf, type Service } from "../proxy/model.js";
-import { labFamilies, urlHost } from "./addressing.js";
-import { readApi } from "./api-store.js";
-import { readyAddresses } from "./endpoints.js";
-import type { Manifest } from "./manifests.js";
+import { clusterIpOf, nsOf, type Service } from "../../proxy/model.js";
+import { labFamilies, urlHost } from "../cluster/addressing.js";
+import { readApi } from "../apiserver/api-store.js";
+import { readyAddresses } from "../apiserver/endpoints.js";
+import type { Manifest } from "../apiserver/manifests.js";
 import { PROTOCOLS, type Cell, type Protocol, type RowTarget } from "./probes.js";
-import { REPO, SELF } from "./paths.js";
-import { probePorts, SERVER_PORTS } from "./servers.js";
-import { waitFor } from "./sh.js";
-import { HOST_PORT_OFFSET } from "./topology.js";
-import type { LabNode, LabPod, LabState } from "./state.js";
+import { REPO, SELF } from "../cluster/paths.js";
+import { HOST_PORT_OFFSET, probePorts, SERVER_PORTS } from "../containers/servers.js";
+import { waitFor } from "../cluster/sh.js";
+import type { LabNode, LabPod, LabState } from "../cluster/state.js";
 
 export { PROTOCOLS, type Cell, type Protocol };
 
@@ -61,7 +60,7 @@ async function ensureWorkload(state: LabState): Promise<Service> {
   const current = readApi(state.dir)?.workloads.find((w) => w.metadata.name === NAME && nsOf(w.metadata) === NS);
   // One replica per node (the scheduler spreads them); a node added since the last run gets one too.
   if (!find() || current?.spec.replicas !== replicas) {
-    const { apply } = await import("./apply.js");
+    const { apply } = await import("../agents/apply.js");
     apply(state, workload(replicas));
   }
   const ready = (): boolean => readyEndpointCount(state, NAME) >= replicas;
@@ -99,9 +98,9 @@ function ingressObjects(tls: { cert: string; key: string }): Manifest[] {
 async function ensureIngress(state: LabState): Promise<{ ip: string; ca: string }> {
   const controller = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === "ingress-nginx-controller");
   const tls = matrixCertificate(state);
-  const { apply } = await import("./apply.js");
+  const { apply } = await import("../agents/apply.js");
   if (!controller()) {
-    const { readManifests } = await import("./manifests.js");
+    const { readManifests } = await import("../apiserver/manifests.js");
     apply(state, readManifests(join(REPO, "examples", "ingress", "00-controller.yaml"), false, () => undefined));
   }
   if (!readApi(state.dir)?.ingresses?.some((i) => i.metadata.name === NAME)) apply(state, ingressObjects(tls));

@@ -1,7 +1,7 @@
 // `weft-lab status` in the terminal: the topology the report draws, as text — etcd, router and wan on
 // the underlay, each node as a box with its subnet and pods, and how pod traffic crosses between nodes.
-import { crossNodeMode, underlaySummary } from "./addressing.js";
-import type { LabNode, LabState } from "./state.js";
+import { crossNodeMode, underlaySummary } from "../cluster/addressing.js";
+import type { LabNode, LabState } from "../cluster/state.js";
 
 const BOX = 34;
 const PER_LINE = 3;

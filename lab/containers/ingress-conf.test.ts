@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { EndpointSlice, Service } from "../proxy/model.js";
+import type { EndpointSlice, Service } from "../../proxy/model.js";
 import { renderNginxConf, servedIngresses } from "./ingress-conf.js";
-import type { Ingress, IngressClass } from "./ingress-model.js";
+import type { Ingress, IngressClass } from "../apiserver/ingress-model.js";
 
 const nginxClass: IngressClass = { kind: "IngressClass", metadata: { name: "nginx" }, spec: { controller: "k8s.io/ingress-nginx" } };
 const svc = (name: string, port: number, portName: string): Service => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ name: portName, port, targetPort: 8080, protocol: "TCP" }] } });

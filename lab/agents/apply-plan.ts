@@ -2,13 +2,13 @@
 // allocated addresses, workloads, and the pods to create and delete. Pure, so a bad document or an
 // allocation conflict stops the whole apply with nothing half-done.
 import { createHash } from "node:crypto";
-import { clusterIpOf, ipFamilyOf, nsOf, type Pod, type Service } from "../proxy/model.js";
-import { allocateClusterIp, allocateLoadBalancerIp, allocateNodePort, AllocationError } from "./allocators.js";
-import { lbPoolOf, type ApiState } from "./api-store.js";
-import { cidrsByFamily } from "./ip-family.js";
-import { serviceFamilies } from "./service-families.js";
-import type { Ingress, IngressClass, Secret } from "./ingress-model.js";
-import type { Manifest, Workload } from "./manifests.js";
+import { clusterIpOf, ipFamilyOf, nsOf, type Pod, type Service } from "../../proxy/model.js";
+import { allocateClusterIp, allocateLoadBalancerIp, allocateNodePort, AllocationError } from "../apiserver/allocators.js";
+import { lbPoolOf, type ApiState } from "../apiserver/api-store.js";
+import { cidrsByFamily } from "../apiserver/ip-family.js";
+import { serviceFamilies } from "../apiserver/service-families.js";
+import type { Ingress, IngressClass, Secret } from "../apiserver/ingress-model.js";
+import type { Manifest, Workload } from "../apiserver/manifests.js";
 
 /** Objects the lab only stores for whoever reads them (the ingress controller): no pods, no addresses. */
 export type ConfigObject = Ingress | IngressClass | Secret;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Service } from "../proxy/model.js";
+import type { Service } from "../../proxy/model.js";
 import { serviceFamilies } from "./service-families.js";
 
 const DUAL = ["IPv4", "IPv6"] as const;

@@ -2,7 +2,7 @@
 // sockaddr_in6, the packet-info control message of each family (which local address a packet came to,
 // which one to send from), and a msghdr with one iovec. Pure, so the FFI module only moves buffers.
 import { isIPv4, isIPv6 } from "node:net";
-import { ipv6Bytes as bytesOfIpv6, ipv6FromBytes } from "../proxy/ipv6-address.js";
+import { ipv6Bytes as bytesOfIpv6, ipv6FromBytes } from "../../proxy/ipv6-address.js";
 
 export type Family = 4 | 6;
 export const AF_INET = 2;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { allocateClusterIp, allocateNodePort, AllocationError } from "./allocators.js";
-import { emptyApi } from "./api-store.js";
+import { allocateClusterIp, allocateNodePort, AllocationError } from "../apiserver/allocators.js";
+import { emptyApi } from "../apiserver/api-store.js";
 import { planApply, planDelete } from "./apply-plan.js";
-import { endpointSlicesFor } from "./endpoints.js";
-import { endpointsOf } from "./kubectl-print.js";
-import type { Manifest } from "./manifests.js";
+import { endpointSlicesFor } from "../apiserver/endpoints.js";
+import { endpointsOf } from "../apiserver/kubectl-print.js";
+import type { Manifest } from "../apiserver/manifests.js";
 
 const deployment = (replicas: number, image = "hello"): Manifest => ({
   kind: "Deployment",

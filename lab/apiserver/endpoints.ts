@@ -3,7 +3,7 @@
 // pods whose ports resolve differently go to separate slices, as Kubernetes does; one set of slices per
 // IP family of the Service, each with the pods' addresses of that family.
 import { createHash } from "node:crypto";
-import { ipFamilyOf, nsOf, podIps, SERVICE_NAME_LABEL, type EndpointSlice, type IpFamily, type Pod, type Service } from "../proxy/model.js";
+import { ipFamilyOf, nsOf, podIps, SERVICE_NAME_LABEL, type EndpointSlice, type IpFamily, type Pod, type Service } from "../../proxy/model.js";
 
 /** The ready addresses behind a Service (by name), from its EndpointSlices; readiness unknown counts as ready. */
 export function readyAddresses(slices: EndpointSlice[], service: string): string[] {

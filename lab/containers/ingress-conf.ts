@@ -3,8 +3,8 @@
 // Exact paths as `location =`, Prefix paths matched by whole path elements, the longest first (nginx's
 // own rule for prefix locations), gRPC backends by grpc_pass, and everything no rule matches to the
 // default backend (or a 404). Upstreams are the Services' ready endpoints. Pure: unit-tested as text.
-import { nsOf, type EndpointSlice, type Service } from "../proxy/model.js";
-import { BACKEND_PROTOCOL, DEFAULT_CLASS, NGINX_CONTROLLER, type Ingress, type IngressBackend, type IngressClass } from "./ingress-model.js";
+import { nsOf, type EndpointSlice, type Service } from "../../proxy/model.js";
+import { BACKEND_PROTOCOL, DEFAULT_CLASS, NGINX_CONTROLLER, type Ingress, type IngressBackend, type IngressClass } from "../apiserver/ingress-model.js";
 
 export interface IngressInputs {
   ingresses: Ingress[];

@@ -1,9 +1,9 @@
 // The lease table as the operator sees it: `ipamctl leases -o json`, run where etcd is reachable.
 import { join } from "node:path";
-import { BIN } from "./paths.js";
+import { BIN } from "../cluster/paths.js";
 import type { Lease } from "./report.js";
-import { sh } from "./sh.js";
-import type { LabState } from "./state.js";
+import { sh } from "../cluster/sh.js";
+import type { LabState } from "../cluster/state.js";
 
 export function readLeases(state: LabState): Lease[] {
   if (!state.etcd) return [];

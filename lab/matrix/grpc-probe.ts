@@ -1,7 +1,7 @@
 // A one-shot gRPC client for the lab (grpcurl's job): health check, echo and the serving pod's name
 // over one HTTP/2 connection, printed as JSON. Kept apart from netexec so that only this command loads it.
 import * as grpc from "@grpc/grpc-js";
-import { GRPC_METHODS, SERVING } from "./netexec.js";
+import { GRPC_METHODS, SERVING } from "../containers/netexec.js";
 
 export interface GrpcProbeResult {
   ok: boolean;

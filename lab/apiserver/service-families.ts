@@ -2,7 +2,7 @@
 // SingleStack (RequireDualStack for a headless Service without selector, the old policy on an update),
 // ipFamilies follow the cluster IPs given, then the cluster's first family, and a dual-stack policy
 // adds the other family where the cluster has both. Refusals carry the API server's words.
-import { ipFamilyOf, type IpFamily, type IpFamilyPolicy, type Service } from "../proxy/model.js";
+import { ipFamilyOf, type IpFamily, type IpFamilyPolicy, type Service } from "../../proxy/model.js";
 import { AllocationError } from "./allocators.js";
 
 export interface ServiceFamilies {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sampleCluster } from "../proxy/fixtures.js";
+import { sampleCluster } from "../../proxy/fixtures.js";
 import type { ApiState } from "./api-store.js";
 import { get } from "./kubectl-print.js";
 

@@ -4,12 +4,12 @@
 // API at once — the EndpointSlices, the proxies and the Ingress drop it — and keeps serving for that
 // long before it is stopped, as in a cluster, where that sleep is how a pod behind ingress-nginx is
 // taken out of rotation without failing a request.
-import { nsOf, type Pod } from "../proxy/model.js";
-import { sleepSync, updateApi, type ApiState, type PodRuntime } from "./api-store.js";
+import { nsOf, type Pod } from "../../proxy/model.js";
+import { sleepSync, updateApi, type ApiState, type PodRuntime } from "../apiserver/api-store.js";
 import { configField, configKey, planApply, planDelete, podKey, type ConfigObject, type Plan } from "./apply-plan.js";
-import type { Manifest } from "./manifests.js";
+import type { Manifest } from "../apiserver/manifests.js";
 import { pickNode, runPod, stopPod } from "./pods.js";
-import type { LabState } from "./state.js";
+import type { LabState } from "../cluster/state.js";
 
 /** A pod that left the API and is stopped after its preStop sleep. */
 interface Draining {
