@@ -5,6 +5,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
 import { KubeConfigError } from "./errors.js";
+import { SERVICE_ACCOUNT_DIR, type InClusterOptions } from "./in-cluster.js";
+
+export { inClusterAvailable, SERVICE_ACCOUNT_DIR, type InClusterOptions } from "./in-cluster.js";
 
 /** How the client proves who it is; logged at start, so an operator knows which credential is in use. */
 export type IdentityKind = "token" | "token-file" | "client-certificate" | "in-cluster" | "anonymous";
@@ -29,7 +32,6 @@ export interface KubeConnection {
   source: string;
 }
 
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** client-go re-reads a token file once a minute: a rotated token is used within that. */
 const TOKEN_REFRESH_MS = 60_000;
 
@@ -164,20 +166,6 @@ function userCredentials(user: Section, file: string, uw: string): Partial<KubeC
     out.identity = "token-file";
   }
   return out;
-}
-
-export interface InClusterOptions {
-  /** The service account's directory (a test passes a temporary one). */
-  dir?: string;
-  env?: NodeJS.ProcessEnv;
-  tokenRefreshMs?: number;
-  now?: () => number;
-}
-
-/** Whether this process runs in a pod with a service account: the API's address in the env and a token. */
-export function inClusterAvailable(opts: InClusterOptions = {}): boolean {
-  const env = opts.env ?? process.env;
-  return Boolean(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) && existsSync(join(opts.dir ?? SERVICE_ACCOUNT_DIR, "token"));
 }
 
 /** The pod's service account, as client-go's InClusterConfig reads it. */

@@ -34,6 +34,8 @@ export interface InformerOptions<T> {
   /** A resource the server does not serve (404: its group or CRD is not installed) is tried again this rarely. */
   notServedRetryMs?: number;
   handlers?: InformerHandlers<T>;
+  /** Applied to every object before it is stored (client-go's SetTransform): drop what no reader needs, to save memory. */
+  transform?: (obj: T) => T;
   log?: InformerLog;
   random?: () => number;
 }
@@ -153,7 +155,8 @@ export class Informer<T extends KubeObject> {
     do {
       try {
         const page = await this.client.list<T>(this.type, { ...this.selectors(), limit: this.opts.pageSize ?? 500, ...(cont ? { continue: cont } : {}), signal: this.watchAbort!.signal });
-        items = items.concat(page.items ?? []);
+        const t = this.opts.transform;
+        items = items.concat(t ? (page.items ?? []).map(t) : (page.items ?? []));
         resourceVersion = page.metadata?.resourceVersion ?? "";
         cont = page.metadata?.continue || undefined;
       } catch (err) {
@@ -203,8 +206,9 @@ export class Informer<T extends KubeObject> {
     if (!this.stopped && events === 0 && Date.now() - started < 1_000) throw new Error(`watch of ${this.name} ended within a second with no event`);
   }
 
-  private apply(e: WatchEvent<T>): void {
-    this.counters.events[e.type]++;
+  private apply(raw: WatchEvent<T>): void {
+    this.counters.events[raw.type]++;
+    const e = this.opts.transform && raw.type !== "ERROR" && raw.type !== "BOOKMARK" ? { type: raw.type, object: this.opts.transform(raw.object) } : raw;
     if (e.type === "ERROR") {
       const status = e.object as KubeStatus;
       throw new KubeApiError(`watch ${resourcePath(this.type, this.opts.namespace)}`, status.code ?? 500, status);
