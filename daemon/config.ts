@@ -34,6 +34,10 @@ export interface DaemonConfig {
   wireguardDevice: string;
   wireguardImplementation: "auto" | "kernel" | "userspace";
   wireguardGo: string;
+  /** A kubeconfig for the Kubernetes API (pods, namespaces, policies); without one, the pod's service account if it has one. */
+  kubeconfig?: string;
+  /** "off": no Kubernetes API even in a pod; "auto": --kubeconfig, else in-cluster, else none. */
+  kubeApi: "off" | "auto";
 }
 
 export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
@@ -69,6 +73,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "wireguard-device": { type: "string", default: "weft-wg", describe: "wireguard backend: the device's name (separate mode's IPv6 device adds -v6); nodes sharing a host's /var/run/wireguard need distinct names" },
       "wireguard-implementation": { type: "string", default: "auto", choices: ["auto", "kernel", "userspace"], describe: "wireguard backend: the kernel's module, wireguard-go in userspace, or auto (the kernel's where it has one)" },
       "wireguard-go": { type: "string", default: "wireguard-go", describe: "wireguard backend: the userspace implementation's executable" },
+      kubeconfig: { type: "string", describe: "kubeconfig for the Kubernetes API (its current context); default: the pod's service account when weftd runs in a pod" },
+      "kube-api": { type: "string", default: "auto", choices: ["off", "auto"], describe: "watch pods, namespaces and network policies in the Kubernetes API: auto (--kubeconfig, else in-cluster, else run without) or off" },
     })
     .strict()
     .help()
@@ -89,8 +95,9 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     wireguardDevice: a["wireguard-device"],
     wireguardImplementation: a["wireguard-implementation"] as DaemonConfig["wireguardImplementation"],
     wireguardGo: a["wireguard-go"],
+    kubeApi: a["kube-api"] as DaemonConfig["kubeApi"],
   };
-  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"]] as const) {
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"], ["kubeconfig", "kubeconfig"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }
@@ -98,6 +105,7 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
   if (!(cfg.resyncInterval > 0)) throw new Error(`--resync-interval must be > 0, got ${cfg.resyncInterval}`);
   // The IPv6 device's name is 3 longer, and a Linux interface name has at most 15 characters.
   if (!/^[A-Za-z0-9_.-]{1,12}$/.test(cfg.wireguardDevice)) throw new Error(`--wireguard-device ${JSON.stringify(cfg.wireguardDevice)} must be 1 to 12 letters, digits, '_', '.' or '-' (its IPv6 twin adds -v6)`);
+  if (cfg.kubeconfig && cfg.kubeApi === "off") throw new Error(`--kubeconfig ${cfg.kubeconfig} and --kube-api off contradict each other: drop one`);
   if (!(cfg.leaseTtl >= 5)) throw new Error(`--lease-ttl must be at least 5 seconds, got ${cfg.leaseTtl}`);
   return cfg;
 }

@@ -28,6 +28,8 @@ import { describeBackend } from "../ipam/backend-config.js";
 import { addressingOf, firstPublicIp, previousLeaseFrom, subnetEnvFor, type UnderlayAddresses } from "./node-lease.js";
 import { RemoteLeases } from "./remote-leases.js";
 import { findUnderlayLink, underlayAddress } from "./underlay.js";
+import { startKubeWatches } from "./kube-api-choice.js";
+import type { KubeWatches } from "./kube-watches.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -61,6 +63,8 @@ export class Weftd {
   private renewRetry: NodeJS.Timeout | undefined;
   /** NAT and anti-spoofing rules: made once this node has its lease (the rules are written for its subnet). */
   private rules?: NodeRules;
+  /** Pods, namespaces and policies from the Kubernetes API, when weftd is given one. */
+  private kube?: KubeWatches;
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -86,7 +90,7 @@ export class Weftd {
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
-    p.push(...(this.rules?.problems() ?? []), ...this.pods.problems());
+    p.push(...(this.rules?.problems() ?? []), ...this.pods.problems(), ...(this.kube?.problems() ?? []));
     return p;
   }
 
@@ -120,6 +124,8 @@ export class Weftd {
     this.server = await serveHealth(cfg.healthzAddr, this, this.metrics);
     const link = findUnderlayLink(this.h, cfg.iface, (msg, fields) => this.log.warn(fields, msg));
     this.log.info({ iface: link.name, etcd: cfg.etcdEndpoints }, "starting");
+    // The API's watches run beside etcd's: neither waits for the other.
+    this.kube = await startKubeWatches(cfg, this.metrics.registry, this.log);
 
     if (cfg.netConf) {
       const conf = parseNetworkConfig(readFileSync(cfg.netConf, "utf8"));
@@ -296,6 +302,7 @@ export class Weftd {
     clearTimeout(this.renewRetry);
     this.watch?.close();
     this.server?.close();
+    await this.kube?.stop();
     await this.mgr.close();
     this.client.close();
     this.sync?.stop();

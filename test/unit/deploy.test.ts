@@ -5,12 +5,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ServiceAccount, ConfigMap, Namespace } from "kubernetes-models/v1";
 import { DaemonSet } from "kubernetes-models/apps/v1";
+import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../cni/config.js";
 import { parseDaemonArgs } from "../../daemon/config.js";
 import { weftPluginsOf } from "../../ipam/plugin-networks.js";
 import { parseNetworkConfig } from "../../ipam/network-config.js";
+import { CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, PODS, resourceName } from "../../kube/resources.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const docs = parseAllDocuments(readFileSync(resolve(ROOT, "deploy/weft.yml"), "utf8")).map((d) => {
@@ -18,16 +20,32 @@ const docs = parseAllDocuments(readFileSync(resolve(ROOT, "deploy/weft.yml"), "u
   return d.toJS() as { kind: string; metadata: { name: string }; data?: Record<string, string> };
 });
 const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
-const models: Record<string, new (x: object) => { validate(): void }> = { Namespace, ServiceAccount, ConfigMap, DaemonSet };
+const models: Record<string, new (x: object) => { validate(): void }> = { Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, ConfigMap, DaemonSet };
 
 describe("deploy/weft.yml", () => {
-  it("holds a Namespace, a ServiceAccount, a ConfigMap and a DaemonSet, each valid against the API schema", () => {
-    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet"]);
+  it("holds a Namespace, a ServiceAccount, its ClusterRole and binding, a ConfigMap and a DaemonSet, each valid against the API schema", () => {
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"]);
     for (const d of docs) {
       const Model = models[d.kind];
       expect(Model, d.kind).toBeDefined();
       expect(() => new Model!(d).validate(), `${d.kind} ${d.metadata.name}`).not.toThrow();
     }
+  });
+
+  it("lets weftd's service account get, list and watch what weftd watches, and nothing else", () => {
+    const role = byKind("ClusterRole")[0] as unknown as { metadata: { name: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    const granted = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g ? `${res}.${g}` : res}`)))).sort();
+    // What weftd's informers watch (daemon/kube-watches.ts), named as RBAC names them.
+    const watched = [PODS, NAMESPACES, NETWORK_POLICIES, CLUSTER_NETWORK_POLICIES].map(resourceName);
+    expect(granted).toEqual(watched.flatMap((r) => ["get", "list", "watch"].map((v) => `${v} ${r}`)).sort());
+    const sa = byKind("ServiceAccount")[0] as unknown as { metadata: { name: string; namespace: string }; automountServiceAccountToken?: boolean };
+    expect(sa.automountServiceAccountToken).not.toBe(false);
+    const binding = byKind("ClusterRoleBinding")[0] as unknown as { roleRef: object; subjects: object[] };
+    expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+    const pod = (byKind("DaemonSet")[0] as unknown as { spec: { template: { spec: { serviceAccountName: string; automountServiceAccountToken?: boolean } } } }).spec.template.spec;
+    expect(pod.serviceAccountName).toBe(sa.metadata.name);
+    expect(pod.automountServiceAccountToken).toBe(true);
   });
 
   it("ships a conflist and a net-conf that weft's own parsers accept", () => {
