@@ -134,7 +134,7 @@ function handleNonResource(ctx: ServerContext, req: IncomingMessage, res: Server
   if (p === "/openapi/v2") {
     if (/protobuf/.test(req.headers.accept ?? "")) {
       const pb = openApiV2Protobuf();
-      res.writeHead(200, { "Content-Type": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "Content-Length": pb.length });
+      res.writeHead(200, { "Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", "Content-Length": pb.length });
       res.end(pb);
     } else send(res, 200, openApiV2Json());
     return true;
