@@ -1,5 +1,6 @@
 // `weft-lab agent apiserver -- --etcd URL[,URL] [--listen HOST:PORT] --socket PATH --cert F --key F
-//  --ca F --token-file F --service-cidr CIDR[,CIDR] [--log F] [--bookmark-interval-ms N]` and
+//  --ca F --token-file F --service-cidr CIDR[,CIDR] [--log F] [--bookmark-interval-ms N]
+//  [--min-request-timeout SECONDS]` and
 // `weft-lab agent relay -- --socket PATH --port N [--log F]`.
 import { parseArgs } from "node:util";
 import { runApiServer, runRelay } from "./main.js";
@@ -19,6 +20,7 @@ export async function runAgent(role: string, argv: string[]): Promise<void> {
       log: { type: "string" },
       port: { type: "string" },
       "bookmark-interval-ms": { type: "string" },
+      "min-request-timeout": { type: "string" },
     },
   });
   const need = (name: keyof typeof v): string => {
@@ -38,5 +40,6 @@ export async function runAgent(role: string, argv: string[]): Promise<void> {
     serviceCidr: need("service-cidr"),
     ...(v.log ? { logFile: v.log } : {}),
     ...(v["bookmark-interval-ms"] ? { bookmarkIntervalMs: Number(v["bookmark-interval-ms"]) } : {}),
+    ...(v["min-request-timeout"] ? { minRequestTimeoutSeconds: Number(v["min-request-timeout"]) } : {}),
   });
 }

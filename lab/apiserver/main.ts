@@ -34,6 +34,8 @@ export interface ApiServerOptions {
   logFile?: string;
   /** How often watches that allow bookmarks get one (kube: about a minute). */
   bookmarkIntervalMs?: number;
+  /** kube's --min-request-timeout (default 1800). */
+  minRequestTimeoutSeconds?: number;
 }
 
 export interface ApiServerFiles {
@@ -98,7 +100,7 @@ export async function runApiServer(o: ApiServerOptions): Promise<{ close(): Prom
   await ensureNamespaces(store);
   const tls = { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: false };
   const token = readFileSync(o.tokenFile, "utf8").trim();
-  const ctx = { registry: new Registry(store, o.serviceCidr), token, address: o.listen ?? "127.0.0.1:6443", log, bookmarkIntervalMs: o.bookmarkIntervalMs ?? 60_000 };
+  const ctx = { registry: new Registry(store, o.serviceCidr), token, address: o.listen ?? "127.0.0.1:6443", log, bookmarkIntervalMs: o.bookmarkIntervalMs ?? 60_000, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds ?? 1800 };
   const servers: Server[] = [];
   if (o.listen) {
     const tcp = createServer(tls, requestHandler(ctx));

@@ -22,6 +22,8 @@ export interface ServerContext {
   address: string;
   log: Log;
   bookmarkIntervalMs: number;
+  /** kube's --min-request-timeout: a watch without timeoutSeconds ends after min…2×min seconds. */
+  minRequestTimeoutSeconds: number;
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -78,7 +80,7 @@ async function handleResource(ctx: ServerContext, req: IncomingMessage, res: Ser
   if (method === "GET") {
     const matches: Selector = ((l, f) => (o: KubeObject) => l(o) && f(o))(parseLabelSelector(q.get("labelSelector")), parseFieldSelector(q.get("fieldSelector")));
     if (q.get("watch") === "1" || q.get("watch") === "true") {
-      const timeoutSeconds = Number(q.get("timeoutSeconds") ?? 1800 + Math.floor(Math.random() * 1800));
+      const timeoutSeconds = Number(q.get("timeoutSeconds") ?? ctx.minRequestTimeoutSeconds * (1 + Math.random()));
       return serveWatch(ctx.registry.store, { resource: r, namespace, resourceVersion: q.get("resourceVersion") ?? undefined, matches, bookmarks: q.get("allowWatchBookmarks") === "true", timeoutSeconds, table, bookmarkIntervalMs: ctx.bookmarkIntervalMs }, res, (cb) => res.on("close", cb));
     }
     const rv = q.get("resourceVersion");
