@@ -79,9 +79,9 @@ async function handleResource(ctx: ServerContext, req: IncomingMessage, res: Ser
   }
   if (method === "GET") {
     const matches: Selector = ((l, f) => (o: KubeObject) => l(o) && f(o))(parseLabelSelector(q.get("labelSelector")), parseFieldSelector(q.get("fieldSelector")));
-    if (q.get("watch") === "1" || q.get("watch") === "true") {
+    if (["1", "true"].includes((q.get("watch") ?? "").toLowerCase())) {
       const timeoutSeconds = Number(q.get("timeoutSeconds") ?? ctx.minRequestTimeoutSeconds * (1 + Math.random()));
-      return serveWatch(ctx.registry.store, { resource: r, namespace, resourceVersion: q.get("resourceVersion") ?? undefined, matches, bookmarks: q.get("allowWatchBookmarks") === "true", timeoutSeconds, table, bookmarkIntervalMs: ctx.bookmarkIntervalMs }, res, (cb) => res.on("close", cb));
+      return serveWatch(ctx.registry.store, { resource: r, namespace, resourceVersion: q.get("resourceVersion") ?? undefined, matches, bookmarks: (q.get("allowWatchBookmarks") ?? "").toLowerCase() === "true", timeoutSeconds, table, bookmarkIntervalMs: ctx.bookmarkIntervalMs }, res, (cb) => res.on("close", cb));
     }
     const rv = q.get("resourceVersion");
     const exact = q.get("resourceVersionMatch") === "Exact" && rv && rv !== "0";
