@@ -205,6 +205,12 @@ async function main(): Promise<number> {
         console.log(JSON.stringify(await probeRow(JSON.parse(args[0] ?? "{}") as import("./matrix/probes.js").RowTarget)));
         return;
       }
+      if (a.role === "apiserver" || a.role === "relay") {
+        // Flags after "--" (yargs is strict): see lab/apiserver/main.ts for the options.
+        const { runAgent } = await import("./apiserver/agent.js");
+        await runAgent(String(a.role), [...args, ...a._.slice(1).map(String)]);
+        await new Promise(() => undefined);
+      }
       throw new Error(`unknown agent role ${String(a.role)}`);
     })
     .demandCommand(1)

@@ -45,7 +45,8 @@ const etcdProtoPlugin = {
   },
 };
 const SCRIPTS = [
-  { name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs" },
+  // etcd3 (the lab's API server) loads its protos from beside its module: required from node_modules, not bundled.
+  { name: "weft-lab", entry: "lab/main.ts", out: "lab/weft-lab.cjs", external: ["etcd3"] },
   { name: "weft-proxy", entry: "proxy/main.ts", out: "lab/weft-proxy.cjs" },
 ];
 
@@ -99,7 +100,7 @@ async function bundle(entry, outfile, defines, extra = {}) {
     metafile: true,
     logLevel: "warning",
     // koffi is loaded at run time (SEA asset or package), never bundled.
-    external: ["koffi"],
+    external: extra.external ?? ["koffi"],
     define: { ...defines, "import.meta.url": JSON.stringify("file:///weft-bundle.cjs") },
   });
   return result.metafile;
@@ -171,7 +172,7 @@ async function main() {
   assertHotPathClean(EXECUTABLE.name, await bundle(EXECUTABLE.entry, entryFile, { ...defines, __WEFT_ASSET_HASHES__: JSON.stringify(hashes) }));
   for (const s of SCRIPTS) {
     // The lab runs from the source tree with the npm packages: plain node, no SEA, koffi from node_modules.
-    await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ });
+    await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ }, s.external ? { external: ["koffi", ...s.external] } : {});
   }
   const out = makeExecutable(EXECUTABLE.name, entryFile, assets);
   linkRoles(EXECUTABLE.name);

@@ -3,7 +3,7 @@ import { nsOf, SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } 
 import type { ApiState } from "./api-store.js";
 import { isReady } from "./endpoints.js";
 
-function age(ts: string | undefined, now = Date.now()): string {
+export function age(ts: string | undefined, now = Date.now()): string {
   if (!ts) return "<unknown>";
   const s = Math.max(0, Math.floor((now - Date.parse(ts)) / 1000));
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`;
@@ -14,11 +14,11 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join("").trimEnd()).join("\n");
 }
 
-function servicePorts(s: Service): string {
+export function servicePorts(s: Service): string {
   return (s.spec.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`).join(",") || "<none>";
 }
 
-function externalIp(s: Service): string {
+export function externalIp(s: Service): string {
   const type = s.spec.type ?? "ClusterIP";
   if (type === "ExternalName") return s.spec.externalName ?? "<none>";
   if (type !== "LoadBalancer") return "<none>";
@@ -40,7 +40,7 @@ export function endpointsOf(svc: Service, slices: EndpointSlice[]): object {
   return { apiVersion: "v1", kind: "Endpoints", metadata: { name: svc.metadata.name, namespace: nsOf(svc.metadata), creationTimestamp: svc.metadata.creationTimestamp }, subsets };
 }
 
-function endpointsColumn(ep: { subsets: { addresses?: { ip: string }[]; ports: { port: number }[] }[] }): string {
+export function endpointsColumn(ep: { subsets: { addresses?: { ip: string }[]; ports: { port: number }[] }[] }): string {
   const all = ep.subsets.flatMap((s) => (s.addresses ?? []).flatMap((a) => s.ports.map((p) => `${a.ip}:${p.port}`)));
   if (all.length === 0) return "<none>";
   return all.length > 3 ? `${all.slice(0, 3).join(",")} + ${all.length - 3} more...` : all.join(",");
