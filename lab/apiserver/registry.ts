@@ -3,7 +3,7 @@
 // kind's strategy, validation and field ownership, then one etcd transaction.
 import { randomBytes } from "node:crypto";
 import type { Service } from "../../proxy/model.js";
-import { AllocationError } from "../allocators.js";
+import { AllocationError } from "./allocators.js";
 import { ApiError, badRequest, conflict, invalid, namespaceNotFound, notFound, unsupportedMediaType } from "./errors.js";
 import { jsonPatch, mergePatch } from "./json-patch.js";
 import { recordUpdate, serverSideApply, type Part } from "./managed-fields.js";

@@ -3,9 +3,9 @@
 // addresses are not given here: a controller writes them to status.
 import type { IpFamily, Service } from "../../proxy/model.js";
 import { ipFamilyOf } from "../../proxy/model.js";
-import { allocateClusterIp, allocateNodePort, AllocationError } from "../allocators.js";
-import { cidrsByFamily } from "../ip-family.js";
-import { serviceFamilies } from "../service-families.js";
+import { allocateClusterIp, allocateNodePort, AllocationError } from "./allocators.js";
+import { cidrsByFamily } from "./ip-family.js";
+import { serviceFamilies } from "./service-families.js";
 import type { StatusCause } from "./errors.js";
 
 type Spec = Service["spec"];
