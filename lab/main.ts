@@ -4,8 +4,6 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { defaultServiceCidr, LAB_IP_FAMILIES, type LabIpFamily } from "./cluster/addressing.js";
 import { LAB_BACKENDS, LAB_WIREGUARD_MODES, type LabBackend, type LabWireguardMode } from "./cluster/state.js";
-import { readApi } from "./apiserver/api-store.js";
-import { get, RESOURCES } from "./apiserver/kubectl-print.js";
 import type { ContainerSpec } from "./containers/netexec.js";
 import { labDir, loadState, type LabState } from "./cluster/state.js";
 import { pidAlive, waitFor } from "./cluster/sh.js";
@@ -26,16 +24,15 @@ function statusJson(s: LabState): object {
   };
 }
 
-function findNetns(s: LabState, name: string): string {
-  const api = readApi(s.dir);
-  const apiPods = Object.entries(api?.podRuntime ?? {}).map(([k, rt]) => ({ name: k.startsWith("default/") ? k.slice(8) : k, netns: rt.netns }));
-  // As `kubectl exec deploy/NAME`: a workload's name stands for its first pod.
-  const owned = (api?.pods ?? []).find((p) => [`Deployment/default/${name.replace(/^deploy(ment)?\//, "")}`, `StatefulSet/default/${name.replace(/^(sts|statefulset)\//, "")}`].includes(p.metadata.annotations?.["lab.weft.dev/owner"] ?? ""));
-  if (owned && !apiPods.some((p) => p.name === name)) apiPods.push({ name, netns: api?.podRuntime[`default/${owned.metadata.name}`]?.netns ?? "" });
-  const all = [...apiPods, ...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : []), { name: "router", netns: `${s.prefix}router` }];
-  const hit = all.find((x) => x.name === name || x.netns === name);
-  if (!hit) throw new Error(`no pod or node named "${name}"; known: ${all.map((x) => x.name).join(", ")}`);
-  return hit.netns;
+/** The namespace of a pod (`deploy/NAME`: a Deployment's first pod, as kubectl exec takes it), a node, or the lab's hosts. */
+async function findNetns(s: LabState, name: string, namespace = "default"): Promise<string> {
+  const fixed = [...s.nodes.flatMap((n) => [{ name: n.name, netns: n.netns }, ...n.pods]), ...(s.wan ? [{ name: "wan", netns: s.wan.netns }] : []), ...(s.etcd ? [{ name: "etcd", netns: s.etcd.netns }] : []), { name: "router", netns: `${s.prefix}router` }];
+  const hit = fixed.find((x) => x.name === name || x.netns === name);
+  if (hit) return hit.netns;
+  const { apiPodNetns } = await import("./agents/pod-lookup.js");
+  const netns = await apiPodNetns(s, name, namespace);
+  if (!netns) throw new Error(`no pod "${name}" in namespace "${namespace}", and no node or lab host of that name; nodes and hosts: ${fixed.map((x) => x.name).join(", ")}`);
+  return netns;
 }
 
 const NEXT_STEPS = `Look around:  npm run lab -- status · npm run lab -- exec node1-pod1 -- ip addr · npm run lab -- exec node1 -- ip route
@@ -120,9 +117,9 @@ async function main(): Promise<number> {
         console.log(`etcd member ${m.name}: ${a.action === "stop" ? "stopped" : `running, pid ${m.pid}`}`);
       }
     })
-    .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace", {}, (a) => {
+    .command("exec <name> [cmd..]", "run a command inside a pod's or node's namespace (kubectl exec's spelling: exec -n NAMESPACE POD -- CMD)", (y) => y.option("n", { type: "string", alias: "namespace", default: "default" }), async (a) => {
       const state = requireState();
-      const netns = findNetns(state, String(a.name));
+      const netns = await findNetns(state, String(a.name), a.n);
       // After "--" yargs leaves the command in `_` (behind "exec"), not in `cmd`.
       const cmd = [...((a.cmd as string[] | undefined) ?? []), ...a._.slice(1)].map(String);
       // Pods: `ip netns exec`, which mounts the pod's resolv.conf (cluster DNS); nodes: nsenter, which keeps /sys as it is.
@@ -165,18 +162,24 @@ async function main(): Promise<number> {
       const state = requireState();
       const [{ readManifests }, { apply }] = await Promise.all([import("./apiserver/manifests.js"), import("./agents/apply.js")]);
       const manifests = readManifests(a.f, a.R, (w) => console.error(`Warning: ${w}`));
-      for (const line of apply(state, manifests)) console.log(line);
+      for (const line of await apply(state, manifests)) console.log(line);
     })
     .command("delete", "delete the objects named in Kubernetes manifests", (y) => y.options({ f: { type: "string", demandOption: true, alias: "filename" }, R: { type: "boolean", default: false, alias: "recursive" } }), async (a) => {
       const state = requireState();
       const [{ readManifests }, { remove }] = await Promise.all([import("./apiserver/manifests.js"), import("./agents/apply.js")]);
       const manifests = readManifests(a.f, a.R, () => undefined);
-      for (const line of remove(state, manifests)) console.log(line);
+      for (const line of await remove(state, manifests)) console.log(line);
     })
-    .command("get <resource> [name]", "list pods, svc or ep as kubectl does", (y) => y.positional("resource", { type: "string", choices: Object.keys(RESOURCES) }).positional("name", { type: "string" }).options({ o: { type: "string", alias: "output", choices: ["wide", "json"] }, n: { type: "string", alias: "namespace", default: "default" }, A: { type: "boolean", alias: "all-namespaces", default: false } }), (a) => {
-      const api = readApi(requireState().dir);
-      if (!api) throw new Error("the lab has no services layer (API state missing)");
-      console.log(get(api, RESOURCES[String(a.resource)] ?? "pods", { ...(a.o ? { output: a.o } : {}), ...(a.name ? { name: a.name } : {}), namespace: a.n, allNamespaces: a.A }));
+    .command("get <resource> [name]", "kubectl get against the lab's API server (its kubeconfig given)", (y) => y.positional("resource", { type: "string" }).positional("name", { type: "string" }).options({ o: { type: "string", alias: "output" }, n: { type: "string", alias: "namespace" }, A: { type: "boolean", alias: "all-namespaces", default: false }, l: { type: "string", alias: "selector" } }), (a) => {
+      const state = requireState();
+      if (!state.apiserver) throw new Error("the lab has no API server");
+      const args = ["--kubeconfig", state.apiserver.kubeconfig, "get", String(a.resource), ...(a.name ? [a.name] : []), ...(a.o ? ["-o", a.o] : []), ...(a.n ? ["-n", a.n] : []), ...(a.A ? ["-A"] : []), ...(a.l ? ["-l", a.l] : [])];
+      code = spawnSync("kubectl", args, { stdio: "inherit" }).status ?? 1;
+    })
+    .command("kubeconfig", "print the path of the kubeconfig for kubectl and the official clients (the lab's API server, through the host's loopback)", {}, () => {
+      const state = requireState();
+      if (!state.apiserver) throw new Error("the lab has no API server");
+      console.log(state.apiserver.kubeconfig);
     })
     .command("down", "remove everything the lab made (idempotent)", {}, async () => {
       const { down } = await import("./topology.js");
@@ -189,7 +192,16 @@ async function main(): Promise<number> {
     .command("agent <role> [args..]", false, (y) => y.options({ dir: { type: "string" } }), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
       // Heavy modules load only for the command that needs them: `get` answers in well under 200 ms.
-      if (a.role === "controller") await (await import("./agents/controller.js")).runController(a.dir ?? labDir(), (msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields })));
+      const log = (msg: string, fields?: object): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
+      if (a.role === "controller-manager") {
+        const pools = (args[1] ?? "").split(",").filter(Boolean).map((p) => p.split("-") as [string, string]);
+        await (await import("./agents/controller-manager.js")).runControllerManager({ kubeconfig: args[0] ?? "", lbPools: pools }, log);
+        await new Promise(() => undefined);
+      }
+      if (a.role === "kubelet") {
+        await (await import("./agents/kubelet.js")).runKubelet(a.dir ?? labDir(), args[0] ?? "", args[1] ?? "", log);
+        await new Promise(() => undefined);
+      }
       if (a.role === "container") {
         (await import("./containers/netexec.js")).runContainer(JSON.parse(args[0] ?? "{}") as ContainerSpec);
         await new Promise(() => undefined);

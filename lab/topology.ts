@@ -8,7 +8,7 @@ import { labFamilies, networkConfig, PLANS, primaryPlan, type FamilyPlan } from 
 import { cniAdd, cniDel } from "./cluster/cni-runtime.js";
 import { clientUrl, etcdMembers, putNetworkConfig, startEtcdMember } from "./cluster/etcd.js";
 import type { ContainerSpec } from "./containers/netexec.js";
-import { readApi } from "./apiserver/api-store.js";
+import { startApiServer } from "./apiserver/lab-apiserver.js";
 import { BIN, CNI_PATH, confDir, conflist, SELF } from "./cluster/paths.js";
 import { removeResolvConf, writeResolvConf } from "./agents/pods.js";
 import { joinNode, startServices } from "./agents/services-layer.js";
@@ -62,7 +62,7 @@ function startWeftd(state: LabState, node: LabNode, extraArgs: string[] = []): v
   node.weftdPid = spawnInNetns(
     node.netns,
     join(BIN, "weftd"),
-    ["--etcd-endpoints", state.etcd?.endpoint ?? "", "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...wireguardArgs(state, node), ...extraArgs],
+    ["--etcd-endpoints", state.etcd?.endpoint ?? "", ...(state.apiserver ? ["--kubeconfig", state.apiserver.labKubeconfig] : []), "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...wireguardArgs(state, node), ...extraArgs],
     join(node.dir, "weftd.log"),
     // MALLOC_ARENA_MAX as in deploy/weft.yml: the lab runs weftd the way a cluster does.
     { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache"), MALLOC_ARENA_MAX: "2" },
@@ -119,7 +119,7 @@ export async function addNode(state: LabState, i: number, podsPerNode: number): 
     progress(`${pod.name}: ${pod.ip}${pod.hostPort ? ` (hostPorts ${hostPortMappings.map((m) => `${m.hostPort}/${m.protocol}`).join(", ")})` : ""}`);
   }
   // A node added to a running lab joins its services layer (Node object, weft-proxy).
-  if (readApi(state.dir)) joinNode(state, node);
+  if (state.controllerPid) joinNode(state, node);
   return node;
 }
 
@@ -165,6 +165,8 @@ export async function up(options: LabState["options"]): Promise<LabState> {
     startEtcdMember(state, m);
   }
   await putNetworkConfig(state, networkConfig(options.directRouting, options.ipFamily ?? "ipv4", options.backend, options.wireguardMode));
+  progress("API server (beside etcd; kubectl through a relay on the host's loopback)");
+  await startApiServer(state);
 
   for (let i = 0; i < options.nodes; i++) await addNode(state, i, options.podsPerNode);
   if (options.services === false) return state;

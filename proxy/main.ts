@@ -7,10 +7,10 @@ import { hideBin } from "yargs/helpers";
 import { FamilySyncLoop, type Log } from "./family-sync.js";
 import { createProxier, PROXY_MODES, proxierOptions, type ProxyMode } from "./modes.js";
 import { LbSpeaker } from "./lb-speaker.js";
-import { ipFamilyOf } from "./model.js";
+import { ipFamilyOf, type ClusterState } from "./model.js";
 import { ProxyConfigError, ProxyModeUnavailableError } from "./proxier.js";
 import { servicePorts } from "./service-ports.js";
-import { watchClusterState } from "./state-source.js";
+import { watchClusterState, watchClusterStateFromApi } from "./state-source.js";
 
 const log: Log = (level, msg, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
 
@@ -23,10 +23,12 @@ async function main(): Promise<void> {
       "proxy-mode": { choices: PROXY_MODES, default: "iptables" as ProxyMode },
       "cluster-cidr": { type: "string", default: "10.244.0.0/16", describe: "the pod network, one CIDR per family (\"10.244.0.0/16,fd00:10:244::/56\"); a proxier runs for each family given; other sources to a cluster IP are masqueraded" },
       "node-ip": { type: "string", describe: "this node's addresses, one per family (userspace mode's portals; the first for the LoadBalancer speaker)" },
-      "cluster-state": { type: "string", demandOption: true, describe: "JSON file of Services, EndpointSlices, Pods and Nodes" },
+      kubeconfig: { type: "string", describe: "watch Services, EndpointSlices, Pods and Nodes through the API server this kubeconfig names" },
+      "cluster-state": { type: "string", describe: "or read them from this JSON file (a proxy without a cluster)" },
       "sync-period": { type: "number", default: 30, describe: "seconds between full re-syncs that repair drift" },
       "lb-speaker-iface": { type: "string", describe: "announce LoadBalancer addresses on this interface (MetalLB's layer 2 mode); needs --node-ip" },
     })
+    .check((a) => (a.kubeconfig || a["cluster-state"] ? true : "give --kubeconfig (the API server) or --cluster-state (a file)"))
     .strict()
     .parseAsync();
   const node = args["node-name"];
@@ -49,8 +51,8 @@ async function main(): Promise<void> {
   const speakerIp = (args["node-ip"] ?? "").split(",")[0]?.trim();
   const speaker = iface && speakerIp ? new LbSpeaker(node, speakerIp, iface, (msg, fields) => log("info", msg, { family: ipFamilyOf(speakerIp), ...(fields as Record<string, unknown>) })) : undefined;
   speaker?.start();
-  const stop = watchClusterState(
-    args["cluster-state"],
+  const kubeconfig = args.kubeconfig;
+  const stop = (kubeconfig ? (on: (s: ClusterState) => void, err: (e: Error) => void) => watchClusterStateFromApi(kubeconfig, on, err) : (on: (s: ClusterState) => void, err: (e: Error) => void) => watchClusterState(args["cluster-state"] ?? "", on, err))(
     (state) => {
       speaker?.update(state);
       for (const loop of loops) void loop.update(servicePorts(state, node, loop.family));

@@ -12,6 +12,10 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   creationTimestamp?: string;
+  /** Set when the object is being deleted (a pod still stopping): it no longer counts as ready. */
+  deletionTimestamp?: string;
+  resourceVersion?: string;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
 }
 
 export interface ServicePort {
@@ -78,11 +82,12 @@ export interface Pod {
   spec: {
     nodeName?: string;
     hostname?: string;
+    terminationGracePeriodSeconds?: number;
     subdomain?: string;
     containers: { name: string; image?: string; ports?: ContainerPort[]; args?: string[]; command?: string[]; lifecycle?: { preStop?: { sleep?: { seconds: number } } } }[];
   };
   /** podIPs: one per family, podIPs[0] is podIP. */
-  status?: { podIP?: string; podIPs?: { ip: string }[]; phase?: string; hostIP?: string; conditions?: { type: string; status: "True" | "False" }[] };
+  status?: { podIP?: string; podIPs?: { ip: string }[]; phase?: string; hostIP?: string; hostIPs?: { ip: string }[]; startTime?: string; message?: string; reason?: string; conditions?: { type: string; status: "True" | "False"; lastTransitionTime?: string }[]; containerStatuses?: { name: string; ready: boolean; restartCount: number; started?: boolean; image?: string; imageID?: string; state: Record<string, object> }[] };
 }
 
 export interface Node {

@@ -1,9 +1,21 @@
-// Where the proxy and DNS read the cluster from: a JSON file of Kubernetes objects that the lab's
-// control plane rewrites atomically (a real cluster's API watch, reduced to its essentials). A change
-// is noticed by fs.watch on the directory and, as a fallback, by polling the file's mtime.
+// Where the proxy and DNS read the cluster from: the API server (its watches, as kube-proxy and
+// CoreDNS read it), or a JSON file of Kubernetes objects (for a proxy run alone, without a cluster),
+// whose changes are noticed by fs.watch on the directory and, as a fallback, by polling its mtime.
 import { readFileSync, statSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
+import { ENDPOINT_SLICES, NODES, SERVICES } from "../kube/kinds.js";
+import { PODS } from "../kube/resources.js";
+import { watchApiObjects } from "./api-source.js";
 import type { ClusterState } from "./model.js";
+
+/** The kinds a ClusterState holds, as the API serves them. */
+export const CLUSTER_STATE_KINDS = { services: SERVICES, endpointSlices: ENDPOINT_SLICES, pods: PODS, nodes: NODES };
+
+/** As watchClusterState, from the API server the kubeconfig names. */
+export function watchClusterStateFromApi(kubeconfig: string, onChange: (s: ClusterState) => void, onError: (err: Error) => void): () => void {
+  const w = watchApiObjects(kubeconfig, CLUSTER_STATE_KINDS, (o) => onChange(o as unknown as ClusterState), onError);
+  return () => void w.stop();
+}
 
 export function readClusterState(file: string): ClusterState {
   const raw = JSON.parse(readFileSync(file, "utf8")) as Partial<ClusterState>;

@@ -5,7 +5,25 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nsOf, type Pod } from "../../proxy/model.js";
 import { primaryPlan } from "../cluster/addressing.js";
-import type { ApiState, PodRuntime, PortMapping } from "../apiserver/api-store.js";
+
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+/** What the lab's kubelet knows about a pod it runs. */
+export interface PodRuntime {
+  node: string;
+  netns: string;
+  containerId: string;
+  pid?: number;
+  portMappings?: PortMapping[];
+  /** The API object's uid: a pod deleted and made again under its name is another pod. */
+  uid?: string;
+  /** Its addresses, one per family, the first being podIP. */
+  podIps?: string[];
+}
 import { cniAdd, cniDel } from "../cluster/cni-runtime.js";
 import { CNI_PATH, conflist, SELF } from "../cluster/paths.js";
 import { ip, pidAlive, spawnInNetns } from "../cluster/sh.js";
@@ -24,22 +42,19 @@ export function removeResolvConf(netns: string): void {
   rmSync(join("/etc/netns", netns), { recursive: true, force: true });
 }
 
-/** The node with the fewest of the API's pods (ties: the first), as a simple spreading scheduler. */
-export function pickNode(state: LabState, api: ApiState, pending: Pod[] = []): LabNode {
-  const count = (n: LabNode): number => [...api.pods, ...pending].filter((p) => p.spec.nodeName === n.name).length;
-  const node = [...state.nodes].sort((a, b) => count(a) - count(b))[0];
-  if (!node) throw new Error("the lab has no nodes");
-  return node;
-}
-
-const podNetns = (state: LabState, pod: Pod): string => `${state.prefix}${nsOf(pod.metadata) === "default" ? "" : `${nsOf(pod.metadata)}.`}${pod.metadata.name}`;
+export const podNetns = (state: LabState, pod: Pod): string => `${state.prefix}${nsOf(pod.metadata) === "default" ? "" : `${nsOf(pod.metadata)}.`}${pod.metadata.name}`;
 
 function portMappings(pod: Pod): PortMapping[] {
   return pod.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((p) => (p.hostPort ? [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }] : [])));
 }
 
+/** What a pod's container is told of the cluster: the API server it may watch (DNS, ingress). */
+export interface ClusterAccess {
+  kubeconfig: string;
+}
+
 /** Starts `pod` on `node`; on any failure, whatever was made is undone and the error is raised. */
-export function runPod(state: LabState, node: LabNode, pod: Pod): PodRuntime {
+export function runPod(state: LabState, node: LabNode, pod: Pod, access: ClusterAccess): PodRuntime {
   const netns = podNetns(state, pod);
   const containerId = `lab-${nsOf(pod.metadata)}-${pod.metadata.name}`;
   const mappings = portMappings(pod);
@@ -55,12 +70,9 @@ export function runPod(state: LabState, node: LabNode, pod: Pod): PodRuntime {
     writeResolvConf(state, netns, nsOf(pod.metadata));
     mkdirSync(join(node.dir, "pods"), { recursive: true });
     const container = pod.spec.containers[0];
-    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: join(state.dir, "api.json"), ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
+    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: "", kubeconfig: access.kubeconfig, workDir: state.dir, ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
     const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`));
-    pod.spec.nodeName = node.name;
-    pod.metadata.creationTimestamp = new Date().toISOString();
-    pod.status = { phase: "Running", podIP: podIpList[0] ?? "", podIPs: podIpList.map((ip) => ({ ip })), hostIP: node.underlayIp, conditions: [{ type: "Ready", status: "False" }] };
-    return { node: node.name, netns, containerId, pid, ...(mappings.length ? { portMappings: mappings } : {}) };
+    return { node: node.name, netns, containerId, pid, podIps: podIpList, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...(mappings.length ? { portMappings: mappings } : {}) };
   } catch (err) {
     if (attached) {
       try {

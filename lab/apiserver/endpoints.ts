@@ -13,7 +13,8 @@ export function readyAddresses(slices: EndpointSlice[], service: string): string
     .sort();
 }
 
-export const isReady = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+/** Ready, and not being deleted: a terminating pod leaves its Services' ready endpoints at once. */
+export const isReady = (p: Pod): boolean => !p.metadata.deletionTimestamp && (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
 
 function selects(svc: Service, pod: Pod): boolean {
   const sel = svc.spec.selector;

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { Pod as PodModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
+import { Namespace as NamespaceModel, Pod as PodModel, Secret as SecretModel, Service as ServiceModel } from "kubernetes-models/v1";
 import { Deployment as DeploymentModel, StatefulSet as StatefulSetModel } from "kubernetes-models/apps/v1";
 import { Ingress as IngressModel, IngressClass as IngressClassModel } from "kubernetes-models/networking.k8s.io/v1";
 import type { Pod, Service } from "../../proxy/model.js";
@@ -16,7 +16,7 @@ export interface Workload {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec: { replicas?: number; serviceName?: string; selector: { matchLabels?: Record<string, string> }; template: { metadata?: { labels?: Record<string, string> }; spec: Pod["spec"] } };
 }
-export type Manifest = { kind: "Pod"; obj: Pod } | { kind: "Service"; obj: Service } | { kind: "Deployment" | "StatefulSet"; obj: Workload } | { kind: "Ingress"; obj: Ingress } | { kind: "IngressClass"; obj: IngressClass } | { kind: "Secret"; obj: Secret };
+export type Manifest = { kind: "Namespace"; obj: { apiVersion?: string; kind: "Namespace"; metadata: { name: string; labels?: Record<string, string> } } } | { kind: "Pod"; obj: Pod } | { kind: "Service"; obj: Service } | { kind: "Deployment" | "StatefulSet"; obj: Workload } | { kind: "Ingress"; obj: Ingress } | { kind: "IngressClass"; obj: IngressClass } | { kind: "Secret"; obj: Secret };
 
 export class ManifestError extends Error {}
 
@@ -27,6 +27,7 @@ interface Doc {
 }
 
 const KINDS: Record<string, { apiVersion: string; validate: (o: unknown) => void }> = {
+  Namespace: { apiVersion: "v1", validate: (o) => new NamespaceModel(o as never).validate() },
   Pod: { apiVersion: "v1", validate: (o) => new PodModel(o as never).validate() },
   Service: { apiVersion: "v1", validate: (o) => new ServiceModel(o as never).validate() },
   Deployment: { apiVersion: "apps/v1", validate: (o) => new DeploymentModel(o as never).validate() },
@@ -41,6 +42,7 @@ const POD_SPEC = ["nodeName", "hostname", "subdomain", "containers[].name", "con
 const META = ["apiVersion", "kind", "metadata.name", "metadata.namespace", "metadata.labels.*", "metadata.annotations.*"];
 const TEMPLATE = ["spec.selector.matchLabels.*", "spec.replicas", "spec.template.metadata.labels.*", "spec.template.metadata.annotations.*", ...POD_SPEC.map((f) => `spec.template.spec.${f}`)];
 const SUPPORTED: Record<string, string[]> = {
+  Namespace: [...META, "spec.*", "status.*"],
   Pod: [...META, ...POD_SPEC.map((f) => `spec.${f}`), "status.*"],
   Deployment: [...META, ...TEMPLATE, "spec.strategy.type", "spec.revisionHistoryLimit", "status.*"],
   StatefulSet: [...META, ...TEMPLATE, "spec.serviceName", "spec.podManagementPolicy", "status.*"],
@@ -92,7 +94,7 @@ function checkSemantics(doc: Doc, kind: string): void {
     const data = { ...(secret.data ?? {}), ...secret.stringData };
     for (const k of ["tls.crt", "tls.key"]) if (!data[k]) invalid(doc, `data[${k}]`, "", "Required value");
   }
-  if (["Ingress", "IngressClass", "Secret"].includes(kind)) return;
+  if (["Namespace", "Ingress", "IngressClass", "Secret"].includes(kind)) return;
   if (kind !== "Service") {
     (podSpec.containers ?? []).forEach((c, i) =>
       (c.ports ?? []).forEach((p, j) => {

@@ -2,7 +2,7 @@
 // kube's columns per kind (wide ones at priority 1), NAME and AGE for the others. Cells are computed
 // with the same helpers as `weft-lab get` (lab/kubectl-print.ts).
 import type { Service } from "../../proxy/model.js";
-import { age, endpointsColumn, externalIp, servicePorts } from "./kubectl-print.js";
+import { age, endpointsColumn, externalIp, servicePorts } from "./table-cells.js";
 import { isObject, valueAt, type KubeObject } from "./objects.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
 

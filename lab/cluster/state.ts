@@ -32,6 +32,7 @@ export interface LabNode {
   subnet?: string;
   weftdPid?: number;
   proxyPid?: number;
+  kubeletPid?: number;
   dir: string;
   pods: LabPod[];
 }
@@ -44,12 +45,27 @@ export interface EtcdMember {
   pid: number;
 }
 
+/** The lab's API server: in the first etcd member's namespace, and its loopback relay on the host. */
+export interface LabApiServer {
+  netns: string;
+  /** Where the lab's processes reach it (its fabric address). */
+  url: string;
+  pid: number;
+  relayPid: number;
+  relayPort: number;
+  /** For the host's shell (kubectl): through the relay on 127.0.0.1. */
+  kubeconfig: string;
+  /** For the lab's processes in its namespaces (weftd, kubelets, controllers, proxies, DNS). */
+  labKubeconfig: string;
+}
+
 export interface LabState {
   prefix: string;
   dir: string;
   /** `services: false`: the pod network alone (no controller, proxies or DNS), e.g. for benchmarks of weftd. */
   options: { nodes: number; podsPerNode: number; directRouting: boolean; ipMasq: boolean; proxyMode: string; serviceCidr: string; services?: boolean; etcdMembers?: number; ipFamily?: LabIpFamily; backend?: LabBackend; wireguardMode?: LabWireguardMode };
   controllerPid?: number;
+  apiserver?: LabApiServer;
   namespaces: string[];
   pids: number[];
   /** endpoint: every member's client URL, comma-separated (as weftd and ipamctl take them); netns, pid, dataDir: the first member's. */

@@ -5,11 +5,22 @@
 // running one is kept, as ingress-nginx does.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { watchFile } from "../../proxy/state-source.js";
-import type { ApiState } from "../apiserver/api-store.js";
+import { join } from "node:path";
+import { ENDPOINT_SLICES, INGRESS_CLASSES, INGRESSES, SECRETS, SERVICES } from "../../kube/kinds.js";
+import { watchApiObjects } from "../../proxy/api-source.js";
+import type { EndpointSlice, Service } from "../../proxy/model.js";
 import { renderNginxConf } from "./ingress-conf.js";
-import type { Secret } from "../apiserver/ingress-model.js";
+import type { Ingress, IngressClass, Secret } from "../apiserver/ingress-model.js";
+
+/** What the controller watches (ingress-nginx's informers). */
+const KINDS = { ingresses: INGRESSES, ingressClasses: INGRESS_CLASSES, services: SERVICES, endpointSlices: ENDPOINT_SLICES, secrets: SECRETS };
+interface Watched {
+  ingresses: Ingress[];
+  ingressClasses: IngressClass[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  secrets: Secret[];
+}
 
 type Log = (msg: string, fields?: object) => void;
 
@@ -35,15 +46,15 @@ function tlsFilesFrom(secrets: Secret[], dir: string): (key: string) => { cert: 
   };
 }
 
-export function runIngressNginx(clusterState: string, podKey: string, log: Log): void {
-  const prefix = join(dirname(clusterState), "ingress-nginx", podKey.replace("/", "_"));
+export function runIngressNginx(kubeconfig: string, workDir: string, podKey: string, log: Log): void {
+  const prefix = join(workDir, "ingress-nginx", podKey.replace("/", "_"));
   mkdirSync(join(prefix, "tls"), { recursive: true });
   chmodSync(join(prefix, "tls"), 0o700);
   const confFile = join(prefix, "nginx.conf");
   let nginx: ChildProcess | undefined;
   let current = "";
-  const onChange = (api: ApiState): void => {
-    const conf = renderNginxConf({ ingresses: api.ingresses ?? [], classes: api.ingressClasses ?? [], services: api.services, endpointSlices: api.endpointSlices, tlsFiles: tlsFilesFrom(api.secrets ?? [], join(prefix, "tls")), prefix, user: "root" });
+  const onChange = (api: Watched): void => {
+    const conf = renderNginxConf({ ingresses: api.ingresses, classes: api.ingressClasses, services: api.services, endpointSlices: api.endpointSlices, tlsFiles: tlsFilesFrom(api.secrets, join(prefix, "tls")), prefix, user: "root" });
     if (conf === current) return;
     writeFileSync(`${confFile}.next`, conf);
     const test = spawnSync("nginx", ["-t", "-q", "-c", `${confFile}.next`, "-p", prefix, "-e", join(prefix, "error.log")], { encoding: "utf8" });
@@ -62,7 +73,7 @@ export function runIngressNginx(clusterState: string, podKey: string, log: Log):
       log("nginx reloaded", { conf: confFile });
     }
   };
-  watchFile(clusterState, (f) => JSON.parse(readFileSync(f, "utf8")) as ApiState, onChange, (err) => log("cannot read the cluster state", { error: err.message }));
+  watchApiObjects(kubeconfig, KINDS, (o) => onChange(o as unknown as Watched), (err) => log("cannot read the cluster state", { error: err.message }), "ingress-nginx");
   // Stopping the pod stops nginx gracefully (SIGQUIT: finish the requests in flight).
   process.on("SIGTERM", () => {
     nginx?.removeAllListeners("exit");

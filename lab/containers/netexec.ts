@@ -15,7 +15,7 @@ import type { ContainerPort } from "../../proxy/model.js";
 import { buildZone } from "../../proxy/dns-records.js";
 import { hostPort } from "../../proxy/family-syntax.js";
 import { serveDns } from "../../proxy/dns-server.js";
-import { watchClusterState } from "../../proxy/state-source.js";
+import { watchClusterState, watchClusterStateFromApi } from "../../proxy/state-source.js";
 
 export interface ContainerSpec {
   pod: string;
@@ -23,7 +23,12 @@ export interface ContainerSpec {
   node: string;
   image: string;
   ports: ContainerPort[];
+  /** A JSON file of the cluster's objects (a pod run alone), or "" when `kubeconfig` names the API server. */
   clusterState: string;
+  /** The API server to watch (cluster DNS, the ingress controller). */
+  kubeconfig?: string;
+  /** Where a controller pod may keep its files (the lab's state dir). */
+  workDir?: string;
   /** A dual-stack lab's pod: every server listens on IPv6 too (one socket each, IPv4 mapped). */
   dualStack?: boolean;
 }
@@ -99,12 +104,15 @@ function grpcServer(port: number, pod: string, dualStack: boolean): void {
 export function runContainer(spec: ContainerSpec): void {
   if (/coredns/.test(spec.image)) {
     const dns = serveDns(53, (err) => log("dns error", { error: err.message }));
-    watchClusterState(spec.clusterState, (state) => dns.setZone(buildZone(state)), (err) => log("cannot read the cluster state", { error: err.message }));
+    const onState = (state: Parameters<typeof buildZone>[0]): void => dns.setZone(buildZone(state));
+    const onError = (err: Error): void => log("cannot read the cluster state", { error: err.message });
+    if (spec.kubeconfig) watchClusterStateFromApi(spec.kubeconfig, onState, onError);
+    else watchClusterState(spec.clusterState, onState, onError);
     log("serving cluster DNS", { pod: spec.pod, port: 53 });
     return;
   }
   if (/ingress-nginx\/controller/.test(spec.image)) {
-    void import("./ingress-nginx.js").then(({ runIngressNginx }) => runIngressNginx(spec.clusterState, `${spec.namespace}/${spec.pod}`, log));
+    void import("./ingress-nginx.js").then(({ runIngressNginx }) => runIngressNginx(spec.kubeconfig ?? "", spec.workDir ?? "/tmp", `${spec.namespace}/${spec.pod}`, log));
     return;
   }
   const sctpPorts: number[] = [];

@@ -6,10 +6,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { clusterIpOf, nsOf, type Service } from "../../proxy/model.js";
+import { clusterIpOf, type Service } from "../../proxy/model.js";
 import { labFamilies, urlHost } from "../cluster/addressing.js";
-import { readApi } from "../apiserver/api-store.js";
-import { readyAddresses } from "../apiserver/endpoints.js";
+import { DEPLOYMENTS, INGRESSES, SERVICES } from "../../kube/kinds.js";
+import { getObject } from "../agents/pod-lookup.js";
+import { readyServiceAddresses } from "../agents/services-layer.js";
 import type { Manifest } from "../apiserver/manifests.js";
 import { PROTOCOLS, type Cell, type Protocol, type RowTarget } from "./probes.js";
 import { REPO, SELF } from "../cluster/paths.js";
@@ -45,27 +46,36 @@ const PROTOCOL_OF_PORT: Record<string, Exclude<Protocol, "ICMP">> = { http: "HTT
 function workload(replicas: number): Manifest[] {
   const labels = { app: NAME };
   return [
+    { kind: "Namespace", obj: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } },
     { kind: "Deployment", obj: { kind: "Deployment", metadata: { name: NAME, namespace: NS, labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "netexec", image: "registry.k8s.io/e2e-test-images/agnhost:2.45", ports: SERVER_PORTS }] } } } } },
     // PreferDualStack: an address of each family on a dual-stack lab, the one family elsewhere.
     { kind: "Service", obj: { apiVersion: "v1", kind: "Service", metadata: { name: NAME, namespace: NS }, spec: { type: "LoadBalancer", ipFamilyPolicy: "PreferDualStack", selector: labels, ports: SERVICE_PORTS } } },
   ];
 }
 
-const readyEndpointCount = (state: LabState, service: string): number => readyAddresses(readApi(state.dir)?.endpointSlices ?? [], service).length;
+const readyEndpointCount = async (state: LabState, service: string, namespace = NS): Promise<number> => (await readyServiceAddresses(state, service, namespace)).length;
+
+/** waitFor with an asynchronous check. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /** Applies the matrix's workload if it is missing and waits until every replica is an endpoint. */
 async function ensureWorkload(state: LabState): Promise<Service> {
-  const find = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === NAME && nsOf(s.metadata) === NS);
+  const find = (): Promise<Service | undefined> => getObject<Service>(state, SERVICES, NAME, NS);
   const replicas = state.nodes.length;
-  const current = readApi(state.dir)?.workloads.find((w) => w.metadata.name === NAME && nsOf(w.metadata) === NS);
+  const current = await getObject<{ spec: { replicas?: number } }>(state, DEPLOYMENTS, NAME, NS);
   // One replica per node (the scheduler spreads them); a node added since the last run gets one too.
-  if (!find() || current?.spec.replicas !== replicas) {
+  if (!(await find()) || current?.spec.replicas !== replicas) {
     const { apply } = await import("../agents/apply.js");
-    apply(state, workload(replicas));
+    await apply(state, workload(replicas));
   }
-  const ready = (): boolean => readyEndpointCount(state, NAME) >= replicas;
-  await waitFor(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, ready, 30_000);
-  const svc = find();
+  await until(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, async () => (await readyEndpointCount(state, NAME)) >= replicas, 30_000);
+  const svc = await find();
   if (!svc) throw new Error(`Service ${NS}/${NAME} vanished`);
   return svc;
 }
@@ -96,22 +106,22 @@ function ingressObjects(tls: { cert: string; key: string }): Manifest[] {
 
 /** The example's ingress-nginx controller and the matrix's Ingresses; the controller's address once nginx serves them. */
 async function ensureIngress(state: LabState): Promise<{ ip: string; ca: string }> {
-  const controller = (): Service | undefined => readApi(state.dir)?.services.find((s) => s.metadata.name === "ingress-nginx-controller");
+  const controller = (): Promise<Service | undefined> => getObject<Service>(state, SERVICES, "ingress-nginx-controller", "ingress-nginx");
   const tls = matrixCertificate(state);
   const { apply } = await import("../agents/apply.js");
-  if (!controller()) {
+  if (!(await controller())) {
     const { readManifests } = await import("../apiserver/manifests.js");
-    apply(state, readManifests(join(REPO, "examples", "ingress", "00-controller.yaml"), false, () => undefined));
+    await apply(state, readManifests(join(REPO, "examples", "ingress", "00-controller.yaml"), false, () => undefined));
   }
-  if (!readApi(state.dir)?.ingresses?.some((i) => i.metadata.name === NAME)) apply(state, ingressObjects(tls));
+  if (!(await getObject(state, INGRESSES, NAME, NS))) await apply(state, ingressObjects(tls));
   const confs = (): string[] => {
     const dir = join(state.dir, "ingress-nginx");
     return existsSync(dir) ? readdirSync(dir).map((d) => join(dir, d, "nginx.conf")).filter(existsSync).map((f) => readFileSync(f, "utf8")) : [];
   };
   await waitFor("the ingress controller to serve the matrix's hosts", () => confs().some((c) => c.includes(`server_name ${GRPC_INGRESS_HOST};`) && c.includes(`upstream ${NS}-${NAME}-grpc {`)), 30_000);
   // Until its endpoint is ready, the proxies reject connections to the controller's Service, as kube-proxy does.
-  await waitFor("the ingress controller to be a ready endpoint", () => readyEndpointCount(state, "ingress-nginx-controller") > 0, 30_000);
-  const ip = controller()?.status?.loadBalancer?.ingress?.[0]?.ip;
+  await until("the ingress controller to be a ready endpoint", async () => (await readyEndpointCount(state, "ingress-nginx-controller", "ingress-nginx")) > 0, 30_000);
+  const ip = (await controller())?.status?.loadBalancer?.ingress?.[0]?.ip;
   if (!ip) throw new Error("the ingress controller's Service has no LoadBalancer address");
   return { ip, ca: tls.cert };
 }

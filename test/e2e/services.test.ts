@@ -74,21 +74,21 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
     const ip = k.podIp("extra-hello");
     await within(3_000, "extra pod in the rules", () => [0, 1, 2].every((n) => hasEndpoint(rules(n), ip)));
     k.must("delete", "-f", `${FIXTURES}/extra-pod.yaml`);
-    const ms = await within(1_000, "deleted pod gone from endpoints and rules", () => !readyEndpoints(stateDir, "cluster-demo").includes(ip) && [0, 1, 2].every((n) => !hasEndpoint(rules(n), ip)));
+    const ms = await within(1_000, "deleted pod gone from endpoints and rules", async () => !(await readyEndpoints(stateDir, "cluster-demo")).includes(ip) && [0, 1, 2].every((n) => !hasEndpoint(rules(n), ip)));
     expect(ms).toBeLessThanOrEqual(1_000);
     expect(k.endpoints("cluster-demo")).not.toContain(ip);
     // Unready: the pod's server stops answering (stopped, not killed, so it can come back).
     const victim = k.list("pods").find((p) => p.metadata.name.startsWith("hello-kubernetes-") && p.spec.nodeName === "node2" && !/-\d$/.test(p.metadata.name))!;
     const victimNetns = `${status().nodes[0]!.netns.slice(0, -"node1".length)}${victim.metadata.name}`;
     for (const p of spawnSync("ip", ["netns", "pids", victimNetns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) process.kill(Number(p), "SIGSTOP");
-    await within(1_500, "unready pod gone from the endpoints", () => !readyEndpoints(stateDir, "cluster-demo").includes(victim.status!.podIP!));
+    await within(1_500, "unready pod gone from the endpoints", async () => !(await readyEndpoints(stateDir, "cluster-demo")).includes(victim.status!.podIP!));
     for (const p of spawnSync("ip", ["netns", "pids", victimNetns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) process.kill(Number(p), "SIGCONT");
     await within(3_000, "pod ready again", () => k.endpoints("cluster-demo").includes(victim.status!.podIP!));
   });
 
   it("gRPC through the ClusterIP from a pod and from a node: health, echo, and each new connection to either endpoint", async () => {
     k.must("apply", "-f", `${FIXTURES}/grpc.yaml`);
-    await within(10_000, "grpc endpoints", () => readyEndpoints(stateDir, "grpc-demo").length === 2);
+    await within(10_000, "grpc endpoints", async () => (await readyEndpoints(stateDir, "grpc-demo")).length === 2);
     const probe = (where: string, target: string): { ok: boolean; status?: string; hostname?: string; error?: string } => JSON.parse(k.exec(where, process.execPath, LAB, "agent", "grpc", target) || "{}");
     const fromPod = Array.from({ length: 12 }, () => probe("client-node1", "grpc-demo:9000"));
     for (const r of fromPod) expect(r).toMatchObject({ ok: true, status: "SERVING", hostname: expect.stringMatching(/^grpc-echo-/) });

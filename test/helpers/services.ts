@@ -1,8 +1,12 @@
 // Helpers for Service tests on a lab: kubectl-like reads and commands run inside pods and nodes.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import { readApi } from "../../lab/apiserver/api-store.js";
 import { readyAddresses } from "../../lab/apiserver/endpoints.js";
+import { loadState } from "../../lab/cluster/state.js";
+import { KubeClient } from "../../kube/client.js";
+import { loadKubeconfig } from "../../kube/config.js";
+import { ENDPOINT_SLICES } from "../../kube/kinds.js";
+import type { EndpointSlice } from "../../proxy/model.js";
 
 export const EXAMPLES = resolve(import.meta.dirname, "../../examples");
 export const FIXTURES = resolve(import.meta.dirname, "../fixtures/services");
@@ -41,20 +45,29 @@ export function kube(lab: Lab) {
   };
 }
 
+const clients = new Map<string, KubeClient>();
 /**
- * A Service's ready endpoint addresses read straight from the lab's API state: a file read, so a
- * timing loop measures the system, not the 0.2–0.5 s start of a `weft-lab get` per poll.
+ * A Service's ready endpoint addresses read straight from the lab's API server over a kept-alive
+ * connection, so a timing loop measures the system, not the 0.2–0.5 s start of a `weft-lab get` per poll.
  */
-export function readyEndpoints(labDir: string, service: string): string[] {
-  return readyAddresses(readApi(labDir)?.endpointSlices ?? [], service);
+export async function readyEndpoints(labDir: string, service: string, namespace = "default"): Promise<string[]> {
+  let client = clients.get(labDir);
+  if (!client) {
+    const kubeconfig = loadState(labDir)?.apiserver?.kubeconfig;
+    if (!kubeconfig) throw new Error(`no lab API server in ${labDir}`);
+    client = new KubeClient(loadKubeconfig(kubeconfig));
+    clients.set(labDir, client);
+  }
+  const slices = (await client.list(ENDPOINT_SLICES, { namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items as unknown as EndpointSlice[];
+  return readyAddresses(slices, service);
 }
 
 export const curl = (url: string, timeoutS = 2): string[] => ["curl", "-s", "-m", String(timeoutS), url];
 
 /** Polls `check` every 50 ms until it is true; returns the milliseconds it took, or throws. */
-export async function within(ms: number, what: string, check: () => boolean): Promise<number> {
+export async function within(ms: number, what: string, check: () => boolean | Promise<boolean>): Promise<number> {
   const t = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - t > ms) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

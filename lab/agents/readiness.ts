@@ -1,14 +1,11 @@
-// The lab's control loop (one process, in the first node's namespace): probes every pod's server
-// (a pod is Ready when it answers), keeps the pods' Ready condition and the EndpointSlices current,
-// and writes the API state only when something changed — within a probe period (250 ms) of a pod
-// appearing, disappearing or turning unready.
+// The kubelet's readiness probe, as a pod's readinessProbe would be written for the lab's images:
+// an HTTP GET /healthz on the first TCP port where the test server speaks HTTP, a TCP connect for DNS
+// and gRPC ports, else a datagram answered on the first UDP port.
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
-import { nsOf, type Pod } from "../../proxy/model.js";
-import { readApi, updateApi } from "../apiserver/api-store.js";
-import { endpointSlicesFor, isReady } from "../apiserver/endpoints.js";
+import type { Pod } from "../../proxy/model.js";
 
-const PROBE_MS = 250;
+export const PROBE_MS = 250;
 const PROBE_TIMEOUT_MS = 400;
 
 function probeTcp(host: string, port: number): Promise<boolean> {
@@ -62,7 +59,7 @@ function probeUdp(host: string, port: number): Promise<boolean> {
  * The readiness probe on the first TCP port: HTTP GET /healthz where the test server speaks HTTP,
  * a TCP connect for DNS and gRPC ports; else a datagram to the first UDP port.
  */
-async function podAnswers(pod: Pod): Promise<boolean> {
+export async function podAnswers(pod: Pod): Promise<boolean> {
   const ip = pod.status?.podIP;
   if (!ip) return false;
   const ports = pod.spec.containers.flatMap((c) => c.ports ?? []);
@@ -71,35 +68,4 @@ async function podAnswers(pod: Pod): Promise<boolean> {
   if (tcp) return plainTcp ? probeTcp(ip, tcp.containerPort) : probeHttp(ip, tcp.containerPort);
   const udp = ports.find((p) => p.protocol === "UDP");
   return udp ? probeUdp(ip, udp.containerPort) : true;
-}
-
-export async function runController(dir: string, log: (msg: string, fields?: object) => void): Promise<never> {
-  for (;;) {
-    const started = Date.now();
-    const api = readApi(dir);
-    if (api) {
-      const verdicts = new Map<string, boolean>(await Promise.all(api.pods.map(async (p) => [`${nsOf(p.metadata)}/${p.metadata.name}`, await podAnswers(p)] as [string, boolean])));
-      const key = (p: Pod): string => `${nsOf(p.metadata)}/${p.metadata.name}`;
-      const stale = api.pods.some((p) => verdicts.get(key(p)) !== isReady(p)) || JSON.stringify(endpointSlicesFor(api.services, api.pods)) !== JSON.stringify(api.endpointSlices);
-      // The lock is taken only when something changed; the check is repeated under it.
-      if (stale) updateApi(dir, (cur) => {
-        let changed = false;
-        for (const pod of cur.pods) {
-          const ready = verdicts.get(key(pod));
-          if (ready === undefined || ready === isReady(pod)) continue;
-          pod.status = { ...pod.status, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] };
-          log(ready ? "pod ready" : "pod not ready", { pod: key(pod), ip: pod.status.podIP });
-          changed = true;
-        }
-        const slices = endpointSlicesFor(cur.services, cur.pods);
-        if (JSON.stringify(slices) !== JSON.stringify(cur.endpointSlices)) {
-          cur.endpointSlices = slices;
-          changed = true;
-          log("endpoints updated", { slices: slices.length, endpoints: slices.reduce((n, s) => n + s.endpoints.length, 0) });
-        }
-        return { write: changed, value: undefined };
-      });
-    }
-    await new Promise((r) => setTimeout(r, Math.max(0, PROBE_MS - (Date.now() - started))));
-  }
 }
