@@ -142,7 +142,15 @@ export class KubeClient {
   }
 
   private async json<T>(spec: RequestSpec): Promise<T> {
-    const res = await this.open({ timeoutMs: this.requestTimeoutMs, ...spec });
+    let res: IncomingMessage;
+    try {
+      res = await this.open({ timeoutMs: this.requestTimeoutMs, ...spec });
+    } catch (err) {
+      // A kept-alive connection the server closed as it was reused: the request was never read (Go's
+      // client retries these too). Once, on a fresh connection.
+      if (!isStaleConnection(err)) throw err;
+      res = await this.open({ timeoutMs: this.requestTimeoutMs, ...spec });
+    }
     const text = await readBody(res, describe(spec), this.conn.server);
     try {
       return JSON.parse(text) as T;
@@ -191,6 +199,13 @@ async function* watchEvents<T extends KubeObject>(res: IncomingMessage): AsyncGe
   } finally {
     res.destroy();
   }
+}
+
+/** A reset or hang-up before any answer: the mark of a reused connection the server had just closed. */
+function isStaleConnection(err: unknown): boolean {
+  if (!(err instanceof KubeRequestError)) return false;
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  return cause?.code === "ECONNRESET" || /socket hang up/.test(cause?.message ?? "");
 }
 
 function describe(spec: RequestSpec): string {

@@ -111,7 +111,8 @@ export const nsOf = (m: ObjectMeta): string => m.namespace ?? "default";
 export const isHeadless = (s: Service): boolean => s.spec.clusterIP === "None";
 export const ipFamilyOf = (ip: string): IpFamily => (ip.includes(":") ? "IPv6" : "IPv4");
 /** The node's first InternalIP, or its first of `family`: a dual-stack node lists one of each. */
-export const nodeInternalIp = (n: Node, family?: IpFamily): string | undefined => n.status.addresses.find((a) => a.type === "InternalIP" && (!family || ipFamilyOf(a.address) === family))?.address;
+/** A Node just registered may have no status yet (its kubelet writes it next): no address then. */
+export const nodeInternalIp = (n: Node, family?: IpFamily): string | undefined => n.status?.addresses?.find((a) => a.type === "InternalIP" && (!family || ipFamilyOf(a.address) === family))?.address;
 /** Every address of the pod, one per family (podIPs; podIP alone in objects from before dual-stack). */
 export const podIps = (p: Pod): string[] => p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
 /** The Service's cluster IP of `family`, if it has one. */

@@ -147,10 +147,14 @@ export class Kubelet {
       if (rt) this.stop(k, rt, pod);
       try {
         await this.client.request({ method: "DELETE", path: resourcePath(PODS, nsOf(pod.metadata), pod.metadata.name), body: { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } } });
+        this.terminating.delete(k);
       } catch (err) {
-        if (!isNotFound(err) && (err as { code?: number }).code !== 409) this.log("could not confirm a pod's deletion", { pod: k, error: (err as Error).message });
+        this.terminating.delete(k);
+        if (isNotFound(err) || (err as { code?: number }).code === 409) return;
+        // Tried again shortly: a pod left terminating in the API blocks its name and its Service's endpoints.
+        this.log("could not confirm a pod's deletion; trying again in 1 s", { pod: k, error: (err as Error).message });
+        setTimeout(() => this.enqueue(k), 1000);
       }
-      this.terminating.delete(k);
     })();
   }
 
@@ -189,7 +193,8 @@ export class Kubelet {
             this.log(ok ? "pod ready" : "pod not ready", { pod: k, ip: p.status?.podIP });
           } catch (err) {
             this.ready.delete(k);
-            this.log("could not write a pod's readiness", { pod: k, error: (err as Error).message });
+            // A pod deleted meanwhile has no readiness to write.
+            if (!isNotFound(err)) this.log("could not write a pod's readiness", { pod: k, error: (err as Error).message });
           }
         }),
       );

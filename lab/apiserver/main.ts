@@ -10,6 +10,7 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
+import { noop as noPolicy } from "cockatiel";
 import { Etcd3 } from "etcd3";
 import { makeApiCredentials, type ApiCredentials } from "./certs.js";
 import { writeKubeconfig } from "./kubeconfig.js";
@@ -92,10 +93,23 @@ function listen(server: Server, target: { host: string; port: number } | string)
   });
 }
 
+/**
+ * Idle connections kept for two minutes, as Go's servers keep them: a client that reuses a connection
+ * the server has just closed (Node's default is 5 s idle) gets a reset for a request never read.
+ */
+function keptAlive(server: Server): Server {
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  return server;
+}
+
 /** Serves until the process is stopped; resolves once both listeners are up. */
 export async function runApiServer(o: ApiServerOptions): Promise<{ close(): Promise<void> }> {
   const log = logger(o.logFile);
-  const etcd = new Etcd3({ hosts: o.etcdEndpoints });
+  // No cap on a reply's size (gRPC's default is 4 MiB, ~3,500 pods in one list), as kube-apiserver's
+  // etcd client has none; and no circuit breaker per member (its default opens after 3 errors in a row and
+  // then refuses every request for 5 s): one failed read must not refuse every client after it.
+  const etcd = new Etcd3({ hosts: o.etcdEndpoints, grpcOptions: { "grpc.max_receive_message_length": -1 }, faultHandling: { host: () => noPolicy } });
   const store = new ObjectStore(etcd);
   await ensureNamespaces(store);
   const tls = { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: false };
@@ -103,12 +117,12 @@ export async function runApiServer(o: ApiServerOptions): Promise<{ close(): Prom
   const ctx = { registry: new Registry(store, o.serviceCidr), token, address: o.listen ?? "127.0.0.1:6443", log, bookmarkIntervalMs: o.bookmarkIntervalMs ?? 60_000, minRequestTimeoutSeconds: o.minRequestTimeoutSeconds ?? 1800 };
   const servers: Server[] = [];
   if (o.listen) {
-    const tcp = createServer(tls, requestHandler(ctx));
+    const tcp = keptAlive(createServer(tls, requestHandler(ctx)));
     await listen(tcp, splitHostPort(o.listen));
     servers.push(tcp);
   }
   if (existsSync(o.socketPath)) rmSync(o.socketPath);
-  const unix = createServer(tls, requestHandler(ctx));
+  const unix = keptAlive(createServer(tls, requestHandler(ctx)));
   await listen(unix, o.socketPath);
   servers.push(unix);
   log("serving", { listen: o.listen, socket: o.socketPath, etcd: o.etcdEndpoints, serviceCidr: o.serviceCidr });

@@ -45,16 +45,21 @@ export function useLab(tag: string, upArgs: string[]) {
 
 const TAIL_LINES = 40;
 
-/** The last lines of every node's weftd log in a lab's state dir, each under its node's name. */
+/** The last lines of every node's weftd and kubelet log and of the control plane's in a lab's state dir, each under its name. */
 export function weftdLogTails(stateDir: string): string {
   if (!existsSync(stateDir)) return "";
   let out = "";
-  for (const entry of readdirSync(stateDir, { withFileTypes: true })) {
-    const log = join(stateDir, entry.name, "weftd.log");
-    if (!entry.isDirectory() || !existsSync(log)) continue;
+  const tail = (where: string, log: string): void => {
+    if (!existsSync(log)) return;
     const lines = readFileSync(log, "utf8").trimEnd().split("\n");
-    out += `--- ${entry.name}: weftd.log, last ${Math.min(TAIL_LINES, lines.length)} of ${lines.length} lines\n${lines.slice(-TAIL_LINES).join("\n")}\n`;
+    out += `--- ${where}, last ${Math.min(TAIL_LINES, lines.length)} of ${lines.length} lines\n${lines.slice(-TAIL_LINES).join("\n")}\n`;
+  };
+  // Each node's weftd and kubelet; the control plane's controller manager and API server.
+  for (const entry of readdirSync(stateDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    for (const log of ["weftd.log", "kubelet.log"]) tail(`${entry.name}: ${log}`, join(stateDir, entry.name, log));
   }
+  for (const log of ["controller.log", "apiserver.log"]) tail(log, join(stateDir, log));
   return out;
 }
 

@@ -1,0 +1,101 @@
+// The Kubernetes networking walkthrough typed as kubectl commands against the lab's API server, with the
+// kubeconfig `weft-lab kubeconfig` prints: the ClusterIP, NodePort and headless examples applied
+// recursively, listed, the cluster IP read by jsonpath, curl from a pod by IP and by name, everything
+// deleted again — the lab's kubelets, controllers, proxies and DNS acting on what kubectl wrote. The
+// same with Debian's kubectl 1.20 where it is unpacked; and every weftd watching the same API.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { eventually, metricValue, readyz, useLab } from "../helpers/lab.js";
+import { EXAMPLES } from "../helpers/services.js";
+
+const OLD_KUBECTL = resolve(import.meta.dirname, "../../dist/tools/kubectl-1.20/usr/bin/kubectl");
+
+describe("kubectl drives the lab", () => {
+  const { lab, status } = useLab("kc", ["--nodes", "2", "--pods-per-node", "1"]);
+  const kubeconfig = (): string => lab("kubeconfig").out.trim();
+  const kubectl = (bin: string, ...args: string[]): { code: number; out: string; err: string } => {
+    const r = spawnSync(bin, ["--kubeconfig", kubeconfig(), ...args], { encoding: "utf8", timeout: 90_000 });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  const k = (...args: string[]): string => {
+    const r = kubectl("kubectl", ...args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}: ${r.err}`);
+    return r.out;
+  };
+  const inPod = (pod: string, ...cmd: string[]): string => lab("exec", pod, "--", ...cmd).out.trim();
+  const examples = ["clusterip", "nodeport", "headless", "client"].flatMap((d) => ["-f", resolve(EXAMPLES, d)]);
+
+  it("applies the walkthrough's examples recursively and the lab runs them", async () => {
+    const out = k("apply", "-R", ...examples);
+    expect(out).toMatch(/deployment\.apps\/hello-kubernetes created/);
+    expect(out).toMatch(/service\/cluster-demo created/);
+    expect(out).toMatch(/service\/nodeport-demo created/);
+    expect(out).toMatch(/statefulset\.apps\/hello-kubernetes created/);
+    // kubectl wait: a watch on each pod's Ready condition, as a user would wait.
+    k("wait", "--for=condition=Ready", "pod", "-l", "app=hello-kubernetes", "--timeout=60s");
+    k("wait", "--for=condition=Ready", "pod", "-l", "app=client", "--timeout=60s");
+    const wide = k("get", "pods", "-o", "wide", "-l", "app=hello-kubernetes");
+    expect(wide.split("\n")[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
+    const rows = wide.trim().split("\n").slice(1);
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    for (const row of rows) expect(row).toMatch(/\s1\/1\s+Running\s+0\s+\S+\s+10\.244\.\d+\.\d+\s+node[12]\s/);
+    // The scheduler spread them over both nodes.
+    expect(new Set(rows.map((r) => /\s(node[12])\s/.exec(r)?.[1]))).toEqual(new Set(["node1", "node2"]));
+  });
+
+  it("lists the Services and their endpoints, and reads the cluster IP by jsonpath", () => {
+    const svc = k("get", "svc");
+    expect(svc).toMatch(/cluster-demo\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP/);
+    expect(svc).toMatch(/nodeport-demo\s+NodePort\s+10\.\d+\.\d+\.\d+\s+<none>\s+80:30070\/TCP/);
+    expect(svc).toMatch(/headless-demo\s+ClusterIP\s+None/);
+    const ep = k("get", "ep", "cluster-demo", "-o", "json");
+    const addresses = (JSON.parse(ep) as { subsets: { addresses: { ip: string }[] }[] }).subsets.flatMap((s) => s.addresses.map((a) => a.ip));
+    const podIps = k("get", "pods", "-l", "app=hello-kubernetes,!statefulset.kubernetes.io/pod-name", "-o", "jsonpath={.items[*].status.podIP}").trim().split(" ");
+    expect(addresses.sort()).toEqual(podIps.filter((ip) => addresses.includes(ip)).sort());
+    expect(addresses.length).toBeGreaterThanOrEqual(3);
+    expect(k("get", "svc", "cluster-demo", "-o", "jsonpath={.spec.clusterIP}")).toMatch(/^10\.(9[6-9]|1[01]\d)\.\d+\.\d+$/);
+  });
+
+  it("curl from a pod reaches a pod by IP, the Service by its cluster IP and by its name", async () => {
+    const clusterIp = k("get", "svc", "cluster-demo", "-o", "jsonpath={.spec.clusterIP}");
+    const podIp = k("get", "pods", "-l", "app=hello-kubernetes", "-o", "jsonpath={.items[0].status.podIP}");
+    const hello = /hello-kubernetes-[a-z0-9-]+/;
+    expect(inPod("deploy/client", "curl", "-s", "-m", "3", `http://${podIp}:8080/hostname`)).toMatch(hello);
+    expect(inPod("deploy/client", "curl", "-s", "-m", "3", `http://${clusterIp}/hostname`)).toMatch(hello);
+    expect(inPod("deploy/client", "curl", "-s", "-m", "3", "http://cluster-demo/hostname")).toMatch(hello);
+    expect(inPod("deploy/client", "curl", "-s", "-m", "3", "http://cluster-demo.default.svc.cluster.local/hostname")).toMatch(hello);
+  });
+
+  it("every weftd watches the same API: ready, its watches synced, the pods it counts those kubectl lists", async () => {
+    const pods = (JSON.parse(k("get", "pods", "-A", "-o", "json")) as { items: unknown[] }).items.length;
+    for (const n of status().nodes) {
+      expect(readyz(n.netns).status).toBe(200);
+      await eventually(`${n.name}'s weftd counts ${pods} pods`, () => metricValue(n.netns, 'weft_kube_objects{resource="pods"}') === pods);
+      expect(metricValue(n.netns, 'weft_kube_watch_synced{resource="namespaces"}')).toBe(1);
+    }
+  });
+
+  it("works with Debian's kubectl 1.20 too", () => {
+    if (!existsSync(OLD_KUBECTL)) return void console.warn(`skipped: ${OLD_KUBECTL} is not unpacked (scripts/setup.sh does it)`);
+    const old = (...args: string[]) => kubectl(OLD_KUBECTL, ...args);
+    const get = old("get", "pods", "-o", "wide");
+    expect(get.code).toBe(0);
+    expect(get.out).toMatch(/hello-kubernetes-\S+\s+1\/1\s+Running/);
+    expect(old("get", "svc", "cluster-demo", "-o", "jsonpath={.spec.type}").out).toBe("ClusterIP");
+    expect(old("label", "svc", "cluster-demo", "tier=web").code).toBe(0);
+    expect(k("get", "svc", "-l", "tier=web", "-o", "name").trim()).toBe("service/cluster-demo");
+  });
+
+  it("deletes them again: the pods stop, their addresses are released, the Services and endpoints go", async () => {
+    const netnsBefore = status().nodes.map((n) => n.netns);
+    k("delete", "-R", ...examples);
+    await eventually("every example pod gone from the API", () => k("get", "pods", "-l", "app in (hello-kubernetes,client)", "-o", "name").trim() === "", 60_000);
+    expect(k("get", "svc", "-o", "name").trim().split("\n").filter((l) => /demo/.test(l))).toEqual([]);
+    expect(k("get", "ep", "-o", "name").trim().split("\n").filter((l) => /demo/.test(l))).toEqual([]);
+    // Their veths are gone from every node: each has its topology pod's alone (and DNS on one).
+    const veths = netnsBefore.map((ns) => (JSON.parse(spawnSync("ip", ["-n", ns, "-j", "link", "show", "type", "veth"], { encoding: "utf8" }).stdout) as unknown[]).length);
+    expect(veths.reduce((a, b) => a + b, 0)).toBe(status().nodes.length + 1);
+  });
+});
