@@ -1,6 +1,6 @@
 // explain: for one flow, who each side is, which policies select it in each tier, and the verdict
 // with the rule that gave it — as JSON for tools and as text for people. Same model as the kernel's.
-import { ClusterIndex, endpointText, podKey, type Endpoint } from "./cluster-index.js";
+import { ClusterIndex, endpointText, type Endpoint } from "./cluster-index.js";
 import { clusterPoliciesSelecting } from "./cluster-policy-tier.js";
 import { evaluateResolved, resolveFlow } from "./evaluate.js";
 import { networkPoliciesIsolating } from "./network-policy-tier.js";
@@ -68,6 +68,3 @@ export function explanationText(e: Explanation): string {
     `verdict: ${v.allowed ? "ALLOW" : `DENY (${v.deniedBy})`}`,
   ].join("\n");
 }
-
-/** "x/a" for a pod endpoint, for callers building flows from names. */
-export const podFlowEndpoint = (namespace: string, name: string): { pod: string } => ({ pod: podKey({ namespace, name }) });
