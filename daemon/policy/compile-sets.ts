@@ -1,0 +1,95 @@
+// The named sets the compiled rules match against, built from the cluster: one per distinct
+// selector (so equal selectors share a set), per node label selector, and per named port. Rules name
+// sets, never pods: a pod starting, stopping or changing labels moves elements, not rules.
+import { createHash } from "node:crypto";
+import { canonicalIp, familyOf, type Family } from "./cidr.js";
+import type { ClusterIndex } from "./cluster-index.js";
+import { podKey } from "./cluster-index.js";
+import { selectorMatches, selectorText } from "./labels.js";
+import type { NftSet } from "./nft-ruleset.js";
+import type { LabelSelector, NamespacedPod, PodInfo } from "./types.js";
+
+export const FAMILIES: readonly Family[] = [4, 6];
+export const ipKeyword = (f: Family): "ip" | "ip6" => (f === 4 ? "ip" : "ip6");
+const addrType = (f: Family): string => (f === 4 ? "ipv4_addr" : "ipv6_addr");
+const suffix = (f: Family): string => `v${f}`;
+
+/** Stable across restarts and equal for equal selectors, as kube-proxy's chain names. */
+const hashOf = (key: string): string => createHash("sha256").update(key).digest("hex").slice(0, 12);
+
+/** A pod selection in words and as a test: which pods of the cluster it holds. */
+export interface PodSelection {
+  key: string;
+  description: string;
+  matches: (pod: PodInfo) => boolean;
+}
+
+export function namespacedSelection(what: string, ns: LabelSelector | undefined, pods: LabelSelector | undefined, ownNamespace: string | undefined, index: ClusterIndex): PodSelection {
+  const nsPart = ns ? `namespaces ${selectorText(ns)}` : `namespace ${ownNamespace ?? "?"}`;
+  const podPart = `pods ${pods ? selectorText(pods) : "<all>"}`;
+  return {
+    key: `${what}|${nsPart}|${podPart}`,
+    description: `${what}: ${podPart} in ${nsPart}`,
+    matches: (p) =>
+      !p.hostNetwork &&
+      (ns ? selectorMatches(ns, index.namespaceLabels(p.namespace)) : p.namespace === ownNamespace) &&
+      (pods ? selectorMatches(pods, p.labels) : true),
+  };
+}
+
+export const namespacedPodSelection = (what: string, sel: NamespacedPod, index: ClusterIndex): PodSelection => namespacedSelection(what, sel.namespaceSelector, sel.podSelector, undefined, index);
+
+export class SetRegistry {
+  private readonly sets = new Map<string, NftSet>();
+
+  constructor(
+    private readonly index: ClusterIndex,
+    private readonly localPods: PodInfo[],
+  ) {}
+
+  private define(name: string, type: string, comment: string, elements: string[]): void {
+    if (!this.sets.has(name)) this.sets.set(name, { name, type, comment, elements: [...new Set(elements)].sort() });
+  }
+
+  private addressesOf(pods: PodInfo[], f: Family): string[] {
+    return pods.flatMap((p) => p.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp));
+  }
+
+  /** Sets of pod addresses, one per family; `localOnly` for subjects, which only this node's rules name. */
+  podSet(prefix: string, sel: PodSelection, localOnly: boolean): (f: Family) => string {
+    const base = `${prefix}-${hashOf(sel.key)}`;
+    const pods = (localOnly ? this.localPods : this.index.cluster.pods).filter((p) => !p.hostNetwork && sel.matches(p));
+    for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `${sel.description} (${pods.length} pods)`, this.addressesOf(pods, f));
+    return (f) => `${base}-${suffix(f)}`;
+  }
+
+  /** A fixed set of local pods (every local pod, or those isolated for a direction). */
+  localPodSet(name: string, comment: string, pods: PodInfo[]): (f: Family) => string {
+    for (const f of FAMILIES) this.define(`${name}-${suffix(f)}`, addrType(f), `${comment}: ${pods.map(podKey).slice(0, 6).join(" ")}${pods.length > 6 ? " …" : ""}`, this.addressesOf(pods, f));
+    return (f) => `${name}-${suffix(f)}`;
+  }
+
+  nodeSet(sel: LabelSelector): (f: Family) => string {
+    const base = `nodes-${hashOf(selectorText(sel))}`;
+    const nodes = this.index.cluster.nodes.filter((n) => selectorMatches(sel, n.labels));
+    for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `node addresses, nodes ${selectorText(sel)}`, nodes.flatMap((n) => n.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp)));
+    return (f) => `${base}-${suffix(f)}`;
+  }
+
+  /** (pod address, protocol, port) for every pod with a container port of this name. */
+  namedPortSet(name: string): (f: Family) => string {
+    const base = `port-${name.toLowerCase().replace(/[^a-z0-9-]/g, "_")}`;
+    const pods = this.index.cluster.pods.filter((p) => !p.hostNetwork);
+    for (const f of FAMILIES) {
+      const elements = pods.flatMap((p) =>
+        p.ports.filter((cp) => cp.name === name).flatMap((cp) => this.addressesOf([p], f).map((ip) => `${ip} . ${(cp.protocol ?? "TCP").toLowerCase()} . ${cp.containerPort}`)),
+      );
+      this.define(`${base}-${suffix(f)}`, `${addrType(f)} . inet_proto . inet_service`, `pods' container ports named ${name}`, elements);
+    }
+    return (f) => `${base}-${suffix(f)}`;
+  }
+
+  all(): NftSet[] {
+    return [...this.sets.values()];
+  }
+}

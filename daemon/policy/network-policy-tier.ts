@@ -1,0 +1,60 @@
+// The NetworkPolicy tier for one direction. A pod is isolated for a direction only when some policy
+// of that type selects it; then the union of those policies' rules is all that is allowed, and
+// nothing else is (the tier is final for isolated pods). A pod nobody isolates is left to the
+// Baseline tier.
+import type { ClusterIndex, Endpoint } from "./cluster-index.js";
+import { podKey } from "./cluster-index.js";
+import { networkPolicyPortsMatch, type L4 } from "./ports.js";
+import { networkPolicyPeerMatches, networkPolicySelects, policyTypesOf } from "./selection.js";
+import type { Decision, Direction, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, PodInfo } from "./types.js";
+
+const policyKey = (np: NetworkPolicy): string => `${np.metadata.namespace}/${np.metadata.name}`;
+
+/** The policies that isolate a pod for a direction, by namespace/name. */
+export function networkPoliciesIsolating(policies: NetworkPolicy[], direction: Direction, pod: PodInfo): NetworkPolicy[] {
+  const type = direction === "ingress" ? "Ingress" : "Egress";
+  return policies
+    .filter((np) => policyTypesOf(np).includes(type) && networkPolicySelects(np, pod))
+    .sort((a, b) => policyKey(a).localeCompare(policyKey(b)));
+}
+
+/** Peers absent or empty: every source (or destination), including addresses outside the cluster. */
+function peersMatch(peers: NetworkPolicyPeer[] | undefined, peer: Endpoint, namespace: string, index: ClusterIndex): boolean {
+  return !peers || peers.length === 0 || peers.some((p) => networkPolicyPeerMatches(p, peer, namespace, index));
+}
+
+/** undefined: no policy isolates the subject for this direction. */
+export function evaluateNetworkPolicyTier(
+  policies: NetworkPolicy[],
+  direction: Direction,
+  subject: PodInfo,
+  peer: Endpoint,
+  l4: L4,
+  destinationPod: PodInfo | undefined,
+  index: ClusterIndex,
+): Decision | undefined {
+  const isolating = networkPoliciesIsolating(policies, direction, subject);
+  if (isolating.length === 0) return undefined;
+  for (const np of isolating) {
+    const rules = (direction === "ingress" ? np.spec.ingress : np.spec.egress) ?? [];
+    for (const [i, rule] of rules.entries()) {
+      const peers = direction === "ingress" ? (rule as NetworkPolicyIngressRule).from : (rule as NetworkPolicyEgressRule).to;
+      if (!peersMatch(peers, peer, np.metadata.namespace, index)) continue;
+      if (!networkPolicyPortsMatch(rule.ports, l4, destinationPod)) continue;
+      return {
+        allowed: true,
+        tier: "NetworkPolicy",
+        policy: policyKey(np),
+        rule: `${direction}[${i}]`,
+        action: "Accept",
+        reason: `NetworkPolicy ${policyKey(np)} ${direction}[${i}] allows it`,
+      };
+    }
+  }
+  return {
+    allowed: false,
+    tier: "NetworkPolicy",
+    policy: isolating.map(policyKey).join(", "),
+    reason: `pod ${podKey(subject)} is isolated for ${direction} by ${isolating.map(policyKey).join(", ")} and no rule of theirs allows it`,
+  };
+}
