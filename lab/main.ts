@@ -145,6 +145,12 @@ async function main(): Promise<number> {
       saveState(state);
       console.log(`weftd on ${node.name}: pid ${old} → ${node.weftdPid}`);
     })
+    .command("apiserver <action>", "stop (SIGTERM, or --signal SIGKILL), start or restart the API server: its clients' watches break and resume", (y) => y.positional("action", { choices: ["stop", "start", "restart"] as const }).option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
+      const state = requireState();
+      const { resumeApiServer, stopApiServer } = await import("./apiserver/lab-apiserver.js");
+      if (a.action !== "start") console.log(`API server: pid ${await stopApiServer(state, a.signal as NodeJS.Signals)} stopped`);
+      if (a.action !== "stop") console.log(`API server: running, pid ${await resumeApiServer(state)}`);
+    })
     .command("restart-proxy <node>", "stop a node's weft-proxy (SIGTERM: rules stay, as with kube-proxy) and start it again", (y) => y.option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
       const state = requireState();
       const node = state.nodes.find((n) => n.name === a.node);

@@ -48,3 +48,8 @@ export function makeApiCredentials(dir: string, addresses: string[] = []): ApiCr
   writeFileSync(tokenFile, `${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
   return { dir, caCert: ca.cert, caKey: ca.key, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key, tokenFile };
 }
+
+/** The files makeApiCredentials made in `dir` (a restarted server takes them again). */
+export function credentialsIn(dir: string): ApiCredentials {
+  return { dir, caCert: join(dir, "ca.crt"), caKey: join(dir, "ca.key"), serverCert: join(dir, "apiserver.crt"), serverKey: join(dir, "apiserver.key"), clientCert: join(dir, "admin.crt"), clientKey: join(dir, "admin.key"), tokenFile: join(dir, "token") };
+}

@@ -35,6 +35,9 @@ const detailsOf = (r: ResourceInfo, name: string): StatusDetails => ({ name, ...
 
 export const notFound = (r: ResourceInfo, name: string): ApiError => new ApiError(404, "NotFound", `${qualifiedResource(r)} "${name}" not found`, detailsOf(r, name));
 export const namespaceNotFound = (name: string): ApiError => new ApiError(404, "NotFound", `namespaces "${name}" not found`, { name, kind: "namespaces" });
+/** As the NamespaceLifecycle admission plugin refuses: nothing new goes into a namespace being deleted. */
+export const namespaceTerminating = (r: { resource: string }, name: string, namespace: string): ApiError =>
+  new ApiError(403, "Forbidden", `${r.resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, { name, kind: r.resource });
 export const alreadyExists = (r: ResourceInfo, name: string): ApiError => new ApiError(409, "AlreadyExists", `${qualifiedResource(r)} "${name}" already exists`, detailsOf(r, name));
 export const conflict = (r: ResourceInfo, name: string, why = "the object has been modified; please apply your changes to the latest version and try again"): ApiError =>
   new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`, detailsOf(r, name));

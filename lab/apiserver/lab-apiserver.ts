@@ -11,8 +11,9 @@ import { KubeClient } from "../../kube/client.js";
 import { loadKubeconfig } from "../../kube/config.js";
 import { primaryPlan, urlHost } from "../cluster/addressing.js";
 import { SELF } from "../cluster/paths.js";
-import { ip, spawnInNetns } from "../cluster/sh.js";
+import { ip, pidAlive, spawnInNetns, waitFor } from "../cluster/sh.js";
 import { saveState, type LabNode, type LabState } from "../cluster/state.js";
+import { credentialsIn, type ApiCredentials } from "./certs.js";
 import { writeKubeconfig } from "./kubeconfig.js";
 import { prepareApiServerFiles } from "./main.js";
 
@@ -40,9 +41,7 @@ export async function startApiServer(state: LabState): Promise<void> {
   const files = prepareApiServerFiles(dir, { addresses: [address], relayPort });
   const url = `https://${urlHost(address)}:${API_PORT}`;
   const labKubeconfig = writeKubeconfig(join(dir, "kubeconfig-in-lab"), { server: url, credentials: files.credentials });
-  const c = files.credentials;
-  const pid = spawnInNetns(etcd.netns, process.execPath, [SELF, "agent", "apiserver", "--", "--etcd", etcd.endpoint, "--listen", `${urlHost(address)}:${API_PORT}`, "--socket", files.socket, "--cert", c.serverCert, "--key", c.serverKey, "--ca", c.caCert, "--token-file", c.tokenFile, "--service-cidr", state.options.serviceCidr, "--log", join(state.dir, "apiserver.log")], join(state.dir, "apiserver.out"));
-  state.pids.push(pid);
+  const pid = spawnApiServer(state, etcd.netns, etcd.endpoint, address, files.socket, files.credentials);
   // The relay runs in the host's namespace: only its loopback listener is there, nothing of the lab.
   const out = openSync(join(state.dir, "relay.log"), "a");
   const relay = spawn(process.execPath, [SELF, "agent", "relay", "--", "--socket", files.socket, "--port", String(relayPort)], { detached: true, stdio: ["ignore", out, out] });
@@ -52,6 +51,37 @@ export async function startApiServer(state: LabState): Promise<void> {
   state.apiserver = { netns: etcd.netns, url, pid, relayPid: relay.pid, relayPort, kubeconfig: files.kubeconfig, labKubeconfig };
   saveState(state);
   await waitForApi(files.kubeconfig, 20_000);
+}
+
+function spawnApiServer(state: LabState, netns: string, etcdEndpoint: string, address: string, socket: string, c: ApiCredentials): number {
+  const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "apiserver", "--", "--etcd", etcdEndpoint, "--listen", `${urlHost(address)}:${API_PORT}`, "--socket", socket, "--cert", c.serverCert, "--key", c.serverKey, "--ca", c.caCert, "--token-file", c.tokenFile, "--service-cidr", state.options.serviceCidr, "--log", join(state.dir, "apiserver.log")], join(state.dir, "apiserver.out"));
+  state.pids.push(pid);
+  return pid;
+}
+
+/** Stops the API server (SIGTERM, or `signal`): every client's watches break. */
+export async function stopApiServer(state: LabState, signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
+  const api = state.apiserver;
+  if (!api) throw new Error("the lab has no API server");
+  const old = api.pid;
+  if (pidAlive(old)) process.kill(old, signal);
+  await waitFor(`the API server (pid ${old}) to exit`, () => !pidAlive(old), 10_000);
+  state.pids = state.pids.filter((p) => p !== old);
+  saveState(state);
+  return old;
+}
+
+/** Starts the stopped API server again with the credentials it had; its clients resume their watches (or list again). */
+export async function resumeApiServer(state: LabState): Promise<number> {
+  const api = state.apiserver;
+  const etcd = state.etcd;
+  if (!api || !etcd) throw new Error("the lab has no API server");
+  if (pidAlive(api.pid)) return api.pid;
+  const dir = join(state.dir, "apiserver");
+  api.pid = spawnApiServer(state, etcd.netns, etcd.endpoint, primaryPlan(state).etcd(0), join(dir, "apiserver.sock"), credentialsIn(dir));
+  saveState(state);
+  await waitForApi(api.kubeconfig, 20_000);
+  return api.pid;
 }
 
 /** Until the API answers through the relay (the server up, its system namespaces made). */

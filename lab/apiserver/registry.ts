@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { Service } from "../../proxy/model.js";
 import { AllocationError } from "./allocators.js";
-import { ApiError, badRequest, conflict, invalid, namespaceNotFound, notFound, unsupportedMediaType } from "./errors.js";
+import { ApiError, badRequest, conflict, invalid, namespaceNotFound, namespaceTerminating, notFound, unsupportedMediaType } from "./errors.js";
 import { jsonPatch, mergePatch } from "./json-patch.js";
 import { recordUpdate, serverSideApply, type Part } from "./managed-fields.js";
 import { isObject, type JsonObject, type KubeObject } from "./objects.js";
@@ -22,6 +22,7 @@ export interface WriteOptions {
 }
 
 const NAMESPACES = findResource("", "v1", "namespaces") as ResourceInfo;
+const NAMESPACE_DELETION_GRACE_MS = 5_000;
 const SERVICES = findResource("", "v1", "services") as ResourceInfo;
 
 export class Registry {
@@ -40,8 +41,11 @@ export class Registry {
     return next;
   }
 
-  async requireNamespace(r: ResourceInfo, namespace: string | undefined): Promise<void> {
-    if (r.namespaced && !(await this.store.tryGet(NAMESPACES, undefined, namespace ?? ""))) throw namespaceNotFound(namespace ?? "");
+  async requireNamespace(r: ResourceInfo, namespace: string | undefined, name = ""): Promise<void> {
+    if (!r.namespaced) return;
+    const ns = await this.store.tryGet(NAMESPACES, undefined, namespace ?? "");
+    if (!ns) throw namespaceNotFound(namespace ?? "");
+    if (ns.metadata.deletionTimestamp) throw namespaceTerminating(r, name, namespace ?? "");
   }
 
   /** Validation and, for Services, addresses: what every write of the main resource passes. */
@@ -72,7 +76,7 @@ export class Registry {
   async create(r: ResourceInfo, namespace: string | undefined, body: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     this.checkIdentity(r, namespace, body);
     if (!body.metadata.name && body.metadata.generateName) body.metadata.name = `${body.metadata.generateName}${randomBytes(4).toString("hex").slice(0, 5)}`;
-    await this.requireNamespace(r, namespace);
+    await this.requireNamespace(r, namespace, body.metadata.name ?? "");
     return this.serialized(r, async () => {
       const obj = prepareForCreate(r, body);
       await this.admit(r, obj, undefined);
@@ -125,7 +129,7 @@ export class Registry {
         if (type === PATCH_TYPES.apply) {
           const applied = this.checkIdentity(r, namespace, raw as KubeObject, name);
           if (!old) {
-            await this.requireNamespace(r, namespace);
+            await this.requireNamespace(r, namespace, name);
             const obj = prepareForCreate(r, serverSideApply(r.kind, undefined, applied, opts.manager, opts.force, part));
             await this.admit(r, obj, undefined);
             return { obj: opts.dryRun ? obj : await this.store.create(r, obj), created: true };
@@ -170,11 +174,11 @@ export class Registry {
       const finalizers = old.metadata.finalizers ?? [];
       if (opts.dryRun) return old;
       try {
+        if (r === NAMESPACES) return await this.terminateNamespace(old);
         if (finalizers.length || grace > 0) {
           const next: KubeObject = { ...old, metadata: { ...old.metadata, deletionTimestamp: old.metadata.deletionTimestamp ?? new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z"), deletionGracePeriodSeconds: grace } };
           return await this.store.update(r, next, old.metadata.resourceVersion ?? "0");
         }
-        if (r === NAMESPACES) await this.emptyNamespace(name);
         await this.store.delete(r, old);
         return old;
       } catch (err) {
@@ -184,10 +188,43 @@ export class Registry {
     }
   }
 
-  /** The namespace controller's work, done before the namespace goes: everything in it is deleted. */
+  /**
+   * A namespace's deletion as kube does it: marked Terminating at once (nothing new may go in), then the
+   * namespace controller's work — each object in it deleted as a client's DELETE would (pods gracefully,
+   * so their kubelets stop them) — and the namespace itself removed once it is empty.
+   */
+  private async terminateNamespace(old: KubeObject): Promise<KubeObject> {
+    if (old.metadata.deletionTimestamp) return old;
+    const next: KubeObject = { ...old, metadata: { ...old.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z"), deletionGracePeriodSeconds: 0 }, status: { ...(old.status as object), phase: "Terminating" } };
+    const marked = await this.store.update(NAMESPACES, next, old.metadata.resourceVersion ?? "0");
+    void this.emptyNamespace(old.metadata.name ?? "");
+    return marked;
+  }
+
+  /**
+   * The namespace controller: deletes what is in it (again while some remains), then the namespace.
+   * It starts 5 s after the deletion, as kube-controller-manager's does (its namespaceDeletionGracePeriod):
+   * a client deleting a namespace and then what is in it (`kubectl delete -f` of a file that holds both)
+   * still finds each object.
+   */
   private async emptyNamespace(namespace: string): Promise<void> {
-    for (const r of RESOURCES.filter((x) => x.namespaced)) {
-      for (const o of (await this.store.list(r, namespace)).items) await this.store.delete(r, o).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, NAMESPACE_DELETION_GRACE_MS));
+    for (let round = 0; ; round++) {
+      let left = 0;
+      for (const r of RESOURCES.filter((x) => x.namespaced)) {
+        for (const o of (await this.store.list(r, namespace).catch(() => ({ items: [] as KubeObject[] }))).items) {
+          left++;
+          if (!o.metadata.deletionTimestamp) await this.delete(r, namespace, o.metadata.name ?? "", { dryRun: false }).catch(() => undefined);
+        }
+      }
+      const ns = await this.store.tryGet(NAMESPACES, undefined, namespace);
+      if (!ns) return;
+      if (left === 0) {
+        await this.store.delete(NAMESPACES, ns).catch(() => undefined);
+        return;
+      }
+      // Pods being stopped by their kubelets: looked at again, less often as it drags on.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * (round + 1))));
     }
   }
 

@@ -77,8 +77,22 @@ describe("the wireguard backend on a dual-stack lab (userspace WireGuard)", () =
     const [a, b] = [n1!.pods[0]!, n2!.pods[0]!];
     const pcap = join(stateDir, "underlay.pcap");
     const marker = "77656674636c656172"; // "weftclear" in hex: ping fills its payload with it
-    const cap = spawn("ip", ["netns", "exec", n1!.netns, "tcpdump", "-i", "eth0", "-U", "-n", "-w", pcap, `host ${n2!.underlayIp} or host ${n2!.underlayIp6}`], { stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Every frame to or from node2's port, whatever its addresses: WireGuard follows a peer to the source
+    // address of its latest packet, which can be a LoadBalancer address node2 holds on its underlay port.
+    const n2Mac = (JSON.parse(run("ip", ["-n", n2!.netns, "-j", "link", "show", "eth0"])) as { address: string }[])[0]!.address;
+    const cap = spawn("ip", ["netns", "exec", n1!.netns, "tcpdump", "-i", "eth0", "-U", "-n", "-w", pcap, `ether host ${n2Mac}`], { stdio: ["ignore", "ignore", "pipe"] });
+    // Pings only once tcpdump says it listens: under load it can take more than a second to start.
+    await new Promise<void>((resolve, reject) => {
+      let said = "";
+      const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${said}`)), 15_000);
+      cap.stderr.on("data", (d: Buffer) => {
+        said += d.toString();
+        if (/listening on/.test(said)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
     try {
       expect(Number(/(\d+) received/.exec(run("ip", ["netns", "exec", a.netns, "ping", "-q", "-c", "5", "-i", "0.2", "-p", marker, b.ip]))?.[1])).toBe(5);
       expect(Number(/(\d+) received/.exec(run("ip", ["netns", "exec", a.netns, "ping", "-6", "-q", "-c", "5", "-i", "0.2", "-p", marker, b.ip6]))?.[1])).toBe(5);
@@ -92,7 +106,7 @@ describe("the wireguard backend on a dual-stack lab (userspace WireGuard)", () =
     // the underlay's own ARP and neighbour discovery. Everything else must be WireGuard.
     const housekeeping = (l: string): boolean => /\.7946 > .*\.7946: UDP/.test(l) || /ARP,|ICMP6, neighbor (solicitation|advertisement)/.test(l);
     const podTraffic = lines.filter((l) => !housekeeping(l));
-    expect(podTraffic.length).toBeGreaterThanOrEqual(20); // 20 echo packets at least (requests and replies, both families)
+    expect(podTraffic.length, lines.join("\n")).toBeGreaterThanOrEqual(20); // 20 echo packets at least (requests and replies, both families)
     expect(podTraffic.filter((l) => !/\.(51820|51821) > \S+\.(51820|51821): UDP, length \d+$/.test(l))).toEqual([]);
     expect(lines.filter((l) => /10\.244\.|fd00:10:244:/.test(l))).toEqual([]); // no pod address in any header on the wire
     const bytes = readFileSync(pcap);
