@@ -1,7 +1,7 @@
 // Server-side apply keys Service and container ports by number and protocol (kube's listMapKeys): one
 // port number over TCP, UDP and SCTP is three entries, and applying the same object again changes nothing.
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../kube/resources.js";
+import type { KubeObject } from "./objects.js";
 import { serverSideApply } from "./managed-fields.js";
 
 const ports = [80, 81].flatMap((port) => ["TCP", "UDP", "SCTP"].map((protocol) => ({ name: `p-${protocol.toLowerCase()}-${port}`, port, protocol })));
