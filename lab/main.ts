@@ -35,6 +35,18 @@ async function findNetns(s: LabState, name: string, namespace = "default"): Prom
   return netns;
 }
 
+/** The report's policy truth tables, probed now, when the upstream model is in the lab (weft-lab netpol); else nothing. */
+async function policySection(state: LabState): Promise<string> {
+  if (!state.apiserver) return "";
+  const [netpol, { netpolSection }] = await Promise.all([import("./matrix/netpol.js"), import("./matrix/netpol-report.js")]);
+  if (!(await netpol.modelExists(state))) return "";
+  const pods = await netpol.modelPods(state);
+  if (!pods.length) return "";
+  const t = performance.now();
+  const tables = await netpol.probeModel(pods, { ports: [80, 81], protocols: ["TCP", "UDP"], via: "pod", timeoutMs: 1000 });
+  return netpolSection({ pods, via: "pod", buildMs: 0, probeMs: Math.round(performance.now() - t), tables });
+}
+
 const NEXT_STEPS = `Look around:  npm run lab -- status · npm run lab -- exec node1-pod1 -- ip addr · npm run lab -- exec node1 -- ip route
 Tear down:    npm run lab -- down`;
 
@@ -99,7 +111,7 @@ async function main(): Promise<number> {
       const rows = await runMatrix(state);
       const out = a.out ?? `${state.dir}/report.html`;
       const { writeFileSync } = await import("node:fs");
-      writeFileSync(out, renderReport(state, rows, readLeases(state), new Date()));
+      writeFileSync(out, renderReport(state, rows, readLeases(state), new Date(), await policySection(state)));
       console.log(`wrote ${out} (${matrixPassed(rows) ? "every applicable cell passed" : "some cells FAILED"})`);
       code = matrixPassed(rows) ? 0 : 1;
     })
