@@ -35,6 +35,18 @@ async function findNetns(s: LabState, name: string, namespace = "default"): Prom
   return netns;
 }
 
+/** The report's policy truth tables, probed now, when the upstream model is in the lab (weft-lab netpol); else nothing. */
+async function policySection(state: LabState): Promise<string> {
+  if (!state.apiserver) return "";
+  const [netpol, { netpolSection }] = await Promise.all([import("./matrix/netpol.js"), import("./matrix/netpol-report.js")]);
+  if (!(await netpol.modelExists(state))) return "";
+  const pods = await netpol.modelPods(state);
+  if (!pods.length) return "";
+  const t = performance.now();
+  const tables = await netpol.probeModel(pods, { ports: [80, 81], protocols: ["TCP", "UDP"], via: "pod", timeoutMs: 1000 });
+  return netpolSection({ pods, via: "pod", buildMs: 0, probeMs: Math.round(performance.now() - t), tables });
+}
+
 const NEXT_STEPS = `Look around:  npm run lab -- status · npm run lab -- exec node1-pod1 -- ip addr · npm run lab -- exec node1 -- ip route
 Tear down:    npm run lab -- down`;
 
@@ -99,10 +111,43 @@ async function main(): Promise<number> {
       const rows = await runMatrix(state);
       const out = a.out ?? `${state.dir}/report.html`;
       const { writeFileSync } = await import("node:fs");
-      writeFileSync(out, renderReport(state, rows, readLeases(state), new Date()));
+      writeFileSync(out, renderReport(state, rows, readLeases(state), new Date(), await policySection(state)));
       console.log(`wrote ${out} (${matrixPassed(rows) ? "every applicable cell passed" : "some cells FAILED"})`);
       code = matrixPassed(rows) ? 0 : 1;
     })
+    .command(
+      "netpol",
+      "build the upstream NetworkPolicy model (namespaces x, y, z; pods a, b, c) and print its truth tables, probed with real connections",
+      (y) =>
+        y.options({
+          json: { type: "boolean", default: false },
+          ports: { type: "string", default: "80,81", describe: "ports to probe, comma-separated (the model serves 80 and 81)" },
+          protocols: { type: "string", default: "tcp,udp", describe: "protocols to probe: tcp, udp, sctp (SCTP by raw INIT/INIT ACK where the kernel has no SCTP sockets)" },
+          via: { choices: ["pod", "service"] as const, default: "pod" as const, describe: "dial each pod's address, or its Service's ClusterIP" },
+          timeout: { type: "string", default: "1s", describe: "agnhost connect's --timeout per probe" },
+          expect: { type: "string", describe: "a JSON file of expected tables: {\"TCP/80\": {\"x/a\": {\"x/b\": true, …}}, …} (\"*\" for every table); exit 1 on any difference" },
+          clean: { type: "boolean", default: false, describe: "remove the model (its namespaces) instead" },
+        }),
+      async (a) => {
+        const state = requireState();
+        const netpol = await import("./matrix/netpol.js");
+        if (a.clean) {
+          const removed = await netpol.cleanModel(state);
+          console.log(removed.length ? `deleted namespaces ${removed.join(", ")}` : "no policy model to remove");
+          return;
+        }
+        const [{ parseDuration }, { readFileSync }] = await Promise.all([import("./containers/agnhost-args.js"), import("node:fs")]);
+        const protocols = a.protocols.split(",").map((p) => p.trim().toUpperCase());
+        const bad = protocols.filter((p) => !["TCP", "UDP", "SCTP"].includes(p));
+        if (bad.length) throw new Error(`--protocols: "${bad.join(", ")}" is not tcp, udp or sctp`);
+        const ports = a.ports.split(",").map(Number);
+        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new Error(`--ports: "${a.ports}" is not a list of ports`);
+        const expect = a.expect ? (JSON.parse(readFileSync(a.expect, "utf8")) as Record<string, import("./matrix/truth-table.js").Grid>) : undefined;
+        const r = await netpol.runNetpol(state, { ports, protocols: protocols as ("TCP" | "UDP" | "SCTP")[], via: a.via, timeoutMs: parseDuration(a.timeout), ...(expect ? { expect } : {}) });
+        console.log(a.json ? JSON.stringify(r, null, 2) : netpol.formatNetpol(r));
+        code = netpol.netpolPassed(r) ? 0 : 1;
+      },
+    )
     .command("etcd <action> [members..]", "stop or start etcd members (all when none is named), to inject faults", (y) => y.positional("action", { choices: ["stop", "start"] as const }).option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
       const state = requireState();
       const { startEtcdMember, stopEtcdMember } = await import("./cluster/etcd.js");
@@ -195,7 +240,7 @@ async function main(): Promise<number> {
     .command("demo", "bring up a 3-node lab (if none is up) and run the connectivity matrix", {}, async () => {
       code = await demo();
     })
-    .command("agent <role> [args..]", false, (y) => y.options({ dir: { type: "string" } }), async (a) => {
+    .command("agent <role> [args..]", false, (y) => y.options({ dir: { type: "string" } }).strict(false), async (a) => {
       const args = (a.args as (string | number)[] | undefined)?.map(String) ?? [];
       // Heavy modules load only for the command that needs them: `get` answers in well under 200 ms.
       const log = (msg: string, fields?: object): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
@@ -215,6 +260,23 @@ async function main(): Promise<number> {
       if (a.role === "grpc") {
         const r = await (await import("./matrix/grpc-probe.js")).grpcProbe(args[0] ?? "");
         console.log(JSON.stringify(r));
+        code = r.ok ? 0 : 1;
+        return;
+      }
+      if (a.role === "netpol-row") {
+        const { probeNetpolRow } = await import("./matrix/netpol-row.js");
+        console.log(JSON.stringify(await probeNetpolRow(JSON.parse(args[0] ?? "{}") as import("./matrix/netpol-row.js").RowJob)));
+        return;
+      }
+      if (a.role === "connect") {
+        // agnhost's own flags (--protocol, --timeout) as given: read from argv, past yargs.
+        const [{ parseAgnhost }, { agnhostConnect }] = await Promise.all([import("./containers/agnhost-args.js"), import("./containers/agnhost.js")]);
+        const argv = process.argv.slice(process.argv.indexOf("connect") + 1).filter((x) => x !== "--");
+        const cmd = parseAgnhost(["connect", ...argv]);
+        if (cmd?.kind !== "connect") throw new Error("usage: weft-lab agent connect HOST:PORT --protocol tcp|udp|sctp --timeout 1s");
+        const r = await agnhostConnect(cmd);
+        if (!r.ok) console.error(r.detail);
+        else if (cmd.protocol !== "tcp") console.log(r.detail);
         code = r.ok ? 0 : 1;
         return;
       }

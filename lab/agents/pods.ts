@@ -5,6 +5,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nsOf, type Pod } from "../../proxy/model.js";
 import { primaryPlan } from "../cluster/addressing.js";
+import { envMap } from "../containers/agnhost-args.js";
+import type { ContainerRun } from "../containers/netexec.js";
 
 export interface PortMapping {
   hostPort: number;
@@ -48,6 +50,12 @@ function portMappings(pod: Pod): PortMapping[] {
   return pod.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((p) => (p.hostPort ? [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }] : [])));
 }
 
+/** A container as the pod's process runs it: command, args and env honoured (env values; valueFrom is not modelled). */
+function containerRun(c: Pod["spec"]["containers"][number]): ContainerRun {
+  const env = (c as { env?: { name: string; value?: string }[] }).env;
+  return { name: c.name, ports: c.ports ?? [], ...(c.command ? { command: c.command } : {}), ...(c.args ? { args: c.args } : {}), ...(env ? { env: envMap(env) } : {}) };
+}
+
 /** What a pod's container is told of the cluster: the API server it may watch (DNS, ingress). */
 export interface ClusterAccess {
   kubeconfig: string;
@@ -70,7 +78,7 @@ export function runPod(state: LabState, node: LabNode, pod: Pod, access: Cluster
     writeResolvConf(state, netns, nsOf(pod.metadata));
     mkdirSync(join(node.dir, "pods"), { recursive: true });
     const container = pod.spec.containers[0];
-    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), clusterState: "", kubeconfig: access.kubeconfig, workDir: state.dir, ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
+    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), containers: pod.spec.containers.map(containerRun), clusterState: "", kubeconfig: access.kubeconfig, workDir: state.dir, ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
     const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`));
     return { node: node.name, netns, containerId, pid, podIps: podIpList, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...(mappings.length ? { portMappings: mappings } : {}) };
   } catch (err) {

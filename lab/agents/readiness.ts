@@ -64,7 +64,8 @@ export async function podAnswers(pod: Pod): Promise<boolean> {
   if (!ip) return false;
   const ports = pod.spec.containers.flatMap((c) => c.ports ?? []);
   const tcp = ports.find((p) => (p.protocol ?? "TCP") === "TCP");
-  const plainTcp = pod.spec.containers.some((c) => /coredns/.test(c.image ?? "")) || tcp?.name?.startsWith("grpc");
+  // agnhost subcommands (a container with a command or args) speak no HTTP: a TCP connect, as for DNS and gRPC.
+  const plainTcp = pod.spec.containers.some((c) => /coredns/.test(c.image ?? "") || c.command?.length || c.args?.length) || tcp?.name?.startsWith("grpc");
   if (tcp) return plainTcp ? probeTcp(ip, tcp.containerPort) : probeHttp(ip, tcp.containerPort);
   const udp = ports.find((p) => p.protocol === "UDP");
   return udp ? probeUdp(ip, udp.containerPort) : true;

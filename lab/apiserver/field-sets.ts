@@ -1,7 +1,7 @@
 // Field sets as structured-merge-diff writes them in metadata.managedFields (fieldsV1): a path is a
 // list of elements, `f:<field>`, `k:{"<key>":…}` for an element of a keyed list, `v:<json>` for one
 // of a set. Leaves carry their value (for conflict checks); lists' elements and data maps are members.
-import { isGranularMap, listStrategy } from "./merge-strategies.js";
+import { applyKeyOf, isGranularMap, listStrategy } from "./merge-strategies.js";
 import { isObject, type JsonObject } from "./objects.js";
 
 export const MEMBER = Symbol("member");
@@ -38,7 +38,7 @@ function walk(kind: string, value: unknown, fields: string[], els: string[], out
     else
       for (const item of value) {
         if (!isObject(item)) continue;
-        const itemEls = [...els, `k:${JSON.stringify({ [s.key]: item[s.key] })}`];
+        const itemEls = [...els, `k:${JSON.stringify(applyKeyOf(s, item))}`];
         out.set(JSON.stringify(itemEls), MEMBER);
         for (const [k, v] of Object.entries(item)) walk(kind, v, fields, [...itemEls, `f:${k}`], out);
       }
@@ -52,7 +52,7 @@ function elementMatches(el: string, item: unknown): boolean {
   const body = el.slice(2);
   if (el.startsWith("v:")) return JSON.stringify(item) === body;
   const want = JSON.parse(body) as JsonObject;
-  return isObject(item) && Object.entries(want).every(([k, w]) => item[k] === w);
+  return isObject(item) && Object.entries(want).every(([k, w]) => (k === "protocol" ? (item[k] ?? "TCP") : item[k]) === w);
 }
 
 /** The value at a path in an object, or undefined. */

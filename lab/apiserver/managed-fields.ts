@@ -4,7 +4,7 @@
 // owns it), and refuses to change a field another manager owns to a different value unless forced.
 import { ApiError } from "./errors.js";
 import { fieldSetOf, fromFieldsV1, MEMBER, pathText, removePath, toFieldsV1, valueAtPath, type FieldSet } from "./field-sets.js";
-import { listStrategy } from "./merge-strategies.js";
+import { applyKeyOf, listStrategy } from "./merge-strategies.js";
 import { clone, isObject, jsonEqual, type JsonObject, type KubeObject, type ManagedFieldsEntry } from "./objects.js";
 
 export type Part = "main" | "status";
@@ -70,7 +70,7 @@ function applyMerge(kind: string, live: JsonObject, applied: JsonObject, fields:
       else if (s.type === "map") {
         const merged = [...cur];
         for (const item of v) {
-          const at = merged.findIndex((c) => isObject(c) && isObject(item) && jsonEqual(c[s.key], item[s.key]));
+          const at = merged.findIndex((c) => isObject(c) && isObject(item) && jsonEqual(applyKeyOf(s, c), applyKeyOf(s, item)));
           if (at >= 0 && isObject(item)) merged[at] = applyMerge(kind, merged[at] as JsonObject, item, path);
           else merged.push(item);
         }

@@ -5,7 +5,8 @@
 // on ports named h2c… the same over HTTP/2 cleartext, on ports named grpc… gRPC (grpc.health.v1.Health
 // and an echo service), on ports named tcp… a TCP echo; on each UDP port netexec's UDP commands
 // ("hostname", "clientip", "echo DATA"; anything else gets the pod's name); on SCTP ports an answer
-// naming the pod (see sctp.ts). hello-kubernetes images answer "/" with a page naming pod and node.
+// naming the pod (see sctp.ts). A container whose command or args name an agnhost subcommand of the
+// upstream policy suite (serve-hostname, porter) runs that instead (agnhost.ts). hello-kubernetes images answer "/" with a page naming pod and node.
 import { createSocket } from "node:dgram";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
@@ -16,6 +17,8 @@ import { buildZone } from "../../proxy/dns-records.js";
 import { hostPort } from "../../proxy/family-syntax.js";
 import { serveDns } from "../../proxy/dns-server.js";
 import { watchClusterState, watchClusterStateFromApi } from "../../proxy/state-source.js";
+import { serveAgnhost } from "./agnhost.js";
+import { parseAgnhost } from "./agnhost-args.js";
 
 export interface ContainerSpec {
   pod: string;
@@ -31,6 +34,16 @@ export interface ContainerSpec {
   workDir?: string;
   /** A dual-stack lab's pod: every server listens on IPv6 too (one socket each, IPv4 mapped). */
   dualStack?: boolean;
+  /** Each container's command, args and env, where a pod gives them: agnhost subcommands (agnhost.ts) run as given. */
+  containers?: ContainerRun[];
+}
+
+export interface ContainerRun {
+  name: string;
+  command?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  ports: ContainerPort[];
 }
 
 const log = (msg: string, fields: object = {}): void => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }));
@@ -101,6 +114,18 @@ function grpcServer(port: number, pod: string, dualStack: boolean): void {
   server.bindAsync(dualStack ? `[::]:${port}` : `0.0.0.0:${port}`, grpc.ServerCredentials.createInsecure(), (err) => err && log("grpc bind failed", { port, error: err.message }));
 }
 
+/** Runs the containers that name an agnhost subcommand; returns the ports of the others, which the test server serves. */
+function agnhostContainers(spec: ContainerSpec): ContainerPort[] {
+  if (!spec.containers?.some((c) => c.command?.length || c.args?.length)) return spec.ports;
+  const rest: ContainerPort[] = [];
+  for (const c of spec.containers) {
+    const cmd = parseAgnhost(c.command, c.args, c.env);
+    if (cmd) serveAgnhost(cmd, { pod: spec.pod, dualStack: spec.dualStack === true }, log);
+    else rest.push(...c.ports);
+  }
+  return rest;
+}
+
 export function runContainer(spec: ContainerSpec): void {
   if (/coredns/.test(spec.image)) {
     const dns = serveDns(53, (err) => log("dns error", { error: err.message }));
@@ -116,7 +141,7 @@ export function runContainer(spec: ContainerSpec): void {
     return;
   }
   const sctpPorts: number[] = [];
-  for (const p of spec.ports) {
+  for (const p of agnhostContainers(spec)) {
     const listen = { port: p.containerPort, host: spec.dualStack ? "::" : "0.0.0.0" };
     if ((p.protocol ?? "TCP") === "UDP") udp(spec, p.containerPort);
     else if (p.protocol === "SCTP") sctpPorts.push(p.containerPort);

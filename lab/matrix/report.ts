@@ -98,7 +98,8 @@ svg .overlay{fill:none;stroke:#2f6db3;stroke-width:2;stroke-dasharray:6 4}table{
 td.cell{text-align:center;min-width:74px;font:12px ui-monospace,monospace}td.pass{background:#d5f5dc}td.fail{background:#ffd6d6;font-weight:700}td.na{background:#eef0f2;color:#8a949e}td.path{font:12px ui-monospace,monospace;color:#4a545e}
 .summary{font-weight:700}.summary.bad{color:#b3261e}.summary.good{color:#1b7f3b}`;
 
-export function renderReport(state: LabState, rows: Row[], leases: Lease[], generatedAt: Date): string {
+/** `sections`: more HTML sections (the policy truth tables when the model is up), placed before the leases. */
+export function renderReport(state: LabState, rows: Row[], leases: Lease[], generatedAt: Date, sections = ""): string {
   const applicable = rows.flatMap((r) => r.cells).filter((c) => c.ok !== undefined);
   const failed = applicable.filter((c) => !c.ok).length;
   return `<!DOCTYPE html>
@@ -111,6 +112,7 @@ export function renderReport(state: LabState, rows: Row[], leases: Lease[], gene
 ${topologySvg(state)}
 <h2>Connectivity matrix</h2>
 ${matrixTable(rows)}
+${sections}
 <h2>Subnet leases (etcd)</h2>
 ${leaseTable(leases)}
 <script>
