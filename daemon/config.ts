@@ -38,6 +38,10 @@ export interface DaemonConfig {
   kubeconfig?: string;
   /** "off": no Kubernetes API even in a pod; "auto": --kubeconfig, else in-cluster, else none. */
   kubeApi: "off" | "auto";
+  /** This node's name as its pods' spec.nodeName says it; default: the Node that has this node's address. */
+  nodeName?: string;
+  /** Also cut established flows that a policy change now denies (their conntrack entries removed). */
+  policyStrict: boolean;
 }
 
 export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
@@ -75,6 +79,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "wireguard-go": { type: "string", default: "wireguard-go", describe: "wireguard backend: the userspace implementation's executable" },
       kubeconfig: { type: "string", describe: "kubeconfig for the Kubernetes API (its current context); default: the pod's service account when weftd runs in a pod" },
       "kube-api": { type: "string", default: "auto", choices: ["off", "auto"], describe: "watch pods, namespaces and network policies in the Kubernetes API: auto (--kubeconfig, else in-cluster, else run without) or off" },
+      "node-name": { type: "string", describe: "this node's Kubernetes name (spec.nodeName of its pods), for network policy; default: the Node whose addresses include this node's underlay address" },
+      "policy-strict": { type: "boolean", default: false, describe: "network policy: a change also cuts established connections it now denies (their conntrack entries are deleted with the conntrack tool); default: they keep their verdict" },
     })
     .strict()
     .help()
@@ -96,8 +102,9 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     wireguardImplementation: a["wireguard-implementation"] as DaemonConfig["wireguardImplementation"],
     wireguardGo: a["wireguard-go"],
     kubeApi: a["kube-api"] as DaemonConfig["kubeApi"],
+    policyStrict: a["policy-strict"],
   };
-  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"], ["kubeconfig", "kubeconfig"]] as const) {
+  for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"], ["kubeconfig", "kubeconfig"], ["nodeName", "node-name"]] as const) {
     const v = a[flag];
     if (typeof v === "string" && v) cfg[key] = v;
   }

@@ -1,11 +1,12 @@
-// weftd's view of the Kubernetes API: informers on pods (all namespaces), namespaces, NetworkPolicies
-// and ClusterNetworkPolicies, whose stores network policy will read. Readiness waits for their first
+// weftd's view of the Kubernetes API: informers on pods (all namespaces), namespaces, nodes,
+// NetworkPolicies and ClusterNetworkPolicies, whose stores network policy reads. Readiness waits for their first
 // sync and then names a watch failing for longer than a grace period; a resource the server does not
 // serve (the ClusterNetworkPolicy CRD not installed) is said once and does not hold readiness back.
 import type { Registry } from "prom-client";
 import { KubeClient } from "../kube/client.js";
 import { inClusterConfig, loadKubeconfig, type KubeConnection } from "../kube/config.js";
 import { Informer, type InformerHandlers } from "../kube/informer.js";
+import { NODES } from "../kube/kinds.js";
 import { CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, PODS, type KubeObject, type ObjectMeta, type ResourceType } from "../kube/resources.js";
 import type { ObjectStoreView } from "../kube/store.js";
 import type { KubeApiChoice } from "./kube-api-choice.js";
@@ -19,12 +20,17 @@ export interface LabelSelector {
 
 export interface Pod extends KubeObject {
   metadata: ObjectMeta & { name: string; namespace: string };
-  spec?: { nodeName?: string; hostNetwork?: boolean };
+  spec?: { nodeName?: string; hostNetwork?: boolean; containers?: { name?: string; ports?: { containerPort: number; name?: string; protocol?: string }[] }[] };
   status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[] };
 }
 
 export interface Namespace extends KubeObject {
   metadata: ObjectMeta & { name: string };
+}
+
+export interface Node extends KubeObject {
+  metadata: ObjectMeta & { name: string };
+  status?: { addresses?: { type: string; address: string }[] };
 }
 
 /** networking.k8s.io/v1: only what this side reads is typed; the policy model types the rest. */
@@ -42,6 +48,7 @@ export interface ClusterNetworkPolicy extends KubeObject {
 export interface KubeWatchHandlers {
   pods?: InformerHandlers<Pod>;
   namespaces?: InformerHandlers<Namespace>;
+  nodes?: InformerHandlers<Node>;
   networkPolicies?: InformerHandlers<NetworkPolicy>;
   clusterNetworkPolicies?: InformerHandlers<ClusterNetworkPolicy>;
 }
@@ -70,9 +77,12 @@ export class KubeWatches {
   private readonly client: KubeClient;
   private readonly podInformer: Informer<Pod>;
   private readonly namespaceInformer: Informer<Namespace>;
+  private readonly nodeInformer: Informer<Node>;
   private readonly policyInformer: Informer<NetworkPolicy>;
   private readonly clusterPolicyInformer: Informer<ClusterNetworkPolicy>;
   private readonly all: Informer<KubeObject>[];
+  /** Called after any object of any watch changed (network policy recompiles, coalesced). */
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(
     readonly conn: KubeConnection,
@@ -84,9 +94,10 @@ export class KubeWatches {
     const h = opts.handlers ?? {};
     this.podInformer = this.informer<Pod>(PODS, h.pods);
     this.namespaceInformer = this.informer<Namespace>(NAMESPACES, h.namespaces);
+    this.nodeInformer = this.informer<Node>(NODES, h.nodes);
     this.policyInformer = this.informer<NetworkPolicy>(NETWORK_POLICIES, h.networkPolicies);
     this.clusterPolicyInformer = this.informer<ClusterNetworkPolicy>(CLUSTER_NETWORK_POLICIES, h.clusterNetworkPolicies);
-    this.all = [this.podInformer, this.namespaceInformer, this.policyInformer, this.clusterPolicyInformer] as unknown as Informer<KubeObject>[];
+    this.all = [this.podInformer, this.namespaceInformer, this.nodeInformer, this.policyInformer, this.clusterPolicyInformer] as unknown as Informer<KubeObject>[];
     registerKubeWatchMetrics(registry, () => this.all);
   }
 
@@ -95,6 +106,9 @@ export class KubeWatches {
   }
   get namespaces(): ObjectStoreView<Namespace> {
     return this.namespaceInformer.store;
+  }
+  get nodes(): ObjectStoreView<Node> {
+    return this.nodeInformer.store;
   }
   get networkPolicies(): ObjectStoreView<NetworkPolicy> {
     return this.policyInformer.store;
@@ -105,6 +119,15 @@ export class KubeWatches {
   }
   get clusterNetworkPoliciesServed(): boolean {
     return !this.clusterPolicyInformer.notServed;
+  }
+
+  onChange(fn: () => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** Whether every served watch is live now (not failing): false while the API server is unreachable. */
+  live(): boolean {
+    return this.all.every((i) => i.notServed || (i.hasSynced && !i.lastError));
   }
 
   start(): void {
@@ -138,11 +161,19 @@ export class KubeWatches {
     this.client.close();
   }
 
-  private informer<T extends KubeObject>(type: ResourceType, handlers: InformerHandlers<T> | undefined): Informer<T> {
+  private informer<T extends KubeObject>(type: ResourceType, given: InformerHandlers<T> | undefined): Informer<T> {
+    const changed = (): void => {
+      for (const fn of this.changeListeners) fn();
+    };
+    const handlers: InformerHandlers<T> = {
+      onAdd: (o) => (given?.onAdd?.(o), changed()),
+      onUpdate: (a, b) => (given?.onUpdate?.(a, b), changed()),
+      onDelete: (o) => (given?.onDelete?.(o), changed()),
+    };
     return new Informer<T>(this.client, type, {
       transform: withoutManagedFields,
       log: this.log,
-      ...(handlers ? { handlers } : {}),
+      handlers,
       ...(this.opts.notServedRetryMs ? { notServedRetryMs: this.opts.notServedRetryMs } : {}),
     });
   }

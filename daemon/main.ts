@@ -6,6 +6,15 @@ import { parseDaemonArgs } from "./config.js";
 const version = typeof __WEFT_VERSION__ === "string" ? __WEFT_VERSION__ : "dev";
 
 async function main(): Promise<void> {
+  if (hideBin(process.argv)[0] === "explain") {
+    const { runExplain } = await import("./explain-command.js");
+    try {
+      process.exit(await runExplain(hideBin(process.argv).slice(1)));
+    } catch (err) {
+      console.error(`weftd explain: ${(err as Error).message}`);
+      process.exit(1);
+    }
+  }
   let cfg;
   try {
     cfg = parseDaemonArgs(hideBin(process.argv), version);

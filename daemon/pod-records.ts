@@ -50,6 +50,11 @@ export class PodRecords {
     return all;
   }
 
+  /** The stores' directories (each family's), for watching: a record written there is a new pod. */
+  storeDirs(): string[] {
+    return this.sources().flatMap((s) => ([4, 6] as const).map((family) => new PodIpStore({ dataDir: s.dataDir, network: s.network, family }).dir));
+  }
+
   /** Where the records are read from, for messages: "dir/network (file)". */
   describe(): string {
     const sources = this.sources();

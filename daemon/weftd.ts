@@ -30,6 +30,8 @@ import { RemoteLeases } from "./remote-leases.js";
 import { findUnderlayLink, underlayAddress } from "./underlay.js";
 import { startKubeWatches } from "./kube-api-choice.js";
 import type { KubeWatches } from "./kube-watches.js";
+import type { PolicyEnforcer } from "./policy-enforcer.js";
+import { startPolicy } from "./policy-wiring.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -63,8 +65,9 @@ export class Weftd {
   private renewRetry: NodeJS.Timeout | undefined;
   /** NAT and anti-spoofing rules: made once this node has its lease (the rules are written for its subnet). */
   private rules?: NodeRules;
-  /** Pods, namespaces and policies from the Kubernetes API, when weftd is given one. */
+  /** Pods, namespaces and policies from the Kubernetes API, when weftd is given one; and the policy they enforce. */
   private kube?: KubeWatches;
+  private policy?: PolicyEnforcer;
 
   constructor(
     private readonly cfg: DaemonConfig,
@@ -90,13 +93,11 @@ export class Weftd {
     if (this.watch && !this.watch.live()) p.push("lease watch is reconnecting to etcd: other nodes' changes are not seen until it is back");
     const etcd = this.etcdHealth.problem();
     if (etcd) p.push(etcd);
-    p.push(...(this.rules?.problems() ?? []), ...this.pods.problems(), ...(this.kube?.problems() ?? []));
+    p.push(...(this.rules?.problems() ?? []), ...this.pods.problems(), ...(this.kube?.problems() ?? []), ...(this.policy?.problems() ?? []));
     return p;
   }
 
-  private etcdAnswered(): void {
-    this.etcdHealth.answered();
-  }
+  private etcdAnswered = (): void => this.etcdHealth.answered();
 
   private etcdFailed(op: string, err: Error): void {
     this.metrics.etcdErrors.inc({ op });
@@ -126,6 +127,8 @@ export class Weftd {
     this.log.info({ iface: link.name, etcd: cfg.etcdEndpoints }, "starting");
     // The API's watches run beside etcd's: neither waits for the other.
     this.kube = await startKubeWatches(cfg, this.metrics.registry, this.log);
+    const underlay = (): string[] => [this.underlay.ipv4?.ip, this.underlay.ipv6?.ip].filter((ip): ip is string => ip !== undefined);
+    this.policy = await startPolicy({ kube: this.kube, cfg, pods: this.pods, underlay, registry: this.metrics.registry, log: () => this.log });
 
     if (cfg.netConf) {
       const conf = parseNetworkConfig(readFileSync(cfg.netConf, "utf8"));
@@ -175,9 +178,7 @@ export class Weftd {
     this.every(Math.max(1, cfg.leaseTtl / 2) * 1000, () => void this.renew());
   }
 
-  private every(ms: number, fn: () => void): void {
-    this.timers.push(setInterval(fn, ms));
-  }
+  private every = (ms: number, fn: () => void): number => this.timers.push(setInterval(fn, ms));
 
   /** What subnet.env says this node had (nothing when it cannot be read). */
   private previousLease(network: NetworkConfig): ReturnType<typeof previousLeaseFrom> {
@@ -226,14 +227,9 @@ export class Weftd {
     void this.renew();
   }
 
-  private removalsHeld(): boolean {
-    return this.ownLeaseMissing || Date.now() < this.removalsHeldUntil;
-  }
+  private removalsHeld = (): boolean => this.ownLeaseMissing || Date.now() < this.removalsHeldUntil;
 
-  private addressing(): NodeAddressing | undefined {
-    const { network, lease } = this;
-    return network && lease ? addressingOf(network, lease) : undefined;
-  }
+  private addressing = (): NodeAddressing | undefined => (this.network && this.lease ? addressingOf(this.network, this.lease) : undefined);
 
   private onWatchError(err: Error): void {
     if (err instanceof MalformedLeaseError) {
@@ -246,6 +242,7 @@ export class Weftd {
 
   private resync(): void {
     this.sync?.resync();
+    void this.policy?.resync();
     // The plugin's IP records, listed once for both their readers (each listing takes the store's lock
     // the plugin's ADD and DEL wait on).
     const pods = this.listPods();
@@ -302,6 +299,7 @@ export class Weftd {
     clearTimeout(this.renewRetry);
     this.watch?.close();
     this.server?.close();
+    this.policy?.stop();
     await this.kube?.stop();
     await this.mgr.close();
     this.client.close();

@@ -26,6 +26,8 @@ export interface NftChain {
 export interface CompiledRuleset {
   sets: NftSet[];
   chains: NftChain[];
+  /** Named counters the rules count into (`counter name "…"`), declared before the chains. */
+  counters?: string[];
 }
 
 const quote = (s: string): string => `"${s.replace(/"/g, "'").slice(0, 120)}"`;
@@ -39,6 +41,7 @@ function setBody(s: NftSet): string {
 export function renderRuleset(c: CompiledRuleset): string {
   const lines = [`table ${T}`, `delete table ${T}`, `table ${T} {`];
   for (const s of c.sets) lines.push(`  set ${s.name} { ${setBody(s)} }`);
+  for (const name of c.counters ?? []) lines.push(`  counter ${name} { }`);
   for (const ch of c.chains) {
     lines.push(`  chain ${ch.name} {`);
     if (ch.hook) lines.push(`    ${ch.hook}`);
@@ -78,6 +81,9 @@ export function diffRulesets(before: CompiledRuleset, after: CompiledRuleset): s
     if (gone.length) out.push(`delete element ${T} ${s.name} ${elementList(gone)}`);
     if (added.length) out.push(`add element ${T} ${s.name} ${elementList(added)}`);
   }
+  const oldCounters = new Set(before.counters ?? []);
+  const newCounters = new Set(after.counters ?? []);
+  for (const name of after.counters ?? []) if (!oldCounters.has(name)) out.push(`add counter ${T} ${name}`);
   for (const c of after.chains) if (!oldChains.has(c.name)) out.push(`add chain ${T} ${c.name}${c.hook ? ` { ${c.hook} }` : ""}`);
   for (const c of after.chains) {
     const old = oldChains.get(c.name);
@@ -89,5 +95,6 @@ export function diffRulesets(before: CompiledRuleset, after: CompiledRuleset): s
   for (const c of goneChains) out.push(`flush chain ${T} ${c.name}`);
   for (const c of goneChains) out.push(`delete chain ${T} ${c.name}`);
   for (const s of before.sets) if (!newSets.has(s.name)) out.push(`delete set ${T} ${s.name}`);
+  for (const name of before.counters ?? []) if (!newCounters.has(name)) out.push(`delete counter ${T} ${name}`);
   return out.length ? out.join("\n") + "\n" : "";
 }

@@ -83,7 +83,7 @@ describe("weftd watching the Kubernetes API", () => {
     await until("each watch's sync logged", 5_000, () => lines().filter((l) => l.msg === "synced").length >= 3);
     const all = lines();
     expect(all.find((l) => l.msg === "watching the Kubernetes API")).toMatchObject({ level: "info", server: "https://127.0.0.1:16443", identity: "token", from: `kubeconfig ${join(dir, "kubeconfig")} (context lab)` });
-    expect(all.filter((l) => l.msg === "synced").map((l) => l.resource).sort()).toEqual(["namespaces", "networkpolicies.networking.k8s.io", "pods"]);
+    expect(all.filter((l) => l.msg === "synced").map((l) => l.resource).sort()).toEqual(["namespaces", "networkpolicies.networking.k8s.io", "nodes", "pods"]);
     expect(all.filter((l) => String(l.msg).includes("does not serve this resource")).map((l) => l.resource)).toEqual(["clusternetworkpolicies.policy.networking.k8s.io"]);
     expect(all.filter((l) => l.level !== "info" && l.level !== "debug")).toEqual([]);
   }, 60_000);

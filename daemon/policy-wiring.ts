@@ -1,0 +1,57 @@
+// How weftd runs network policy: with a Kubernetes API, an enforcer over its watches and the plugin's
+// records; without one, no policy table (an old one, left by a weftd that had an API, is removed and
+// that is said once).
+import type { Registry } from "prom-client";
+import { nftGeneration } from "../netlink/index.js";
+import type { DaemonConfig } from "./config.js";
+import { execHere, type Exec } from "./exec.js";
+import type { KubeWatches } from "./kube-watches.js";
+import type { Logger } from "./log.js";
+import type { PodRecords } from "./pod-records.js";
+import { withPolicyCounters, PolicyCounters } from "./policy-counters.js";
+import { PolicyEnforcer } from "./policy-enforcer.js";
+import { PolicyMetrics } from "./policy-metrics.js";
+import { cutDeniedFlows } from "./policy-strict.js";
+import { PolicyTable } from "./policy-table.js";
+
+export interface PolicyWiring {
+  kube: KubeWatches | undefined;
+  cfg: Pick<DaemonConfig, "nodeName" | "policyStrict">;
+  pods: PodRecords;
+  underlay: () => string[];
+  registry: Registry;
+  log: () => Logger;
+  exec?: Exec;
+}
+
+const generation = (): number => nftGeneration();
+
+export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | undefined> {
+  const exec = w.exec ?? execHere;
+  const table = new PolicyTable(exec, generation);
+  if (!w.kube) {
+    const removed = await table.remove().catch((err: Error) => (w.log().error({ err: err.message }, "could not remove an old network policy table"), false));
+    if (removed) w.log().warn("no Kubernetes API: removed the network policy table an earlier weftd left; pods are not isolated");
+    return undefined;
+  }
+  const counters = new PolicyCounters(w.registry);
+  const enforcer = new PolicyEnforcer({
+    kube: w.kube,
+    table,
+    records: () => w.pods.list(),
+    recordDirs: () => w.pods.storeDirs(),
+    nodeNameFlag: w.cfg.nodeName,
+    underlay: w.underlay,
+    metrics: new PolicyMetrics(w.registry),
+    log: w.log,
+    decorate: (compiled, cluster) => {
+      const decorated = withPolicyCounters(compiled, cluster);
+      counters.follow(decorated);
+      return decorated;
+    },
+    ...(w.cfg.policyStrict ? { afterApply: (cluster, node) => cutDeniedFlows(cluster, exec, w.log(), node) } : {}),
+  });
+  enforcer.start();
+  w.log().info({ strict: w.cfg.policyStrict, nodeName: w.cfg.nodeName ?? "from the Node with this node's address" }, "enforcing network policy in table inet weft-policy");
+  return enforcer;
+}
