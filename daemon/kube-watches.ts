@@ -9,7 +9,6 @@ import { Informer, type InformerHandlers } from "../kube/informer.js";
 import { NODES } from "../kube/kinds.js";
 import { CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, PODS, type KubeObject, type ObjectMeta, type ResourceType } from "../kube/resources.js";
 import type { ObjectStoreView } from "../kube/store.js";
-import type { KubeApiChoice } from "./kube-api-choice.js";
 import { registerKubeWatchMetrics } from "./kube-metrics.js";
 import type { Logger } from "./log.js";
 
@@ -45,6 +44,9 @@ export interface ClusterNetworkPolicy extends KubeObject {
   spec?: { tier?: "Admin" | "Baseline"; priority?: number; subject?: unknown; ingress?: unknown[]; egress?: unknown[] };
 }
 
+/** What weftd watches, as the RBAC of deploy/weft.yml must grant it (get, list, watch each). */
+export const WATCHED_RESOURCES: readonly ResourceType[] = [PODS, NAMESPACES, NODES, NETWORK_POLICIES, CLUSTER_NETWORK_POLICIES];
+
 export interface KubeWatchHandlers {
   pods?: InformerHandlers<Pod>;
   namespaces?: InformerHandlers<Namespace>;
@@ -62,7 +64,7 @@ export interface KubeWatchOptions {
 }
 
 /** The connection a choice names: the kubeconfig or service account is read now (a bad one fails weftd's start). */
-export function connectionFor(choice: Exclude<KubeApiChoice, { kind: "none" }>): KubeConnection {
+export function connectionFor(choice: { kind: "kubeconfig"; file: string } | { kind: "in-cluster" }): KubeConnection {
   return choice.kind === "kubeconfig" ? loadKubeconfig(choice.file) : inClusterConfig();
 }
 

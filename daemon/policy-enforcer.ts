@@ -76,7 +76,11 @@ export class PolicyEnforcer {
   async resync(): Promise<void> {
     this.watchRecords();
     if (this.failure || !this.lastApplied) return this.schedule();
-    if (await this.d.table.drifted().catch(() => true)) {
+    // Not while a sync writes: the kernel's table would be read between two states, and look drifted.
+    if (this.running || this.timer) return;
+    const drifted = await this.d.table.drifted().catch(() => true);
+    // A sync that began while the table was read may have written it meanwhile: judged at the next resync.
+    if (drifted && !this.running) {
       this.d.log().warn("the kernel's policy table differs from what weftd applied (changed by hand, or deleted); writing it whole again");
       this.d.metrics.drifts.inc();
       this.forceFull = true;

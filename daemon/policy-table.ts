@@ -78,8 +78,9 @@ export class PolicyTable {
 
   /** Whether the kernel's table differs from what was applied (or is gone). False when nothing was applied yet. */
   async drifted(): Promise<boolean> {
-    if (!this.applied) return false;
-    const wanted = shapeOf(this.applied);
+    const applied = this.applied;
+    if (!applied) return false;
+    const wanted = shapeOf(applied);
     const key = this.since.key(wanted);
     if (this.since.unchanged(key)) return false;
     let listing: string;
@@ -89,6 +90,8 @@ export class PolicyTable {
       this.since.record(key, false);
       return true; // the table is gone
     }
+    // A write that landed while the kernel was being read: what was read is no measure of drift.
+    if (this.applied !== applied) return false;
     const same = shapeOfListing(listing) === wanted;
     this.since.record(key, same);
     return !same;

@@ -11,6 +11,7 @@ import type { ContainerSpec } from "./containers/netexec.js";
 import { startApiServer } from "./apiserver/lab-apiserver.js";
 import { BIN, CNI_PATH, confDir, conflist, SELF } from "./cluster/paths.js";
 import { removeResolvConf, writeResolvConf } from "./agents/pods.js";
+import { registerMirrorPod } from "./agents/mirror-pods.js";
 import { joinNode, startServices } from "./agents/services-layer.js";
 import { inNs, ip, pidAlive, sh, spawnInNetns, waitFor } from "./cluster/sh.js";
 import { HOST_PORT_OFFSET, SERVER_PORTS } from "./containers/servers.js";
@@ -62,7 +63,7 @@ function startWeftd(state: LabState, node: LabNode, extraArgs: string[] = []): v
   node.weftdPid = spawnInNetns(
     node.netns,
     join(BIN, "weftd"),
-    ["--etcd-endpoints", state.etcd?.endpoint ?? "", ...(state.apiserver ? ["--kubeconfig", state.apiserver.labKubeconfig] : []), "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...wireguardArgs(state, node), ...extraArgs],
+    ["--etcd-endpoints", state.etcd?.endpoint ?? "", ...(state.apiserver ? ["--kubeconfig", state.apiserver.labKubeconfig, "--node-name", node.name] : []), "--iface", "eth0", "--subnet-file", join(node.dir, "subnet.env"), "--cni-conf-dir", confDir(node), "--resync-interval", "2", ...(state.options.ipMasq ? ["--ip-masq"] : []), ...wireguardArgs(state, node), ...extraArgs],
     join(node.dir, "weftd.log"),
     // MALLOC_ARENA_MAX as in deploy/weft.yml: the lab runs weftd the way a cluster does.
     { PATH: process.env.PATH, WEFT_CACHE_DIR: join(state.dir, "cache"), MALLOC_ARENA_MAX: "2" },
@@ -94,6 +95,7 @@ async function addPod(state: LabState, node: LabNode, j: number): Promise<LabPod
   state.pids.push(pod.serverPid);
   node.pods.push(pod);
   saveState(state);
+  await registerMirrorPod(state, node, pod, SERVER_PORTS);
   return pod;
 }
 

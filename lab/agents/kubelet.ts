@@ -15,6 +15,7 @@ import { NODES } from "../../kube/kinds.js";
 import { PODS, resourcePath, type KubeObject } from "../../kube/resources.js";
 import { nsOf, type Pod } from "../../proxy/model.js";
 import { loadState, type LabNode, type LabState } from "../cluster/state.js";
+import { isMirror } from "./mirror-pods.js";
 import { nodeObject, nodeStatus } from "./node-object.js";
 import { runPod, stopPod, type PodRuntime } from "./pods.js";
 import { PROBE_MS, podAnswers } from "./readiness.js";
@@ -106,7 +107,7 @@ export class Kubelet {
       this.stop(k, rt, pod);
       if (!pod) return;
     }
-    if (!pod) return;
+    if (!pod || isMirror(pod)) return; // a mirror pod's pod runs outside the API (the topology's own)
     if (pod.metadata.deletionTimestamp) return this.terminate(k, pod);
     if (this.running[k] || pod.status?.phase === "Failed") return;
     let started: PodRuntime;
@@ -178,7 +179,7 @@ export class Kubelet {
   private async probeLoop(): Promise<void> {
     for (;;) {
       const started = Date.now();
-      const pods = (this.pods.store.list() as unknown as Pod[]).filter((p) => this.running[key(p)] && !p.metadata.deletionTimestamp && p.status?.podIP);
+      const pods = (this.pods.store.list() as unknown as Pod[]).filter((p) => !isMirror(p) && this.running[key(p)] && !p.metadata.deletionTimestamp && p.status?.podIP);
       await Promise.all(
         pods.map(async (p) => {
           const k = key(p);

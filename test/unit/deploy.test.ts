@@ -12,7 +12,8 @@ import { parseConfig } from "../../cni/config.js";
 import { parseDaemonArgs } from "../../daemon/config.js";
 import { weftPluginsOf } from "../../ipam/plugin-networks.js";
 import { parseNetworkConfig } from "../../ipam/network-config.js";
-import { CLUSTER_NETWORK_POLICIES, NAMESPACES, NETWORK_POLICIES, PODS, resourceName } from "../../kube/resources.js";
+import { WATCHED_RESOURCES } from "../../daemon/kube-watches.js";
+import { resourceName } from "../../kube/resources.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const docs = parseAllDocuments(readFileSync(resolve(ROOT, "deploy/weft.yml"), "utf8")).map((d) => {
@@ -36,7 +37,7 @@ describe("deploy/weft.yml", () => {
     const role = byKind("ClusterRole")[0] as unknown as { metadata: { name: string }; rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const granted = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g ? `${res}.${g}` : res}`)))).sort();
     // What weftd's informers watch (daemon/kube-watches.ts), named as RBAC names them.
-    const watched = [PODS, NAMESPACES, NETWORK_POLICIES, CLUSTER_NETWORK_POLICIES].map(resourceName);
+    const watched = WATCHED_RESOURCES.map(resourceName);
     expect(granted).toEqual(watched.flatMap((r) => ["get", "list", "watch"].map((v) => `${v} ${r}`)).sort());
     const sa = byKind("ServiceAccount")[0] as unknown as { metadata: { name: string; namespace: string }; automountServiceAccountToken?: boolean };
     expect(sa.automountServiceAccountToken).not.toBe(false);
