@@ -87,7 +87,7 @@ const metricsOf = (nodeNs) => spawnSync("nsenter", [`--net=/var/run/netns/${node
 /** The histogram's change between two readings, with the bucket bound that holds the p50 and p99. */
 function histogramDelta(a, b) {
   const count = b.count - a.count;
-  const at = (p) => b.buckets.find(([le], i) => b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= Math.ceil(p * count))?.[0];
+  const at = (p) => b.buckets.find((_bucket, i) => b.buckets[i][1] - (a.buckets[i]?.[1] ?? 0) >= Math.ceil(p * count))?.[0];
   return { count, meanMs: count ? ((b.sum - a.sum) / count) * 1000 : NaN, p50LeMs: at(0.5) * 1000, p99LeMs: at(0.99) * 1000 };
 }
 const memMb = (pid) => {

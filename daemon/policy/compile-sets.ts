@@ -47,17 +47,33 @@ export class SetRegistry {
     private readonly localPods: PodInfo[],
   ) {}
 
+  /** Each pod's canonical addresses by family, parsed once per compile (every set of a pod reads them). */
+  private readonly addresses = new Map<PodInfo, Map<Family, string[]>>();
+
   private define(name: string, type: string, comment: string, elements: string[]): void {
     if (!this.sets.has(name)) this.sets.set(name, { name, type, comment, elements: [...new Set(elements)].sort() });
   }
 
+  /** Whether every family's set of this base name is made: a selector or port name used again costs nothing. */
+  private made(base: string): boolean {
+    return FAMILIES.every((f) => this.sets.has(`${base}-${suffix(f)}`));
+  }
+
   private addressesOf(pods: PodInfo[], f: Family): string[] {
-    return pods.flatMap((p) => p.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp));
+    return pods.flatMap((p) => {
+      let byFamily = this.addresses.get(p);
+      if (!byFamily) {
+        byFamily = new Map(FAMILIES.map((fam) => [fam, p.ips.filter((ip) => familyOf(ip) === fam).map(canonicalIp)]));
+        this.addresses.set(p, byFamily);
+      }
+      return byFamily.get(f) ?? [];
+    });
   }
 
   /** Sets of pod addresses, one per family; `localOnly` for subjects, which only this node's rules name. */
   podSet(prefix: string, sel: PodSelection, localOnly: boolean): (f: Family) => string {
     const base = `${prefix}-${hashOf(sel.key)}`;
+    if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const pods = (localOnly ? this.localPods : this.index.cluster.pods).filter((p) => !p.hostNetwork && sel.matches(p));
     for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `${sel.description} (${pods.length} pods)`, this.addressesOf(pods, f));
     return (f) => `${base}-${suffix(f)}`;
@@ -71,6 +87,7 @@ export class SetRegistry {
 
   nodeSet(sel: LabelSelector): (f: Family) => string {
     const base = `nodes-${hashOf(selectorText(sel))}`;
+    if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const nodes = this.index.cluster.nodes.filter((n) => selectorMatches(sel, n.labels));
     for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `node addresses, nodes ${selectorText(sel)}`, nodes.flatMap((n) => n.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp)));
     return (f) => `${base}-${suffix(f)}`;
@@ -79,6 +96,7 @@ export class SetRegistry {
   /** (pod address, protocol, port) for every pod with a container port of this name. */
   namedPortSet(name: string): (f: Family) => string {
     const base = `port-${name.toLowerCase().replace(/[^a-z0-9-]/g, "_")}`;
+    if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const pods = this.index.cluster.pods.filter((p) => !p.hostNetwork);
     for (const f of FAMILIES) {
       const elements = pods.flatMap((p) =>

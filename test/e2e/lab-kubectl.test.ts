@@ -108,7 +108,8 @@ describe("kubectl drives the lab", () => {
     await eventually("kubectl lists the namespace written while the server was down", () => namespaces() === before + 1, 20_000);
     for (const [i, n] of nodes.entries()) {
       await eventually(`${n.name}'s weftd lists again after the 410 and counts it once`, () => metricValue(n.netns, 'weft_kube_objects{resource="namespaces"}') === before + 1 && relists(n.netns) > (relistsBefore[i] ?? 0), 30_000);
-      expect(readyz(n.netns).status).toBe(200);
+      // Ready again once every watch is back (each informer retries on its own backoff).
+      await eventually(`${n.name}'s weftd ready again`, () => readyz(n.netns).status === 200, 30_000);
     }
     // The kubelets and the controller manager resumed too: a new pod is scheduled, run and ready.
     const pod = join(mkdtempSync(join(tmpdir(), "weft-kc-")), "pod.yaml");
