@@ -17,13 +17,12 @@ import { nsOf, type EndpointSlice, type Node, type Pod, type Service } from "../
 import { endpointSlicesFor } from "../apiserver/endpoints.js";
 import { endpointsOf } from "../apiserver/table-cells.js";
 import { allocateLoadBalancers } from "./load-balancers.js";
-import { OWNER, ownerKey, reconcileWorkload, workloadStatus, type ApiWorkload } from "./workloads.js";
+import { OWNER, ownerKey, reconcileWorkload, stable, workloadStatus, type ApiWorkload } from "./workloads.js";
 
 type Log = (msg: string, fields?: object) => void;
 const MANAGED_BY = "endpointslice.kubernetes.io/managed-by";
 const CONTROLLER = "endpointslice-controller.k8s.io";
 const COALESCE_MS = 20;
-const stable = (o: unknown): string => JSON.stringify(o, (_k, v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 const key = (o: { metadata: { name: string; namespace?: string } }): string => `${nsOf(o.metadata)}/${o.metadata.name}`;
 
 export interface ControllerOptions {

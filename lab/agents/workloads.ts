@@ -16,7 +16,8 @@ export interface ApiWorkload extends Workload {
   metadata: Workload["metadata"] & { uid?: string; deletionTimestamp?: string };
 }
 
-const stable = (o: unknown): string => JSON.stringify(o, (_k, v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+/** JSON with every object's keys sorted: equal for equal content, whatever order the keys came in. */
+export const stable = (o: unknown): string => JSON.stringify(o, (_k, v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 /** The template's hash, as the pods' pod-template-hash label carries it. */
 export const templateHash = (w: Pick<Workload, "spec">): string => createHash("sha256").update(stable(w.spec.template)).digest("hex").slice(0, 10);
 export const ownerKey = (w: ApiWorkload): string => `${w.kind}/${w.metadata.namespace ?? "default"}/${w.metadata.name}`;
