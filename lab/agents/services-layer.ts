@@ -12,7 +12,7 @@ import { routePodSubnetToApi } from "../apiserver/lab-apiserver.js";
 import type { Manifest } from "../apiserver/manifests.js";
 import { labFamilies, PLANS, primaryPlan } from "../cluster/addressing.js";
 import { REPO, SELF } from "../cluster/paths.js";
-import { pidAlive, spawnInNetns } from "../cluster/sh.js";
+import { pidAlive, spawnInNetns, waitFor } from "../cluster/sh.js";
 import { saveState, type LabNode, type LabState } from "../cluster/state.js";
 import { apply } from "./apply.js";
 import { nodeIps, podCidrs } from "./node-object.js";
@@ -83,11 +83,7 @@ export async function startServices(state: LabState): Promise<void> {
   saveState(state);
   for (const node of state.nodes) joinNode(state, node);
   await apply(state, clusterDns(state));
-  const deadline = Date.now() + 20_000;
-  while (!(await readyServiceAddresses(state, "kube-dns", "kube-system")).length) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for cluster DNS to be ready (see controller.log and the kubelets' logs)");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor("cluster DNS to be ready (see controller.log and the kubelets' logs)", async () => (await readyServiceAddresses(state, "kube-dns", "kube-system")).length > 0, 20_000);
   // A proxy that exited at its start (a flag it refused, a module it could not load) leaves Services dead: said here, not found later.
   const dead = state.nodes.filter((n) => n.proxyPid && !pidAlive(n.proxyPid));
   if (dead.length) throw new Error(`weft-proxy exited on ${dead.map((n) => n.name).join(", ")}: see ${dead.map((n) => join(n.dir, "weft-proxy.log")).join(", ")}`);

@@ -55,14 +55,6 @@ function workload(replicas: number): Manifest[] {
 
 const readyEndpointCount = async (state: LabState, service: string, namespace = NS): Promise<number> => (await readyServiceAddresses(state, service, namespace)).length;
 
-/** waitFor with an asynchronous check. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Applies the matrix's workload if it is missing and waits until every replica is an endpoint. */
 async function ensureWorkload(state: LabState): Promise<Service> {
@@ -74,7 +66,7 @@ async function ensureWorkload(state: LabState): Promise<Service> {
     const { apply } = await import("../agents/apply.js");
     await apply(state, workload(replicas));
   }
-  await until(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, async () => (await readyEndpointCount(state, NAME)) >= replicas, 30_000);
+  await waitFor(`the matrix's ${replicas} ${NAME} pods to be ready endpoints`, async () => (await readyEndpointCount(state, NAME)) >= replicas, 30_000);
   const svc = await find();
   if (!svc) throw new Error(`Service ${NS}/${NAME} vanished`);
   return svc;
@@ -120,7 +112,7 @@ async function ensureIngress(state: LabState): Promise<{ ip: string; ca: string 
   };
   await waitFor("the ingress controller to serve the matrix's hosts", () => confs().some((c) => c.includes(`server_name ${GRPC_INGRESS_HOST};`) && c.includes(`upstream ${NS}-${NAME}-grpc {`)), 30_000);
   // Until its endpoint is ready, the proxies reject connections to the controller's Service, as kube-proxy does.
-  await until("the ingress controller to be a ready endpoint", async () => (await readyEndpointCount(state, "ingress-nginx-controller", "ingress-nginx")) > 0, 30_000);
+  await waitFor("the ingress controller to be a ready endpoint", async () => (await readyEndpointCount(state, "ingress-nginx-controller", "ingress-nginx")) > 0, 30_000);
   const ip = (await controller())?.status?.loadBalancer?.ingress?.[0]?.ip;
   if (!ip) throw new Error("the ingress controller's Service has no LoadBalancer address");
   return { ip, ca: tls.cert };
