@@ -1,5 +1,5 @@
 // One source pod's row of the policy truth table, run inside that pod's network namespace (a namespace
-// is per process: `weft-lab agent netpol-row JOB`): an agnhost connect to every destination, port and
+// is per process: `node dist/lab/netpol-row.cjs JOB`, netpol-row-main.ts): an agnhost connect to every destination, port and
 // protocol. TCP and UDP probes run all at once; SCTP ones one after another, as the raw INIT → INIT ACK
 // exchange (sctp.ts) blocks its process while it waits.
 import { agnhostConnect } from "../containers/agnhost.js";
