@@ -26,8 +26,10 @@ export interface RowResult extends RowTarget {
 
 export async function probeNetpolRow(job: RowJob): Promise<RowResult[]> {
   const probe = async (t: RowTarget): Promise<RowResult> => ({ ...t, ...(await agnhostConnect({ ...t, timeoutMs: job.timeoutMs })) });
-  const parallel = Promise.all(job.targets.filter((t) => t.protocol !== "sctp").map(probe));
+  // TCP and UDP first, all at once, and only then SCTP: a raw INIT's wait blocks the event loop, and a
+  // connect that completed meanwhile would be seen only after its timeout had fired (a false "denied").
+  const parallel = await Promise.all(job.targets.filter((t) => t.protocol !== "sctp").map(probe));
   const sequential: RowResult[] = [];
   for (const t of job.targets.filter((x) => x.protocol === "sctp")) sequential.push(await probe(t));
-  return [...(await parallel), ...sequential];
+  return [...parallel, ...sequential];
 }
