@@ -34,8 +34,10 @@ export interface PolicyEnforcerDeps {
   log: () => Logger;
   /** After each successful apply, with the cluster it enforces (--policy-strict cuts flows now denied). */
   afterApply?: (cluster: Cluster, node: string) => Promise<unknown>;
-  /** Transforms the compiled table before it is applied (named counters, drop logging). */
-  decorate?: (compiled: CompiledRuleset, cluster: Cluster) => CompiledRuleset;
+  /** Transforms the compiled table for this node before it is applied (named counters, drop logging). */
+  decorate?: (compiled: CompiledRuleset, cluster: Cluster, node: string) => CompiledRuleset;
+  /** Runs when the enforcer stops (drop logging closes its socket). */
+  onStop?: () => void;
 }
 
 export class PolicyEnforcer {
@@ -99,6 +101,7 @@ export class PolicyEnforcer {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const w of this.watchers.values()) w.close();
+    this.d.onStop?.();
   }
 
   /** What the enforcer would build now: for explain and tests. */
@@ -132,7 +135,7 @@ export class PolicyEnforcer {
       this.noteUnknown(built.unknownRecords);
       const node = built.node;
       const compiled0 = compile(built.cluster, node);
-      const compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster) : compiled0;
+      const compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster, node) : compiled0;
       kind = await this.d.table.apply(compiled, this.forceFull);
       this.forceFull = false;
       const ms = performance.now() - started;
