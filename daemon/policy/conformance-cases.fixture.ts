@@ -2,7 +2,7 @@
 // kubernetes-sigs/network-policy-api as data, replayed against `evaluate` (cluster-network-policy.test.ts)
 // and with real traffic in a lab (test/e2e/lab-cnp-conformance.test.ts). The conformance model: houses
 // as namespaces labelled conformance-house, two pods each (…-0 on the first node, …-1 on the second);
-// centaurs are host-network pods (their node), in the model only: the lab runs no host-network pods.
+// centaurs are host-network pods (their node's addresses).
 // A case is steps, as upstream patches its policies in sequence; each step lists every policy in force
 // and the connections upstream pokes then.
 import type { Cluster, ClusterNetworkPolicy, ClusterNetworkPolicyEgressPeer, ContainerPort, NetworkPolicy, PodInfo, Protocol } from "./types.js";
@@ -23,6 +23,15 @@ export const HOUSE_POD_PORTS: ContainerPort[] = [
   { containerPort: 9005, protocol: "SCTP" },
 ];
 
+/** What each centaur (a host-network pod) serves on its node: the ports the node-peer case pokes. */
+export const CENTAUR_PORTS: ContainerPort[] = [
+  { containerPort: HOST_PORTS[0] as number, protocol: "TCP", name: `web-${HOST_PORTS[0]}` },
+  { containerPort: HOST_PORTS[1] as number, protocol: "TCP" },
+  { containerPort: HOST_PORTS[2] as number, protocol: "UDP", name: `dns-${HOST_PORTS[2]}` },
+  { containerPort: HOST_PORTS[4] as number, protocol: "UDP" },
+  { containerPort: HOST_PORTS[6] as number, protocol: "SCTP" },
+];
+
 /** "network-policy-conformance-gryffindor/harry-potter-0", … in house order. */
 export const HOUSE_PODS: string[] = Object.entries(HOUSES).flatMap(([house, name]) => [0, 1].map((i) => `${nsOf(house)}/${name}-${i}`));
 
@@ -39,10 +48,7 @@ export function conformanceCluster(cnps: ClusterNetworkPolicy[], nps: NetworkPol
       ips: [NODE_IPS[i] as string],
       node: `node-${i + 1}`,
       hostNetwork: true,
-      ports: [
-        { containerPort: HOST_PORTS[0] as number, protocol: "TCP", name: `web-${HOST_PORTS[0]}` },
-        { containerPort: HOST_PORTS[2] as number, protocol: "UDP", name: `dns-${HOST_PORTS[2]}` },
-      ],
+      ports: CENTAUR_PORTS,
     });
   return {
     namespaces: [...Object.keys(HOUSES), "forbidden-forrest"].map((h) => ({ name: nsOf(h), labels: { "conformance-house": h, "kubernetes.io/metadata.name": nsOf(h) } })),
@@ -77,8 +83,6 @@ export interface ConformanceStep {
 export interface ConformanceCase {
   /** The upstream test (and the manifest it applies). */
   name: string;
-  /** Node peers need host-network pods, which the lab does not run: replayed in the model only. */
-  needsHostNetwork?: boolean;
   steps(ctx: { ips(pod: string): string[] }): ConformanceStep[];
 }
 
@@ -213,7 +217,6 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   },
   {
     name: "CNPAdminTierEgressNodePeers (experimental-egress-selector-rules.yaml)",
-    needsHostNetwork: true,
     steps: () => {
       const linux = { matchLabels: { "kubernetes.io/os": "linux" } };
       const cnp: ClusterNetworkPolicy = {

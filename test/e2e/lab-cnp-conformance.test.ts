@@ -3,13 +3,13 @@
 // one per node) made through the API with kubectl, each step's ClusterNetworkPolicies and
 // NetworkPolicies applied as upstream patches them, weftd enforcing them, and every poke upstream makes
 // sent from inside the source pod with agnhost connect on IPv4 and on IPv6 until each is the verdict
-// upstream expects. The node-peer case needs host-network pods, which the lab does not run: it is
-// replayed in the model only (daemon/policy/cluster-network-policy.test.ts).
+// upstream expects. The centaurs are host-network pods on each node, as upstream's are: node peers are
+// dialled at the nodes' addresses.
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CONFORMANCE_CASES, HOUSE_POD_PORTS, HOUSE_PODS, HOUSES, nsOf, type ConformanceStep, type Poke } from "../../daemon/policy/conformance-cases.fixture.js";
+import { CENTAUR_PORTS, CONFORMANCE_CASES, HOUSE_POD_PORTS, HOUSE_PODS, HOUSES, nsOf, type ConformanceStep, type Poke } from "../../daemon/policy/conformance-cases.fixture.js";
 import { LAB, useLab } from "../helpers/lab.js";
 
 const { lab, stateDir, status } = useLab("cnp", ["--nodes", "2", "--pods-per-node", "0", "--ip-family", "dual"]);
@@ -24,9 +24,24 @@ function kubectl(args: string[], input?: string): string {
   return r.stdout;
 }
 
-/** The conformance model as manifests: each house's namespace and its two pods, …-0 on the first node, …-1 on the second. */
+const FOREST = "forbidden-forrest";
+const CENTAURS = [0, 1].map((i) => `${nsOf(FOREST)}/centaur-${i}`);
+
+/**
+ * The conformance model as manifests: each house's namespace and its two pods, …-0 on the first node,
+ * …-1 on the second; the forest's centaurs, a host-network pod on each node.
+ */
 function houseManifests(nodes: string[]): object[] {
-  return Object.entries(HOUSES).flatMap(([house, name]) => [
+  const centaurs = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: nsOf(FOREST), labels: { "conformance-house": FOREST } } },
+    ...[0, 1].map((i) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: `centaur-${i}`, namespace: nsOf(FOREST), labels: { "conformance-house": FOREST } },
+      spec: { nodeName: nodes[i], hostNetwork: true, terminationGracePeriodSeconds: 0, containers: [{ name: "agnhost", image: "registry.k8s.io/e2e-test-images/agnhost:2.53", ports: CENTAUR_PORTS }] },
+    })),
+  ];
+  return [...centaurs, ...Object.entries(HOUSES).flatMap(([house, name]) => [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: nsOf(house), labels: { "conformance-house": house } } },
     ...[0, 1].map((i) => ({
       apiVersion: "v1",
@@ -34,7 +49,7 @@ function houseManifests(nodes: string[]): object[] {
       metadata: { name: `${name}-${i}`, namespace: nsOf(house), labels: { "conformance-house": house } },
       spec: { nodeName: nodes[i], terminationGracePeriodSeconds: 0, containers: [{ name: "agnhost", image: "registry.k8s.io/e2e-test-images/agnhost:2.53", ports: HOUSE_POD_PORTS }] },
     })),
-  ]);
+  ])];
 }
 
 interface RowResult {
@@ -93,14 +108,16 @@ describe("the network-policy-api ClusterNetworkPolicy conformance cases, in a du
     kubeconfig = lab("kubeconfig").out.trim();
     prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
     kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: houseManifests(status().nodes.map((n) => n.name)) }));
-    for (const house of Object.keys(HOUSES)) kubectl(["wait", "--for=condition=Ready", "pod", "--all", "-n", nsOf(house), "--timeout=90s"]);
-    const pods = Object.keys(HOUSES).flatMap((h) => (JSON.parse(kubectl(["get", "pods", "-n", nsOf(h), "-o", "json"])) as { items: { metadata: { namespace: string; name: string }; status: { podIPs?: { ip: string }[] } }[] }).items);
+    for (const house of [...Object.keys(HOUSES), FOREST]) kubectl(["wait", "--for=condition=Ready", "pod", "--all", "-n", nsOf(house), "--timeout=90s"]);
+    const pods = [...Object.keys(HOUSES), FOREST].flatMap((h) => (JSON.parse(kubectl(["get", "pods", "-n", nsOf(h), "-o", "json"])) as { items: { metadata: { namespace: string; name: string }; status: { podIPs?: { ip: string }[] } }[] }).items);
     ips = new Map(pods.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, (p.status.podIPs ?? []).map((x) => x.ip)]));
-    expect([...ips.keys()].sort()).toEqual([...HOUSE_PODS].sort());
+    expect([...ips.keys()].sort()).toEqual([...HOUSE_PODS, ...CENTAURS].sort());
+    // A centaur has its node's addresses.
+    expect(ips.get(CENTAURS[1] as string)).toEqual(expect.arrayContaining([status().nodes[1]?.underlayIp]));
     for (const [key, addresses] of ips) expect(addresses.length, `${key} has both families`).toBe(2);
   }, 180_000);
 
-  it.each(CONFORMANCE_CASES.filter((c) => !c.needsHostNetwork).map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+  it.each(CONFORMANCE_CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     try {
       for (const [s, step] of c.steps({ ips: (p) => ips.get(p) ?? [] }).entries()) {
         applyStep(step);
