@@ -1,37 +1,17 @@
 // Drop logging compiled: nothing changes without the annotation; with it every drop rule of the
 // direction chains has a log twin just before it (same match, the logged-pods set of the subject side,
 // a limit, the group, a prefix that maps back to the rule), and nft accepts the table and the diffs.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withPolicyCounters } from "../policy-counters.js";
 import { compile } from "./compile.js";
 import { withDropLogging } from "./drop-log.js";
 import { diffRulesets, renderRuleset, type CompiledRuleset } from "./nft-ruleset.js";
 import { podIps, upstreamCluster } from "./truth-table.fixture.js";
 import type { Cluster } from "./types.js";
+import { canNftCheck, nftChecker } from "./nft-check.fixture.js";
 
-const dir = mkdtempSync(join(tmpdir(), "weft-droplog-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const canCheck = ((): boolean => {
-  try {
-    execFileSync("nft", ["-c", "-f", "/dev/null"], { stdio: "pipe" });
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-})();
-function nftCheck(script: string, name: string): void {
-  const file = join(dir, name);
-  writeFileSync(file, script);
-  try {
-    execFileSync("nft", ["-c", "-f", file], { stdio: "pipe" });
-  } catch (err) {
-    throw new Error(`nft -c rejected ${name}: ${(err as { stderr?: Buffer }).stderr?.toString() ?? String(err)}\n${script}`);
-  }
-}
+const nftCheck = nftChecker();
+const canCheck = canNftCheck;
 
 const NS = "kubernetes.io/metadata.name";
 const OPTS = { group: 30565, ratePerSecond: 10 };

@@ -5,24 +5,18 @@
 // sent from inside the source pod with agnhost connect on IPv4 and on IPv6 until each is the verdict
 // upstream expects. The centaurs are host-network pods on each node, as upstream's are: node peers are
 // dialled at the nodes' addresses.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CENTAUR_PORTS, CONFORMANCE_CASES, HOUSE_POD_PORTS, HOUSE_PODS, HOUSES, nsOf, type ConformanceStep, type Poke } from "../../daemon/policy/conformance-cases.fixture.js";
 import { LAB, useLab } from "../helpers/lab.js";
 
-const { lab, stateDir, status } = useLab("cnp", ["--nodes", "2", "--pods-per-node", "0", "--ip-family", "dual"]);
+const { stateDir, status, kubectl } = useLab("cnp", ["--nodes", "2", "--pods-per-node", "0", "--ip-family", "dual"]);
 const ROW_PROBER = join(dirname(LAB), "netpol-row.cjs");
 const STEP_DEADLINE_MS = 20_000;
 const PROBE_TIMEOUT_MS = 500;
 
-let kubeconfig = "";
-function kubectl(args: string[], input?: string): string {
-  const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { input, encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const FOREST = "forbidden-forrest";
 const CENTAURS = [0, 1].map((i) => `${nsOf(FOREST)}/centaur-${i}`);
@@ -105,7 +99,6 @@ function applyStep(step: ConformanceStep): void {
 
 describe("the network-policy-api ClusterNetworkPolicy conformance cases, in a dual-stack lab with real traffic", () => {
   beforeAll(() => {
-    kubeconfig = lab("kubeconfig").out.trim();
     prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
     kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: houseManifests(status().nodes.map((n) => n.name)) }));
     for (const house of [...Object.keys(HOUSES), FOREST]) kubectl(["wait", "--for=condition=Ready", "pod", "--all", "-n", nsOf(house), "--timeout=90s"]);

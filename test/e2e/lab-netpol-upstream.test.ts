@@ -4,7 +4,6 @@
 // weftd enforcing them, and the model's 9×9 table probed with agnhost connect by `weft-lab netpol`
 // until it equals the reachability upstream expects, on IPv4 and on IPv6. The expectations are
 // upstream's (the same catalogue the policy model is unit-tested against), not weft's own model.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +13,7 @@ import { UPSTREAM_CASES, type CaseStep } from "../../daemon/policy/upstream-netp
 import type { NetworkPolicy } from "../../daemon/policy/types.js";
 import { useLab } from "../helpers/lab.js";
 
-const { lab } = useLab("npu", ["--nodes", "2", "--pods-per-node", "0", "--ip-family", "dual"]);
+const { lab, kubectl } = useLab("npu", ["--nodes", "2", "--pods-per-node", "0", "--ip-family", "dual"]);
 const scratch = mkdtempSync(join(tmpdir(), "weft-netpol-upstream-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -36,12 +35,6 @@ interface NetpolJson {
   tables: Table[];
 }
 
-let kubeconfig = "";
-function kubectl(args: string[], input?: string): string {
-  const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { input, encoding: "utf8", timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 function netpol(args: string[]): { code: number; result: NetpolJson } {
   const r = lab("netpol", "--json", "--family", "both", "--timeout", PROBE_TIMEOUT, ...args);
@@ -111,7 +104,6 @@ describe("the upstream NetworkPolicy e2e suite, in a dual-stack lab with real tr
     return file;
   }
   beforeAll(() => {
-    kubeconfig = lab("kubeconfig").out.trim();
     // The model built once; with no policy every pair connects on both families.
     const { code, result } = netpol(["--ports", "80", "--protocols", "tcp", "--expect", writeAllowAll()]);
     if (code !== 0) throw new Error(`the model without policies is not fully connected: ${JSON.stringify(result.tables.map((t) => t.wrong))}`);

@@ -5,7 +5,7 @@
 // connections write nothing; a group weftd cannot bind costs the log, never readiness or the drop.
 // Every connection is checked to have been denied.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inNetns, NflogReader } from "../../netlink/index.js";
@@ -47,19 +47,10 @@ interface DropLine {
 }
 
 describe("drop logging for network policy, per namespace", () => {
-  const { lab, stateDir, status } = useLab("pl", ["--nodes", "2", "--pods-per-node", "1"]);
-  const kubeconfig = (): string => lab("kubeconfig").out.trim();
-  const k = (...args: string[]): string => {
-    const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig(), ...args], { encoding: "utf8", timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const apply = (yaml: string): string => {
-    const file = join(stateDir, `m-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(file, yaml);
-    return k("apply", "-f", file);
-  };
-  const ip = (ns: string, pod: string): string => k("get", "pod", "-n", ns, pod, "-o", "jsonpath={.status.podIP}").trim();
+  const { lab, stateDir, status, kubectl, podIp } = useLab("pl", ["--nodes", "2", "--pods-per-node", "1"]);
+  const k = (...args: string[]): string => kubectl(args);
+  const apply = (yaml: string): string => kubectl(["apply", "-f", "-"], yaml);
+  const ip = podIp;
   const reaches = (ns: string, from: string, host: string): boolean => {
     const r = lab("exec", "-n", ns, from, "--", "curl", "-s", "--connect-timeout", "1", "-m", "2", `http://${host}:8080/hostname`);
     return r.code === 0 && r.out.trim().length > 0;

@@ -22,12 +22,7 @@ const DENY = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {
 const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;s.on("data",(d)=>{n+=d.length;require("fs").writeFileSync(process.argv[2],String(n))});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),20000);`;
 
 describe("--policy-strict cuts established flows that a change denies; without it they keep their verdict", () => {
-  const { lab, stateDir, status } = useLab("ps", ["--nodes", "2", "--pods-per-node", "0"]);
-  const kubectl = (args: string[], input?: string): string => {
-    const r = spawnSync("kubectl", ["--kubeconfig", lab("kubeconfig").out.trim(), ...args], { input, encoding: "utf8", timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { lab, stateDir, status, kubectl, podIp } = useLab("ps", ["--nodes", "2", "--pods-per-node", "0"]);
   let prefix = "";
   let srvIp = "";
   const streams: ChildProcess[] = [];
@@ -52,7 +47,7 @@ describe("--policy-strict cuts established flows that a change denies; without i
     prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
     kubectl(["apply", "-f", "-"], MANIFESTS);
     kubectl(["wait", "--for=condition=Ready", "pod", "--all", "-n", NS, "--timeout=90s"]);
-    srvIp = kubectl(["get", "pod", "srv", "-n", NS, "-o", "jsonpath={.status.podIP}"]).trim();
+    srvIp = podIp(NS, "srv");
   }, 120_000);
   afterAll(() => {
     for (const s of streams) s.kill();
