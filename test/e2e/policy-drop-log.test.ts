@@ -47,7 +47,7 @@ interface DropLine {
 }
 
 describe("drop logging for network policy, per namespace", () => {
-  const { lab, stateDir, status, kubectl, podIp } = useLab("pl", ["--nodes", "2", "--pods-per-node", "1"]);
+  const { lab, stateDir, status, kubectl, podIp } = useLab("pl", ["--nodes", "2", "--pods-per-node", "1", "--ip-family", "dual"]);
   const k = (...args: string[]): string => kubectl(args);
   const apply = (yaml: string): string => kubectl(["apply", "-f", "-"], yaml);
   const ip = podIp;
@@ -70,12 +70,14 @@ describe("drop logging for network policy, per namespace", () => {
       .filter((l) => l.includes(DROPPED))
       .map((l) => JSON.parse(l) as DropLine);
   let A = "";
+  let A6 = "";
   let B = "";
 
   beforeAll(() => {
     apply(PODS);
     for (const ns of [X, Y]) k("wait", "--for=condition=Ready", "pod", "--all", "-n", ns, "--timeout=60s");
     [A, B] = [ip(X, "a"), ip(X, "b")];
+    A6 = k("get", "pod", "-n", X, "a", "-o", "jsonpath={.status.podIPs[1].ip}").trim();
   }, 120_000);
 
   it("a default-deny ingress in the annotated namespace: the destination's node logs each denied connection, from across nodes and from its own", async () => {
@@ -97,6 +99,13 @@ describe("drop logging for network policy, per namespace", () => {
     process.stderr.write(`drop log line ${Date.parse(line.time) - tried} ms after the first SYN: ${JSON.stringify(line)}\n`);
     expect(metricValue(nodeNs("node1"), "weft_policy_drop_log_lines_total")).toBeGreaterThanOrEqual(2);
     expect(metricValue(nodeNs("node1"), "weft_policy_drop_log_reading")).toBe(1);
+    // IPv6 alike: x/a's IPv6 address in log-pods-v6, a denied connection to it logged with both pods.
+    expect(A6).toContain(":");
+    expect(table("node1")).toMatch(new RegExp(`set log-pods-v6 \\{[^}]*elements = \\{[^}]*${A6}`));
+    const before6 = drops("node1").length;
+    expect(inPod(podNetns(Y, "c"), `curl -s -g --connect-timeout 1 -m 2 http://[${A6}]:8080/hostname`)).not.toBe(0);
+    await eventually("node1's weftd logged the denied IPv6 connection", () => drops("node1").slice(before6).some((l) => l.dst.ip === A6 && fromTo(`${Y}/c`, `${X}/a`)(l)), 5_000);
+    expect(drops("node1").slice(before6).find((l) => l.dst.ip === A6)).toMatchObject({ src: { pod: `${Y}/c` }, dst: { ip: A6, pod: `${X}/a` }, protocol: "TCP", port: 8080, direction: "ingress", policy: `${X}/deny-all` });
     // The source's node judged nothing: no line there.
     expect(drops("node2").filter(fromTo(`${Y}/c`, `${X}/a`))).toEqual([]);
   }, 60_000);
