@@ -8,6 +8,7 @@ import type { WeftConfig } from "./config.js";
 import type { CniEnv } from "./env.js";
 import type { PluginLog } from "./log.js";
 import { listPod, unlistPods } from "./pod-filter.js";
+import { holdNewPod } from "./policy-hold.js";
 import { hostVethName, podFilterEntries, podMacFor } from "../ipam/attachment.js";
 import { nodeFamilies, readNodeSubnet, type FamilySubnet, type NodeSubnet } from "./node-subnet.js";
 import { isDefaultRoute, type CniResult, type CniRoute } from "./spec.js";
@@ -93,6 +94,8 @@ export function cmdAdd(conf: WeftConfig, env: CniEnv, log: PluginLog): CniResult
     // Listed before any link is up: the pod's first frame already finds its entry.
     const filterEntries = podFilterEntries({ ...attachment, ...ips });
     if (listPod(filterEntries, node.antiSpoofing, log)) undo.push(() => unlistPods(filterEntries, () => undefined));
+    // Held before any link is up too: no packet reaches or leaves the pod before weftd has judged it.
+    holdNewPod(allocs.map((a) => a.alloc.ip), node.policyNewPodHoldMs, log);
     host.linkSetUp(veth.index);
     log.mark("veth");
 

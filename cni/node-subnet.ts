@@ -22,6 +22,8 @@ export interface NodeSubnet {
   mtu: number;
   /** Whether weftd keeps the anti-spoofing filter here; undefined when subnet.env does not say. */
   antiSpoofing?: boolean;
+  /** How long a new pod is held until weftd judges it under network policy; undefined where weftd enforces none. */
+  policyNewPodHoldMs?: number;
 }
 
 /** The node's families with their parts, IPv4 first: a pod gets an address of each. */
@@ -40,7 +42,7 @@ function ipv6Part(env: FamilyEnv): FamilySubnet {
 export function readNodeSubnet(path: string): NodeSubnet {
   try {
     const env = readSubnetEnv(path);
-    return { ...(env.ipv4 ? { ipv4: ipv4Part(env.ipv4) } : {}), ...(env.ipv6 ? { ipv6: ipv6Part(env.ipv6) } : {}), mtu: env.mtu, ...(env.antiSpoofing !== undefined ? { antiSpoofing: env.antiSpoofing } : {}) };
+    return { ...(env.ipv4 ? { ipv4: ipv4Part(env.ipv4) } : {}), ...(env.ipv6 ? { ipv6: ipv6Part(env.ipv6) } : {}), mtu: env.mtu, ...(env.antiSpoofing !== undefined ? { antiSpoofing: env.antiSpoofing } : {}), ...(env.policyNewPodHoldMs !== undefined ? { policyNewPodHoldMs: env.policyNewPodHoldMs } : {}) };
   } catch (err) {
     if (err instanceof SubnetEnvMissingError) throw new CniError(CNI_ERROR.TRY_AGAIN_LATER, err.message);
     if (err instanceof SubnetEnvError) throw new CniError(CNI_ERROR.TRY_AGAIN_LATER, `${err.message} (weftd writes this file; check its logs)`);

@@ -4,6 +4,7 @@
 // table deleted, a chain flushed, elements removed by hand) is found by comparing the kernel's listing
 // with what was applied, only when nf_tables' generation moved since the last look.
 import type { Exec } from "./exec.js";
+import { newlyLocal, releaseLines } from "./policy/new-pod-hold.js";
 import { diffRulesets, POLICY_TABLE, renderRuleset, type CompiledRuleset } from "./policy/nft-ruleset.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
@@ -19,15 +20,18 @@ export class PolicyApplyError extends Error {
   }
 }
 
-/** What a listing of the table must show for it to be the one applied: per set its element count, per chain its rule count. */
+/**
+ * What a listing of the table must show for it to be the one applied: per set its element count (not
+ * for sets whose elements expire: the plugin adds to those), per chain its rule count.
+ */
 export function shapeOf(c: CompiledRuleset): string {
-  const sets = c.sets.map((s) => `s ${s.name} ${s.elements.length}`).sort();
+  const sets = c.sets.map((s) => `s ${s.name} ${s.timeoutMs ? "*" : s.elements.length}`).sort();
   const chains = c.chains.map((ch) => `c ${ch.name} ${ch.rules.length}`).sort();
   return [...sets, ...chains].join("\n");
 }
 
 interface NftJsonItem {
-  set?: { name: string; table: string; elem?: unknown[] };
+  set?: { name: string; table: string; elem?: unknown[]; flags?: string[] };
   chain?: { name: string; table: string };
   rule?: { chain: string; table: string };
 }
@@ -37,7 +41,7 @@ export function shapeOfListing(json: string): string {
   const items = (JSON.parse(json) as { nftables: NftJsonItem[] }).nftables;
   const rules = new Map<string, number>();
   for (const i of items) if (i.rule) rules.set(i.rule.chain, (rules.get(i.rule.chain) ?? 0) + 1);
-  const sets = items.flatMap((i) => (i.set ? [`s ${i.set.name} ${i.set.elem?.length ?? 0}`] : [])).sort();
+  const sets = items.flatMap((i) => (i.set ? [`s ${i.set.name} ${i.set.flags?.includes("timeout") ? "*" : (i.set.elem?.length ?? 0)}`] : [])).sort();
   const chains = items.flatMap((i) => (i.chain ? [`c ${i.chain.name} ${rules.get(i.chain.name) ?? 0}`] : [])).sort();
   return [...sets, ...chains].join("\n");
 }
@@ -59,7 +63,8 @@ export class PolicyTable {
   /** The script that moves the kernel to `next`: whole when nothing is known of the kernel's table. */
   plan(next: CompiledRuleset, forceFull = false): { kind: ApplyKind; script: string } {
     if (!this.applied || forceFull) return { kind: "full", script: renderRuleset(next) };
-    const script = diffRulesets(this.applied, next);
+    // The pods this diff first judges leave the new-pod hold in the same transaction.
+    const script = diffRulesets(this.applied, next) + releaseLines(`inet ${POLICY_TABLE}`, newlyLocal(this.applied, next)).map((l) => `${l}\n`).join("");
     return script ? { kind: "diff", script } : { kind: "none", script: "" };
   }
 

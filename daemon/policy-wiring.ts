@@ -13,12 +13,13 @@ import { PolicyEnforcer } from "./policy-enforcer.js";
 import { DropLogger } from "./policy-drop-log.js";
 import { DropLogMetrics, PolicyMetrics } from "./policy-metrics.js";
 import { withDropLogging } from "./policy/drop-log.js";
+import { withNewPodHold } from "./policy/new-pod-hold.js";
 import { cutDeniedFlows } from "./policy-strict.js";
 import { PolicyTable } from "./policy-table.js";
 
 export interface PolicyWiring {
   kube: KubeWatches | undefined;
-  cfg: Pick<DaemonConfig, "nodeName" | "policyStrict" | "policyLogGroup" | "policyLogRate">;
+  cfg: Pick<DaemonConfig, "nodeName" | "policyStrict" | "policyLogGroup" | "policyLogRate" | "policyNewPodHoldMs">;
   pods: PodRecords;
   underlay: () => string[];
   registry: Registry;
@@ -55,7 +56,7 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
       // After the counters: their per-policy attribution drops get log twins too.
       const logged = withDropLogging(counted, cluster, node, { group: w.cfg.policyLogGroup, ratePerSecond: RULE_LOG_RATE });
       dropLog.follow(logged.rules, cluster);
-      return logged.ruleset;
+      return withNewPodHold(logged.ruleset, w.cfg.policyNewPodHoldMs);
     },
     onStop: () => dropLog.stop(),
     ...(w.cfg.policyStrict ? { afterApply: (cluster, node) => cutDeniedFlows(cluster, exec, w.log(), node) } : {}),

@@ -163,8 +163,10 @@ export class Weftd {
     // subnet.env first, the filter after: it tells the plugin whether to list pods in the filter. A pod
     // added while the table is being made finds no set, and the table's write lists it right after.
     const mtu = backend.podMtu();
-    writeSubnetEnv(cfg.subnetFile, subnetEnvFor(network, lease, { mtu, ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing }));
-    this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing }, "wrote subnet.env");
+    // Where weftd enforces policy, the plugin holds each new pod until weftd has judged it (cni/policy-hold.ts).
+    const hold = this.policy && cfg.policyNewPodHoldMs > 0 ? { policyNewPodHoldMs: cfg.policyNewPodHoldMs } : {};
+    writeSubnetEnv(cfg.subnetFile, { ...subnetEnvFor(network, lease, { mtu, ipMasq: cfg.ipMasq, antiSpoofing: cfg.antiSpoofing }), ...hold });
+    this.log.info({ file: cfg.subnetFile, antiSpoofing: cfg.antiSpoofing, ...hold }, "wrote subnet.env");
     await this.rules.ensurePodFilter();
     await this.rules.ensureNat(addressingOf(network, lease));
 

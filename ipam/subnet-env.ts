@@ -29,6 +29,10 @@ export interface SubnetEnv {
    * nf_tables transaction. Absent (flanneld's file, or an older weftd's): no weft filter, since weftd
    * writes the key before it makes the table. */
   antiSpoofing?: boolean;
+  /** weft's own addition (WEFT_POLICY_NEW_POD_HOLD_MS): weftd enforces network policy on this node, and
+   * a new pod's addresses are held (dropped both ways) for at most this long until weftd has judged
+   * them. Absent: no policy table, nothing to hold. */
+  policyNewPodHoldMs?: number;
 }
 
 /**
@@ -80,7 +84,17 @@ export function parseSubnetEnv(text: string, source = "subnet.env"): SubnetEnv {
   if (publicIp !== undefined && !isIpAddress(publicIp)) throw new SubnetEnvError(`${source}: WEFT_PUBLIC_IP="${publicIp}" is not an IP address`);
   const filter = vars.get("WEFT_ANTI_SPOOFING");
   if (filter !== undefined && filter !== "true" && filter !== "false") throw new SubnetEnvError(`${source}: WEFT_ANTI_SPOOFING="${filter}" must be true or false`);
-  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), mtu, ipMasq: masq === "true", ...(publicIp !== undefined ? { publicIp } : {}), ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}) };
+  const hold = vars.get("WEFT_POLICY_NEW_POD_HOLD_MS");
+  if (hold !== undefined && !/^\d{1,6}$/.test(hold)) throw new SubnetEnvError(`${source}: WEFT_POLICY_NEW_POD_HOLD_MS="${hold}" is not a number of milliseconds`);
+  return {
+    ...(ipv4 ? { ipv4 } : {}),
+    ...(ipv6 ? { ipv6 } : {}),
+    mtu,
+    ipMasq: masq === "true",
+    ...(publicIp !== undefined ? { publicIp } : {}),
+    ...(filter !== undefined ? { antiSpoofing: filter === "true" } : {}),
+    ...(hold !== undefined ? { policyNewPodHoldMs: Number(hold) } : {}),
+  };
 }
 
 /** FLANNEL_NETWORK and FLANNEL_SUBNET: both or neither, the subnet inside the network. */
@@ -135,7 +149,11 @@ export function readSubnetEnv(path: string): SubnetEnv {
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {
-  const weft = [env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : "", env.antiSpoofing !== undefined ? `WEFT_ANTI_SPOOFING=${env.antiSpoofing}\n` : ""].join("");
+  const weft = [
+    env.publicIp ? `WEFT_PUBLIC_IP=${env.publicIp}\n` : "",
+    env.antiSpoofing !== undefined ? `WEFT_ANTI_SPOOFING=${env.antiSpoofing}\n` : "",
+    env.policyNewPodHoldMs !== undefined ? `WEFT_POLICY_NEW_POD_HOLD_MS=${env.policyNewPodHoldMs}\n` : "",
+  ].join("");
   const v4 = env.ipv4 ? `FLANNEL_NETWORK=${env.ipv4.network}\nFLANNEL_SUBNET=${env.ipv4.subnet}\n` : "";
   const v6 = env.ipv6 ? `FLANNEL_IPV6_NETWORK=${env.ipv6.network}\nFLANNEL_IPV6_SUBNET=${env.ipv6.subnet}\n` : "";
   return `${v4}${v6}FLANNEL_MTU=${env.mtu}\nFLANNEL_IPMASQ=${env.ipMasq}\n${weft}`;

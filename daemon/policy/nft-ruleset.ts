@@ -13,6 +13,8 @@ export interface NftSet {
   comment: string;
   /** Sorted, each as nft writes it. */
   elements: string[];
+  /** A set whose elements expire (`flags timeout`): others than weftd add to it (the new-pod hold), so its elements are not weftd's to list. */
+  timeoutMs?: number;
 }
 
 export interface NftChain {
@@ -34,7 +36,8 @@ const quote = (s: string): string => `"${s.replace(/"/g, "'").slice(0, 120)}"`;
 const elementList = (els: string[]): string => `{ ${els.join(", ")} }`;
 
 function setBody(s: NftSet): string {
-  return `type ${s.type}; comment ${quote(s.comment)};${s.elements.length ? ` elements = ${elementList(s.elements)};` : ""}`;
+  const timeout = s.timeoutMs ? ` flags timeout; timeout ${s.timeoutMs}ms;` : "";
+  return `type ${s.type};${timeout} comment ${quote(s.comment)};${s.elements.length ? ` elements = ${elementList(s.elements)};` : ""}`;
 }
 
 /** The whole table, replacing any earlier one atomically (declare, delete, declare: nft -f is one transaction). */
@@ -68,7 +71,7 @@ export function diffRulesets(before: CompiledRuleset, after: CompiledRuleset): s
 
   for (const s of after.sets) {
     const old = oldSets.get(s.name);
-    if (!old || old.type !== s.type) {
+    if (!old || old.type !== s.type || old.timeoutMs !== s.timeoutMs) {
       if (old) out.push(`delete set ${T} ${s.name}`);
       out.push(`add set ${T} ${s.name} { ${setBody({ ...s, elements: [] })} }`);
       if (s.elements.length) out.push(`add element ${T} ${s.name} ${elementList(s.elements)}`);
