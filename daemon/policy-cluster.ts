@@ -49,7 +49,8 @@ function podInfo(p: Pod, recorded: string[] | undefined, nodeName: string): PodI
   return {
     namespace: p.metadata.namespace,
     name: p.metadata.name,
-    labels: p.metadata.labels ?? {},
+    // A copy: the model is a snapshot the next sync compares with (pod-delta), whatever holds the object.
+    labels: { ...p.metadata.labels },
     // status.podIPs once written; until then the plugin's record on this node.
     ips: fromStatus.length ? fromStatus : (recorded ?? []),
     node: p.spec?.nodeName ?? (recorded ? nodeName : ""),

@@ -62,19 +62,36 @@ interface PodChange {
   after: PodInfo | undefined;
 }
 
+/** A cluster's pods by key, kept with the cluster: this sync's `after` is the next one's `before`. */
+const podIndexes = new WeakMap<Cluster, Map<string, PodInfo> | string>();
+function podsByKey(c: Cluster): Map<string, PodInfo> | string {
+  let index = podIndexes.get(c);
+  if (index === undefined) {
+    const m = new Map<string, PodInfo>();
+    index = m;
+    for (const p of c.pods) {
+      for (const k in p) if (!POD_FIELDS.has(k)) index = `pod ${podKey(p)}: field ${k} is not one the sets read`;
+      m.set(podKey(p), p);
+    }
+    if (typeof index !== "string" && m.size !== c.pods.length) index = "a pod is listed twice";
+    podIndexes.set(c, index);
+  }
+  return index;
+}
+
 /** The pods to re-test: changed, new, gone, or in a relabelled namespace; a string when one cannot be. */
 function podsToRetest(before: Cluster, after: Cluster, relabelled: Set<string>): PodChange[] | string {
-  const b = new Map(before.pods.map((p) => [podKey(p), p]));
-  const a = new Map(after.pods.map((p) => [podKey(p), p]));
-  if (b.size !== before.pods.length || a.size !== after.pods.length) return "a pod is listed twice";
+  const b = podsByKey(before);
+  const a = podsByKey(after);
+  if (typeof b === "string") return b;
+  if (typeof a === "string") return a;
   const out: PodChange[] = [];
-  for (const key of new Set([...b.keys(), ...a.keys()])) {
-    const [pb, pa] = [b.get(key), a.get(key)];
-    const other = [pb, pa].flatMap((p) => (p ? Object.keys(p).filter((k) => !POD_FIELDS.has(k)) : []));
-    if (other.length) return `pod ${key}: field ${other[0]} is not one the sets read`;
-    if (pb && pa && !relabelled.has(pa.namespace) && sameData(pb, pa)) continue;
+  for (const [key, pa] of a) {
+    const pb = b.get(key);
+    if (pb && !relabelled.has(pa.namespace) && sameData(pb, pa)) continue;
     out.push({ before: pb, after: pa });
   }
+  for (const [key, pb] of b) if (!a.has(key)) out.push({ before: pb, after: undefined });
   return out;
 }
 
