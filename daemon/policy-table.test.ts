@@ -71,9 +71,15 @@ describe("PolicyTable", () => {
     expect(await t.applyElements(applied, delta.next, delta.changes)).toBe("elements");
     expect(written).toEqual([[{ set: expect.stringMatching(/^peer-\w+-v4$/), type: "ipv4_addr", add: ["10.244.2.2"], remove: [] }]]);
     expect(scripts).toHaveLength(1); // no nft for the elements
-    expect(await t.apply(compile(after, "node1"))).toBe("none");
+    const same = compile(after, "node1");
+    expect(await t.apply(same)).toBe("none");
     // From something else than what the kernel holds: refused, nothing written.
     await expect(t.applyElements(applied, delta.next, delta.changes)).rejects.toThrow(/not the one last applied/);
+    // An apply that wrote nothing still holds what it was given: the next pod change starts from it.
+    const back = podDelta(after, before, same);
+    if (back.kind !== "elements") throw new Error(back.reason);
+    expect(await t.applyElements(same, back.next, back.changes)).toBe("elements");
+    expect(written).toHaveLength(2);
   });
 
   it("a failed element write leaves what is known of the kernel as it was (one transaction); without a writer, nft writes them", async () => {

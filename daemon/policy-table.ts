@@ -73,7 +73,10 @@ export class PolicyTable {
 
   async apply(next: CompiledRuleset, forceFull = false): Promise<ApplyKind> {
     const { kind, script } = this.plan(next, forceFull);
-    if (kind === "none") return kind;
+    if (kind === "none") {
+      this.applied = next; // equal to what the kernel holds; the next element change starts from this object
+      return kind;
+    }
     try {
       await this.exec("nft", ["-f", "-"], script);
     } catch (err) {
