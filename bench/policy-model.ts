@@ -118,14 +118,19 @@ interface ChangeRun {
   diff: string;
 }
 
+/** Each timed step starts after a pause, as weftd's do (a change waits COALESCE_MS): the last step's work (a child's exit, the kernel's cleanup after a commit) is not charged to the next. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+
 /** One change three ways: the element path (timed), back (not timed), the compile path (timed), then `nft -f` of its diff alone. */
 async function measureChange(m: ModelSync, apply: () => void, revert: () => void): Promise<ChangeRun> {
+  await settle();
   apply();
   const fast = await m.elements();
   if (fast.kind !== "elements") throw new Error(`the change applied as ${fast.kind}, not as elements`);
   revert();
   await m.elements();
   const before = m.last!.compiled;
+  await settle();
   apply();
   const old = await m.compiled(false);
   if (old.kind !== "diff") throw new Error(`the change applied as ${old.kind}, not as a diff`);
@@ -133,6 +138,7 @@ async function measureChange(m: ModelSync, apply: () => void, revert: () => void
   const diff = diffRulesets(before, after);
   if (!/^((add|delete) element .*\n)+$/.test(diff)) throw new Error(`the change's diff is not elements only:\n${diff.slice(0, 500)}`);
   await execHere("nft", ["-f", "-"], diffRulesets(after, before));
+  await settle();
   const t = now();
   await execHere("nft", ["-f", "-"], diff);
   return { fast, old, nftAlone: now() - t, diff };

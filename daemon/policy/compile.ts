@@ -18,7 +18,7 @@ import { clusterPoliciesOfTier, clusterRuleName } from "./cluster-policy-tier.js
 import { FAMILIES, ipKeyword, namespacedPodSelection, namespacedSelection, SetRegistry } from "./compile-sets.js";
 import type { CompiledRuleset, NftChain } from "./nft-ruleset.js";
 import { peerIsUnknown, policyTypesOf } from "./selection.js";
-import { networkPoliciesIsolating } from "./network-policy-tier.js";
+import { isolatesFor } from "./network-policy-tier.js";
 import { protocolFieldOf } from "./ports.js";
 import type {
   Cluster,
@@ -150,7 +150,7 @@ function tierRules(ctx: Ctx, cluster: Cluster, tier: Tier, d: Direction, verdict
 /** The four chains of one direction, leaves first. */
 function directionChains(ctx: Ctx, cluster: Cluster, node: string, d: Direction): NftChain[] {
   const type = d === "ingress" ? "Ingress" : "Egress";
-  const isolated = ctx.sets.localPodSet(`isolated-${d}`, `local pods a NetworkPolicy isolates for ${d}`, (p) => networkPoliciesIsolating(cluster.networkPolicies, d, p).length > 0);
+  const isolated = ctx.sets.localPodSet(`isolated-${d}`, `local pods a NetworkPolicy isolates for ${d}`, isolatesFor(cluster.networkPolicies, d));
   const policies = [...cluster.networkPolicies]
     .filter((np) => policyTypesOf(np).includes(type))
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));

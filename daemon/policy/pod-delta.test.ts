@@ -3,6 +3,7 @@
 // else is left to a compile.
 import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
+import { isolatesFor, networkPoliciesIsolating } from "./network-policy-tier.js";
 import { diffRulesets, type CompiledRuleset } from "./nft-ruleset.js";
 import { podDelta } from "./pod-delta.js";
 import { changePods, Gen, random, randomCluster } from "./random-cluster.fixture.js";
@@ -97,5 +98,17 @@ describe("podDelta", () => {
   it("answers no change for an unchanged cluster", () => {
     const before = randomCluster(new Gen(random(3)));
     expect(podDelta(before, structuredClone(before), compile(before, NODE))).toMatchObject({ kind: "elements", changes: [], pods: 0 });
+  });
+});
+
+describe("isolatesFor (the isolated-<direction> sets' test, shared by compile and pod-delta)", () => {
+  it("says what networkPoliciesIsolating says, for random clusters", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const c = randomCluster(new Gen(random(seed)));
+      for (const d of ["ingress", "egress"] as const) {
+        const isolates = isolatesFor(c.networkPolicies, d);
+        for (const p of c.pods) expect(isolates(p), `seed ${seed} ${d} ${p.namespace}/${p.name}`).toBe(networkPoliciesIsolating(c.networkPolicies, d, p).length > 0);
+      }
+    }
   });
 });
