@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRoot, NetnsPool, netnsPath, run } from "../test/helpers/netns.js";
 import type { Exec } from "./exec.js";
-import { elementKey, elementsScript, writeElementsOverNetlink } from "./policy-elements.js";
+import { elementKey, elementsScript, NetlinkElementWriter } from "./policy-elements.js";
 import { PolicyApplyError, PolicyTable } from "./policy-table.js";
 import { compile } from "./policy/compile.js";
 import type { CompiledRuleset } from "./policy/nft-ruleset.js";
@@ -50,13 +50,18 @@ describe.runIf(isRoot())("policy set elements in the kernel", () => {
   };
   const cluster = (): Cluster => upstreamCluster(structuredClone(policies));
 
+  let writer: NetlinkElementWriter;
   beforeAll(() => {
     ns = pool.create();
+    writer = new NetlinkElementWriter(netnsPath(ns));
   });
-  afterAll(() => pool.cleanup());
+  afterAll(() => {
+    writer.close();
+    pool.cleanup();
+  });
 
   it("a label change, a new pod and a pod going, written over netlink, are what nft lists and what a compile gives", async () => {
-    const table = new PolicyTable(exec, undefined, (changes) => writeElementsOverNetlink(changes, netnsPath(ns)));
+    const table = new PolicyTable(exec, undefined, writer);
     let before = cluster();
     let applied: CompiledRuleset = compile(before, NODE);
     expect(await table.apply(applied)).toBe("full");
@@ -83,7 +88,7 @@ describe.runIf(isRoot())("policy set elements in the kernel", () => {
   });
 
   it("a batch the kernel refuses (an element removed by hand) changes no set: it is one transaction", async () => {
-    const table = new PolicyTable(exec, undefined, (changes) => writeElementsOverNetlink(changes, netnsPath(ns)));
+    const table = new PolicyTable(exec, undefined, writer);
     const before = cluster();
     const applied = compile(before, NODE);
     await table.apply(applied, true);

@@ -101,6 +101,7 @@ export class PolicyEnforcer {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.d.table.close();
     for (const w of this.watchers.values()) w.close();
   }
 

@@ -61,7 +61,7 @@ describe("PolicyTable", () => {
   it("writes a pod change's set elements with the element writer, and the next diff starts from them", async () => {
     const { exec, scripts } = recorder();
     const written: ElementChange[][] = [];
-    const t = new PolicyTable(exec, undefined, (changes) => void written.push(changes));
+    const t = new PolicyTable(exec, undefined, { write: (changes) => void written.push(changes), close: () => {} });
     const before = cluster({ app: "b" });
     const applied = compile(before, "node1");
     await t.apply(applied);
@@ -84,9 +84,13 @@ describe("PolicyTable", () => {
 
   it("a failed element write leaves what is known of the kernel as it was (one transaction); without a writer, nft writes them", async () => {
     const { exec, scripts } = recorder();
-    const t = new PolicyTable(exec, undefined, () => {
-      throw new Error("change elements of nftables sets inet weft-policy peer-x: ENOENT");
-    });
+    const failing = {
+      write: (): void => {
+        throw new Error("change elements of nftables sets inet weft-policy peer-x: ENOENT");
+      },
+      close: () => {},
+    };
+    const t = new PolicyTable(exec, undefined, failing);
     const before = cluster({ app: "b" });
     const applied = compile(before, "node1");
     await t.apply(applied);

@@ -5,7 +5,7 @@
 // chain flushed, elements removed by hand) is found by comparing the kernel's listing with what was
 // applied, only when nf_tables' generation moved since the last look.
 import type { Exec } from "./exec.js";
-import { elementCount, elementsScript } from "./policy-elements.js";
+import { elementCount, elementsScript, type ElementWriter } from "./policy-elements.js";
 import { diffRulesets, POLICY_TABLE, renderRuleset, type CompiledRuleset } from "./policy/nft-ruleset.js";
 import type { ElementChange } from "./policy/pod-delta.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
@@ -59,7 +59,7 @@ export class PolicyTable {
     private readonly exec: Exec,
     generation: (() => number) | undefined,
     /** Writes set element changes in one transaction without nft (netlink); absent: nft writes them. */
-    private readonly writeElements?: (changes: ElementChange[]) => void,
+    private readonly elements?: ElementWriter,
   ) {
     this.since = new UnchangedSinceCheck(generation);
   }
@@ -99,7 +99,7 @@ export class PolicyTable {
       return "none";
     }
     try {
-      if (this.writeElements && elementCount(changes) <= MAX_NETLINK_ELEMENTS) this.writeElements(changes);
+      if (this.elements && elementCount(changes) <= MAX_NETLINK_ELEMENTS) this.elements.write(changes);
       else await this.exec("nft", ["-f", "-"], elementsScript(changes));
     } catch (err) {
       throw new PolicyApplyError("elements", stderrOf(err));
@@ -127,6 +127,11 @@ export class PolicyTable {
     const same = shapeOfListing(listing) === wanted;
     this.since.record(key, same);
     return !same;
+  }
+
+  /** Closes the element writer's socket (weftd stopping). */
+  close(): void {
+    this.elements?.close();
   }
 
   /** Forgets what the kernel holds: the next apply writes the table whole. */

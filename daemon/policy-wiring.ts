@@ -9,7 +9,7 @@ import type { KubeWatches } from "./kube-watches.js";
 import type { Logger } from "./log.js";
 import type { PodRecords } from "./pod-records.js";
 import { withPolicyCounters, PolicyCounters } from "./policy-counters.js";
-import { writeElementsOverNetlink } from "./policy-elements.js";
+import { NetlinkElementWriter } from "./policy-elements.js";
 import { PolicyEnforcer } from "./policy-enforcer.js";
 import { PolicyMetrics } from "./policy-metrics.js";
 import { cutDeniedFlows } from "./policy-strict.js";
@@ -30,7 +30,7 @@ const generation = (): number => nftGeneration();
 export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | undefined> {
   const exec = w.exec ?? execHere;
   // Set elements over netlink in weftd's namespace; a test's own exec writes them with nft through it.
-  const table = new PolicyTable(exec, generation, w.exec ? undefined : (changes) => writeElementsOverNetlink(changes));
+  const table = new PolicyTable(exec, generation, w.exec ? undefined : new NetlinkElementWriter());
   if (!w.kube) {
     const removed = await table.remove().catch((err: Error) => (w.log().error({ err: err.message }, "could not remove an old network policy table"), false));
     if (removed) w.log().warn("no Kubernetes API: removed the network policy table an earlier weftd left; pods are not isolated");
