@@ -9,7 +9,7 @@
 import { execHere } from "../daemon/exec.js";
 import { buildCluster } from "../daemon/policy-cluster.js";
 import { withPolicyCounters } from "../daemon/policy-counters.js";
-import { elementCount, writeElementsOverNetlink } from "../daemon/policy-elements.js";
+import { elementCount, NetlinkElementWriter } from "../daemon/policy-elements.js";
 import { PolicyTable } from "../daemon/policy-table.js";
 import { compile } from "../daemon/policy/compile.js";
 import { diffRulesets, renderRuleset, type CompiledRuleset } from "../daemon/policy/nft-ruleset.js";
@@ -70,7 +70,7 @@ async function kernelDiffers(c: CompiledRuleset): Promise<string[]> {
 }
 
 class ModelSync {
-  readonly table = new PolicyTable(execHere, undefined, (changes) => writeElementsOverNetlink(changes));
+  readonly table = new PolicyTable(execHere, undefined, new NetlinkElementWriter());
   last: { cluster: Cluster; compiled: CompiledRuleset } | undefined;
   constructor(private readonly syn: Synthetic) {}
 
@@ -117,6 +117,12 @@ interface ChangeRun {
   nftAlone: number;
   diff: string;
 }
+
+/** A label change as an informer delivers it: a new object in the store, the old one as it was. */
+function relabelled<T extends { metadata: { labels?: Record<string, string> } }>(o: T, key: string, value: string): T {
+  return { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [key]: value } } };
+}
+const roleOf = (p: { metadata: { labels?: Record<string, string> } }): string => p.metadata.labels?.role ?? ROLES[0]!;
 
 /** Each timed step starts after a pause, as weftd's do (a change waits COALESCE_MS): the last step's work (a child's exit, the kernel's cleanup after a commit) is not charged to the next. */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
@@ -168,21 +174,22 @@ export async function model(cfg: { namespaces: number; podsPerNamespace: number;
   // One pod's label change: each run moves a different pod's role (and so its peer-set memberships).
   const label: ChangeRun[] = [];
   for (let i = 0; i < cfg.labelRuns; i++) {
-    const labels = syn.pods[(i * 37) % syn.pods.length]!.metadata.labels as Record<string, string>;
-    const [from, to] = [labels.role!, ROLES[(ROLES.indexOf(labels.role!) + 1) % ROLES.length]!];
-    label.push(await measureChange(m, () => (labels.role = to), () => (labels.role = from)));
+    const k = (i * 37) % syn.pods.length;
+    const [from, to] = [roleOf(syn.pods[k]!), ROLES[(ROLES.indexOf(roleOf(syn.pods[k]!)) + 1) % ROLES.length]!];
+    label.push(await measureChange(m, () => (syn.pods[k] = relabelled(syn.pods[k]!, "role", to)), () => (syn.pods[k] = relabelled(syn.pods[k]!, "role", from))));
   }
   // One namespace's label change: env prod ↔ dev moves its pods in and out of the egress peer sets.
   const namespace: ChangeRun[] = [];
   for (let i = 0; i < cfg.namespaceRuns; i++) {
-    const labels = syn.namespaces[(i * 7) % syn.namespaces.length]!.metadata.labels as Record<string, string>;
-    const [from, to] = [labels.env!, labels.env === "prod" ? "dev" : "prod"];
-    namespace.push(await measureChange(m, () => (labels.env = to), () => (labels.env = from)));
+    const k = (i * 7) % syn.namespaces.length;
+    const from = syn.namespaces[k]!.metadata.labels?.env ?? "dev";
+    const to = from === "prod" ? "dev" : "prod";
+    namespace.push(await measureChange(m, () => (syn.namespaces[k] = relabelled(syn.namespaces[k]!, "env", to)), () => (syn.namespaces[k] = relabelled(syn.namespaces[k]!, "env", from))));
   }
   // The last change through the element path once more, then the kernel's every set against the model's.
-  const labels = syn.pods[1]!.metadata.labels as Record<string, string>;
-  labels.role = ROLES[(ROLES.indexOf(labels.role!) + 1) % ROLES.length]!;
+  syn.pods[1] = relabelled(syn.pods[1]!, "role", ROLES[(ROLES.indexOf(roleOf(syn.pods[1]!)) + 1) % ROLES.length]!);
   await m.elements();
+  m.table.close();
   const differs = await kernelDiffers(m.last!.compiled);
   const listed = JSON.parse(await execHere("nft", ["-j", "list", "table", "inet", "weft-policy"])) as { nftables: { rule?: unknown; set?: { elem?: unknown[] } }[] };
   const inKernel = { rules: listed.nftables.filter((x) => x.rule).length, elements: listed.nftables.reduce((a, x) => a + (x.set?.elem?.length ?? 0), 0), setsDifferingFromModel: differs };
