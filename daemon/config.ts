@@ -42,6 +42,10 @@ export interface DaemonConfig {
   nodeName?: string;
   /** Also cut established flows that a policy change now denies (their conntrack entries removed). */
   policyStrict: boolean;
+  /** The NFLOG group drop-log rules send to and weftd reads (one reader per group in a network namespace). */
+  policyLogGroup: number;
+  /** weftd's cap on drop-log lines per second; the rest are counted, not written. */
+  policyLogRate: number;
 }
 
 export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
@@ -81,6 +85,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
       "kube-api": { type: "string", default: "auto", choices: ["off", "auto"], describe: "watch pods, namespaces and network policies in the Kubernetes API: auto (--kubeconfig, else in-cluster, else run without) or off" },
       "node-name": { type: "string", describe: "this node's Kubernetes name (spec.nodeName of its pods), for network policy; default: the Node whose addresses include this node's underlay address" },
       "policy-strict": { type: "boolean", default: false, describe: "network policy: a change also cuts established connections it now denies (their conntrack entries are deleted with the conntrack tool); default: they keep their verdict" },
+      "policy-log-group": { type: "number", default: 30565, describe: "network policy drop logging (namespaces annotated weft.dev/policy-log: \"true\"): the NFLOG group its rules log to and weftd reads, 0-65535; pick another if something else on the node reads this one" },
+      "policy-log-rate": { type: "number", default: 100, describe: "network policy drop logging: at most this many lines per second (each rule is also limited to 10 packets a second in the kernel); the rest are counted in weft_policy_drop_log_suppressed_total" },
     })
     .strict()
     .help()
@@ -103,6 +109,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
     wireguardGo: a["wireguard-go"],
     kubeApi: a["kube-api"] as DaemonConfig["kubeApi"],
     policyStrict: a["policy-strict"],
+    policyLogGroup: a["policy-log-group"],
+    policyLogRate: a["policy-log-rate"],
   };
   for (const [key, flag] of [["etcdCafile", "etcd-cafile"], ["etcdCertfile", "etcd-certfile"], ["etcdKeyfile", "etcd-keyfile"], ["iface", "iface"], ["publicIp", "public-ip"], ["publicIpv6", "public-ipv6"], ["netConf", "net-conf"], ["dataDir", "data-dir"], ["cniNetwork", "cni-network"], ["kubeconfig", "kubeconfig"], ["nodeName", "node-name"]] as const) {
     const v = a[flag];
@@ -113,6 +121,8 @@ export function parseDaemonArgs(argv: string[], version: string): DaemonConfig {
   // The IPv6 device's name is 3 longer, and a Linux interface name has at most 15 characters.
   if (!/^[A-Za-z0-9_.-]{1,12}$/.test(cfg.wireguardDevice)) throw new Error(`--wireguard-device ${JSON.stringify(cfg.wireguardDevice)} must be 1 to 12 letters, digits, '_', '.' or '-' (its IPv6 twin adds -v6)`);
   if (cfg.kubeconfig && cfg.kubeApi === "off") throw new Error(`--kubeconfig ${cfg.kubeconfig} and --kube-api off contradict each other: drop one`);
+  if (!Number.isInteger(cfg.policyLogGroup) || cfg.policyLogGroup < 0 || cfg.policyLogGroup > 65535) throw new Error(`--policy-log-group must be an NFLOG group from 0 to 65535, got ${cfg.policyLogGroup}`);
+  if (!(cfg.policyLogRate > 0)) throw new Error(`--policy-log-rate must be > 0 lines per second, got ${cfg.policyLogRate}`);
   if (!(cfg.leaseTtl >= 5)) throw new Error(`--lease-ttl must be at least 5 seconds, got ${cfg.leaseTtl}`);
   return cfg;
 }

@@ -69,6 +69,13 @@ describe("buildCluster", () => {
     expect(cluster.networkPolicies[0]?.spec.podSelector).toEqual({});
     expect(cluster.clusterNetworkPolicies.map((c) => c.metadata.name)).toEqual(["ok"]);
   });
+
+  it("turns drop logging on for a namespace annotated weft.dev/policy-log: \"true\" only", () => {
+    const ns = (name: string, value?: string) => ({ metadata: { name, ...(value !== undefined ? { annotations: { "weft.dev/policy-log": value, other: "true" } } : {}) } });
+    const { cluster } = buildCluster({ ...empty, namespaces: [ns("on", "true"), ns("off", "false"), ns("yes", "yes"), ns("plain")] });
+    expect(cluster.namespaces.map((n) => [n.name, n.policyLog ?? false])).toEqual([["on", true], ["off", false], ["yes", false], ["plain", false]]);
+    expect(cluster.namespaces[1]).not.toHaveProperty("policyLog");
+  });
 });
 
 describe("ownNodeName", () => {

@@ -5,7 +5,8 @@
 // Pure: no I/O, so the rules weftd programs can be checked without a cluster.
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import type { ClusterNetworkPolicy as KubeClusterNetworkPolicy, Namespace, NetworkPolicy as KubeNetworkPolicy, Node, Pod } from "./kube-watches.js";
-import type { Cluster, ClusterNetworkPolicy, ContainerPort, NetworkPolicy, PodInfo, Protocol } from "./policy/types.js";
+import { POLICY_LOG_ANNOTATION } from "./policy/drop-log.js";
+import type { Cluster, ClusterNetworkPolicy, ContainerPort, NamespaceInfo, NetworkPolicy, PodInfo, Protocol } from "./policy/types.js";
 
 export interface ClusterSources {
   pods: Pod[];
@@ -86,6 +87,13 @@ function modelOf<T>(raw: object, inputs: string, make: () => T): T {
   return model;
 }
 
+/** Labels with kubernetes.io/metadata.name, as the API server sets it; the drop-log annotation as a flag (only "true" turns it on). */
+function namespaceInfo(n: Namespace): NamespaceInfo {
+  const info: NamespaceInfo = { name: n.metadata.name, labels: { "kubernetes.io/metadata.name": n.metadata.name, ...(n.metadata.labels ?? {}) } };
+  if (n.metadata.annotations?.[POLICY_LOG_ANNOTATION] === "true") info.policyLog = true;
+  return info;
+}
+
 /** A node's addresses: InternalIP and ExternalIP. */
 export function nodeAddresses(n: Node): string[] {
   return (n.status?.addresses ?? []).filter((a) => a.type === "InternalIP" || a.type === "ExternalIP").map((a) => a.address);
@@ -107,7 +115,7 @@ export function buildCluster(src: ClusterSources): BuiltCluster {
   const known = new Set(pods.map((p) => podKey(p.namespace, p.name)));
   return {
     cluster: {
-      namespaces: src.namespaces.map((n) => modelOf(n, "", () => ({ name: n.metadata.name, labels: { "kubernetes.io/metadata.name": n.metadata.name, ...(n.metadata.labels ?? {}) } }))),
+      namespaces: src.namespaces.map((n) => modelOf(n, "", () => namespaceInfo(n))),
       pods,
       nodes: src.nodes.map((n) => modelOf(n, "", () => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, ips: nodeAddresses(n) }))),
       networkPolicies: src.networkPolicies.map((np) => modelOf(np, "", () => networkPolicy(np))),

@@ -37,8 +37,10 @@ export interface PolicyEnforcerDeps {
   log: () => Logger;
   /** After each successful apply, with the cluster it enforces (--policy-strict cuts flows now denied). */
   afterApply?: (cluster: Cluster, node: string) => Promise<unknown>;
-  /** Transforms the compiled table before it is applied (named counters, drop logging). */
-  decorate?: (compiled: CompiledRuleset, cluster: Cluster) => CompiledRuleset;
+  /** Transforms the compiled table for this node before it is applied (named counters, drop logging). */
+  decorate?: (compiled: CompiledRuleset, cluster: Cluster, node: string) => CompiledRuleset;
+  /** Runs when the enforcer stops (drop logging closes its socket). */
+  onStop?: () => void;
 }
 
 export class PolicyEnforcer {
@@ -103,6 +105,7 @@ export class PolicyEnforcer {
     clearTimeout(this.timer);
     this.d.table.close();
     for (const w of this.watchers.values()) w.close();
+    this.d.onStop?.();
   }
 
   /** What the enforcer would build now: for explain and tests. */
@@ -140,7 +143,7 @@ export class PolicyEnforcer {
       if (byElements.applied) ({ kind, compiled } = byElements.applied);
       else {
         const compiled0 = compile(built.cluster, node);
-        compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster) : compiled0;
+        compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster, node) : compiled0;
         kind = await this.d.table.apply(compiled, this.forceFull);
       }
       this.forceFull = false;

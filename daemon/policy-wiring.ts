@@ -2,7 +2,7 @@
 // records; without one, no policy table (an old one, left by a weftd that had an API, is removed and
 // that is said once).
 import type { Registry } from "prom-client";
-import { nftGeneration } from "../netlink/index.js";
+import { nftGeneration, NflogReader } from "../netlink/index.js";
 import type { DaemonConfig } from "./config.js";
 import { execHere, type Exec } from "./exec.js";
 import type { KubeWatches } from "./kube-watches.js";
@@ -11,13 +11,15 @@ import type { PodRecords } from "./pod-records.js";
 import { withPolicyCounters, PolicyCounters } from "./policy-counters.js";
 import { NetlinkElementWriter } from "./policy-elements.js";
 import { PolicyEnforcer } from "./policy-enforcer.js";
-import { PolicyMetrics } from "./policy-metrics.js";
+import { DropLogger } from "./policy-drop-log.js";
+import { DropLogMetrics, PolicyMetrics } from "./policy-metrics.js";
+import { withDropLogging } from "./policy/drop-log.js";
 import { cutDeniedFlows } from "./policy-strict.js";
 import { PolicyTable } from "./policy-table.js";
 
 export interface PolicyWiring {
   kube: KubeWatches | undefined;
-  cfg: Pick<DaemonConfig, "nodeName" | "policyStrict">;
+  cfg: Pick<DaemonConfig, "nodeName" | "policyStrict" | "policyLogGroup" | "policyLogRate">;
   pods: PodRecords;
   underlay: () => string[];
   registry: Registry;
@@ -26,6 +28,8 @@ export interface PolicyWiring {
 }
 
 const generation = (): number => nftGeneration();
+/** Each log rule's kernel limit (burst twice that): a flood against one rule costs the node little before weftd's own cap. */
+const RULE_LOG_RATE = 10;
 
 export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | undefined> {
   const exec = w.exec ?? execHere;
@@ -37,6 +41,7 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
     return undefined;
   }
   const counters = new PolicyCounters(w.registry);
+  const dropLog = new DropLogger({ group: w.cfg.policyLogGroup, linesPerSecond: w.cfg.policyLogRate, open: (group) => NflogReader.open(group), metrics: new DropLogMetrics(w.registry), log: w.log });
   const enforcer = new PolicyEnforcer({
     kube: w.kube,
     table,
@@ -46,11 +51,15 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
     underlay: w.underlay,
     metrics: new PolicyMetrics(w.registry),
     log: w.log,
-    decorate: (compiled, cluster) => {
-      const decorated = withPolicyCounters(compiled, cluster);
-      counters.follow(decorated);
-      return decorated;
+    decorate: (compiled, cluster, node) => {
+      const counted = withPolicyCounters(compiled, cluster);
+      counters.follow(counted);
+      // After the counters: their per-policy attribution drops get log twins too.
+      const logged = withDropLogging(counted, cluster, node, { group: w.cfg.policyLogGroup, ratePerSecond: RULE_LOG_RATE });
+      dropLog.follow(logged.rules, cluster);
+      return logged.ruleset;
     },
+    onStop: () => dropLog.stop(),
     ...(w.cfg.policyStrict ? { afterApply: (cluster, node) => cutDeniedFlows(cluster, exec, w.log(), node) } : {}),
   });
   enforcer.start();

@@ -124,6 +124,7 @@ async function main(): Promise<number> {
           ports: { type: "string", default: "80,81", describe: "ports to probe, comma-separated (the model serves 80 and 81)" },
           protocols: { type: "string", default: "tcp,udp", describe: "protocols to probe: tcp, udp, sctp (SCTP by raw INIT/INIT ACK where the kernel has no SCTP sockets)" },
           via: { choices: ["pod", "service"] as const, default: "pod" as const, describe: "dial each pod's address, or its Service's ClusterIP" },
+          family: { choices: ["4", "6", "both"] as const, describe: "the address family to probe (a table each with both); the pods' first family when not given" },
           timeout: { type: "string", default: "1s", describe: "agnhost connect's --timeout per probe" },
           expect: { type: "string", describe: "a JSON file of expected tables: {\"TCP/80\": {\"x/a\": {\"x/b\": true, …}}, …} (\"*\" for every table); exit 1 on any difference" },
           clean: { type: "boolean", default: false, describe: "remove the model (its namespaces) instead" },
@@ -143,7 +144,7 @@ async function main(): Promise<number> {
         const ports = a.ports.split(",").map(Number);
         if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new Error(`--ports: "${a.ports}" is not a list of ports`);
         const expect = a.expect ? (JSON.parse(readFileSync(a.expect, "utf8")) as Record<string, import("./matrix/truth-table.js").Grid>) : undefined;
-        const r = await netpol.runNetpol(state, { ports, protocols: protocols as ("TCP" | "UDP" | "SCTP")[], via: a.via, timeoutMs: parseDuration(a.timeout), ...(expect ? { expect } : {}) });
+        const r = await netpol.runNetpol(state, { ports, protocols: protocols as ("TCP" | "UDP" | "SCTP")[], via: a.via, timeoutMs: parseDuration(a.timeout), ...(expect ? { expect } : {}), ...(a.family ? { families: a.family === "both" ? [4, 6] : [Number(a.family) as 4 | 6] } : {}) });
         console.log(a.json ? JSON.stringify(r, null, 2) : netpol.formatNetpol(r));
         code = netpol.netpolPassed(r) ? 0 : 1;
       },
@@ -261,11 +262,6 @@ async function main(): Promise<number> {
         const r = await (await import("./matrix/grpc-probe.js")).grpcProbe(args[0] ?? "");
         console.log(JSON.stringify(r));
         code = r.ok ? 0 : 1;
-        return;
-      }
-      if (a.role === "netpol-row") {
-        const { probeNetpolRow } = await import("./matrix/netpol-row.js");
-        console.log(JSON.stringify(await probeNetpolRow(JSON.parse(args[0] ?? "{}") as import("./matrix/netpol-row.js").RowJob)));
         return;
       }
       if (a.role === "connect") {

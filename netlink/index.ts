@@ -14,3 +14,5 @@ export { WireguardConfigError } from "./codec/wireguard-values.js";
 export { lookupGenericFamily } from "./genetlink.js";
 export type { GenlFamily, GenlMulticastGroup } from "./codec/genetlink.js";
 export { NetlinkMonitor, type KernelChange, type MonitorGroup } from "./monitor.js";
+export { NflogReader, type NflogDrain, type NflogOpenOptions, type NflogPacket } from "./nflog.js";
+export { parsePacketHeaders, type PacketHeaders, type TransportProtocol } from "./codec/packet-headers.js";

@@ -82,6 +82,8 @@ export interface Pod {
   spec: {
     nodeName?: string;
     hostname?: string;
+    /** The pod shares its node's network namespace and addresses (no CNI). */
+    hostNetwork?: boolean;
     terminationGracePeriodSeconds?: number;
     subdomain?: string;
     containers: { name: string; image?: string; ports?: ContainerPort[]; args?: string[]; command?: string[]; lifecycle?: { preStop?: { sleep?: { seconds: number } } } }[];

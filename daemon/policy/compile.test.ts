@@ -1,37 +1,14 @@
 // compile: the table for one node is valid nft (checked by `nft -c`, which needs root and changes
 // nothing), names the sets a pod or label change moves, and such a change diffs to elements only.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
 import { diffRulesets, renderRuleset } from "./nft-ruleset.js";
 import { podIps, upstreamCluster } from "./truth-table.fixture.js";
 import type { Cluster, ClusterNetworkPolicy, NetworkPolicy } from "./types.js";
+import { canNftCheck, nftChecker } from "./nft-check.fixture.js";
 
-const dir = mkdtempSync(join(tmpdir(), "weft-policy-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const canCheck = ((): boolean => {
-  try {
-    execFileSync("nft", ["-c", "-f", "/dev/null"], { stdio: "pipe" });
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-})();
-
-/** `nft -c -f`: parses and validates against the kernel without committing. */
-function nftCheck(script: string, name: string): void {
-  const file = join(dir, name);
-  writeFileSync(file, script);
-  try {
-    execFileSync("nft", ["-c", "-f", file], { stdio: "pipe" });
-  } catch (err) {
-    throw new Error(`nft -c rejected ${name}: ${(err as { stderr?: Buffer }).stderr?.toString() ?? String(err)}\n${script}`);
-  }
-}
+const nftCheck = nftChecker();
+const canCheck = canNftCheck;
 
 const NS = "kubernetes.io/metadata.name";
 const policies: NetworkPolicy[] = [

@@ -166,6 +166,8 @@ export interface PodInfo {
 export interface NamespaceInfo {
   name: string;
   labels: Record<string, string>;
+  /** Annotated weft.dev/policy-log: "true": its pods' dropped packets are logged. Only the rules compile; the verdict never reads it. */
+  policyLog?: boolean;
 }
 
 export interface NodeInfo {

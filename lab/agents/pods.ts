@@ -25,6 +25,8 @@ export interface PodRuntime {
   uid?: string;
   /** Its addresses, one per family, the first being podIP. */
   podIps?: string[];
+  /** Runs in its node's namespace: nothing to detach or remove when it stops. */
+  hostNetwork?: boolean;
 }
 import { cniAdd, cniDel } from "../cluster/cni-runtime.js";
 import { CNI_PATH, conflist, SELF } from "../cluster/paths.js";
@@ -44,7 +46,10 @@ export function removeResolvConf(netns: string): void {
   rmSync(join("/etc/netns", netns), { recursive: true, force: true });
 }
 
-export const podNetns = (state: LabState, pod: Pod): string => `${state.prefix}${nsOf(pod.metadata) === "default" ? "" : `${nsOf(pod.metadata)}.`}${pod.metadata.name}`;
+export const podNetns = (state: LabState, pod: Pod): string =>
+  pod.spec.hostNetwork
+    ? (state.nodes.find((n) => n.name === pod.spec.nodeName)?.netns ?? "")
+    : `${state.prefix}${nsOf(pod.metadata) === "default" ? "" : `${nsOf(pod.metadata)}.`}${pod.metadata.name}`;
 
 function portMappings(pod: Pod): PortMapping[] {
   return pod.spec.containers.flatMap((c) => (c.ports ?? []).flatMap((p) => (p.hostPort ? [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? "TCP").toLowerCase() }] : [])));
@@ -61,8 +66,24 @@ export interface ClusterAccess {
   kubeconfig: string;
 }
 
+function containerSpec(state: LabState, node: LabNode, pod: Pod, access: ClusterAccess, podIpList: string[]): object {
+  const container = pod.spec.containers[0];
+  return { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), containers: pod.spec.containers.map(containerRun), clusterState: "", kubeconfig: access.kubeconfig, workDir: state.dir, ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
+}
+
+const podLog = (node: LabNode, pod: Pod): string => join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`);
+
+/** A host-network pod: its containers in the node's namespace, its addresses the node's, no CNI. */
+function runHostNetworkPod(state: LabState, node: LabNode, pod: Pod, access: ClusterAccess): PodRuntime {
+  const podIpList = [node.underlayIp, ...(node.underlayIp6 ? [node.underlayIp6] : [])];
+  mkdirSync(join(node.dir, "pods"), { recursive: true });
+  const pid = spawnInNetns(node.netns, process.execPath, [SELF, "agent", "container", JSON.stringify(containerSpec(state, node, pod, access, podIpList))], podLog(node, pod));
+  return { node: node.name, netns: node.netns, containerId: `lab-${nsOf(pod.metadata)}-${pod.metadata.name}`, pid, podIps: podIpList, hostNetwork: true, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) };
+}
+
 /** Starts `pod` on `node`; on any failure, whatever was made is undone and the error is raised. */
 export function runPod(state: LabState, node: LabNode, pod: Pod, access: ClusterAccess): PodRuntime {
+  if (pod.spec.hostNetwork) return runHostNetworkPod(state, node, pod, access);
   const netns = podNetns(state, pod);
   const containerId = `lab-${nsOf(pod.metadata)}-${pod.metadata.name}`;
   const mappings = portMappings(pod);
@@ -77,9 +98,7 @@ export function runPod(state: LabState, node: LabNode, pod: Pod, access: Cluster
     const podIpList = ((result.ips as { address: string }[] | undefined) ?? []).map((x) => x.address.split("/")[0] ?? "");
     writeResolvConf(state, netns, nsOf(pod.metadata));
     mkdirSync(join(node.dir, "pods"), { recursive: true });
-    const container = pod.spec.containers[0];
-    const spec = { pod: pod.metadata.name, namespace: nsOf(pod.metadata), node: node.name, image: container?.image ?? "", ports: pod.spec.containers.flatMap((c) => c.ports ?? []), containers: pod.spec.containers.map(containerRun), clusterState: "", kubeconfig: access.kubeconfig, workDir: state.dir, ...(podIpList.some((ip) => ip.includes(":")) ? { dualStack: true } : {}) };
-    const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(spec)], join(node.dir, "pods", `${nsOf(pod.metadata)}_${pod.metadata.name}.log`));
+    const pid = spawnInNetns(netns, process.execPath, [SELF, "agent", "container", JSON.stringify(containerSpec(state, node, pod, access, podIpList))], podLog(node, pod));
     return { node: node.name, netns, containerId, pid, podIps: podIpList, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...(mappings.length ? { portMappings: mappings } : {}) };
   } catch (err) {
     if (attached) {
@@ -98,6 +117,7 @@ export function runPod(state: LabState, node: LabNode, pod: Pod, access: Cluster
 /** Stops a pod's process, detaches it (CNI DEL through the conflist) and removes its namespace. */
 export function stopPod(state: LabState, rt: PodRuntime, pod: Pod): void {
   if (rt.pid && pidAlive(rt.pid)) process.kill(rt.pid, "SIGTERM");
+  if (rt.hostNetwork) return; // the node's namespace stays
   const node = state.nodes.find((n) => n.name === rt.node);
   if (node) {
     cniDel(conflist(node, state.options.ipMasq), node.netns, CNI_PATH, { containerId: rt.containerId, netns: `/var/run/netns/${rt.netns}`, ifname: "eth0", args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${nsOf(pod.metadata)};K8S_POD_NAME=${pod.metadata.name}`, ...(rt.portMappings ? { portMappings: rt.portMappings } : {}) }, join(state.dir, "cache"));

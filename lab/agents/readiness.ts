@@ -57,15 +57,16 @@ function probeUdp(host: string, port: number): Promise<boolean> {
 
 /**
  * The readiness probe on the first TCP port: HTTP GET /healthz where the test server speaks HTTP,
- * a TCP connect for DNS and gRPC ports; else a datagram to the first UDP port.
+ * a TCP connect for DNS, gRPC and TCP echo ports; else a datagram to the first UDP port.
  */
 export async function podAnswers(pod: Pod): Promise<boolean> {
   const ip = pod.status?.podIP;
   if (!ip) return false;
   const ports = pod.spec.containers.flatMap((c) => c.ports ?? []);
   const tcp = ports.find((p) => (p.protocol ?? "TCP") === "TCP");
-  // agnhost subcommands (a container with a command or args) speak no HTTP: a TCP connect, as for DNS and gRPC.
-  const plainTcp = pod.spec.containers.some((c) => /coredns/.test(c.image ?? "") || c.command?.length || c.args?.length) || tcp?.name?.startsWith("grpc");
+  // agnhost subcommands (a container with a command or args) speak no HTTP, nor do the test server's
+  // gRPC and TCP echo ports: a TCP connect, as for DNS.
+  const plainTcp = pod.spec.containers.some((c) => /coredns/.test(c.image ?? "") || c.command?.length || c.args?.length) || /^(grpc|tcp)/.test(tcp?.name ?? "");
   if (tcp) return plainTcp ? probeTcp(ip, tcp.containerPort) : probeHttp(ip, tcp.containerPort);
   const udp = ports.find((p) => p.protocol === "UDP");
   return udp ? probeUdp(ip, udp.containerPort) : true;

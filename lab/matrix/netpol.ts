@@ -3,10 +3,11 @@
 // inside the source pod's namespace (one process per source row, all rows at once: netpol-row.ts),
 // giving the truth tables the upstream suite prints (truth-table.ts).
 import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
 import { ENDPOINTS, SERVICES } from "../../kube/kinds.js";
 import { isNotFound } from "../../kube/errors.js";
 import { NAMESPACES, PODS, type KubeObject } from "../../kube/resources.js";
-import type { Pod } from "../../proxy/model.js";
+import { podIps, type Pod } from "../../proxy/model.js";
 import { apply, labClient } from "../agents/apply.js";
 import { podNetns } from "../agents/pods.js";
 import { SELF } from "../cluster/paths.js";
@@ -17,6 +18,8 @@ import type { RowJob, RowResult } from "./netpol-row.js";
 import { expectedFor, formatProbedTable, summarize, type Grid, type ProbedTable } from "./truth-table.js";
 
 const READY_TIMEOUT_MS = 90_000;
+/** The row prober's own bundle, built beside the lab CLI (netpol-row-main.ts). */
+const ROW_PROBER = join(dirname(SELF), "netpol-row.cjs");
 const CLEAN_TIMEOUT_MS = 90_000;
 
 export interface NetpolOptions {
@@ -25,19 +28,27 @@ export interface NetpolOptions {
   /** Dial each destination pod's address, or its Service's ClusterIP (judged after the proxy's DNAT). */
   via: "pod" | "service";
   timeoutMs: number;
-  /** Expected tables: "TCP/80" → grid, or "*" for every port and protocol. */
+  /** Expected tables: "TCP/80" → grid, or "*" for every port and protocol (the same for every family). */
   expect?: Record<string, Grid>;
+  /** The address families to probe, each a table of its own; the pods' first family when not given. */
+  families?: IpFamily[];
 }
+
+export type IpFamily = 4 | 6;
 
 export interface ModelPod {
   key: string;
   node: string;
   ip: string;
+  /** Every address of the pod, one per family (ip is the first). */
+  ips: string[];
   netns: string;
   serviceIp?: string;
+  serviceIps?: string[];
 }
 
 export interface NetpolTable extends ProbedTable {
+  family: IpFamily;
   correct?: number;
   incorrect?: number;
   wrong?: string[];
@@ -64,8 +75,9 @@ export async function modelPods(state: LabState): Promise<ModelPod[]> {
       const [list, services] = await Promise.all([client.list<KubeObject>(PODS, { namespace: ns }), client.list<KubeObject>(SERVICES, { namespace: ns })]);
       for (const p of list.items as unknown as Pod[]) {
         if (!MODEL_PODS.includes(keyOf(p)) || !isReady(p)) continue;
-        const svc = services.items.find((s) => s.metadata?.name === serviceName(ns, p.metadata.name)) as { spec?: { clusterIP?: string } } | undefined;
-        pods.push({ key: keyOf(p), node: p.spec.nodeName ?? "", ip: p.status?.podIP ?? "", netns: podNetns(state, p), ...(svc?.spec?.clusterIP ? { serviceIp: svc.spec.clusterIP } : {}) });
+        const svc = services.items.find((s) => s.metadata?.name === serviceName(ns, p.metadata.name)) as { spec?: { clusterIP?: string; clusterIPs?: string[] } } | undefined;
+        const service = svc?.spec?.clusterIP ? { serviceIp: svc.spec.clusterIP, serviceIps: svc.spec.clusterIPs ?? [svc.spec.clusterIP] } : {};
+        pods.push({ key: keyOf(p), node: p.spec.nodeName ?? "", ip: p.status?.podIP ?? "", ips: podIps(p), netns: podNetns(state, p), ...service });
       }
     }
     return pods.sort((a, b) => MODEL_PODS.indexOf(a.key) - MODEL_PODS.indexOf(b.key));
@@ -89,13 +101,21 @@ async function servicesHaveEndpoints(state: LabState): Promise<boolean> {
   }
 }
 
-/** Applies the model (unchanged objects stay as they are) and waits until its nine pods are ready. */
+const modelReady = async (state: LabState, pods: ModelPod[], via: NetpolOptions["via"]): Promise<boolean> =>
+  pods.length === MODEL_PODS.length && (via === "pod" || (pods.every((p) => p.serviceIp) && (await servicesHaveEndpoints(state))));
+
+/**
+ * The model's pods, ready: found as they are when all nine are (labels a test or user added stay, and
+ * a probe costs no apply), else the model applied (unchanged objects stay as they are) and waited for.
+ */
 export async function ensureModel(state: LabState, via: NetpolOptions["via"]): Promise<ModelPod[]> {
+  const found = await modelPods(state);
+  if (await modelReady(state, found, via)) return found;
   await apply(state, modelManifests());
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const pods = await modelPods(state);
-    if (pods.length === MODEL_PODS.length && (via === "pod" || (pods.every((p) => p.serviceIp) && (await servicesHaveEndpoints(state))))) return pods;
+    if (await modelReady(state, pods, via)) return pods;
     if (Date.now() > deadline) throw new Error(`timed out after ${READY_TIMEOUT_MS / 1000} s waiting for the policy model's pods to be ready (${pods.length} of ${MODEL_PODS.length}: ${pods.map((p) => p.key).join(", ")}); see the kubelets' logs`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -144,7 +164,7 @@ export async function cleanModel(state: LabState): Promise<string[]> {
 /** One source row, probed from inside the source pod's namespace. */
 function runRow(from: ModelPod, job: RowJob): Promise<RowResult[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn("nsenter", [`--net=/var/run/netns/${from.netns}`, process.execPath, SELF, "agent", "netpol-row", JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn("nsenter", [`--net=/var/run/netns/${from.netns}`, process.execPath, ROW_PROBER, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -160,23 +180,34 @@ function runRow(from: ModelPod, job: RowJob): Promise<RowResult[]> {
   });
 }
 
-/** Every pair of `pods`, per port and protocol, all rows at once. */
+const familyOf = (ip: string): IpFamily => (ip.includes(":") ? 6 : 4);
+
+/** The address `to` is dialled at in `family`: its own, or its Service's ClusterIP of that family. */
+function targetAddress(to: ModelPod, family: IpFamily, via: NetpolOptions["via"]): string {
+  const candidates = via === "service" ? (to.serviceIps ?? []) : to.ips;
+  const address = candidates.find((ip) => familyOf(ip) === family);
+  if (!address) throw new Error(`${to.key} has no IPv${family} ${via === "service" ? "ClusterIP" : "address"} (${candidates.join(", ") || "none"}): probe IPv${family} in a lab brought up with --ip-family ${family === 6 ? "dual or ipv6" : "dual or ipv4"}`);
+  return address;
+}
+
+/** Every pair of `pods`, per family, port and protocol, all rows at once. */
 export async function probeModel(pods: ModelPod[], opts: NetpolOptions): Promise<NetpolTable[]> {
-  const combos = opts.protocols.flatMap((protocol) => opts.ports.map((port) => ({ protocol, port })));
+  const families = opts.families ?? [familyOf(pods[0]?.ip ?? "")];
+  const combos = families.flatMap((family) => opts.protocols.flatMap((protocol) => opts.ports.map((port) => ({ family, protocol, port }))));
   const jobs = pods.map((from): RowJob => ({
     from: from.key,
     timeoutMs: opts.timeoutMs,
-    targets: pods.flatMap((to) => combos.map((c) => ({ to: to.key, host: opts.via === "service" ? (to.serviceIp ?? to.ip) : to.ip, port: c.port, protocol: c.protocol.toLowerCase() as AgnhostProtocol }))),
+    targets: pods.flatMap((to) => combos.map((c) => ({ to: to.key, host: targetAddress(to, c.family, opts.via), port: c.port, protocol: c.protocol.toLowerCase() as AgnhostProtocol }))),
   }));
   const rows = await Promise.all(pods.map((from, i) => runRow(from, jobs[i] as RowJob).then((results) => ({ from: from.key, results }))));
   const keys = pods.map((p) => p.key);
-  return combos.map(({ protocol, port }): NetpolTable => {
+  return combos.map(({ family, protocol, port }): NetpolTable => {
     const observed: Grid = {};
-    for (const { from, results } of rows) observed[from] = Object.fromEntries(results.filter((r) => r.port === port && r.protocol === protocol.toLowerCase()).map((r) => [r.to, r.ok]));
+    for (const { from, results } of rows) observed[from] = Object.fromEntries(results.filter((r) => r.port === port && r.protocol === protocol.toLowerCase() && familyOf(r.host) === family).map((r) => [r.to, r.ok]));
     const expected = opts.expect ? expectedFor(opts.expect, protocol, port) : undefined;
-    if (!expected) return { protocol, port, observed };
+    if (!expected) return { family, protocol, port, observed };
     const s = summarize(keys, expected, observed);
-    return { protocol, port, observed, expected, correct: s.correct, incorrect: s.incorrect, wrong: s.wrong };
+    return { family, protocol, port, observed, expected, correct: s.correct, incorrect: s.incorrect, wrong: s.wrong };
   });
 }
 
@@ -192,7 +223,8 @@ export function formatNetpol(r: NetpolResult): string {
   const keys = r.pods.map((p) => p.key);
   const where = r.pods.map((p) => `${p.key} ${p.ip}${r.via === "service" ? ` (Service ${p.serviceIp ?? "?"})` : ""} on ${p.node}`).join(", ");
   const head = `NetworkPolicy truth tables: rows from, columns to; . connected, X not. Probed via ${r.via === "service" ? "each pod's Service" : "pod addresses"} with agnhost connect.\n${where}`;
-  return [head, ...r.tables.map((t) => formatProbedTable(keys, t)), `model ready in ${r.buildMs} ms; ${r.tables.length} tables of ${keys.length}×${keys.length} probed in ${r.probeMs} ms`].join("\n\n");
+  const families = new Set(r.tables.map((t) => t.family)).size;
+  return [head, ...r.tables.map((t) => formatProbedTable(keys, families > 1 ? t : { ...t, family: undefined })), `model ready in ${r.buildMs} ms; ${r.tables.length} tables of ${keys.length}×${keys.length} probed in ${r.probeMs} ms`].join("\n\n");
 }
 
 /** The exit status: 1 when an expectation was given and any table disagrees with it. */

@@ -66,6 +66,8 @@ export function sideBySide(pods: readonly string[], tables: { title: string; gri
 export interface ProbedTable {
   protocol: string;
   port: number;
+  /** Named in the title when given (a dual-stack probe has a table per family). */
+  family?: number;
   observed: Grid;
   expected?: Grid;
 }
@@ -76,7 +78,7 @@ export interface ProbedTable {
  * observed and comparison beside each other.
  */
 export function formatProbedTable(pods: readonly string[], t: ProbedTable): string {
-  const title = `${t.protocol}/${t.port}`;
+  const title = `${t.protocol}/${t.port}${t.family ? ` IPv${t.family}` : ""}`;
   if (!t.expected) return `${title}\n${prettyPrint(pods, t.observed)}`;
   const s = summarize(pods, t.expected, t.observed);
   const head = `${title}  reachability: correct:${s.correct}, incorrect:${s.incorrect}, result=${s.incorrect === 0}${s.ignored ? ` (${s.ignored} pod → itself ignored)` : ""}`;

@@ -13,7 +13,7 @@ import type { Cluster, NetworkPolicy, Protocol } from "../../daemon/policy/types
 import { summarize, uniformGrid, type Grid } from "../../lab/matrix/truth-table.js";
 import { eventually, metricValue, useLab } from "../helpers/lab.js";
 
-const { lab, status } = useLab("np", ["--nodes", "2", "--pods-per-node", "0"]);
+const { lab, status, kubectl } = useLab("np", ["--nodes", "2", "--pods-per-node", "0"]);
 const scratch = mkdtempSync(join(tmpdir(), "weft-netpol-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -38,11 +38,6 @@ function netpol(...args: string[]): { code: number; result: NetpolJson } {
   return { code: r.code, result: JSON.parse(r.out) as NetpolJson };
 }
 
-function kubectl(args: string[], input?: string): string {
-  const r = spawnSync("kubectl", ["--kubeconfig", lab("kubeconfig").out.trim(), ...args], { input, encoding: "utf8", timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 type Item = { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
 const items = (args: string[]): Item[] => (JSON.parse(kubectl([...args, "-o", "json"])) as { items: Item[] }).items;

@@ -40,7 +40,17 @@ export function useLab(tag: string, upArgs: string[]) {
   /** A lab command run without waiting for it: resolves to its exit code. */
   const labInBackground = (...args: string[]): Promise<number> =>
     new Promise((resolve) => spawn(process.execPath, [LAB, ...args], { env, stdio: "ignore" }).on("exit", (code) => resolve(code ?? -1)));
-  return { lab, labInBackground, stateDir, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
+  let kubeconfig = "";
+  /** kubectl with the lab's kubeconfig: its output, or an error carrying kubectl's own message. */
+  const kubectl = (args: string[], input?: string): string => {
+    kubeconfig ||= lab("kubeconfig").out.trim();
+    const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { input, encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** A pod's first address, as its status has it. */
+  const podIp = (ns: string, pod: string): string => kubectl(["get", "pod", "-n", ns, pod, "-o", "jsonpath={.status.podIP}"]).trim();
+  return { lab, labInBackground, stateDir, kubectl, podIp, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
 }
 
 const TAIL_LINES = 40;

@@ -1,0 +1,88 @@
+// --policy-strict with real traffic: a long-lived TCP stream between two pods on different nodes, then a
+// policy that denies it. By default an established connection keeps the verdict of its first packet
+// (the stream goes on, a new connection is refused); with --policy-strict weftd deletes the flow's
+// conntrack entry on the node that judges it and the stream stops within the sync.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, readyz, useLab } from "../helpers/lab.js";
+
+const NS = "ps-x";
+const PODS = ["srv", "node1", "cli", "node2"];
+const MANIFESTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+${[0, 2]
+  .map((i) => `---\napiVersion: v1\nkind: Pod\nmetadata: {name: ${PODS[i]}, namespace: ${NS}, labels: {app: ${PODS[i]}}}\nspec: {nodeName: ${PODS[i + 1]}, containers: [{name: s, image: agnhost, ports: [{containerPort: 7000, name: tcp-echo}, {containerPort: 8080, name: http}]}]}\n`)
+  .join("")}`;
+const DENY = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-ingress, namespace: ${NS}}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n`;
+
+/** Sends a line every 50 ms on one TCP connection and writes how many bytes came back to `out`, each time. */
+const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;s.on("data",(d)=>{n+=d.length;require("fs").writeFileSync(process.argv[2],String(n))});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),20000);`;
+
+describe("--policy-strict cuts established flows that a change denies; without it they keep their verdict", () => {
+  const { lab, stateDir, status, kubectl, podIp } = useLab("ps", ["--nodes", "2", "--pods-per-node", "0"]);
+  let prefix = "";
+  let srvIp = "";
+  const streams: ChildProcess[] = [];
+  const netns = (pod: string): string => `${prefix}${NS}.${pod}`;
+
+  /** A stream from cli to srv; returns the echoed byte count as it grows. */
+  function startStream(tag: string): () => number {
+    const out = join(stateDir, `stream-${tag}`);
+    writeFileSync(out, "0");
+    streams.push(spawn("ip", ["netns", "exec", netns("cli"), process.execPath, "-e", STREAM, srvIp, out], { stdio: "ignore" }));
+    return () => Number(readFileSync(out, "utf8") || 0);
+  }
+  const newConnection = (): boolean => spawnSync("ip", ["netns", "exec", netns("cli"), "curl", "-s", "--connect-timeout", "1", "-m", "2", `http://${srvIp}:8080/hostname`], { encoding: "utf8" }).status === 0;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  async function grows(echoed: () => number, ms: number): Promise<boolean> {
+    const before = echoed();
+    await sleep(ms);
+    return echoed() > before;
+  }
+
+  beforeAll(() => {
+    prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
+    kubectl(["apply", "-f", "-"], MANIFESTS);
+    kubectl(["wait", "--for=condition=Ready", "pod", "--all", "-n", NS, "--timeout=90s"]);
+    srvIp = podIp(NS, "srv");
+  }, 120_000);
+  afterAll(() => {
+    for (const s of streams) s.kill();
+  });
+
+  it("by default the established stream goes on under a policy that denies it, and a new connection is refused", async () => {
+    const echoed = startStream("default");
+    await eventually("the stream echoes", () => echoed() > 0, 5_000);
+    kubectl(["apply", "-f", "-"], DENY);
+    await eventually("a new connection to srv is denied", () => !newConnection(), 5_000);
+    expect(await grows(echoed, 1000)).toBe(true);
+    kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
+    await eventually("a new connection to srv is allowed again", newConnection, 5_000);
+  }, 60_000);
+
+  it("with --policy-strict the stream stops once the policy is applied, its conntrack entry gone on srv's node", async () => {
+    for (const n of status().nodes) {
+      expect(lab("restart-weftd", n.name, "--weftd-args=--policy-strict").code).toBe(0);
+      await eventually(`${n.name}'s weftd ready`, () => readyz(n.netns).status === 200, 30_000);
+    }
+    const echoed = startStream("strict");
+    await eventually("the stream echoes", () => echoed() > 0, 5_000);
+    expect(await grows(echoed, 500)).toBe(true);
+    const node1 = status().nodes.find((n) => n.name === "node1")!.netns;
+    const entries = (): number => (spawnSync("ip", ["netns", "exec", node1, "conntrack", "-L", "-p", "tcp", "--dst", srvIp, "--dport", "7000"], { encoding: "utf8" }).stdout.match(/ESTABLISHED/g) ?? []).length;
+    expect(entries()).toBeGreaterThan(0);
+    const t0 = Date.now();
+    kubectl(["apply", "-f", "-"], DENY);
+    await eventually("the stream stops echoing", () => {
+      const before = echoed();
+      spawnSync("sleep", ["0.3"]);
+      return echoed() === before;
+    }, 5_000);
+    process.stderr.write(`policy-strict: the established stream stopped ${Date.now() - t0} ms after kubectl apply returned\n`);
+    expect(await grows(echoed, 1000)).toBe(false);
+    expect(entries()).toBe(0);
+  }, 90_000);
+});
