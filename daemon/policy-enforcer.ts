@@ -41,6 +41,8 @@ export interface PolicyEnforcerDeps {
   decorate?: (compiled: CompiledRuleset, cluster: Cluster, node: string) => CompiledRuleset;
   /** Runs when the enforcer stops (drop logging closes its socket). */
   onStop?: () => void;
+  /** After a change applied as set elements (decorate did not run): the cluster now enforced (drop logging names pods from it). */
+  afterElements?: (cluster: Cluster, node: string) => void;
 }
 
 export class PolicyEnforcer {
@@ -140,8 +142,10 @@ export class PolicyEnforcer {
       const node = built.node;
       const byElements = await this.applyElements(built.cluster, node);
       let compiled: CompiledRuleset;
-      if (byElements.applied) ({ kind, compiled } = byElements.applied);
-      else {
+      if (byElements.applied) {
+        ({ kind, compiled } = byElements.applied);
+        if (kind !== "none") this.d.afterElements?.(built.cluster, node);
+      } else {
         const compiled0 = compile(built.cluster, node);
         compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster, node) : compiled0;
         kind = await this.d.table.apply(compiled, this.forceFull);

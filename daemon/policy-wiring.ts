@@ -13,7 +13,7 @@ import { NetlinkElementWriter } from "./policy-elements.js";
 import { PolicyEnforcer } from "./policy-enforcer.js";
 import { DropLogger } from "./policy-drop-log.js";
 import { DropLogMetrics, PolicyMetrics } from "./policy-metrics.js";
-import { withDropLogging } from "./policy/drop-log.js";
+import { withDropLogging, type DropRuleInfo } from "./policy/drop-log.js";
 import { cutDeniedFlows } from "./policy-strict.js";
 import { PolicyTable } from "./policy-table.js";
 
@@ -42,6 +42,7 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
   }
   const counters = new PolicyCounters(w.registry);
   const dropLog = new DropLogger({ group: w.cfg.policyLogGroup, linesPerSecond: w.cfg.policyLogRate, open: (group) => NflogReader.open(group), metrics: new DropLogMetrics(w.registry), log: w.log });
+  let logRules = new Map<string, DropRuleInfo>();
   const enforcer = new PolicyEnforcer({
     kube: w.kube,
     table,
@@ -57,7 +58,12 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
       // After the counters: their per-policy attribution drops get log twins too.
       const logged = withDropLogging(counted, cluster, node, { group: w.cfg.policyLogGroup, ratePerSecond: RULE_LOG_RATE });
       dropLog.follow(logged.rules, cluster);
+      logRules = logged.rules;
       return logged.ruleset;
+    },
+    // The rules (and so the counters and log prefixes) are the last compile's; the pods a line names are not.
+    afterElements: (cluster) => {
+      if (logRules.size > 0) dropLog.follow(logRules, cluster);
     },
     onStop: () => dropLog.stop(),
     ...(w.cfg.policyStrict ? { afterApply: (cluster, node) => cutDeniedFlows(cluster, exec, w.log(), node) } : {}),

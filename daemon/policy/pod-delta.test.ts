@@ -2,7 +2,9 @@
 // equals a compile of the changed cluster (the property, over random clusters and changes); anything
 // else is left to a compile.
 import { describe, expect, it } from "vitest";
+import { withPolicyCounters } from "../policy-counters.js";
 import { compile } from "./compile.js";
+import { withDropLogging } from "./drop-log.js";
 import { isolatesFor, networkPoliciesIsolating } from "./network-policy-tier.js";
 import { diffRulesets, type CompiledRuleset } from "./nft-ruleset.js";
 import { podDelta } from "./pod-delta.js";
@@ -43,6 +45,26 @@ describe("podDelta", () => {
       expectElementsOnly(after, changePods(g, after), seed);
     }
     expect(moved).toBeGreaterThan(200); // the cases moved elements, not only nothing
+  });
+
+  it("equals a full compile decorated as weftd applies it (named counters, drop logging of annotated namespaces)", () => {
+    const decorated = (c: Cluster): CompiledRuleset => withDropLogging(withPolicyCounters(compile(c, NODE), c), c, NODE, { group: 5, ratePerSecond: 10 }).ruleset;
+    let moved = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const g = new Gen(random(seed));
+      const before = randomCluster(g);
+      for (const n of before.namespaces) if (g.chance(0.5)) n.policyLog = true;
+      const after = changePods(g, before);
+      const delta = podDelta(before, after, decorated(before));
+      // A namespace with the annotation going or coming changes rules; a relabelled namespace may hold a quarter of the pods.
+      if (delta.kind !== "elements") {
+        expect(delta.reason, `seed ${seed}`).toMatch(/besides its labels|pods changed/);
+        continue;
+      }
+      expect(held(delta.next), `seed ${seed}`).toEqual(held(decorated(after)));
+      moved += delta.changes.filter((ch) => ch.set.startsWith("log-pods-")).length;
+    }
+    expect(moved).toBeGreaterThan(20);
   });
 
   it("holds across a chain of changes applied to its own results, as weftd applies them", () => {
