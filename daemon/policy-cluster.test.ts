@@ -37,6 +37,22 @@ describe("buildCluster", () => {
     expect(unknownRecords.map((r) => r.ipv4)).toEqual(["10.244.1.3", "10.244.1.4"]);
   });
 
+  it("gives the same model object for an API object not replaced since, and a new one when it or its record changed", () => {
+    const a = pod("x", "a", { spec: {} });
+    const b = pod("x", "b", { status: { podIP: "10.244.1.3" } });
+    const build = (pods: Pod[], records: RecordedPod[] = []) => buildCluster({ ...empty, pods, records }).cluster.pods;
+    const [a1, b1] = build([a, b]);
+    const [a2, b2] = build([a, b], [record("x", "a", "10.244.1.7")]);
+    expect(b2).toBe(b1);
+    expect(a2).not.toBe(a1);
+    expect(a2).toMatchObject({ ips: ["10.244.1.7"], node: "node1" });
+    const relabelled = { ...b, metadata: { ...b.metadata, labels: { app: "c" } } };
+    const [, b3] = build([a, relabelled], [record("x", "a", "10.244.1.7")]);
+    expect(b3).not.toBe(b1);
+    expect(b3?.labels).toEqual({ app: "c" });
+    expect(b1?.labels).toEqual({ app: "b" }); // the earlier snapshot is as it was
+  });
+
   it("namespaces always carry kubernetes.io/metadata.name; nodes their Internal/External addresses; a NetworkPolicy without podSelector selects all", () => {
     const { cluster } = buildCluster({
       ...empty,

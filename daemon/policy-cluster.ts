@@ -50,7 +50,8 @@ function podInfo(p: Pod, recorded: string[] | undefined, nodeName: string): PodI
   return {
     namespace: p.metadata.namespace,
     name: p.metadata.name,
-    labels: p.metadata.labels ?? {},
+    // A copy: the model is a snapshot the next sync compares with (pod-delta), whatever holds the object.
+    labels: { ...p.metadata.labels },
     // status.podIPs once written; until then the plugin's record on this node.
     ips: fromStatus.length ? fromStatus : (recorded ?? []),
     node: p.spec?.nodeName ?? (recorded ? nodeName : ""),
@@ -69,6 +70,21 @@ function clusterNetworkPolicy(cnp: KubeClusterNetworkPolicy): ClusterNetworkPoli
   const s = cnp.spec;
   if (!s || (s.tier !== "Admin" && s.tier !== "Baseline") || !s.subject) return undefined; // the API server rejects these
   return { metadata: { name: cnp.metadata.name }, spec: { ...s, tier: s.tier, priority: s.priority ?? 0 } as ClusterNetworkPolicy["spec"] };
+}
+
+/**
+ * Model objects by the API object they came from (and what else went into them): the informers replace
+ * an object when it changes and never change one in place, as client-go's do, so an unchanged object
+ * gives the same model object, and the next sync's comparison (pod-delta) is a reference check for all
+ * but what changed. Nothing reads a model object to change it.
+ */
+const models = new WeakMap<object, { inputs: string; model: unknown }>();
+function modelOf<T>(raw: object, inputs: string, make: () => T): T {
+  const hit = models.get(raw);
+  if (hit && hit.inputs === inputs) return hit.model as T;
+  const model = make();
+  models.set(raw, { inputs, model });
+  return model;
 }
 
 /** Labels with kubernetes.io/metadata.name, as the API server sets it; the drop-log annotation as a flag (only "true" turns it on). */
@@ -90,15 +106,20 @@ export function buildCluster(src: ClusterSources): BuiltCluster {
     const ips = [r.ipv4, r.ipv6].filter((ip): ip is string => ip !== undefined);
     recordsByPod.set(podKey(r.podNamespace, r.podName), [...(recordsByPod.get(podKey(r.podNamespace, r.podName)) ?? []), ...ips]);
   }
-  const pods = src.pods.filter((p) => !ended(p)).map((p) => podInfo(p, recordsByPod.get(podKey(p.metadata.namespace, p.metadata.name)), src.nodeName));
+  const pods = src.pods
+    .filter((p) => !ended(p))
+    .map((p) => {
+      const recorded = recordsByPod.get(podKey(p.metadata.namespace, p.metadata.name));
+      return modelOf(p, `${recorded?.join(",") ?? "-"} ${src.nodeName}`, () => podInfo(p, recorded, src.nodeName));
+    });
   const known = new Set(pods.map((p) => podKey(p.namespace, p.name)));
   return {
     cluster: {
-      namespaces: src.namespaces.map(namespaceInfo),
+      namespaces: src.namespaces.map((n) => modelOf(n, "", () => namespaceInfo(n))),
       pods,
-      nodes: src.nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, ips: nodeAddresses(n) })),
-      networkPolicies: src.networkPolicies.map(networkPolicy),
-      clusterNetworkPolicies: src.clusterNetworkPolicies.map(clusterNetworkPolicy).filter((c): c is ClusterNetworkPolicy => c !== undefined),
+      nodes: src.nodes.map((n) => modelOf(n, "", () => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, ips: nodeAddresses(n) }))),
+      networkPolicies: src.networkPolicies.map((np) => modelOf(np, "", () => networkPolicy(np))),
+      clusterNetworkPolicies: src.clusterNetworkPolicies.map((cnp) => modelOf(cnp, "", () => clusterNetworkPolicy(cnp))).filter((c): c is ClusterNetworkPolicy => c !== undefined),
     },
     unknownRecords: src.records.filter((r) => !r.podNamespace || !r.podName || !known.has(podKey(r.podNamespace, r.podName))),
   };

@@ -1,20 +1,28 @@
 // NetworkPolicy and ClusterNetworkPolicy enforced on this node: the model's Cluster is built from the
 // API's stores and the plugin's records, compiled for this node and applied to table inet weft-policy
 // (policy-table.ts). Every change (a watch event, a record the plugin wrote) schedules one sync ~20 ms
-// later, so a burst of events is one transaction. Nothing is written before every watch has listed:
-// a weftd that restarts leaves the previous table in the kernel until it can replace it whole.
+// later, so a burst of events is one transaction. A sync whose changes are pods or namespace labels
+// only is set elements (pod-delta.ts) written over netlink, without a compile; anything else, or a
+// failed element write, compiles the cluster. Nothing is written before every watch has listed: a
+// weftd that restarts leaves the previous table in the kernel until it can replace it whole.
 import { watch, type FSWatcher } from "node:fs";
 import type { RecordedPod } from "../ipam/pod-ip-store.js";
 import type { KubeWatches, Pod } from "./kube-watches.js";
 import type { Logger } from "./log.js";
 import { buildCluster, ownNodeName, type BuiltCluster } from "./policy-cluster.js";
 import type { PolicyMetrics } from "./policy-metrics.js";
-import { PolicyApplyError, type PolicyTable } from "./policy-table.js";
+import { PolicyApplyError, type ApplyKind, type PolicyTable } from "./policy-table.js";
 import { compile } from "./policy/compile.js";
 import type { CompiledRuleset } from "./policy/nft-ruleset.js";
+import { podDelta } from "./policy/pod-delta.js";
 import type { Cluster } from "./policy/types.js";
 
 export const COALESCE_MS = 20;
+/**
+ * A record the plugin wrote is a new pod it holds until weftd judges it (the new-pod hold): synced
+ * sooner than a watch event, with just enough delay to take the record's write and link as one.
+ */
+export const RECORD_SYNC_MS = 2;
 /** Not a valid Node name, so no pod is bound to it: a table for it judges no local pod. */
 const UNKNOWN_NODE = "(unknown)";
 const MAX_BACKOFF_MS = 10_000;
@@ -38,15 +46,18 @@ export interface PolicyEnforcerDeps {
   decorate?: (compiled: CompiledRuleset, cluster: Cluster, node: string) => CompiledRuleset;
   /** Runs when the enforcer stops (drop logging closes its socket). */
   onStop?: () => void;
+  /** After a change applied as set elements (decorate did not run): the cluster now enforced (drop logging names pods from it). */
+  afterElements?: (cluster: Cluster, node: string) => void;
 }
 
 export class PolicyEnforcer {
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private running = false;
   private again = false;
   private forceFull = true;
   private failure: { since: number; message: string; attempts: number } | undefined;
-  private lastApplied: { at: number; cluster: Cluster; compiled: CompiledRuleset } | undefined;
+  private lastApplied: { at: number; cluster: Cluster; node: string; compiled: CompiledRuleset } | undefined;
   private readonly watchers = new Map<string, FSWatcher>();
   /** Local records first seen without their pod in the API's view: said once each. */
   private readonly unknownSaid = new Set<string>();
@@ -65,9 +76,15 @@ export class PolicyEnforcer {
     this.schedule();
   }
 
-  /** One sync COALESCE_MS from the first of a burst of changes. */
+  /** One sync COALESCE_MS from the first of a burst of changes (sooner when a change asks for sooner). */
   schedule(delay = COALESCE_MS): void {
-    if (this.stopped || this.timer) return;
+    if (this.stopped) return;
+    const due = Date.now() + delay;
+    if (this.timer) {
+      if (due >= this.timerDue) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.sync();
@@ -100,6 +117,7 @@ export class PolicyEnforcer {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.d.table.close();
     for (const w of this.watchers.values()) w.close();
     this.d.onStop?.();
   }
@@ -134,19 +152,27 @@ export class PolicyEnforcer {
       const built = this.build();
       this.noteUnknown(built.unknownRecords);
       const node = built.node;
-      const compiled0 = compile(built.cluster, node);
-      const compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster, node) : compiled0;
-      kind = await this.d.table.apply(compiled, this.forceFull);
+      const byElements = await this.applyElements(built.cluster, node);
+      let compiled: CompiledRuleset;
+      if (byElements.applied) {
+        ({ kind, compiled } = byElements.applied);
+        if (kind !== "none") this.d.afterElements?.(built.cluster, node);
+      } else {
+        const compiled0 = compile(built.cluster, node);
+        compiled = this.d.decorate ? this.d.decorate(compiled0, built.cluster, node) : compiled0;
+        kind = await this.d.table.apply(compiled, this.forceFull);
+      }
       this.forceFull = false;
       const ms = performance.now() - started;
       if (kind !== "none") {
         this.d.metrics.applies.inc({ kind, result: "ok" });
         this.d.metrics.syncSeconds.observe(ms / 1000);
-        this.d.log().info({ kind, ms: Math.round(ms * 10) / 10, node, pods: built.cluster.pods.length, policies: built.cluster.networkPolicies.length, clusterPolicies: built.cluster.clusterNetworkPolicies.length }, "policy table applied");
+        const why = byElements.recompiled ? { recompiled: byElements.recompiled } : {};
+        this.d.log().info({ kind, ms: Math.round(ms * 10) / 10, node, pods: built.cluster.pods.length, policies: built.cluster.networkPolicies.length, clusterPolicies: built.cluster.clusterNetworkPolicies.length, ...why }, "policy table applied");
       }
       if (this.failure) this.d.log().info({ attempts: this.failure.attempts }, "policy table applied again after failures");
       this.failure = undefined;
-      this.lastApplied = { at: Date.now(), cluster: built.cluster, compiled };
+      this.lastApplied = { at: Date.now(), cluster: built.cluster, node, compiled };
       this.noteProgrammed(built, node);
       if (kind !== "none") await this.d.afterApply?.(built.cluster, node);
     } catch (err) {
@@ -157,6 +183,26 @@ export class PolicyEnforcer {
         this.again = false;
         this.schedule();
       }
+    }
+  }
+
+  /**
+   * A change of pods or namespace labels only, written as set elements without a compile; otherwise
+   * why a compile is needed. A failed write is said and left to the compile (today's path: the diff
+   * with nft, and the whole table if that fails too).
+   */
+  private async applyElements(cluster: Cluster, node: string): Promise<{ applied?: { kind: ApplyKind; compiled: CompiledRuleset }; recompiled?: string }> {
+    const last = this.lastApplied;
+    if (this.forceFull || !last) return {};
+    if (last.node !== node) return { recompiled: "this node's name changed" };
+    const delta = podDelta(last.cluster, cluster, last.compiled);
+    if (delta.kind === "recompile") return { recompiled: delta.reason };
+    try {
+      return { applied: { kind: await this.d.table.applyElements(last.compiled, delta.next, delta.changes), compiled: delta.next } };
+    } catch (err) {
+      this.d.metrics.applies.inc({ kind: "elements", result: "error" });
+      this.d.log().warn({ err: (err as Error).message, sets: delta.changes.length }, "policy set elements not written; compiling the table and applying it with nft instead");
+      return { recompiled: "the element write failed" };
     }
   }
 
@@ -206,7 +252,7 @@ export class PolicyEnforcer {
     for (const dir of this.d.recordDirs()) {
       if (this.watchers.has(dir)) continue;
       try {
-        const w = watch(dir, { persistent: false }, () => this.schedule());
+        const w = watch(dir, { persistent: false }, () => this.schedule(RECORD_SYNC_MS));
         w.on("error", () => {
           w.close();
           this.watchers.delete(dir);

@@ -10,8 +10,8 @@ export class PolicyMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.syncSeconds = new Histogram({ name: "weft_policy_sync_seconds", help: "From a coalesced change to the policy table applied: build, compile, nft", buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
-    this.applies = new Counter({ name: "weft_policy_applies_total", help: "Writes of the policy table: kind full (the whole table) or diff (one transaction of changes); result ok or error", labelNames: ["kind", "result"], registers });
+    this.syncSeconds = new Histogram({ name: "weft_policy_sync_seconds", help: "From a coalesced change to the policy table applied: build, compile (or a pod change's elements), the write", buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+    this.applies = new Counter({ name: "weft_policy_applies_total", help: "Writes of the policy table: kind full (the whole table), diff (one nft transaction of changes) or elements (a change of pods only: set elements over netlink, no compile); result ok or error", labelNames: ["kind", "result"], registers });
     this.drifts = new Counter({ name: "weft_policy_drift_repairs_total", help: "Times the kernel's policy table differed from what weftd applied and was written whole again", registers });
     this.unknownPods = new Counter({ name: "weft_policy_unknown_local_pods_total", help: "Pods on this node whose IP record named no pod the Kubernetes API's view held (unjudged until it did)", registers });
     this.newPodSeconds = new Histogram({ name: "weft_policy_new_pod_seconds", help: "From the plugin's IP allocation (during CNI ADD) to the pod's address in the policy table", buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5], registers });

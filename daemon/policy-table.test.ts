@@ -1,4 +1,4 @@
-// PolicyTable: whole first, then diffs; a failure forgets the kernel's state (next write whole);
+// PolicyTable: whole first, then diffs or a pod change's set elements; a failure forgets the kernel's state (next write whole);
 // drift found from the listing's shape; the counters' decoration; strict mode's flow judgement.
 import { describe, expect, it } from "vitest";
 import type { Exec } from "./exec.js";
@@ -6,6 +6,7 @@ import { withPolicyCounters } from "./policy-counters.js";
 import { deniedFlows, parseConntrack } from "./policy-strict.js";
 import { PolicyApplyError, PolicyTable, shapeOf, shapeOfListing } from "./policy-table.js";
 import { compile } from "./policy/compile.js";
+import { podDelta, type ElementChange } from "./policy/pod-delta.js";
 import type { Cluster } from "./policy/types.js";
 
 const cluster = (labels: Record<string, string>): Cluster => ({
@@ -55,6 +56,52 @@ describe("PolicyTable", () => {
     failNext = false;
     expect(await t.apply(compile(cluster({ role: "client" }), "node1"))).toBe("full");
     expect(scripts.at(-1)).toMatch(/^table inet weft-policy\ndelete table/);
+  });
+
+  it("writes a pod change's set elements with the element writer, and the next diff starts from them", async () => {
+    const { exec, scripts } = recorder();
+    const written: ElementChange[][] = [];
+    const t = new PolicyTable(exec, undefined, { write: (changes) => void written.push(changes), close: () => {} });
+    const before = cluster({ app: "b" });
+    const applied = compile(before, "node1");
+    await t.apply(applied);
+    const after = cluster({ app: "b", role: "client" });
+    const delta = podDelta(before, after, applied);
+    if (delta.kind !== "elements") throw new Error(delta.reason);
+    expect(await t.applyElements(applied, delta.next, delta.changes)).toBe("elements");
+    expect(written).toEqual([[{ set: expect.stringMatching(/^peer-\w+-v4$/), type: "ipv4_addr", add: ["10.244.2.2"], remove: [] }]]);
+    expect(scripts).toHaveLength(1); // no nft for the elements
+    const same = compile(after, "node1");
+    expect(await t.apply(same)).toBe("none");
+    // From something else than what the kernel holds: refused, nothing written.
+    await expect(t.applyElements(applied, delta.next, delta.changes)).rejects.toThrow(/not the one last applied/);
+    // An apply that wrote nothing still holds what it was given: the next pod change starts from it.
+    const back = podDelta(after, before, same);
+    if (back.kind !== "elements") throw new Error(back.reason);
+    expect(await t.applyElements(same, back.next, back.changes)).toBe("elements");
+    expect(written).toHaveLength(2);
+  });
+
+  it("a failed element write leaves what is known of the kernel as it was (one transaction); without a writer, nft writes them", async () => {
+    const { exec, scripts } = recorder();
+    const failing = {
+      write: (): void => {
+        throw new Error("change elements of nftables sets inet weft-policy peer-x: ENOENT");
+      },
+      close: () => {},
+    };
+    const t = new PolicyTable(exec, undefined, failing);
+    const before = cluster({ app: "b" });
+    const applied = compile(before, "node1");
+    await t.apply(applied);
+    const delta = podDelta(before, cluster({ role: "client" }), applied);
+    if (delta.kind !== "elements") throw new Error(delta.reason);
+    await expect(t.applyElements(applied, delta.next, delta.changes)).rejects.toThrow(/set elements could not be written to table inet weft-policy: .*ENOENT/);
+    expect(await t.apply(delta.next)).toBe("diff"); // not whole: the kernel still holds `applied`
+    const viaNft = new PolicyTable(exec, undefined);
+    await viaNft.apply(applied);
+    expect(await viaNft.applyElements(applied, delta.next, delta.changes)).toBe("elements");
+    expect(scripts.at(-1)).toBe(scripts.at(-3)); // the same element lines as the diff's
   });
 
   it("finds drift: the listing's sets and chains against what was applied", async () => {

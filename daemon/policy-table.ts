@@ -1,14 +1,20 @@
 // The kernel's copy of the policy table: written whole with one `nft -f` (replacing whatever table of
 // that name is there, atomically), then moved by `diffRulesets` transactions from what was last
-// applied; a failed diff forgets what the kernel holds, so the next apply is whole again. Drift (a
-// table deleted, a chain flushed, elements removed by hand) is found by comparing the kernel's listing
-// with what was applied, only when nf_tables' generation moved since the last look.
+// applied, or, for a change of pods only, by set elements over netlink (policy-elements.ts); a failed
+// diff forgets what the kernel holds, so the next apply is whole again. Drift (a table deleted, a
+// chain flushed, elements removed by hand) is found by comparing the kernel's listing with what was
+// applied, only when nf_tables' generation moved since the last look.
 import type { Exec } from "./exec.js";
-import { newlyLocal, releaseLines } from "./policy/new-pod-hold.js";
+import { elementCount, elementsScript, type ElementWriter } from "./policy-elements.js";
+import { newlyLocal, releaseChanges, releaseLines } from "./policy/new-pod-hold.js";
 import { diffRulesets, POLICY_TABLE, renderRuleset, type CompiledRuleset } from "./policy/nft-ruleset.js";
+import type { ElementChange } from "./policy/pod-delta.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
 
-export type ApplyKind = "full" | "diff" | "none";
+export type ApplyKind = "full" | "diff" | "elements" | "none";
+
+/** Past this many elements a change goes through nft: one netlink datagram must fit the socket's send buffer. */
+const MAX_NETLINK_ELEMENTS = 2048;
 
 export class PolicyApplyError extends Error {
   readonly code = "EPOLICYAPPLY";
@@ -16,7 +22,7 @@ export class PolicyApplyError extends Error {
     readonly kind: ApplyKind,
     readonly detail: string,
   ) {
-    super(`nft could not apply the ${kind} policy update to table inet ${POLICY_TABLE}: ${detail}`);
+    super(kind === "elements" ? `set elements could not be written to table inet ${POLICY_TABLE}: ${detail}` : `nft could not apply the ${kind} policy update to table inet ${POLICY_TABLE}: ${detail}`);
   }
 }
 
@@ -56,6 +62,8 @@ export class PolicyTable {
   constructor(
     private readonly exec: Exec,
     generation: (() => number) | undefined,
+    /** Writes set element changes in one transaction without nft (netlink); absent: nft writes them. */
+    private readonly elements?: ElementWriter,
   ) {
     this.since = new UnchangedSinceCheck(generation);
   }
@@ -70,7 +78,10 @@ export class PolicyTable {
 
   async apply(next: CompiledRuleset, forceFull = false): Promise<ApplyKind> {
     const { kind, script } = this.plan(next, forceFull);
-    if (kind === "none") return kind;
+    if (kind === "none") {
+      this.applied = next; // equal to what the kernel holds; the next element change starts from this object
+      return kind;
+    }
     try {
       await this.exec("nft", ["-f", "-"], script);
     } catch (err) {
@@ -79,6 +90,29 @@ export class PolicyTable {
     }
     this.applied = next;
     return kind;
+  }
+
+  /**
+   * Moves the kernel from `from` to `next` by the set elements pod-delta computed: over netlink when
+   * it can, else with nft. Either is one transaction, so when this throws the kernel holds `from` still
+   * and what weftd knows of it stands; it throws too when the kernel's table is no longer `from`.
+   */
+  async applyElements(from: CompiledRuleset, next: CompiledRuleset, changes: ElementChange[]): Promise<ApplyKind> {
+    if (this.applied !== from) throw new PolicyApplyError("elements", "the table the change was computed from is not the one last applied");
+    if (changes.length === 0) {
+      this.applied = next;
+      return "none";
+    }
+    // The pods this change first judges leave the new-pod hold in the same transaction.
+    const all = [...changes, ...releaseChanges(newlyLocal(from, next))];
+    try {
+      if (this.elements && elementCount(all) <= MAX_NETLINK_ELEMENTS) this.elements.write(all);
+      else await this.exec("nft", ["-f", "-"], elementsScript(all));
+    } catch (err) {
+      throw new PolicyApplyError("elements", stderrOf(err));
+    }
+    this.applied = next;
+    return "elements";
   }
 
   /** Whether the kernel's table differs from what was applied (or is gone). False when nothing was applied yet. */
@@ -100,6 +134,11 @@ export class PolicyTable {
     const same = shapeOfListing(listing) === wanted;
     this.since.record(key, same);
     return !same;
+  }
+
+  /** Closes the element writer's socket (weftd stopping). */
+  close(): void {
+    this.elements?.close();
   }
 
   /** Forgets what the kernel holds: the next apply writes the table whole. */

@@ -6,7 +6,7 @@ export { BusyError, ExistsError, InvalidError, NetlinkError, NetnsError, NotFoun
 export { readSysctl, setLinkSysctl, setSysctl } from "./sysctl.js";
 export { ExecCacheError } from "./exec-cache.js";
 export { inNetns } from "./netns.js";
-export { nftCounterPackets, nftGeneration, openNftSets, type NftCounterRef, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
+export { nftCounterPackets, nftGeneration, openNftSets, type NftCounterRef, type NftElementsChange, type NftSetHandle, type NftSetRef } from "./nft-sets.js";
 export { concatKey, KeyFieldError, type KeyField } from "./codec/nftables.js";
 export type { WgDevice, WgDeviceConfig, WgPeer, WgPeerConfig, WireguardControl } from "./wireguard-types.js";
 export { openKernelWireguard, type KernelWireguardOptions } from "./wireguard-kernel.js";

@@ -1,18 +1,37 @@
 // nf_tables set elements in one network namespace, through NETLINK_NETFILTER: how the CNI plugin
 // keeps a pod's entry in weftd's anti-spoofing set without starting `nft` on the hot path; and the
 // ruleset generation and named counters, which weftd reads at every resync the same way.
-import { buildGetCounter, buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, NETLINK_NETFILTER, parseCounterPackets, parseGenId, type ObjectRef, type SetRef } from "./codec/nftables.js";
+import {
+  buildGetCounter,
+  buildGetGen,
+  buildGetSet,
+  buildGetSetElement,
+  buildSetElementsBatch,
+  buildSetElementsTransaction,
+  NETLINK_NETFILTER,
+  parseCounterPackets,
+  parseGenId,
+  type ObjectRef,
+  type SetElementsChange,
+  type SetRef,
+} from "./codec/nftables.js";
 import { NotFoundError } from "./errors.js";
 import { inNetns } from "./netns.js";
 import { NetlinkSocket } from "./socket.js";
 
 export type NftSetRef = SetRef;
+export type NftElementsChange = SetElementsChange;
 
 export interface NftSetHandle {
   /** Adds the elements (already there is fine). Throws NotFoundError when the table or set does not exist. */
   addElements(ref: NftSetRef, keys: Buffer[]): void;
   /** Deletes the elements. Throws NotFoundError when one of them, the table or the set does not exist. */
   deleteElements(ref: NftSetRef, keys: Buffer[]): void;
+  /**
+   * Adds and deletes elements of several sets in one transaction: all of it is committed, or none
+   * (a missing element to delete, a missing set: NotFoundError, and the sets are as they were).
+   */
+  changeElements(changes: NftElementsChange[]): void;
   /** Whether the set holds an element with this key. Throws NotFoundError when the set does not exist. */
   hasElement(ref: NftSetRef, key: Buffer): boolean;
   close(): void;
@@ -30,6 +49,10 @@ export function openNftSets(netnsPath?: string): NftSetHandle {
   return {
     addElements: (ref, keys) => change("add", ref, keys),
     deleteElements: (ref, keys) => change("delete", ref, keys),
+    changeElements: (changes) => {
+      const sets = [...new Set(changes.map((c) => `${c.family.toLowerCase()} ${c.table} ${c.set}`))];
+      sock.transaction(buildSetElementsTransaction(changes), "change elements of", `nftables sets ${sets.slice(0, 4).join(", ")}${sets.length > 4 ? ` and ${sets.length - 4} more` : ""}`);
+    },
     hasElement: (ref, key) => {
       sock.request(buildGetSet(ref), "get", describe(ref)); // NotFound here is the set's, not the element's
       try {

@@ -1,12 +1,14 @@
 // The named sets the compiled rules match against, built from the cluster: one per distinct
 // selector (so equal selectors share a set), per node label selector, and per named port. Rules name
-// sets, never pods: a pod starting, stopping or changing labels moves elements, not rules.
+// sets, never pods: a pod starting, stopping or changing labels moves elements, not rules. Each set
+// keeps its source (which pods it holds, what each puts in it), so pod-delta.ts can re-test one
+// changed pod against every set instead of compiling the cluster again.
 import { createHash } from "node:crypto";
 import { canonicalIp, familyOf, type Family } from "./cidr.js";
 import type { ClusterIndex } from "./cluster-index.js";
 import { podKey } from "./cluster-index.js";
 import { selectorMatches, selectorText } from "./labels.js";
-import type { NftSet } from "./nft-ruleset.js";
+import type { NftSet, SetSource } from "./nft-ruleset.js";
 import type { LabelSelector, NamespacedPod, PodInfo } from "./types.js";
 
 export const FAMILIES: readonly Family[] = [4, 6];
@@ -22,36 +24,53 @@ export interface PodSelection {
   key: string;
   description: string;
   matches: (pod: PodInfo) => boolean;
+  /** The same test with the namespace's labels given: a later cluster's, for one changed pod. */
+  holds: (pod: PodInfo, namespaceLabels: Record<string, string>) => boolean;
 }
 
 export function namespacedSelection(what: string, ns: LabelSelector | undefined, pods: LabelSelector | undefined, ownNamespace: string | undefined, index: ClusterIndex): PodSelection {
   const nsPart = ns ? `namespaces ${selectorText(ns)}` : `namespace ${ownNamespace ?? "?"}`;
   const podPart = `pods ${pods ? selectorText(pods) : "<all>"}`;
+  const holds = (p: PodInfo, nsLabels: Record<string, string>): boolean =>
+    !p.hostNetwork && (ns ? selectorMatches(ns, nsLabels) : p.namespace === ownNamespace) && (pods ? selectorMatches(pods, p.labels) : true);
   return {
     key: `${what}|${nsPart}|${podPart}`,
     description: `${what}: ${podPart} in ${nsPart}`,
-    matches: (p) =>
-      !p.hostNetwork &&
-      (ns ? selectorMatches(ns, index.namespaceLabels(p.namespace)) : p.namespace === ownNamespace) &&
-      (pods ? selectorMatches(pods, p.labels) : true),
+    matches: (p) => holds(p, index.namespaceLabels(p.namespace)),
+    holds,
   };
 }
 
 export const namespacedPodSelection = (what: string, sel: NamespacedPod, index: ClusterIndex): PodSelection => namespacedSelection(what, sel.namespaceSelector, sel.podSelector, undefined, index);
 
+/** A pod's canonical addresses of one family. */
+const podAddresses = (p: PodInfo, f: Family): string[] => p.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp);
+
+/** (address . protocol . port) for each container port of this name, over the pod's addresses given. */
+const namedPortElements = (p: PodInfo, name: string, addresses: string[]): string[] =>
+  p.ports.filter((cp) => cp.name === name).flatMap((cp) => addresses.map((ip) => `${ip} . ${(cp.protocol ?? "TCP").toLowerCase()} . ${cp.containerPort}`));
+
+/** Node sets hold node addresses only: no pod puts anything in them (a node change always recompiles). */
+const NO_POD: SetSource = { elementsOf: () => [] };
+
 export class SetRegistry {
   private readonly sets = new Map<string, NftSet>();
+  private readonly localPods: PodInfo[];
+  private readonly isLocal: (p: PodInfo) => boolean;
 
   constructor(
     private readonly index: ClusterIndex,
-    private readonly localPods: PodInfo[],
-  ) {}
+    node: string,
+  ) {
+    this.isLocal = (p) => p.node === node && !p.hostNetwork;
+    this.localPods = index.cluster.pods.filter(this.isLocal);
+  }
 
   /** Each pod's canonical addresses by family, parsed once per compile (every set of a pod reads them). */
   private readonly addresses = new Map<PodInfo, Map<Family, string[]>>();
 
-  private define(name: string, type: string, comment: string, elements: string[]): void {
-    if (!this.sets.has(name)) this.sets.set(name, { name, type, comment, elements: [...new Set(elements)].sort() });
+  private define(name: string, type: string, comment: string, elements: string[], source: SetSource): void {
+    if (!this.sets.has(name)) this.sets.set(name, { name, type, comment, elements: [...new Set(elements)].sort(), source });
   }
 
   /** Whether every family's set of this base name is made: a selector or port name used again costs nothing. */
@@ -75,13 +94,21 @@ export class SetRegistry {
     const base = `${prefix}-${hashOf(sel.key)}`;
     if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const pods = (localOnly ? this.localPods : this.index.cluster.pods).filter((p) => !p.hostNetwork && sel.matches(p));
-    for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `${sel.description} (${pods.length} pods)`, this.addressesOf(pods, f));
+    const isLocal = this.isLocal;
+    const holds = (p: PodInfo, nsLabels: Record<string, string>): boolean => !p.hostNetwork && (!localOnly || isLocal(p)) && sel.holds(p, nsLabels);
+    for (const f of FAMILIES)
+      this.define(`${base}-${suffix(f)}`, addrType(f), `${sel.description} (${pods.length} pods)`, this.addressesOf(pods, f), { elementsOf: (p, nsLabels) => (holds(p, nsLabels) ? podAddresses(p, f) : []) });
     return (f) => `${base}-${suffix(f)}`;
   }
 
-  /** A fixed set of local pods (every local pod, or those isolated for a direction). */
-  localPodSet(name: string, comment: string, pods: PodInfo[]): (f: Family) => string {
-    for (const f of FAMILIES) this.define(`${name}-${suffix(f)}`, addrType(f), `${comment}: ${pods.map(podKey).slice(0, 6).join(" ")}${pods.length > 6 ? " …" : ""}`, this.addressesOf(pods, f));
+  /** The local pods `holds` picks (every local pod, or those isolated for a direction); `holds` reads only the pod. */
+  localPodSet(name: string, comment: string, holds: (p: PodInfo) => boolean): (f: Family) => string {
+    const pods = this.localPods.filter(holds);
+    const isLocal = this.isLocal;
+    for (const f of FAMILIES)
+      this.define(`${name}-${suffix(f)}`, addrType(f), `${comment}: ${pods.map(podKey).slice(0, 6).join(" ")}${pods.length > 6 ? " …" : ""}`, this.addressesOf(pods, f), {
+        elementsOf: (p) => (isLocal(p) && holds(p) ? podAddresses(p, f) : []),
+      });
     return (f) => `${name}-${suffix(f)}`;
   }
 
@@ -89,7 +116,7 @@ export class SetRegistry {
     const base = `nodes-${hashOf(selectorText(sel))}`;
     if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const nodes = this.index.cluster.nodes.filter((n) => selectorMatches(sel, n.labels));
-    for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `node addresses, nodes ${selectorText(sel)}`, nodes.flatMap((n) => n.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp)));
+    for (const f of FAMILIES) this.define(`${base}-${suffix(f)}`, addrType(f), `node addresses, nodes ${selectorText(sel)}`, nodes.flatMap((n) => n.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp)), NO_POD);
     return (f) => `${base}-${suffix(f)}`;
   }
 
@@ -99,10 +126,9 @@ export class SetRegistry {
     if (this.made(base)) return (f) => `${base}-${suffix(f)}`;
     const pods = this.index.cluster.pods.filter((p) => !p.hostNetwork);
     for (const f of FAMILIES) {
-      const elements = pods.flatMap((p) =>
-        p.ports.filter((cp) => cp.name === name).flatMap((cp) => this.addressesOf([p], f).map((ip) => `${ip} . ${(cp.protocol ?? "TCP").toLowerCase()} . ${cp.containerPort}`)),
-      );
-      this.define(`${base}-${suffix(f)}`, `${addrType(f)} . inet_proto . inet_service`, `pods' container ports named ${name}`, elements);
+      const elements = pods.flatMap((p) => namedPortElements(p, name, this.addressesOf([p], f)));
+      const source: SetSource = { elementsOf: (p) => (p.hostNetwork ? [] : namedPortElements(p, name, podAddresses(p, f))) };
+      this.define(`${base}-${suffix(f)}`, `${addrType(f)} . inet_proto . inet_service`, `pods' container ports named ${name}`, elements, source);
     }
     return (f) => `${base}-${suffix(f)}`;
   }

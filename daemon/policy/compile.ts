@@ -18,7 +18,7 @@ import { clusterPoliciesOfTier, clusterRuleName } from "./cluster-policy-tier.js
 import { FAMILIES, ipKeyword, namespacedPodSelection, namespacedSelection, SetRegistry } from "./compile-sets.js";
 import type { CompiledRuleset, NftChain } from "./nft-ruleset.js";
 import { peerIsUnknown, policyTypesOf } from "./selection.js";
-import { networkPoliciesIsolating } from "./network-policy-tier.js";
+import { isolatesFor } from "./network-policy-tier.js";
 import { protocolFieldOf } from "./ports.js";
 import type {
   Cluster,
@@ -150,8 +150,7 @@ function tierRules(ctx: Ctx, cluster: Cluster, tier: Tier, d: Direction, verdict
 /** The four chains of one direction, leaves first. */
 function directionChains(ctx: Ctx, cluster: Cluster, node: string, d: Direction): NftChain[] {
   const type = d === "ingress" ? "Ingress" : "Egress";
-  const local = cluster.pods.filter((p) => p.node === node && !p.hostNetwork);
-  const isolated = ctx.sets.localPodSet(`isolated-${d}`, `local pods a NetworkPolicy isolates for ${d}`, local.filter((p) => networkPoliciesIsolating(cluster.networkPolicies, d, p).length > 0));
+  const isolated = ctx.sets.localPodSet(`isolated-${d}`, `local pods a NetworkPolicy isolates for ${d}`, isolatesFor(cluster.networkPolicies, d));
   const policies = [...cluster.networkPolicies]
     .filter((np) => policyTypesOf(np).includes(type))
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
@@ -166,9 +165,8 @@ function directionChains(ctx: Ctx, cluster: Cluster, node: string, d: Direction)
 
 export function compile(cluster: Cluster, node: string): CompiledRuleset {
   const index = new ClusterIndex(cluster);
-  const localPods = cluster.pods.filter((p) => p.node === node && !p.hostNetwork);
-  const ctx: Ctx = { index, sets: new SetRegistry(index, localPods) };
-  const local = ctx.sets.localPodSet("local-pods", `pods on ${node}`, localPods);
+  const ctx: Ctx = { index, sets: new SetRegistry(index, node) };
+  const local = ctx.sets.localPodSet("local-pods", `pods on ${node}`, () => true);
   const chains = [...directionChains(ctx, cluster, node, "egress"), ...directionChains(ctx, cluster, node, "ingress")];
   const first = ["ct state established,related accept", `icmpv6 type ${ND_TYPES} accept`];
   const jumps = (field: string, target: string): string[] => FAMILIES.map((f) => `${ipKeyword(f)} ${field} @${local(f)} jump ${target}`);

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { canonicalIp, familyOf, type Family } from "./cidr.js";
 import type { CompiledRuleset, NftChain, NftSet } from "./nft-ruleset.js";
-import type { Cluster, Direction } from "./types.js";
+import type { Cluster, Direction, PodInfo } from "./types.js";
 
 export const POLICY_LOG_ANNOTATION = "weft.dev/policy-log";
 /** Prefixes weftd wrote start with this: another user of the group is told apart. */
@@ -66,17 +66,24 @@ function familiesOf(match: string): Family[] {
   return [4, 6];
 }
 
-/** The local pods whose namespace asked for logging: their addresses by family. */
+/**
+ * The local pods whose namespace asked for logging: their addresses by family. The sets keep their
+ * source, so a pod change stays set elements (pod-delta); a namespace's annotation changing is no pod
+ * change, and recompiles, so the annotated namespaces it closes over stay true.
+ */
 function loggedPodSets(cluster: Cluster, node: string): NftSet[] {
   const annotated = new Set(cluster.namespaces.filter((n) => n.policyLog).map((n) => n.name));
-  const pods = cluster.pods.filter((p) => p.node === node && !p.hostNetwork && annotated.has(p.namespace));
+  const logged = (p: PodInfo): boolean => p.node === node && !p.hostNetwork && annotated.has(p.namespace);
+  const addresses = (p: PodInfo, f: Family): string[] => p.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp);
+  const pods = cluster.pods.filter(logged);
   const names = pods.map((p) => `${p.namespace}/${p.name}`);
   const comment = `pods in namespaces annotated ${POLICY_LOG_ANNOTATION}: ${names.slice(0, 6).join(" ")}${names.length > 6 ? " …" : ""}`;
   return ([4, 6] as const).map((f) => ({
     name: `${LOG_SET}-${suffix(f)}`,
     type: f === 4 ? "ipv4_addr" : "ipv6_addr",
     comment,
-    elements: [...new Set(pods.flatMap((p) => p.ips.filter((ip) => familyOf(ip) === f).map(canonicalIp)))].sort(),
+    elements: [...new Set(pods.flatMap((p) => addresses(p, f)))].sort(),
+    source: { elementsOf: (p) => (logged(p) ? addresses(p, f) : []) },
   }));
 }
 

@@ -9,14 +9,17 @@
 import { FAMILIES } from "./compile-sets.js";
 import type { Family } from "./cidr.js";
 import type { CompiledRuleset, NftSet } from "./nft-ruleset.js";
+import type { ElementChange } from "./pod-delta.js";
 
 export const NEW_POD_SET = (f: Family): string => `new-pods-v${f}`;
 const keyword = (f: Family): string => (f === 4 ? "ip" : "ip6");
+const addrType = (f: Family): string => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 
 /** The ruleset with the hold's sets and rules; `holdMs` 0 or less: unchanged. */
 export function withNewPodHold(ruleset: CompiledRuleset, holdMs: number): CompiledRuleset {
   if (holdMs <= 0) return ruleset;
-  const sets: NftSet[] = FAMILIES.map((f) => ({ name: NEW_POD_SET(f), type: f === 4 ? "ipv4_addr" : "ipv6_addr", comment: `new pods held until weftd judges them, ${holdMs} ms at most`, elements: [], timeoutMs: holdMs }));
+  // No pod puts an element in these as weftd sees them (the plugin does): a pod change stays elements (pod-delta.ts).
+  const sets: NftSet[] = FAMILIES.map((f) => ({ name: NEW_POD_SET(f), type: addrType(f), comment: `new pods held until weftd judges them, ${holdMs} ms at most`, elements: [], timeoutMs: holdMs, source: { elementsOf: () => [] } }));
   const drops = FAMILIES.flatMap((f) => ["saddr", "daddr"].map((field) => `${keyword(f)} ${field} @${NEW_POD_SET(f)} counter drop comment "a new pod weftd has not judged yet"`));
   // After the chain's unconditional accepts (established flows, neighbour discovery), before any judgement.
   const chains = ruleset.chains.map((c) => {
@@ -42,5 +45,18 @@ export function releaseLines(table: string, ips: string[]): string[] {
   return ips.flatMap((ip) => {
     const set = NEW_POD_SET(ip.includes(":") ? 6 : 4);
     return [`add element ${table} ${set} { ${ip} }`, `delete element ${table} ${set} { ${ip} }`];
+  });
+}
+
+/** The same release as element changes (pod-delta's path): each family's adds, then its deletes. */
+export function releaseChanges(ips: string[]): ElementChange[] {
+  return FAMILIES.flatMap((f) => {
+    const mine = ips.filter((ip) => (ip.includes(":") ? 6 : 4) === f);
+    if (!mine.length) return [];
+    const set = NEW_POD_SET(f);
+    return [
+      { set, type: addrType(f), add: mine, remove: [] },
+      { set, type: addrType(f), add: [], remove: mine },
+    ];
   });
 }

@@ -3,6 +3,8 @@
 // in one transaction: element adds and deletes where only pods or labels changed, chain rewrites
 // only where policies did.
 
+import type { PodInfo } from "./types.js";
+
 export const POLICY_TABLE = "weft-policy";
 const T = `inet ${POLICY_TABLE}`;
 
@@ -15,6 +17,17 @@ export interface NftSet {
   elements: string[];
   /** A set whose elements expire (`flags timeout`): others than weftd add to it (the new-pod hold), so its elements are not weftd's to list. */
   timeoutMs?: number;
+  /** What puts elements in it, so one changed pod can be re-tested without a compile (pod-delta.ts); none: a change recompiles. */
+  source?: SetSource;
+}
+
+/**
+ * The elements one pod puts in a set, given the labels of its namespace ([] when none). A set's
+ * elements are the union of this over the cluster's pods: pods are the only thing that moves them
+ * while the policies and nodes stay as they were.
+ */
+export interface SetSource {
+  elementsOf(pod: PodInfo, namespaceLabels: Record<string, string>): string[];
 }
 
 export interface NftChain {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributes } from "./attributes.js";
 import { NLA_TYPE_MASK } from "./constants.js";
-import { buildGetCounter, buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, concatKey, KeyFieldError, parseCounterPackets, parseGenId } from "./nftables.js";
+import { buildGetCounter, buildGetGen, buildGetSet, buildGetSetElement, buildSetElementsBatch, buildSetElementsTransaction, concatKey, KeyFieldError, parseCounterPackets, parseGenId } from "./nftables.js";
 
 describe("nftables concatenated keys", () => {
   it("lays out ifname . ether_addr . ipv4_addr as nft does (16 + 6 padded to 8 + 4 bytes)", () => {
@@ -10,6 +10,14 @@ describe("nftables concatenated keys", () => {
     const key = concatKey([{ ifname: "weft1234abce" }, { etherAddr: "0a:58:0a:f4:01:06" }, { ipv4: "10.244.1.6" }]);
     const words = [...Array(key.length / 4).keys()].map((i) => key.readUInt32LE(i * 4).toString(16).padStart(8, "0"));
     expect(words).toEqual(["74666577", "34333231", "65636261", "00000000", "f40a580a", "00000601", "0601f40a"]);
+  });
+
+  it("lays out ipv4_addr . inet_proto . inet_service (a named port's element) as 4 + 1 + 2 bytes, each padded to 4", () => {
+    const key = concatKey([{ ipv4: "10.244.0.2" }, { inetProto: 6 }, { inetService: 8080 }]);
+    expect(key).toEqual(Buffer.from([10, 244, 0, 2, 6, 0, 0, 0, 0x1f, 0x90, 0, 0]));
+    expect(concatKey([{ ipv6: "fd00::5" }, { inetProto: 132 }, { inetService: 80 }])).toHaveLength(24);
+    expect(() => concatKey([{ inetProto: 256 }])).toThrow(/0–255/);
+    expect(() => concatKey([{ inetService: 65536 }])).toThrow(/0–65535/);
   });
 
   it("refuses names, MACs and addresses the kernel would misread", () => {
@@ -35,6 +43,19 @@ describe("nftables set element batches", () => {
     const del = buildSetElementsBatch({ op: "delete", ...ref, keys: [key] })[1]!;
     expect(del.type).toBe((10 << 8) | 14);
     expect(del.flags).toBe(0x1 | 0x4);
+  });
+
+  it("puts changes of several sets in one batch, a large change in several messages of it, and skips empty ones", () => {
+    const keys = Array.from({ length: 600 }, (_, i) => concatKey([{ ipv4: `10.244.${i >> 8}.${i & 0xff}` }]));
+    const batch = buildSetElementsTransaction([
+      { op: "delete", family: "INET", table: "weft-policy", set: "peer-v4", keys: keys.slice(0, 1) },
+      { op: "add", family: "INET", table: "weft-policy", set: "local-pods-v4", keys },
+      { op: "add", family: "INET", table: "weft-policy", set: "empty-v4", keys: [] },
+    ]);
+    expect(batch.map((r) => r.type)).toEqual([0x10, (10 << 8) | 14, (10 << 8) | 12, (10 << 8) | 12, (10 << 8) | 12, 0x11]);
+    const elements = (r: { body: Buffer }): number => parseAttributes(r.body, 4).get(3)!.length;
+    expect(elements(batch[2]!)).toBe(elements(batch[3]!)); // 256 keys each, then the last 88
+    expect(batch[1]!.body[0]).toBe(1); // NFPROTO_INET
   });
 
   it("names the table and set and nests each key as LIST_ELEM → KEY → DATA_VALUE", () => {

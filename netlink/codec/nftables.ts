@@ -82,12 +82,26 @@ function elementsBody(ref: SetRef, keys: Buffer[]): Buffer {
   return w.toBuffer();
 }
 
-/** The batch for one change of a set's elements: begin, the change (with ACK), end. */
-export function buildSetElementsBatch(change: SetElementsChange): Request[] {
+/** Keys per message: a set's change of thousands of elements is several messages of one batch. */
+const KEYS_PER_MESSAGE = 256;
+
+function changeMessages(change: SetElementsChange): Request[] {
   const type = nftType(change.op === "add" ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
   // Adding an element that is there already is not an error (no EXCL): ADD can be retried.
   const flags = NLM_F.REQUEST | NLM_F.ACK | (change.op === "add" ? NLM_F.CREATE : 0);
-  return [batchMarker(NFNL_MSG_BATCH_BEGIN), { type, flags, body: elementsBody(change, change.keys) }, batchMarker(NFNL_MSG_BATCH_END)];
+  const out: Request[] = [];
+  for (let i = 0; i < change.keys.length; i += KEYS_PER_MESSAGE) out.push({ type, flags, body: elementsBody(change, change.keys.slice(i, i + KEYS_PER_MESSAGE)) });
+  return out;
+}
+
+/** The batch for one change of a set's elements: begin, the change (with ACK), end. */
+export function buildSetElementsBatch(change: SetElementsChange): Request[] {
+  return buildSetElementsTransaction([change]);
+}
+
+/** One batch for changes of several sets: the kernel commits all of them, or none (one transaction). */
+export function buildSetElementsTransaction(changes: SetElementsChange[]): Request[] {
+  return [batchMarker(NFNL_MSG_BATCH_BEGIN), ...changes.filter((c) => c.keys.length > 0).flatMap(changeMessages), batchMarker(NFNL_MSG_BATCH_END)];
 }
 
 /** Looks a set up (the kernel answers with it, or ENOENT): outside a batch, reads are not transactions. */
@@ -152,8 +166,11 @@ export function parseCounterPackets(msg: NetlinkMessage): number | undefined {
   return packets && packets.length >= 8 ? Number(packets.readBigUInt64BE(0)) : undefined;
 }
 
-/** One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`). */
-export type KeyField = { ifname: string } | { etherAddr: string } | { ipv4: string } | { ipv6: string };
+/**
+ * One field of a concatenated set key (`type ifname . ether_addr . ipv4_addr`, `type ipv4_addr .
+ * inet_proto . inet_service`): an inet_proto is the protocol's number, an inet_service a port.
+ */
+export type KeyField = { ifname: string } | { etherAddr: string } | { ipv4: string } | { ipv6: string } | { inetProto: number } | { inetService: number };
 
 export class KeyFieldError extends Error {
   constructor(message: string) {
@@ -163,6 +180,14 @@ export class KeyFieldError extends Error {
 }
 
 function fieldBytes(f: KeyField): Buffer {
+  if ("inetProto" in f) {
+    if (!Number.isInteger(f.inetProto) || f.inetProto < 0 || f.inetProto > 255) throw new KeyFieldError(`protocol ${f.inetProto} must be 0–255`);
+    return Buffer.from([f.inetProto]);
+  }
+  if ("inetService" in f) {
+    if (!Number.isInteger(f.inetService) || f.inetService < 0 || f.inetService > 65535) throw new KeyFieldError(`port ${f.inetService} must be 0–65535`);
+    return Buffer.from([f.inetService >> 8, f.inetService & 0xff]); // network order, as th dport loads it
+  }
   if ("ifname" in f) {
     const name = Buffer.from(f.ifname, "utf8");
     if (name.length === 0 || name.length >= IFNAMSIZ) throw new KeyFieldError(`interface name "${f.ifname}" must be 1–15 bytes`);

@@ -1,9 +1,10 @@
 // weftd enforces NetworkPolicy and ClusterNetworkPolicy, checked with real connections in a 2-node lab
 // driven by kubectl: pods x/a (node1), x/b (node2), y/c (node1), y/d (node2) serving HTTP on 8080;
 // default deny, allow from a namespace, egress deny, a Service to a denied and to an allowed pod, the
-// Admin tier over NetworkPolicy, Pass, the Baseline tier, a label change within 1 s, weftd killed, the
-// API server stopped.
+// Admin tier over NetworkPolicy, Pass, the Baseline tier, a label change within 1 s (as set elements,
+// without a compile), weftd killed, the API server stopped.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -148,6 +149,13 @@ describe("weftd enforces network policy with real traffic", () => {
     expect(took).toBeGreaterThanOrEqual(0);
     expect(took).toBeLessThan(1_000);
     process.stderr.write(`label change → allowed connection: ${took} ms (probe included)\n`);
+    // x/b's node took it as set elements over netlink, without a compile: y/c's address is in the peer set.
+    const node2 = status().nodes.find((n) => n.name === "node2")!.netns;
+    const peerSet = `peer-${createHash("sha256").update("peer|namespaces <all>|pods role=client").digest("hex").slice(0, 12)}-v4`;
+    const listed = JSON.parse(spawnSync("ip", ["netns", "exec", node2, "nft", "-j", "list", "set", "inet", "weft-policy", peerSet], { encoding: "utf8" }).stdout) as { nftables: { set?: { elem?: string[] } }[] };
+    expect(listed.nftables.find((i) => i.set)?.set?.elem).toContain(C);
+    const applied = readFileSync(join(stateDir, "node2", "weftd.log"), "utf8").split("\n").filter((l) => l.includes('"policy table applied"'));
+    expect(JSON.parse(applied.at(-1)!)).toMatchObject({ kind: "elements" });
   }, 30_000);
 
   it("a new pod that a policy selects is in the table within 100 ms of CNI ADD returning (the window measured)", () => {
