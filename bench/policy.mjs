@@ -5,7 +5,7 @@
 //  2. one pod label change, and one namespace label change, as weftd applies them (build → pod-delta →
 //     set elements over netlink, to the kernel's ACK), each against, for the same change, the path
 //     before (build → compile → counters → the diff with nft -f) and nft -f of that diff alone;
-//  3. in a 3-node lab: create a deny-all-ingress policy → a probe's connects from the client pod stop
+//  3. in a 3-node lab (or BENCH_LAB_NODES): create a deny-all-ingress policy → a probe's connects from the client pod stop
 //     succeeding, delete it → they succeed again, against the API server's watch latency (a label
 //     change on an unrelated pod, PATCH → its event at a watching client); each node's
 //     weft_policy_sync_seconds over those cycles;
@@ -13,7 +13,7 @@
 //     against the same pods with none, rounds interleaved;
 //  5. node1's weftd memory before and after the API holds (1)'s state (pods bound to no real node).
 //   BENCH_NAMESPACES=50 BENCH_PODS_PER_NS=20 BENCH_POLICIES=1000 BENCH_FULL_RUNS=3 BENCH_LABEL_RUNS=31 BENCH_NS_RUNS=11
-//   BENCH_CYCLES=20 BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_PARTS=model,lab
+//   BENCH_CYCLES=20 BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_PARTS=model,lab BENCH_LAB_NODES=3
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +30,7 @@ const CYCLES = env("BENCH_CYCLES", 20);
 const SECONDS = env("BENCH_SECONDS", 3);
 const ROUNDS = env("BENCH_ROUNDS", 2);
 const PARTS = (process.env.BENCH_PARTS ?? "model,lab").split(",");
+const LAB_NODES = env("BENCH_LAB_NODES", 3);
 const SERVER_POLICIES = 100;
 const LAB = join(ROOT, "dist", "lab", "weft-lab.cjs");
 const NS = "bench-pol";
@@ -90,7 +91,7 @@ async function modelPart(worker, nss) {
   return r;
 }
 
-// ---- 3, 4 and 5: a 3-node lab ----
+// ---- 3, 4 and 5: a 3-node lab (BENCH_LAB_NODES) ----
 
 function histogram(text, name) {
   const buckets = [];
@@ -148,7 +149,7 @@ const POD = (name, node, app) => `---\napiVersion: v1\nkind: Pod\nmetadata: {nam
 async function labPart(worker, dir, labEnv) {
   const lab = (...a) => execFileSync(process.execPath, [LAB, ...a], { env: labEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const tUp = performance.now();
-  lab("up", "--nodes", "3", "--pods-per-node", "1");
+  lab("up", "--nodes", String(LAB_NODES), "--pods-per-node", "1");
   const upMs = performance.now() - tUp;
   const kubeconfig = lab("kubeconfig").trim();
   const k = (...a) => execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -228,7 +229,7 @@ async function labPart(worker, dir, labEnv) {
 function printLab(r) {
   const { deny, allow, flaps } = r.enf.enforce;
   const w = r.enf.watch;
-  console.log(`3-node lab (up in ${ms(r.upMs)}); server on node1, client on node2, a bystander on node3; ${CYCLES} cycles:`);
+  console.log(`${LAB_NODES}-node lab (up in ${ms(r.upMs)}); server on node1, client on node2, a bystander on node3; ${CYCLES} cycles:`);
   console.log(`3. create deny-all-ingress → the client's connects stop: ${p50p99(deny)} (target p99 ≤ 100 ms: ${percentile(deny, 99) <= 100 ? "met" : "NOT met"})`);
   console.log(`   delete it → connects succeed again: ${p50p99(allow)}; ${flaps} cycles flapped after the change`);
   console.log(`   reference, the API server's watch latency (label PATCH on the bystander → its event at a watching client): ${p50p99(w)}`);

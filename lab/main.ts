@@ -8,6 +8,7 @@ import type { ContainerSpec } from "./containers/netexec.js";
 import { labDir, loadState, type LabState } from "./cluster/state.js";
 import { pidAlive, waitFor } from "./cluster/sh.js";
 import { saveState } from "./cluster/state.js";
+import { netpolOptions } from "./matrix/netpol-options.js";
 import { statusText } from "./matrix/status-text.js";
 
 function requireState(): LabState {
@@ -117,36 +118,10 @@ async function main(): Promise<number> {
     })
     .command(
       "netpol",
-      "build the upstream NetworkPolicy model (namespaces x, y, z; pods a, b, c) and print its truth tables, probed with real connections",
-      (y) =>
-        y.options({
-          json: { type: "boolean", default: false },
-          ports: { type: "string", default: "80,81", describe: "ports to probe, comma-separated (the model serves 80 and 81)" },
-          protocols: { type: "string", default: "tcp,udp", describe: "protocols to probe: tcp, udp, sctp (SCTP by raw INIT/INIT ACK where the kernel has no SCTP sockets)" },
-          via: { choices: ["pod", "service"] as const, default: "pod" as const, describe: "dial each pod's address, or its Service's ClusterIP" },
-          family: { choices: ["4", "6", "both"] as const, describe: "the address family to probe (a table each with both); the pods' first family when not given" },
-          timeout: { type: "string", default: "1s", describe: "agnhost connect's --timeout per probe" },
-          expect: { type: "string", describe: "a JSON file of expected tables: {\"TCP/80\": {\"x/a\": {\"x/b\": true, …}}, …} (\"*\" for every table); exit 1 on any difference" },
-          clean: { type: "boolean", default: false, describe: "remove the model (its namespaces) instead" },
-        }),
+      "build the upstream NetworkPolicy model (namespaces x, y, z; pods a, b, c) and print its truth tables, probed with real connections, or replay cases of policy steps on it",
+      netpolOptions,
       async (a) => {
-        const state = requireState();
-        const netpol = await import("./matrix/netpol.js");
-        if (a.clean) {
-          const removed = await netpol.cleanModel(state);
-          console.log(removed.length ? `deleted namespaces ${removed.join(", ")}` : "no policy model to remove");
-          return;
-        }
-        const [{ parseDuration }, { readFileSync }] = await Promise.all([import("./containers/agnhost-args.js"), import("node:fs")]);
-        const protocols = a.protocols.split(",").map((p) => p.trim().toUpperCase());
-        const bad = protocols.filter((p) => !["TCP", "UDP", "SCTP"].includes(p));
-        if (bad.length) throw new Error(`--protocols: "${bad.join(", ")}" is not tcp, udp or sctp`);
-        const ports = a.ports.split(",").map(Number);
-        if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new Error(`--ports: "${a.ports}" is not a list of ports`);
-        const expect = a.expect ? (JSON.parse(readFileSync(a.expect, "utf8")) as Record<string, import("./matrix/truth-table.js").Grid>) : undefined;
-        const r = await netpol.runNetpol(state, { ports, protocols: protocols as ("TCP" | "UDP" | "SCTP")[], via: a.via, timeoutMs: parseDuration(a.timeout), ...(expect ? { expect } : {}), ...(a.family ? { families: a.family === "both" ? [4, 6] : [Number(a.family) as 4 | 6] } : {}) });
-        console.log(a.json ? JSON.stringify(r, null, 2) : netpol.formatNetpol(r));
-        code = netpol.netpolPassed(r) ? 0 : 1;
+        code = await (await import("./matrix/netpol-command.js")).netpolCommand(requireState(), a);
       },
     )
     .command("etcd <action> [members..]", "stop or start etcd members (all when none is named), to inject faults", (y) => y.positional("action", { choices: ["stop", "start"] as const }).option("signal", { type: "string", default: "SIGTERM" }), async (a) => {
@@ -299,8 +274,14 @@ async function main(): Promise<number> {
   return code;
 }
 
+/** Exits once stdout has been written out: a pipe's reader (a test, jq) gets all of a long JSON answer. */
+const exitAfterOutput = (code: number): void => {
+  if (process.stdout.writableLength === 0) process.exit(code);
+  process.stdout.once("drain", () => process.exit(code));
+};
+
 void main().then(
-  (code) => process.exit(code),
+  exitAfterOutput,
   (err: Error) => {
     // An error from a command handler: one line, as the fail handler prints it, not a stack.
     console.error(`weft-lab: ${err.message}`);

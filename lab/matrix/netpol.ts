@@ -2,24 +2,20 @@
 // idempotently, then every pair of its pods probed per port and protocol with agnhost connect from
 // inside the source pod's namespace (one process per source row, all rows at once: netpol-row.ts),
 // giving the truth tables the upstream suite prints (truth-table.ts).
-import { spawn } from "node:child_process";
-import { dirname, join } from "node:path";
 import { ENDPOINTS, SERVICES } from "../../kube/kinds.js";
 import { isNotFound } from "../../kube/errors.js";
 import { NAMESPACES, PODS, type KubeObject } from "../../kube/resources.js";
 import { podIps, type Pod } from "../../proxy/model.js";
 import { apply, labClient } from "../agents/apply.js";
 import { podNetns } from "../agents/pods.js";
-import { SELF } from "../cluster/paths.js";
 import type { LabState } from "../cluster/state.js";
 import type { AgnhostProtocol } from "../containers/agnhost-args.js";
 import { MODEL_PODS, modelManifests, NETPOL_NAMESPACES, serviceName, type NetpolProtocol } from "./netpol-model.js";
 import type { RowJob, RowResult } from "./netpol-row.js";
+import { RowProbers } from "./row-probers.js";
 import { expectedFor, formatProbedTable, summarize, type Grid, type ProbedTable } from "./truth-table.js";
 
 const READY_TIMEOUT_MS = 90_000;
-/** The row prober's own bundle, built beside the lab CLI (netpol-row-main.ts). */
-const ROW_PROBER = join(dirname(SELF), "netpol-row.cjs");
 const CLEAN_TIMEOUT_MS = 90_000;
 
 export interface NetpolOptions {
@@ -161,25 +157,6 @@ export async function cleanModel(state: LabState): Promise<string[]> {
   }
 }
 
-/** One source row, probed from inside the source pod's namespace. */
-function runRow(from: ModelPod, job: RowJob): Promise<RowResult[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("nsenter", [`--net=/var/run/netns/${from.netns}`, process.execPath, ROW_PROBER, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("error", reject);
-    p.on("close", (code) => {
-      try {
-        resolve(JSON.parse(out) as RowResult[]);
-      } catch {
-        reject(new Error(`probing from ${from.key} (namespace ${from.netns}) failed with exit ${code}: ${err.trim().split("\n")[0] ?? ""}`));
-      }
-    });
-  });
-}
-
 const familyOf = (ip: string): IpFamily => (ip.includes(":") ? 6 : 4);
 
 /** The address `to` is dialled at in `family`: its own, or its Service's ClusterIP of that family. */
@@ -190,8 +167,8 @@ function targetAddress(to: ModelPod, family: IpFamily, via: NetpolOptions["via"]
   return address;
 }
 
-/** Every pair of `pods`, per family, port and protocol, all rows at once. */
-export async function probeModel(pods: ModelPod[], opts: NetpolOptions): Promise<NetpolTable[]> {
+/** Every pair of `pods`, per family, port and protocol, all rows at once; `probers` kept by the caller across calls, else made for this one. */
+export async function probeModel(pods: ModelPod[], opts: NetpolOptions, probers?: RowProbers): Promise<NetpolTable[]> {
   const families = opts.families ?? [familyOf(pods[0]?.ip ?? "")];
   const combos = families.flatMap((family) => opts.protocols.flatMap((protocol) => opts.ports.map((port) => ({ family, protocol, port }))));
   const jobs = pods.map((from): RowJob => ({
@@ -199,7 +176,13 @@ export async function probeModel(pods: ModelPod[], opts: NetpolOptions): Promise
     timeoutMs: opts.timeoutMs,
     targets: pods.flatMap((to) => combos.map((c) => ({ to: to.key, host: targetAddress(to, c.family, opts.via), port: c.port, protocol: c.protocol.toLowerCase() as AgnhostProtocol }))),
   }));
-  const rows = await Promise.all(pods.map((from, i) => runRow(from, jobs[i] as RowJob).then((results) => ({ from: from.key, results }))));
+  const own = probers ?? new RowProbers();
+  let rows: { from: string; results: RowResult[] }[];
+  try {
+    rows = await Promise.all(pods.map((from, i) => own.probe(from.netns, jobs[i] as RowJob, from.key).then((results) => ({ from: from.key, results }))));
+  } finally {
+    if (!probers) own.close();
+  }
   const keys = pods.map((p) => p.key);
   return combos.map(({ family, protocol, port }): NetpolTable => {
     const observed: Grid = {};

@@ -18,10 +18,12 @@ export function useLab(tag: string, upArgs: string[]) {
   // Named now, made in beforeAll: a suite that a filter skips must not leave an empty dir behind.
   const stateDir = join(tmpdir(), `weft-lab-${tag}-${process.pid}-${randomBytes(3).toString("hex")}`);
   const env = { ...process.env, WEFT_LAB_STATE_DIR: stateDir, WEFT_LAB_PREFIX: `w${tag}${process.pid % 10000}-` };
-  const lab = (...args: string[]): { code: number; out: string; err: string } => {
-    const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: "utf8", timeout: 120_000 });
+  /** A lab command run to its end (at most `timeoutMs`): its exit code and output. */
+  const labFor = (timeoutMs: number, ...args: string[]): { code: number; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [LAB, ...args], { env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   };
+  const lab = (...args: string[]): { code: number; out: string; err: string } => labFor(120_000, ...args);
   beforeAll(() => {
     if (!existsSync(LAB)) throw new Error(`${LAB} is missing: run npm run build first`);
     mkdirSync(stateDir, { mode: 0o700 });
@@ -50,7 +52,7 @@ export function useLab(tag: string, upArgs: string[]) {
   };
   /** A pod's first address, as its status has it. */
   const podIp = (ns: string, pod: string): string => kubectl(["get", "pod", "-n", ns, pod, "-o", "jsonpath={.status.podIP}"]).trim();
-  return { lab, labInBackground, stateDir, kubectl, podIp, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
+  return { lab, labFor, labInBackground, stateDir, kubectl, podIp, status: (): LabStatus => JSON.parse(lab("status", "--json").out) as LabStatus };
 }
 
 const TAIL_LINES = 40;
