@@ -95,7 +95,8 @@ describe.each(["iptables", "nftables"])("Services with weft-proxy in %s mode", (
     // Random choice per connection: 12 connections all on one of 2 endpoints has p = 0.05 %.
     expect(new Set(fromPod.map((r) => r.hostname)).size).toBe(2);
     expect(probe("node3", `${k.svc("grpc-demo").spec.clusterIP}:9000`)).toMatchObject({ ok: true, hostname: expect.stringMatching(/^grpc-echo-/) });
-  });
+    // 13 probes, each two Node starts of the lab's CLI in turn: 16 s alone, up to 75 s beside the suite's heaviest lab files.
+  }, 120_000);
 
   it("an established connection through a ClusterIP survives a weft-proxy restart on its node, and the rules come back the same", async () => {
     // One keep-alive HTTP connection, a request every 50 ms for 5 s, while node1's proxy restarts.

@@ -80,7 +80,7 @@ describe("weftd watching the Kubernetes API", () => {
 
     // The logs at 3 a.m.: which server, which identity, each watch's sync, the unserved resource said once, no warning.
     // Logged as each watch syncs; the log is written asynchronously, so a line may trail /readyz by a moment.
-    await until("each watch's sync logged", 5_000, () => lines().filter((l) => l.msg === "synced").length >= 3);
+    await until("each watch's sync logged", 5_000, () => lines().filter((l) => l.msg === "synced").length >= 4);
     const all = lines();
     expect(all.find((l) => l.msg === "watching the Kubernetes API")).toMatchObject({ level: "info", server: "https://127.0.0.1:16443", identity: "token", from: `kubeconfig ${join(dir, "kubeconfig")} (context lab)` });
     expect(all.filter((l) => l.msg === "synced").map((l) => l.resource).sort()).toEqual(["namespaces", "networkpolicies.networking.k8s.io", "nodes", "pods"]);
