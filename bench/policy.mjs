@@ -13,7 +13,7 @@
 //     against the same pods with none, rounds interleaved;
 //  5. node1's weftd memory before and after the API holds (1)'s state (pods bound to no real node).
 //   BENCH_NAMESPACES=50 BENCH_PODS_PER_NS=20 BENCH_POLICIES=1000 BENCH_FULL_RUNS=3 BENCH_LABEL_RUNS=31 BENCH_NS_RUNS=11
-//   BENCH_CYCLES=20 BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_PARTS=model,lab BENCH_LAB_NODES=3
+//   BENCH_CYCLES=20 BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_PARTS=model,lab BENCH_LAB_NODES=3 BENCH_LAB_FLAGS=
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,6 +31,8 @@ const SECONDS = env("BENCH_SECONDS", 3);
 const ROUNDS = env("BENCH_ROUNDS", 2);
 const PARTS = (process.env.BENCH_PARTS ?? "model,lab").split(",");
 const LAB_NODES = env("BENCH_LAB_NODES", 3);
+/** More flags for the lab's `up`, e.g. --no-services: no weft-proxy per node, less load on a small machine. */
+const LAB_FLAGS = (process.env.BENCH_LAB_FLAGS ?? "").split(" ").filter(Boolean);
 const SERVER_POLICIES = 100;
 const LAB = join(ROOT, "dist", "lab", "weft-lab.cjs");
 const NS = "bench-pol";
@@ -149,7 +151,7 @@ const POD = (name, node, app) => `---\napiVersion: v1\nkind: Pod\nmetadata: {nam
 async function labPart(worker, dir, labEnv) {
   const lab = (...a) => execFileSync(process.execPath, [LAB, ...a], { env: labEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const tUp = performance.now();
-  lab("up", "--nodes", String(LAB_NODES), "--pods-per-node", "1");
+  lab("up", "--nodes", String(LAB_NODES), "--pods-per-node", "1", ...LAB_FLAGS);
   const upMs = performance.now() - tUp;
   const kubeconfig = lab("kubeconfig").trim();
   const k = (...a) => execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...a], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -209,14 +211,15 @@ async function labPart(worker, dir, labEnv) {
     for (const l of lines.reverse()) {
       const j = JSON.parse(l);
       const at = typeof j.time === "number" ? j.time : Date.parse(j.time);
-      if (at >= filledAt && j.policies >= SIZE.policies) return (applied = j);
+      // Every policy and every pod of the fill in node1's table (the node's own pods besides).
+      if (at >= filledAt && j.policies >= SIZE.policies && j.pods >= SIZE.namespaces * SIZE.podsPerNamespace) return (applied = j);
       if (at < filledAt) return undefined;
     }
     return undefined;
   };
   let memAfter;
   try {
-    await until("node1's weftd applies a table with every policy", appliedAfterFill, 240_000);
+    await until("node1's weftd applies a table with every policy and pod", appliedAfterFill, 600_000);
     await sleep(3_000);
     memAfter = memMb(node1.weftdPid);
   } catch (err) {

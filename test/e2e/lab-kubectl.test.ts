@@ -4,7 +4,7 @@
 // deleted again — the lab's kubelets, controllers, proxies and DNS acting on what kubectl wrote. The
 // same with Debian's kubectl 1.20 where it is unpacked; and every weftd watching the same API.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -112,9 +112,14 @@ describe("kubectl drives the lab", () => {
       await eventually(`${n.name}'s weftd ready again`, () => readyz(n.netns).status === 200, 30_000);
     }
     // The kubelets and the controller manager resumed too: a new pod is scheduled, run and ready.
-    const pod = join(mkdtempSync(join(tmpdir(), "weft-kc-")), "pod.yaml");
+    const dir = mkdtempSync(join(tmpdir(), "weft-kc-"));
+    const pod = join(dir, "pod.yaml");
     writeFileSync(pod, "apiVersion: v1\nkind: Pod\nmetadata: {name: after-restart}\nspec: {containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.45, ports: [{containerPort: 8080}]}]}\n");
-    k("apply", "-f", pod);
+    try {
+      k("apply", "-f", pod);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     k("wait", "--for=condition=Ready", "pod/after-restart", "--timeout=60s");
     k("delete", "pod", "after-restart", "--wait=true");
   });
