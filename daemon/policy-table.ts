@@ -6,7 +6,7 @@
 // applied, only when nf_tables' generation moved since the last look.
 import type { Exec } from "./exec.js";
 import { elementCount, elementsScript, type ElementWriter } from "./policy-elements.js";
-import { newlyLocal, releaseChanges, releaseLines } from "./policy/new-pod-hold.js";
+import { newlyLocal, releaseChanges } from "./policy/new-pod-hold.js";
 import { diffRulesets, POLICY_TABLE, renderRuleset, type CompiledRuleset } from "./policy/nft-ruleset.js";
 import type { ElementChange } from "./policy/pod-delta.js";
 import { UnchangedSinceCheck } from "./ruleset-generation.js";
@@ -72,7 +72,7 @@ export class PolicyTable {
   plan(next: CompiledRuleset, forceFull = false): { kind: ApplyKind; script: string } {
     if (!this.applied || forceFull) return { kind: "full", script: renderRuleset(next) };
     // The pods this diff first judges leave the new-pod hold in the same transaction.
-    const script = diffRulesets(this.applied, next) + releaseLines(`inet ${POLICY_TABLE}`, newlyLocal(this.applied, next)).map((l) => `${l}\n`).join("");
+    const script = diffRulesets(this.applied, next) + elementsScript(releaseChanges(newlyLocal(this.applied, next)));
     return script ? { kind: "diff", script } : { kind: "none", script: "" };
   }
 

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { compile } from "./compile.js";
 import { canNftCheck, nftChecker } from "./nft-check.fixture.js";
 import { diffRulesets, renderRuleset } from "./nft-ruleset.js";
-import { NEW_POD_SET, releaseLines, withNewPodHold } from "./new-pod-hold.js";
+import { elementsScript } from "../policy-elements.js";
+import { NEW_POD_SET, releaseChanges, withNewPodHold } from "./new-pod-hold.js";
 import { upstreamCluster } from "./truth-table.fixture.js";
 
 const nftCheck = nftChecker();
@@ -43,7 +44,7 @@ describe("the new-pod hold", () => {
     const cluster = upstreamCluster();
     cluster.pods.push({ namespace: "x", name: "new", labels: { pod: "new" }, ips: ["10.244.1.99", "fd00:10:244:1::99"], node: "node-1", ports: [] });
     const after = withNewPodHold(compile(cluster, "node-1"), 1000);
-    const script = renderRuleset(before) + diffRulesets(before, after) + releaseLines("inet weft-policy", ["10.244.1.99", "fd00:10:244:1::99"]).join("\n") + "\n";
+    const script = renderRuleset(before) + diffRulesets(before, after) + elementsScript(releaseChanges(["10.244.1.99", "fd00:10:244:1::99"]));
     nftCheck(script, "release.nft");
     // Changing the timeout recreates the set.
     expect(diffRulesets(before, withNewPodHold(base, 2000))).toMatch(/delete set inet weft-policy new-pods-v4\nadd set inet weft-policy new-pods-v4 \{ type ipv4_addr; flags timeout; timeout 2000ms;/);

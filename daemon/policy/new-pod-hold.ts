@@ -40,15 +40,7 @@ export function newlyLocal(before: CompiledRuleset, after: CompiledRuleset): str
   });
 }
 
-/** The transaction lines that release `ips` from the hold: add, then delete (an element already gone is no error). */
-export function releaseLines(table: string, ips: string[]): string[] {
-  return ips.flatMap((ip) => {
-    const set = NEW_POD_SET(ip.includes(":") ? 6 : 4);
-    return [`add element ${table} ${set} { ${ip} }`, `delete element ${table} ${set} { ${ip} }`];
-  });
-}
-
-/** The same release as element changes (pod-delta's path): each family's adds, then its deletes. */
+/** The release of `ips` from the hold as element changes: each family's adds, then its deletes (an element already gone is no error), for the nft script and the netlink path alike. */
 export function releaseChanges(ips: string[]): ElementChange[] {
   return FAMILIES.flatMap((f) => {
     const mine = ips.filter((ip) => (ip.includes(":") ? 6 : 4) === f);
