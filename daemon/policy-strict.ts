@@ -2,7 +2,10 @@
 // conntrack table is listed with the `conntrack` tool (conntrack-tools), each flow that touches a pod
 // of this node is judged by the same model the table was compiled from — by the pod it reaches, the
 // reply's source, so a flow through a Service is judged as the rules judge it — and the denied ones'
-// entries are deleted: their next packet is then new, and the table drops it.
+// entries are deleted: their next packet is then new, and the table drops it. A flow the node itself
+// opened (the kubelet's probes, from the bridge's gateway address) is never judged, as the table never
+// judges it (it leaves through output): it is left alone.
+import { networkInterfaces } from "node:os";
 import { ClusterIndex } from "./policy/cluster-index.js";
 import { evaluate } from "./policy/evaluate.js";
 import type { Cluster, Protocol } from "./policy/types.js";
@@ -40,12 +43,18 @@ export function parseConntrack(text: string): ConntrackFlow[] {
   return flows;
 }
 
-/** The flows that touch a pod of `node` and that the cluster's policies now deny. */
-export function deniedFlows(cluster: Cluster, node: string | undefined, flows: ConntrackFlow[]): ConntrackFlow[] {
+/** The addresses of the network namespace weftd runs in: the node's own, the bridge's gateway among them. */
+export function nodeAddresses(): Set<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).map((a) => a.address)));
+}
+
+/** The flows that touch a pod of `node`, that the node did not open, and that the cluster's policies now deny. */
+export function deniedFlows(cluster: Cluster, node: string | undefined, flows: ConntrackFlow[], ownAddresses: ReadonlySet<string> = new Set()): ConntrackFlow[] {
   const index = new ClusterIndex(cluster);
   const local = new Set(cluster.pods.filter((p) => (node === undefined || p.node === node) && !p.hostNetwork).flatMap((p) => p.ips));
   return flows.filter((f) => {
     if (!local.has(f.src) && !local.has(f.replySrc)) return false;
+    if (ownAddresses.has(f.src)) return false;
     try {
       return !evaluate(cluster, { from: { ip: f.src }, to: { ip: f.replySrc }, protocol: f.protocol, port: f.replySport }, index).allowed;
     } catch {
@@ -56,6 +65,7 @@ export function deniedFlows(cluster: Cluster, node: string | undefined, flows: C
 
 export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, node?: string): Promise<number> {
   let cut = 0;
+  const own = nodeAddresses();
   for (const family of ["ipv4", "ipv6"]) {
     let text: string;
     try {
@@ -64,7 +74,7 @@ export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, 
       log.error({ err: (err as Error).message.split("\n")[0] }, "--policy-strict: could not list conntrack entries (is conntrack-tools installed?); established flows keep their verdict");
       return cut;
     }
-    for (const f of deniedFlows(cluster, node, parseConntrack(text))) {
+    for (const f of deniedFlows(cluster, node, parseConntrack(text), own)) {
       try {
         await exec("conntrack", ["-D", "-f", family, "-p", f.protocol.toLowerCase(), "-s", f.src, "-d", f.dst, "--sport", String(f.sport), "--dport", String(f.dport)]);
         cut++;

@@ -152,4 +152,10 @@ describe("--policy-strict", () => {
     expect(deniedFlows(cluster({ app: "b" }), "node1", flows)).toEqual([flows[0]]);
     expect(deniedFlows(cluster({ role: "client" }), "node1", flows)).toEqual([]);
   });
+
+  it("leaves alone a flow the node opened (a kubelet probe from the bridge's gateway), as the table never judges it", () => {
+    const probe = parseConntrack("tcp      6 118 TIME_WAIT src=10.244.1.1 dst=10.244.1.2 sport=42110 dport=8080 src=10.244.1.2 dst=10.244.1.1 sport=8080 dport=42110 [ASSURED] mark=0 use=1");
+    expect(deniedFlows(cluster({ app: "b" }), "node1", probe)).toEqual(probe);
+    expect(deniedFlows(cluster({ app: "b" }), "node1", probe, new Set(["10.244.1.1", "192.168.56.11"]))).toEqual([]);
+  });
 });

@@ -53,13 +53,27 @@ describe("--policy-strict cuts established flows that a change denies; without i
     for (const s of streams) s.kill();
   });
 
+  /** What the kernel held for the stream on both nodes, for a failure's message: conntrack's entries and the policy table's drop counters. */
+  function kernelState(): string {
+    return status()
+      .nodes.map((n) => {
+        const run = (...cmd: string[]): string => spawnSync("ip", ["netns", "exec", n.netns, ...cmd], { encoding: "utf8" }).stdout;
+        return `--- ${n.name}: conntrack to ${srvIp}:7000\n${run("conntrack", "-L", "-p", "tcp", "--dport", "7000")}--- ${n.name}: drops\n${run("nft", "list", "table", "inet", "weft-policy").split("\n").filter((l) => /drop/.test(l) && !/packets 0 /.test(l)).join("\n")}`;
+      })
+      .join("\n");
+  }
+
   it("by default the established stream goes on under a policy that denies it, and a new connection is refused", async () => {
     const echoed = startStream("default");
     await eventually("the stream echoes", () => echoed() > 0, 5_000);
+    expect(await grows(echoed, 500), `the stream stopped before any policy\n${kernelState()}`).toBe(true);
     kubectl(["apply", "-f", "-"], DENY);
-    await eventually("a new connection to srv is denied", () => !newConnection(), 5_000);
-    expect(await grows(echoed, 1000)).toBe(true);
-    kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
+    try {
+      await eventually("a new connection to srv is denied", () => !newConnection(), 5_000);
+      expect(await grows(echoed, 1000), `the established stream stopped under the policy\n${kernelState()}`).toBe(true);
+    } finally {
+      kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
+    }
     await eventually("a new connection to srv is allowed again", newConnection, 5_000);
   }, 60_000);
 

@@ -51,6 +51,12 @@ const clients = new Map<string, KubeClient>();
  * connection, so a timing loop measures the system, not the 0.2–0.5 s start of a `weft-lab get` per poll.
  */
 export async function readyEndpoints(labDir: string, service: string, namespace = "default"): Promise<string[]> {
+  const slices = (await labClient(labDir).list(ENDPOINT_SLICES, { namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items as unknown as EndpointSlice[];
+  return readyAddresses(slices, service);
+}
+
+/** A client of the lab's API server, one per lab, its connection kept alive between calls. */
+export function labClient(labDir: string): KubeClient {
   let client = clients.get(labDir);
   if (!client) {
     const kubeconfig = loadState(labDir)?.apiserver?.kubeconfig;
@@ -58,8 +64,7 @@ export async function readyEndpoints(labDir: string, service: string, namespace 
     client = new KubeClient(loadKubeconfig(kubeconfig));
     clients.set(labDir, client);
   }
-  const slices = (await client.list(ENDPOINT_SLICES, { namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items as unknown as EndpointSlice[];
-  return readyAddresses(slices, service);
+  return client;
 }
 
 export const curl = (url: string, timeoutS = 2): string[] => ["curl", "-s", "-m", String(timeoutS), url];
