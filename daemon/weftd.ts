@@ -32,6 +32,7 @@ import { startKubeWatches } from "./kube-api-choice.js";
 import type { KubeWatches } from "./kube-watches.js";
 import type { PolicyEnforcer } from "./policy-enforcer.js";
 import { startPolicy } from "./policy-wiring.js";
+import { OwnLeaseGuard } from "./own-lease-guard.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,9 +55,8 @@ export class Weftd {
   private renewing = false;
   /** The plugin's pod IPs copied to etcd, for ipamctl's view of the cluster. */
   private readonly mirror: PodMirror;
-  private ownLeaseMissing = false;
-  /** After etcd lost its data: no removals until then, while the other nodes claim their subnets back too. */
-  private removalsHeldUntil = 0;
+  /** After etcd lost its data: no removals until this node's lease is back, and a grace period after. */
+  private readonly ownLease: OwnLeaseGuard;
   private readonly etcdHealth: EtcdHealth;
   private stopped = false;
   private watch?: LeaseWatch;
@@ -81,6 +81,7 @@ export class Weftd {
     this.leases = new RemoteLeases(() => this.network, this.metrics, () => this.log);
     this.mirror = new PodMirror(this.client, cfg.etcdPrefix, () => this.log, (err) => this.etcdFailed("mirror pods", err));
     this.pods = new PodRecords({ confDir: cfg.cniConfDir, subnetFile: cfg.subnetFile, ...(extra ? { extra } : {}) }, () => this.log);
+    this.ownLease = new OwnLeaseGuard(Math.max(10_000, 3 * cfg.resyncInterval * 1000), () => void this.renew(), () => this.log);
     this.etcdHealth = new EtcdHealth(cfg.etcdEndpoints.join(","), Math.max(5_000, 2 * cfg.resyncInterval * 1000));
   }
 
@@ -201,35 +202,17 @@ export class Weftd {
       void this.sync?.reconcile();
       return;
     }
-    // While etcd's view is not trusted for removals (see checkOwnLease), a removal waits for a resync.
+    // While etcd's view is not trusted for removals (own-lease-guard.ts), a removal waits for a resync.
     this.checkOwnLease();
     if (e.type === "removed" && this.removalsHeld()) return;
     this.sync?.applyLeaseChange(prev, e.type === "added" ? e.lease : undefined);
   }
 
-  /**
-   * Notices when etcd has no lease for this node: it lost its data (restored from an old snapshot, or
-   * started with an empty data dir) or someone deleted the key. The lease is claimed again at once,
-   * same subnet; until it is back, and for a grace period after (the other nodes are claiming theirs
-   * back at the same moment, each within a second or so), nothing is removed from the kernel — an etcd
-   * that forgot every lease must not make every node drop every other node's routes.
-   */
   private checkOwnLease(): void {
-    if (!this.lease || this.leases.has(this.lease)) {
-      if (this.ownLeaseMissing) {
-        const graceMs = Math.max(10_000, 3 * this.cfg.resyncInterval * 1000);
-        this.removalsHeldUntil = Date.now() + graceMs;
-        this.log.info({ graceMs }, "this node's lease is back in etcd; removals resume after a grace period, while other nodes claim theirs back");
-      }
-      this.ownLeaseMissing = false;
-      return;
-    }
-    if (!this.ownLeaseMissing) this.log.warn("etcd has no lease for this node (did etcd lose its data?); claiming the same subnet again, and removing nothing until it is back");
-    this.ownLeaseMissing = true;
-    void this.renew();
+    this.ownLease.check(!this.lease || this.leases.has(this.lease));
   }
 
-  private removalsHeld = (): boolean => this.ownLeaseMissing || Date.now() < this.removalsHeldUntil;
+  private removalsHeld = (): boolean => this.ownLease.removalsHeld();
 
   private addressing = (): NodeAddressing | undefined => (this.network && this.lease ? addressingOf(this.network, this.lease) : undefined);
 
