@@ -1,12 +1,16 @@
-// --policy-strict: after a policy change, established flows that the new policy denies are cut. The
-// conntrack table is listed with the `conntrack` tool (conntrack-tools), each flow that touches a pod
-// of this node is judged by the same model the table was compiled from — by the pod it reaches, the
-// reply's source, so a flow through a Service is judged as the rules judge it — and the denied ones'
-// entries are deleted: their next packet is then new, and the table drops it. A flow the node itself
-// opened (the kubelet's probes, from the bridge's gateway address) is never judged, as the table never
-// judges it (it leaves through output): it is left alone.
+// --policy-strict: after a policy change, established flows that the new policy denies are cut, and a
+// cut flow that a later change allows again resumes. The conntrack table is listed with the
+// `conntrack` tool (conntrack-tools); each flow that touches a pod of this node is judged by the same
+// model the table was compiled from — by the pod it reaches, the reply's source, so a flow through a
+// Service is judged as the rules judge it. A denied flow's entry gets CUT_FLOW_MARK, which the table
+// drops in both directions before its established accept; the entry is kept, not deleted: a deleted
+// one would be picked up again mid-stream by whichever side sends next, and from the server's side the
+// flow is its egress, which the policy allows. A flow the node itself opened (the kubelet's probes,
+// from the bridge's gateway address) is never judged, as the table never judges it (it leaves through
+// output): it is left alone.
 import { networkInterfaces } from "node:os";
 import { ClusterIndex } from "./policy/cluster-index.js";
+import { CUT_FLOW_MARK } from "./policy/compile.js";
 import { evaluate } from "./policy/evaluate.js";
 import type { Cluster, Protocol } from "./policy/types.js";
 import type { Exec } from "./exec.js";
@@ -22,6 +26,8 @@ export interface ConntrackFlow {
   /** The reply's source and source port: the pod (and port) the flow reaches after DNAT. */
   replySrc: string;
   replySport: number;
+  /** --policy-strict cut it (CUT_FLOW_MARK set). */
+  cut: boolean;
 }
 
 const PROTOCOLS: Record<string, Protocol> = { tcp: "TCP", udp: "UDP", sctp: "SCTP" };
@@ -38,7 +44,8 @@ export function parseConntrack(text: string): ConntrackFlow[] {
     const [sport, replySport] = kv("sport").map(Number);
     const [dport] = kv("dport").map(Number);
     if (!src || !dst || !replySrc || !sport || !dport || !replySport) continue;
-    flows.push({ protocol, src, dst, sport, dport, replySrc, replySport });
+    const mark = Number(kv("mark")[0] ?? 0);
+    flows.push({ protocol, src, dst, sport, dport, replySrc, replySport, cut: (mark & CUT_FLOW_MARK) !== 0 });
   }
   return flows;
 }
@@ -48,20 +55,27 @@ export function nodeAddresses(): Set<string> {
   return new Set(Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).map((a) => a.address)));
 }
 
-/** The flows that touch a pod of `node`, that the node did not open, and that the cluster's policies now deny. */
-export function deniedFlows(cluster: Cluster, node: string | undefined, flows: ConntrackFlow[], ownAddresses: ReadonlySet<string> = new Set()): ConntrackFlow[] {
+/** What --policy-strict does to each flow that touches a pod of `node` and that the node did not open: cut the denied, resume the allowed that were cut. */
+export function strictChanges(cluster: Cluster, node: string | undefined, flows: ConntrackFlow[], ownAddresses: ReadonlySet<string> = new Set()): { cut: ConntrackFlow[]; resume: ConntrackFlow[] } {
   const index = new ClusterIndex(cluster);
   const local = new Set(cluster.pods.filter((p) => (node === undefined || p.node === node) && !p.hostNetwork).flatMap((p) => p.ips));
-  return flows.filter((f) => {
-    if (!local.has(f.src) && !local.has(f.replySrc)) return false;
-    if (ownAddresses.has(f.src)) return false;
+  const cut: ConntrackFlow[] = [];
+  const resume: ConntrackFlow[] = [];
+  for (const f of flows) {
+    if ((!local.has(f.src) && !local.has(f.replySrc)) || ownAddresses.has(f.src)) continue;
+    let allowed: boolean;
     try {
-      return !evaluate(cluster, { from: { ip: f.src }, to: { ip: f.replySrc }, protocol: f.protocol, port: f.replySport }, index).allowed;
+      allowed = evaluate(cluster, { from: { ip: f.src }, to: { ip: f.replySrc }, protocol: f.protocol, port: f.replySport }, index).allowed;
     } catch {
-      return false; // an endpoint the model cannot place: left alone
+      continue; // an endpoint the model cannot place: left alone
     }
-  });
+    if (!allowed && !f.cut) cut.push(f);
+    if (allowed && f.cut) resume.push(f);
+  }
+  return { cut, resume };
 }
+
+const hexMark = (m: number): string => `0x${m.toString(16)}`;
 
 export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, node?: string): Promise<number> {
   let cut = 0;
@@ -74,15 +88,19 @@ export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, 
       log.error({ err: (err as Error).message.split("\n")[0] }, "--policy-strict: could not list conntrack entries (is conntrack-tools installed?); established flows keep their verdict");
       return cut;
     }
-    for (const f of deniedFlows(cluster, node, parseConntrack(text), own)) {
+    const changes = strictChanges(cluster, node, parseConntrack(text), own);
+    // The mark's mask zeroes only our bit: other bits of the entry's mark are someone else's.
+    const mark = async (f: ConntrackFlow, value: number, msg: string): Promise<boolean> => {
       try {
-        await exec("conntrack", ["-D", "-f", family, "-p", f.protocol.toLowerCase(), "-s", f.src, "-d", f.dst, "--sport", String(f.sport), "--dport", String(f.dport)]);
-        cut++;
-        log.info({ protocol: f.protocol, src: `${f.src}:${f.sport}`, dst: `${f.dst}:${f.dport}`, reaches: `${f.replySrc}:${f.replySport}` }, "--policy-strict: cut an established flow the policy now denies");
+        await exec("conntrack", ["-U", "-f", family, "-p", f.protocol.toLowerCase(), "-s", f.src, "-d", f.dst, "--sport", String(f.sport), "--dport", String(f.dport), "--mark", `${hexMark(value)}/${hexMark(CUT_FLOW_MARK)}`]);
+        log.info({ protocol: f.protocol, src: `${f.src}:${f.sport}`, dst: `${f.dst}:${f.dport}`, reaches: `${f.replySrc}:${f.replySport}` }, msg);
+        return true;
       } catch {
-        // gone meanwhile
+        return false; // gone meanwhile
       }
-    }
+    };
+    for (const f of changes.cut) if (await mark(f, CUT_FLOW_MARK, "--policy-strict: cut an established flow the policy now denies")) cut++;
+    for (const f of changes.resume) await mark(f, 0, "--policy-strict: a cut flow the policy allows again resumes");
   }
   return cut;
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Exec } from "./exec.js";
 import { withPolicyCounters } from "./policy-counters.js";
-import { deniedFlows, parseConntrack } from "./policy-strict.js";
+import { parseConntrack, strictChanges } from "./policy-strict.js";
 import { PolicyApplyError, PolicyTable, shapeOf, shapeOfListing } from "./policy-table.js";
 import { compile } from "./policy/compile.js";
 import { podDelta, type ElementChange } from "./policy/pod-delta.js";
@@ -144,18 +144,22 @@ describe("--policy-strict", () => {
     "icmp     1 29 src=10.244.1.2 dst=10.244.2.2 type=8 code=0 id=1 src=10.244.2.2 dst=10.244.1.2 type=0 code=0 id=1 mark=0 use=1",
   ].join("\n");
 
-  it("parses conntrack's listing and judges each flow by the pod it reaches (after DNAT)", () => {
+  it("parses conntrack's listing and judges each flow by the pod it reaches (after DNAT): the denied are cut, the cut that are allowed again resume", () => {
     const flows = parseConntrack(text);
     expect(flows).toHaveLength(2);
-    expect(flows[0]).toEqual({ protocol: "TCP", src: "10.244.2.2", dst: "10.96.0.10", sport: 40000, dport: 80, replySrc: "10.244.1.2", replySport: 8080 });
+    expect(flows[0]).toEqual({ protocol: "TCP", src: "10.244.2.2", dst: "10.96.0.10", sport: 40000, dport: 80, replySrc: "10.244.1.2", replySport: 8080, cut: false });
     // b without role=client may not reach a: its Service flow is cut; a's own egress is not isolated.
-    expect(deniedFlows(cluster({ app: "b" }), "node1", flows)).toEqual([flows[0]]);
-    expect(deniedFlows(cluster({ role: "client" }), "node1", flows)).toEqual([]);
+    expect(strictChanges(cluster({ app: "b" }), "node1", flows)).toEqual({ cut: [flows[0]], resume: [] });
+    expect(strictChanges(cluster({ role: "client" }), "node1", flows)).toEqual({ cut: [], resume: [] });
+    const marked = parseConntrack(text.replace("mark=0", `mark=${0x01000005}`));
+    expect(marked[0]!.cut).toBe(true);
+    expect(strictChanges(cluster({ app: "b" }), "node1", marked)).toEqual({ cut: [], resume: [] }); // cut already
+    expect(strictChanges(cluster({ role: "client" }), "node1", marked)).toEqual({ cut: [], resume: [marked[0]] });
   });
 
   it("leaves alone a flow the node opened (a kubelet probe from the bridge's gateway), as the table never judges it", () => {
     const probe = parseConntrack("tcp      6 118 TIME_WAIT src=10.244.1.1 dst=10.244.1.2 sport=42110 dport=8080 src=10.244.1.2 dst=10.244.1.1 sport=8080 dport=42110 [ASSURED] mark=0 use=1");
-    expect(deniedFlows(cluster({ app: "b" }), "node1", probe)).toEqual(probe);
-    expect(deniedFlows(cluster({ app: "b" }), "node1", probe, new Set(["10.244.1.1", "192.168.56.11"]))).toEqual([]);
+    expect(strictChanges(cluster({ app: "b" }), "node1", probe).cut).toEqual(probe);
+    expect(strictChanges(cluster({ app: "b" }), "node1", probe, new Set(["10.244.1.1", "192.168.56.11"])).cut).toEqual([]);
   });
 });

@@ -50,7 +50,7 @@ describe("compile", () => {
     expect(names.some((n) => /^peer-[0-9a-f]{12}-v4$/.test(n))).toBe(true);
     expect(names.some((n) => /^nodes-[0-9a-f]{12}-v6$/.test(n))).toBe(true);
     expect(script).toContain("type filter hook forward priority filter; policy accept;");
-    expect(script).toMatch(/chain forward \{\n.*\n {4}ct state established,related accept/);
+    expect(script).toMatch(/chain forward \{\n.*\n {4}ct mark & 0x01000000 == 0x01000000 counter drop comment "a flow --policy-strict cut"\n {4}ct state established,related accept/);
     expect(script).toContain("icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept");
     // x/a (10.244.1.10) is on node-1; the named port set holds every pod's serve-80-tcp.
     const local = compiled.sets.find((s) => s.name === "local-pods-v4")!;

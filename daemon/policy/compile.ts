@@ -6,8 +6,9 @@
 // by the pod it reaches. `input` judges the egress of local pods to the node itself. Traffic the node
 // sends (kubelet probes) goes through output and is never judged: a pod's own node is always allowed.
 // Established and related packets are accepted first: a connection keeps the verdict of its first
-// packet until conntrack forgets it, so a new policy applies to new connections. ICMPv6 neighbour
-// discovery is never blocked.
+// packet until conntrack forgets it, so a new policy applies to new connections — except a flow
+// --policy-strict marked as cut (CUT_FLOW_MARK on its conntrack entry), dropped in both directions
+// before that. ICMPv6 neighbour discovery is never blocked.
 //
 // Each direction runs Admin tier → NetworkPolicy → Baseline tier in chains linked by goto, so a
 // `return` anywhere ends that direction allowed (back in the hook chain), a drop ends the packet.
@@ -37,6 +38,14 @@ import type {
 type Fragment = (f: Family) => string | undefined;
 const ANY: Fragment = () => "";
 
+/**
+ * The conntrack mark bit --policy-strict sets on a flow a change now denies (daemon/policy-strict.ts).
+ * Marked, not deleted: a deleted entry is picked up again mid-stream by whichever side sends next, and
+ * from the server's side the flow is its egress, which the policy allows.
+ */
+export const CUT_FLOW_MARK = 0x01000000;
+const HEX_MARK = `0x${CUT_FLOW_MARK.toString(16).padStart(8, "0")}`;
+export const CUT_FLOW_DROP = `ct mark & ${HEX_MARK} == ${HEX_MARK} counter drop comment "a flow --policy-strict cut"`;
 const ND_TYPES = "{ nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect }";
 
 interface Ctx {
@@ -168,7 +177,7 @@ export function compile(cluster: Cluster, node: string): CompiledRuleset {
   const ctx: Ctx = { index, sets: new SetRegistry(index, node) };
   const local = ctx.sets.localPodSet("local-pods", `pods on ${node}`, () => true);
   const chains = [...directionChains(ctx, cluster, node, "egress"), ...directionChains(ctx, cluster, node, "ingress")];
-  const first = ["ct state established,related accept", `icmpv6 type ${ND_TYPES} accept`];
+  const first = [CUT_FLOW_DROP, "ct state established,related accept", `icmpv6 type ${ND_TYPES} accept`];
   const jumps = (field: string, target: string): string[] => FAMILIES.map((f) => `${ipKeyword(f)} ${field} @${local(f)} jump ${target}`);
   chains.push(
     { name: "forward", hook: "type filter hook forward priority filter; policy accept;", rules: [...first, ...jumps("saddr", "egress"), ...jumps("daddr", "ingress")] },

@@ -1,7 +1,7 @@
 // The new-pod hold compiled: sets with a timeout and drop rules right after the hook chains' accepts,
 // nothing at all when the hold is off, and release lines nft takes in one transaction with a diff.
 import { describe, expect, it } from "vitest";
-import { compile } from "./compile.js";
+import { compile, CUT_FLOW_DROP } from "./compile.js";
 import { canNftCheck, nftChecker } from "./nft-check.fixture.js";
 import { diffRulesets, renderRuleset } from "./nft-ruleset.js";
 import { elementsScript } from "../policy-elements.js";
@@ -17,7 +17,7 @@ describe("the new-pod hold", () => {
     expect(withNewPodHold(base, 0)).toBe(base);
   });
 
-  it("declares both families' sets with the timeout and drops held addresses both ways after the accepts of forward and input", () => {
+  it("declares both families' sets with the timeout and drops held addresses both ways after the unconditional verdicts of forward and input (cut flows, established flows, neighbour discovery)", () => {
     const held = withNewPodHold(base, 1000);
     expect(held.sets.filter((s) => s.name.startsWith("new-pods-")).map((s) => [s.name, s.timeoutMs, s.elements])).toEqual([
       [NEW_POD_SET(4), 1000, []],
@@ -25,8 +25,9 @@ describe("the new-pod hold", () => {
     ]);
     for (const name of ["forward", "input"]) {
       const rules = held.chains.find((c) => c.name === name)!.rules;
-      expect(rules.slice(0, 2)).toEqual(base.chains.find((c) => c.name === name)!.rules.slice(0, 2));
-      expect(rules.slice(2, 6)).toEqual([
+      expect(rules.slice(0, 3)).toEqual(base.chains.find((c) => c.name === name)!.rules.slice(0, 3));
+      expect(rules[0]).toBe(CUT_FLOW_DROP);
+      expect(rules.slice(3, 7)).toEqual([
         'ip saddr @new-pods-v4 counter drop comment "a new pod weftd has not judged yet"',
         'ip daddr @new-pods-v4 counter drop comment "a new pod weftd has not judged yet"',
         'ip6 saddr @new-pods-v6 counter drop comment "a new pod weftd has not judged yet"',

@@ -6,6 +6,7 @@
 // cannot fail) in the transaction that first puts the pod's addresses into local-pods, and a table
 // written whole starts with empty sets. Traffic from the node itself (the kubelet's probes) goes
 // through output and is never held.
+import { CUT_FLOW_DROP } from "./compile.js";
 import { FAMILIES } from "./compile-sets.js";
 import type { Family } from "./cidr.js";
 import type { CompiledRuleset, NftSet } from "./nft-ruleset.js";
@@ -21,10 +22,10 @@ export function withNewPodHold(ruleset: CompiledRuleset, holdMs: number): Compil
   // No pod puts an element in these as weftd sees them (the plugin does): a pod change stays elements (pod-delta.ts).
   const sets: NftSet[] = FAMILIES.map((f) => ({ name: NEW_POD_SET(f), type: addrType(f), comment: `new pods held until weftd judges them, ${holdMs} ms at most`, elements: [], timeoutMs: holdMs, source: { elementsOf: () => [] } }));
   const drops = FAMILIES.flatMap((f) => ["saddr", "daddr"].map((field) => `${keyword(f)} ${field} @${NEW_POD_SET(f)} counter drop comment "a new pod weftd has not judged yet"`));
-  // After the chain's unconditional accepts (established flows, neighbour discovery), before any judgement.
+  // After the chain's unconditional verdicts (cut flows, established flows, neighbour discovery), before any judgement.
   const chains = ruleset.chains.map((c) => {
     if (!c.hook) return c;
-    const at = c.rules.findIndex((r) => !/ accept$/.test(r));
+    const at = c.rules.findIndex((r) => !/ accept$/.test(r) && r !== CUT_FLOW_DROP);
     const i = at < 0 ? c.rules.length : at;
     return { ...c, rules: [...c.rules.slice(0, i), ...drops, ...c.rules.slice(i)] };
   });

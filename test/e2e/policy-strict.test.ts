@@ -1,7 +1,8 @@
 // --policy-strict with real traffic: a long-lived TCP stream between two pods on different nodes, then a
 // policy that denies it. By default an established connection keeps the verdict of its first packet
-// (the stream goes on, a new connection is refused); with --policy-strict weftd deletes the flow's
-// conntrack entry on the node that judges it and the stream stops within the sync.
+// (the stream goes on, a new connection is refused); with --policy-strict weftd marks the flow's
+// conntrack entry as cut on the node that judges it, the stream stops within the sync, and it resumes
+// when the policy goes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ ${[0, 2]
 const DENY = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-ingress, namespace: ${NS}}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n`;
 
 /** Sends a line every 50 ms on one TCP connection and writes how many bytes came back to `out`, each time. */
-const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;s.on("data",(d)=>{n+=d.length;require("fs").writeFileSync(process.argv[2],String(n))});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),20000);`;
+const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;s.on("data",(d)=>{n+=d.length;require("fs").writeFileSync(process.argv[2],String(n))});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),60000);`;
 
 describe("--policy-strict cuts established flows that a change denies; without it they keep their verdict", () => {
   const { lab, stateDir, status, kubectl, podIp } = useLab("ps", ["--nodes", "2", "--pods-per-node", "0"]);
@@ -77,7 +78,7 @@ describe("--policy-strict cuts established flows that a change denies; without i
     await eventually("a new connection to srv is allowed again", newConnection, 5_000);
   }, 60_000);
 
-  it("with --policy-strict the stream stops once the policy is applied, its conntrack entry gone on srv's node", async () => {
+  it("with --policy-strict the stream stops once the policy is applied, its conntrack entry marked as cut on srv's node, and resumes when the policy goes", async () => {
     for (const n of status().nodes) {
       expect(lab("restart-weftd", n.name, "--weftd-args=--policy-strict").code).toBe(0);
       await eventually(`${n.name}'s weftd ready`, () => readyz(n.netns).status === 200, 30_000);
@@ -86,8 +87,10 @@ describe("--policy-strict cuts established flows that a change denies; without i
     await eventually("the stream echoes", () => echoed() > 0, 5_000);
     expect(await grows(echoed, 500)).toBe(true);
     const node1 = status().nodes.find((n) => n.name === "node1")!.netns;
-    const entries = (): number => (spawnSync("ip", ["netns", "exec", node1, "conntrack", "-L", "-p", "tcp", "--dst", srvIp, "--dport", "7000"], { encoding: "utf8" }).stdout.match(/ESTABLISHED/g) ?? []).length;
-    expect(entries()).toBeGreaterThan(0);
+    const entries = (cutOnly: boolean): number =>
+      (spawnSync("ip", ["netns", "exec", node1, "conntrack", "-L", "-p", "tcp", "--dst", srvIp, "--dport", "7000", ...(cutOnly ? ["--mark", "0x01000000/0x01000000"] : [])], { encoding: "utf8" }).stdout.match(/ESTABLISHED/g) ?? []).length;
+    expect(entries(false)).toBeGreaterThan(0);
+    expect(entries(true)).toBe(0);
     const t0 = Date.now();
     kubectl(["apply", "-f", "-"], DENY);
     await eventually("the stream stops echoing", () => {
@@ -96,7 +99,15 @@ describe("--policy-strict cuts established flows that a change denies; without i
       return echoed() === before;
     }, 5_000);
     process.stderr.write(`policy-strict: the established stream stopped ${Date.now() - t0} ms after kubectl apply returned\n`);
-    expect(await grows(echoed, 1000)).toBe(false);
-    expect(entries()).toBe(0);
+    expect(await grows(echoed, 1000), kernelState()).toBe(false);
+    expect(entries(true), kernelState()).toBeGreaterThan(0);
+    // Allowed again: the cut flow resumes (at the client's next retransmission) and its mark is gone.
+    kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
+    await eventually("the stream echoes again", () => {
+      const before = echoed();
+      spawnSync("sleep", ["0.3"]);
+      return echoed() > before;
+    }, 20_000);
+    expect(entries(true)).toBe(0);
   }, 90_000);
 });
