@@ -19,8 +19,12 @@ ${[0, 2]
   .join("")}`;
 const DENY = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-ingress, namespace: ${NS}}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n`;
 
-/** Sends a line every 50 ms on one TCP connection and writes how many bytes came back to `out`, each time. */
-const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;s.on("data",(d)=>{n+=d.length;require("fs").writeFileSync(process.argv[2],String(n))});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),60000);`;
+/**
+ * Sends a line every 50 ms on one TCP connection and writes how many bytes came back to `out`, each
+ * time — by rename, so a reader never sees the file truncated and empty (under load it did, and read
+ * a stream that was flowing as one that had stopped).
+ */
+const STREAM = `const s=require("net").connect(7000,process.argv[1]);let n=0;const fs=require("fs");s.on("data",(d)=>{n+=d.length;fs.writeFileSync(process.argv[2]+".new",String(n));fs.renameSync(process.argv[2]+".new",process.argv[2])});s.on("error",()=>{});setInterval(()=>s.write("ping\\n"),50);setTimeout(()=>process.exit(0),60000);`;
 
 describe("--policy-strict cuts established flows that a change denies; without it they keep their verdict", () => {
   const { lab, stateDir, status, kubectl, podIp } = useLab("ps", ["--nodes", "2", "--pods-per-node", "0"]);
@@ -54,14 +58,16 @@ describe("--policy-strict cuts established flows that a change denies; without i
     for (const s of streams) s.kill();
   });
 
-  /** What the kernel held for the stream on both nodes, for a failure's message: conntrack's entries and the policy table's drop counters. */
+  /** What the kernel held for the stream, for a failure's message: conntrack's entries and the policy table's counters on both nodes, and cli's socket (retransmissions, backoff). */
   function kernelState(): string {
-    return status()
-      .nodes.map((n) => {
-        const run = (...cmd: string[]): string => spawnSync("ip", ["netns", "exec", n.netns, ...cmd], { encoding: "utf8" }).stdout;
-        return `--- ${n.name}: conntrack to ${srvIp}:7000\n${run("conntrack", "-L", "-p", "tcp", "--dport", "7000")}--- ${n.name}: drops\n${run("nft", "list", "table", "inet", "weft-policy").split("\n").filter((l) => /drop/.test(l) && !/packets 0 /.test(l)).join("\n")}`;
-      })
-      .join("\n");
+    const run = (netns: string, ...cmd: string[]): string => spawnSync("ip", ["netns", "exec", netns, ...cmd], { encoding: "utf8" }).stdout;
+    const nodes = status().nodes.map((n) => {
+      const established = run(n.netns, "conntrack", "-L", "-p", "tcp", "--dport", "7000").split("\n").filter((l) => !/TIME_WAIT/.test(l)).join("\n");
+      const counters = run(n.netns, "nft", "list", "counters", "table", "inet", "weft-policy").replace(/\s+/g, " ");
+      const ruleDrops = run(n.netns, "nft", "list", "table", "inet", "weft-policy").split("\n").filter((l) => /counter packets [1-9]/.test(l)).join("\n");
+      return `--- ${n.name}: conntrack to :7000 (TIME_WAIT left out)\n${established}\n--- ${n.name}: named counters\n${counters}\n--- ${n.name}: rules that counted packets\n${ruleDrops}`;
+    });
+    return [...nodes, `--- cli's sockets to :7000\n${run(netns("cli"), "ss", "-tin", "dport", "= :7000")}`].join("\n");
   }
 
   it("by default the established stream goes on under a policy that denies it, and a new connection is refused", async () => {
