@@ -115,5 +115,5 @@ describe("--policy-strict cuts established flows that a change denies; without i
       return echoed() > before;
     }, 20_000);
     expect(entries(true)).toBe(0);
-  }, 90_000);
+  }, 150_000);
 });
