@@ -8,7 +8,10 @@
 // own sets (local-pods and the sets the pod's labels select it for): from one packet to the next the
 // pod goes from held to judged. If weftd judged the pod before the plugin got here (it learns of the
 // address from the record the allocation wrote), the plugin finds the address in local-pods and
-// releases the hold it just made itself.
+// does not hold it: it looks before it adds (the common case where weftd watches the API: the pod's
+// labels are known before its record), and again after, releasing the hold it just made if weftd judged
+// the pod in between. Only that rare path deletes an element, and a netfilter socket closed after a
+// delete waits for nf_tables' deferred release (13–16 ms here): looking first keeps it off the ADD.
 import { concatKey, NotFoundError, openNftSets, type NftSetHandle, type NftSetRef } from "../netlink/index.js";
 import type { PluginLog } from "./log.js";
 
@@ -36,8 +39,10 @@ export function holdNewPod(ips: string[], holdMs: number | undefined, log: Plugi
   let sets: NftSetHandle | undefined;
   try {
     sets = openNftSets();
-    for (const ip of ips) sets.addElements(ref("new-pods", ip), [keyOf(ip)]);
-    const held = ips.filter((ip) => !releaseIfJudged(sets as NftSetHandle, ip));
+    const judged = (ip: string): boolean => (sets as NftSetHandle).hasElement(ref("local-pods", ip), keyOf(ip));
+    const unjudged = ips.filter((ip) => !judged(ip));
+    for (const ip of unjudged) sets.addElements(ref("new-pods", ip), [keyOf(ip)]);
+    const held = unjudged.filter((ip) => !releaseIfJudged(sets as NftSetHandle, ip));
     log.info(held.length ? "new pod held until weftd judges it under network policy" : "new pod already judged by weftd", { held, holdMs });
     return held;
   } catch (err) {
