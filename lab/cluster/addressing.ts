@@ -64,11 +64,15 @@ export const primaryPlan = (state: LabState): FamilyPlan => PLANS[labFamilies(st
 /** kube-apiserver's --service-cluster-ip-range for the lab's families. */
 export const defaultServiceCidr = (f: LabIpFamily): string => familiesOf(f).map((x) => PLANS[x].serviceCidr).join(",");
 
-/** The network config the lab puts in etcd: flannel's fields for the lab's families and backend. */
+/**
+ * The network config the lab puts in etcd: flannel's fields for the lab's families and backend. The
+ * lab's nodes lease subnets 1–199 (SubnetMax): 200–255 are left for the nodes a test writes into etcd
+ * itself (a flanneld-programmed node, a malformed lease), which must never collide with a lab node's.
+ */
 export function networkConfig(directRouting: boolean, f: LabIpFamily, backend: LabBackend = "vxlan", wireguardMode: LabWireguardMode = "separate"): string {
   const families = familiesOf(f);
-  const v4 = families.includes("IPv4") ? { Network: PLANS.IPv4.podNetwork, SubnetLen: 24 } : { EnableIPv4: false };
-  const v6 = families.includes("IPv6") ? { EnableIPv6: true, IPv6Network: PLANS.IPv6.podNetwork } : {};
+  const v4 = families.includes("IPv4") ? { Network: PLANS.IPv4.podNetwork, SubnetLen: 24, SubnetMax: "10.244.199.0" } : { EnableIPv4: false };
+  const v6 = families.includes("IPv6") ? { EnableIPv6: true, IPv6Network: PLANS.IPv6.podNetwork, IPv6SubnetMax: "fd00:10:244:c7::" } : {};
   const Backend = backend === "wireguard" ? { Type: "wireguard", ListenPort: 51820, ListenPortV6: 51821, Mode: wireguardMode } : backend === "host-gw" ? { Type: "host-gw" } : { Type: "vxlan", VNI: 1, Port: 8472, DirectRouting: directRouting };
   return JSON.stringify({ ...v4, ...v6, Backend });
 }

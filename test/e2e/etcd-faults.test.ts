@@ -10,7 +10,7 @@ import { useLab } from "../helpers/lab.js";
 import { ipJson } from "../helpers/netns.js";
 
 const OUTAGE_MS = Number(process.env.WEFT_ETCD_OUTAGE_S ?? 10) * 1000;
-const CONFIG = '{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472,"DirectRouting":false}}';
+const CONFIG = '{"Network":"10.244.0.0/16","SubnetLen":24,"SubnetMax":"10.244.199.0","Backend":{"Type":"vxlan","VNI":1,"Port":8472,"DirectRouting":false}}';
 
 interface Status {
   etcd: { endpoints: string[]; netns: string; members: { name: string; netns: string; ip: string; running: boolean }[] };

@@ -37,7 +37,7 @@ describe("weftd under outside faults", () => {
 
   beforeAll(() => {
     ({ dir, netns, etcd } = node());
-    writeFileSync(join(dir, "net-conf.json"), JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, Backend: { Type: "vxlan", VNI: 1 } }));
+    writeFileSync(join(dir, "net-conf.json"), JSON.stringify({ Network: "10.244.0.0/16", SubnetLen: 24, SubnetMax: "10.244.199.0", Backend: { Type: "vxlan", VNI: 1 } }));
   });
 
   afterAll(() => {
@@ -97,7 +97,7 @@ describe("weftd under outside faults", () => {
     expect(lines("skipping a malformed lease").some((l) => String(l.err).includes("10.244.220.0"))).toBe(false);
     etcdctl("del", key);
 
-    writeFileSync(join(dir, "dual.json"), JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:245::/56" }));
+    writeFileSync(join(dir, "dual.json"), JSON.stringify({ EnableIPv4: false, EnableIPv6: true, IPv6Network: "fd00:10:245::/56", IPv6SubnetMax: "fd00:10:245:c7::" }));
     const args = ["--etcd-endpoints", etcd.endpoint, "--etcd-prefix", "/dual/network", "--iface", "eth0", "--subnet-file", join(dir, "dual-subnet.env"), "--cni-conf-dir", join(dir, "net.d"), "--healthz-addr", "127.0.0.1:19904", "--net-conf", join(dir, "dual.json")];
     const r = spawnSync("ip", ["netns", "exec", netns, WEFTD, ...args], { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 20_000 });
     expect(r.status).toBe(1);
