@@ -76,11 +76,23 @@ export function strictChanges(cluster: Cluster, node: string | undefined, flows:
 }
 
 const hexMark = (m: number): string => `0x${m.toString(16)}`;
+const FAMILIES = ["ipv4", "ipv6"] as const;
+
+/** Sets (CUT_FLOW_MARK) or clears (0) a flow's cut bit; the mask zeroes only that bit, the mark's other bits are someone else's. False when the flow went meanwhile. */
+async function setCutBit(exec: Exec, log: Logger, family: string, f: ConntrackFlow, value: number, msg: string): Promise<boolean> {
+  try {
+    await exec("conntrack", ["-U", "-f", family, "-p", f.protocol.toLowerCase(), "-s", f.src, "-d", f.dst, "--sport", String(f.sport), "--dport", String(f.dport), "--mark", `${hexMark(value)}/${hexMark(CUT_FLOW_MARK)}`]);
+    log.info({ protocol: f.protocol, src: `${f.src}:${f.sport}`, dst: `${f.dst}:${f.dport}`, reaches: `${f.replySrc}:${f.replySport}` }, msg);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, node?: string): Promise<number> {
   let cut = 0;
   const own = nodeAddresses();
-  for (const family of ["ipv4", "ipv6"]) {
+  for (const family of FAMILIES) {
     let text: string;
     try {
       text = await exec("conntrack", ["-L", "-f", family]);
@@ -89,18 +101,27 @@ export async function cutDeniedFlows(cluster: Cluster, exec: Exec, log: Logger, 
       return cut;
     }
     const changes = strictChanges(cluster, node, parseConntrack(text), own);
-    // The mark's mask zeroes only our bit: other bits of the entry's mark are someone else's.
-    const mark = async (f: ConntrackFlow, value: number, msg: string): Promise<boolean> => {
-      try {
-        await exec("conntrack", ["-U", "-f", family, "-p", f.protocol.toLowerCase(), "-s", f.src, "-d", f.dst, "--sport", String(f.sport), "--dport", String(f.dport), "--mark", `${hexMark(value)}/${hexMark(CUT_FLOW_MARK)}`]);
-        log.info({ protocol: f.protocol, src: `${f.src}:${f.sport}`, dst: `${f.dst}:${f.dport}`, reaches: `${f.replySrc}:${f.replySport}` }, msg);
-        return true;
-      } catch {
-        return false; // gone meanwhile
-      }
-    };
-    for (const f of changes.cut) if (await mark(f, CUT_FLOW_MARK, "--policy-strict: cut an established flow the policy now denies")) cut++;
-    for (const f of changes.resume) await mark(f, 0, "--policy-strict: a cut flow the policy allows again resumes");
+    for (const f of changes.cut) if (await setCutBit(exec, log, family, f, CUT_FLOW_MARK, "--policy-strict: cut an established flow the policy now denies")) cut++;
+    for (const f of changes.resume) await setCutBit(exec, log, family, f, 0, "--policy-strict: a cut flow the policy allows again resumes");
   }
   return cut;
+}
+
+/**
+ * weftd started without --policy-strict: the flows a strict weftd before it cut resume (their bit
+ * cleared), as established flows keep their verdict without it. Where the conntrack tool is missing no
+ * strict weftd ran either: nothing to do, and nothing said.
+ */
+export async function resumeCutFlows(exec: Exec, log: Logger): Promise<number> {
+  let resumed = 0;
+  for (const family of FAMILIES) {
+    let text: string;
+    try {
+      text = await exec("conntrack", ["-L", "-f", family, "--mark", `${hexMark(CUT_FLOW_MARK)}/${hexMark(CUT_FLOW_MARK)}`]);
+    } catch {
+      return resumed;
+    }
+    for (const f of parseConntrack(text).filter((x) => x.cut)) if (await setCutBit(exec, log, family, f, 0, "without --policy-strict: a flow a strict weftd cut resumes")) resumed++;
+  }
+  return resumed;
 }

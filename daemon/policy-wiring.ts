@@ -15,7 +15,7 @@ import { DropLogger } from "./policy-drop-log.js";
 import { DropLogMetrics, PolicyMetrics } from "./policy-metrics.js";
 import { withDropLogging, type DropRuleInfo } from "./policy/drop-log.js";
 import { withNewPodHold } from "./policy/new-pod-hold.js";
-import { cutDeniedFlows } from "./policy-strict.js";
+import { cutDeniedFlows, resumeCutFlows } from "./policy-strict.js";
 import { PolicyTable } from "./policy-table.js";
 
 export interface PolicyWiring {
@@ -70,6 +70,7 @@ export async function startPolicy(w: PolicyWiring): Promise<PolicyEnforcer | und
     ...(w.cfg.policyStrict ? { afterApply: (cluster, node) => cutDeniedFlows(cluster, exec, w.log(), node) } : {}),
   });
   enforcer.start();
+  if (!w.cfg.policyStrict) void resumeCutFlows(exec, w.log());
   w.log().info({ strict: w.cfg.policyStrict, nodeName: w.cfg.nodeName ?? "from the Node with this node's address" }, "enforcing network policy in table inet weft-policy");
   return enforcer;
 }

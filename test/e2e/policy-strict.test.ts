@@ -48,6 +48,29 @@ describe("--policy-strict cuts established flows that a change denies; without i
     return echoed() > before;
   }
 
+  /** The stream's established entries on srv's node; `cutOnly`: those --policy-strict marked as cut. */
+  const entries = (cutOnly: boolean): number => {
+    const node1 = status().nodes.find((n) => n.name === "node1")!.netns;
+    return (spawnSync("ip", ["netns", "exec", node1, "conntrack", "-L", "-p", "tcp", "--dst", srvIp, "--dport", "7000", ...(cutOnly ? ["--mark", "0x01000000/0x01000000"] : [])], { encoding: "utf8" }).stdout.match(/ESTABLISHED/g) ?? []).length;
+  };
+  /** Whether the echoed count stays put over 0.3 s (stopped) or grows (flows), sampled until it does. */
+  const stops = (echoed: () => number) => (): boolean => {
+    const before = echoed();
+    spawnSync("sleep", ["0.3"]);
+    return echoed() === before;
+  };
+  const flows = (echoed: () => number) => (): boolean => {
+    const before = echoed();
+    spawnSync("sleep", ["0.3"]);
+    return echoed() > before;
+  };
+  const restartWeftds = async (args: string[]): Promise<void> => {
+    for (const n of status().nodes) {
+      expect(lab("restart-weftd", n.name, ...args).code).toBe(0);
+      await eventually(`${n.name}'s weftd ready`, () => readyz(n.netns).status === 200, 30_000);
+    }
+  };
+
   beforeAll(() => {
     prefix = (JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as { prefix: string }).prefix;
     kubectl(["apply", "-f", "-"], MANIFESTS);
@@ -85,35 +108,38 @@ describe("--policy-strict cuts established flows that a change denies; without i
   }, 60_000);
 
   it("with --policy-strict the stream stops once the policy is applied, its conntrack entry marked as cut on srv's node, and resumes when the policy goes", async () => {
-    for (const n of status().nodes) {
-      expect(lab("restart-weftd", n.name, "--weftd-args=--policy-strict").code).toBe(0);
-      await eventually(`${n.name}'s weftd ready`, () => readyz(n.netns).status === 200, 30_000);
-    }
+    await restartWeftds(["--weftd-args=--policy-strict"]);
     const echoed = startStream("strict");
     await eventually("the stream echoes", () => echoed() > 0, 5_000);
     expect(await grows(echoed, 500)).toBe(true);
-    const node1 = status().nodes.find((n) => n.name === "node1")!.netns;
-    const entries = (cutOnly: boolean): number =>
-      (spawnSync("ip", ["netns", "exec", node1, "conntrack", "-L", "-p", "tcp", "--dst", srvIp, "--dport", "7000", ...(cutOnly ? ["--mark", "0x01000000/0x01000000"] : [])], { encoding: "utf8" }).stdout.match(/ESTABLISHED/g) ?? []).length;
     expect(entries(false)).toBeGreaterThan(0);
     expect(entries(true)).toBe(0);
     const t0 = Date.now();
     kubectl(["apply", "-f", "-"], DENY);
-    await eventually("the stream stops echoing", () => {
-      const before = echoed();
-      spawnSync("sleep", ["0.3"]);
-      return echoed() === before;
-    }, 5_000);
+    await eventually("the stream stops echoing", stops(echoed), 5_000);
     process.stderr.write(`policy-strict: the established stream stopped ${Date.now() - t0} ms after kubectl apply returned\n`);
     expect(await grows(echoed, 1000), kernelState()).toBe(false);
     expect(entries(true), kernelState()).toBeGreaterThan(0);
     // Allowed again: the cut flow resumes (at the client's next retransmission) and its mark is gone.
     kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
-    await eventually("the stream echoes again", () => {
-      const before = echoed();
-      spawnSync("sleep", ["0.3"]);
-      return echoed() > before;
-    }, 20_000);
+    await eventually("the stream echoes again", flows(echoed), 20_000);
     expect(entries(true)).toBe(0);
+  }, 150_000);
+
+  it("a weftd started without --policy-strict lets the flows a strict one cut resume, as established flows keep their verdict without it", async () => {
+    for (const s of streams) s.kill();
+    const echoed = startStream("unstrict");
+    await eventually("the stream echoes", () => echoed() > 0, 5_000);
+    kubectl(["apply", "-f", "-"], DENY); // the weftds are still strict (the test before)
+    try {
+      await eventually("the stream stops echoing", stops(echoed), 5_000);
+      await eventually("its entry marked as cut", () => entries(true) > 0, 5_000);
+      await restartWeftds([]);
+      await eventually("the stream echoes again under the policy", flows(echoed), 20_000);
+      expect(entries(true), kernelState()).toBe(0);
+      expect(newConnection()).toBe(false); // the policy still denies new connections
+    } finally {
+      kubectl(["delete", "networkpolicy", "deny-ingress", "-n", NS]);
+    }
   }, 150_000);
 });
