@@ -122,7 +122,7 @@ describe("kubectl drives the lab", () => {
     }
     k("wait", "--for=condition=Ready", "pod/after-restart", "--timeout=60s");
     k("delete", "pod", "after-restart", "--wait=true");
-  });
+  }, 240_000); // its own waits add up to more than the default 60 s: a loaded run took longer
 
   it("deletes them again: the pods stop, their addresses are released, the Services and endpoints go", async () => {
     const netnsBefore = status().nodes.map((n) => n.netns);

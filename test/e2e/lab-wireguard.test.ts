@@ -93,18 +93,21 @@ describe("the wireguard backend on a dual-stack lab (userspace WireGuard)", () =
         }
       });
     });
+    // Between the two nodes beside pod traffic: the LoadBalancer speakers' heartbeats (UDP 7946) and
+    // the underlay's own ARP and neighbour discovery. Everything else must be WireGuard.
+    const housekeeping = (l: string): boolean => /\.7946 > .*\.7946: UDP/.test(l) || /ARP,|ICMP6, neighbor (solicitation|advertisement)/.test(l);
+    const captured = (): string[] => spawnSync("tcpdump", ["-r", pcap, "-n", "-q"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
     try {
       expect(Number(/(\d+) received/.exec(run("ip", ["netns", "exec", a.netns, "ping", "-q", "-c", "5", "-i", "0.2", "-p", marker, b.ip]))?.[1])).toBe(5);
       expect(Number(/(\d+) received/.exec(run("ip", ["netns", "exec", a.netns, "ping", "-6", "-q", "-c", "5", "-i", "0.2", "-p", marker, b.ip6]))?.[1])).toBe(5);
-      await new Promise((r) => setTimeout(r, 500));
+      // Under load tcpdump writes behind the pings (a run once lost the last exchange to a fixed 0.5 s
+      // wait): stop it once the file holds the 20 echo packets, or after 10 s (then the count below fails).
+      await eventually("the capture holds the 20 echo packets", () => captured().filter((l) => !housekeeping(l)).length >= 20, 10_000).catch(() => undefined);
     } finally {
       cap.kill("SIGINT");
       await new Promise((r) => cap.on("exit", r));
     }
     const lines = run("tcpdump", ["-r", pcap, "-n", "-q"]).trim().split("\n").filter(Boolean);
-    // Between the two nodes beside pod traffic: the LoadBalancer speakers' heartbeats (UDP 7946) and
-    // the underlay's own ARP and neighbour discovery. Everything else must be WireGuard.
-    const housekeeping = (l: string): boolean => /\.7946 > .*\.7946: UDP/.test(l) || /ARP,|ICMP6, neighbor (solicitation|advertisement)/.test(l);
     const podTraffic = lines.filter((l) => !housekeeping(l));
     expect(podTraffic.length, lines.join("\n")).toBeGreaterThanOrEqual(20); // 20 echo packets at least (requests and replies, both families)
     expect(podTraffic.filter((l) => !/\.(51820|51821) > \S+\.(51820|51821): UDP, length \d+$/.test(l))).toEqual([]);
