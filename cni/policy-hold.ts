@@ -19,8 +19,11 @@ const TABLE = "weft-policy";
 const ref = (name: string, ip: string): NftSetRef => ({ family: "INET", table: TABLE, set: `${name}-${ip.includes(":") ? "v6" : "v4"}` });
 const keyOf = (ip: string): Buffer => concatKey([ip.includes(":") ? { ipv6: ip } : { ipv4: ip }]);
 
+/** weftd has judged the pod: its address is in local-pods. */
+const isJudged = (sets: NftSetHandle, ip: string): boolean => sets.hasElement(ref("local-pods", ip), keyOf(ip));
+
 function releaseIfJudged(sets: NftSetHandle, ip: string): boolean {
-  if (!sets.hasElement(ref("local-pods", ip), keyOf(ip))) return false;
+  if (!isJudged(sets, ip)) return false;
   try {
     sets.deleteElements(ref("new-pods", ip), [keyOf(ip)]);
   } catch (err) {
@@ -39,8 +42,7 @@ export function holdNewPod(ips: string[], holdMs: number | undefined, log: Plugi
   let sets: NftSetHandle | undefined;
   try {
     sets = openNftSets();
-    const judged = (ip: string): boolean => (sets as NftSetHandle).hasElement(ref("local-pods", ip), keyOf(ip));
-    const unjudged = ips.filter((ip) => !judged(ip));
+    const unjudged = ips.filter((ip) => !isJudged(sets as NftSetHandle, ip));
     for (const ip of unjudged) sets.addElements(ref("new-pods", ip), [keyOf(ip)]);
     const held = unjudged.filter((ip) => !releaseIfJudged(sets as NftSetHandle, ip));
     log.info(held.length ? "new pod held until weftd judges it under network policy" : "new pod already judged by weftd", { held, holdMs });
