@@ -49,6 +49,23 @@ describe("PodIpStore", () => {
     expect(() => tiny.allocate(small("c"))).toThrow(/no free address in fd00::\/126: all 2 pod addresses are held/);
   });
 
+  it("writes last_reserved_ip over its old bytes (same file), a shorter address leaving nothing of a longer one", () => {
+    const store = new PodIpStore({ dataDir, network: "weft" });
+    const last = join(dataDir, "weft", "last_reserved_ip");
+    expect(store.allocate(req("c1")).ip).toBe("10.244.1.2");
+    const inode = statSync(last).ino;
+    // As an older version left it: unpadded, and longer than the next address.
+    writeFileSync(last, "10.244.1.254");
+    expect(store.allocate(req("c2")).ip).toBe("10.244.1.3"); // .254 is the last usable: wraps past .1 (the gateway) and .2 (held)
+    expect(readFileSync(last, "utf8")).toBe("10.244.1.3     ");
+    expect(store.allocate(req("c3")).ip).toBe("10.244.1.4");
+    expect(readFileSync(last, "utf8").trim()).toBe("10.244.1.4");
+    const v6 = new PodIpStore({ dataDir, network: "weft", family: 6 });
+    v6.allocate({ containerId: "c1", ifname: "eth0", subnet: "fd00:10:244:1::/64", gateway: "fd00:10:244:1::1" });
+    expect(readFileSync(join(dataDir, "weft", "ipv6", "last_reserved_ip"), "utf8")).toBe("fd00:10:244:1::2".padEnd(39));
+    expect(statSync(last).ino).toBe(inode);
+  });
+
   it("is idempotent for the same attachment, and distinct per interface", () => {
     const store = new PodIpStore({ dataDir, network: "weft" });
     const first = store.allocate(req("c1"));

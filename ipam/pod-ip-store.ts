@@ -7,11 +7,12 @@
 // IPv6 addresses are a store of their own with the same layout under <dataDir>/<network>/ipv6/, so a
 // dual-stack pod's two addresses are two records, each found, released and collected as one is.
 // Synchronous on purpose: the plugin is a short-lived process and does nothing else meanwhile.
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { withFileLock } from "./file-lock.js";
 import { intToIpv4, ipv4ToInt, parseIpv4Cidr } from "./ipv4.js";
 import { bigIntToIpv6, ipv6ToBigInt, parseIpv6Cidr } from "./ipv6.js";
+import { createExclusive, overwriteFile, writeNewFile } from "./store-files.js";
 import { isoTimestamp } from "./timestamp.js";
 
 export interface PodAttachment {
@@ -85,6 +86,8 @@ interface FamilyMath {
   toInt(ip: string): bigint;
   toText(n: bigint): string;
   record: RegExp;
+  /** The longest address text: last_reserved_ip is padded to it (written over, never truncated). */
+  maxTextLength: number;
 }
 
 const IPV4: FamilyMath = {
@@ -95,6 +98,7 @@ const IPV4: FamilyMath = {
   toInt: (ip) => BigInt(ipv4ToInt(ip)),
   toText: (n) => intToIpv4(Number(n)),
   record: /^\d+\.\d+\.\d+\.\d+$/,
+  maxTextLength: "255.255.255.255".length,
 };
 
 const IPV6: FamilyMath = {
@@ -105,6 +109,7 @@ const IPV6: FamilyMath = {
   toInt: ipv6ToBigInt,
   toText: bigIntToIpv6,
   record: /^[0-9a-f]*:[0-9a-f:]*$/,
+  maxTextLength: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".length,
 };
 
 /** The round-robin search gives up after this many held addresses in a row (an IPv6 /64 has 2^64). */
@@ -136,34 +141,11 @@ export class PodIpStore {
     return withFileLock(join(this.dir, "lock"), fn);
   }
 
-  /** Writes `data` to `path`, created or truncated. */
-  private writeFile(path: string, data: string): void {
-    const fd = openSync(path, "w", 0o600);
+  private createRecord(path: string, data: string): boolean {
     try {
-      writeSync(fd, data);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Writes `data` to a private temp file beside `path`, whole, and returns its name. */
-  private writeTemp(path: string, data: string): string {
-    const tmp = `${path}.${process.pid}.tmp`;
-    this.writeFile(tmp, data);
-    return tmp;
-  }
-
-  /** Writes `data` under a temp name then links it to `path`: fails with EEXIST when `path` exists. */
-  private createExclusive(path: string, data: string): boolean {
-    const tmp = this.writeTemp(path, data);
-    try {
-      linkSync(tmp, path);
-      return true;
+      return createExclusive(path, data);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw new IpStoreError(`cannot write ${path}: ${(err as Error).message}`);
-    } finally {
-      unlinkSync(tmp);
     }
   }
 
@@ -242,9 +224,9 @@ export class PodIpStore {
         // and last_reserved_ip are written in place, not renamed over: a crash mid-write garbles one,
         // which reads as pointing at nothing, or as no place to resume from. That spares a file
         // creation and a rename of each (~0.3 ms of an ADD on ext4); only the record must be whole.
-        this.writeFile(join(this.attachmentsDir, attachmentKey(req)), ip);
-        if (!this.createExclusive(join(this.dir, ip), JSON.stringify(record))) continue;
-        this.writeFile(join(this.dir, "last_reserved_ip"), ip);
+        writeNewFile(join(this.attachmentsDir, attachmentKey(req)), ip);
+        if (!this.createRecord(join(this.dir, ip), JSON.stringify(record))) continue;
+        overwriteFile(join(this.dir, "last_reserved_ip"), ip, this.math.maxTextLength);
         return alloc;
       }
       const held = size < MAX_PROBES ? `all ${size - 1n} pod addresses are held` : `${MAX_PROBES} addresses in a row are held`;

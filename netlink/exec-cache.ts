@@ -1,4 +1,4 @@
-// Files a single executable keeps beside itself, once per build: koffi's native library (taken out
+// Files a single executable keeps beside itself, once per build: the netlink layer's libc addon (taken out
 // of the executable, since dlopen needs a file) and the plugin's compiled code. Root's go to
 // /var/cache/weft (0700): what is loaded from there runs as root, so no one else may write it.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";

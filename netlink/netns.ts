@@ -4,7 +4,7 @@
 // threads, timers, other handles) ever runs in the wrong namespace.
 import { closeSync, openSync } from "node:fs";
 import { NetnsError } from "./errors.js";
-import { getLibc } from "./ffi.js";
+import { getLibc } from "./libc.js";
 
 const CLONE_NEWNET = 0x40000000;
 

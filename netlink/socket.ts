@@ -5,7 +5,8 @@ import { beginMessage, finishMessage, parseErrorReply, parseMessages, type Netli
 import { AF_NETLINK, EINTR, NETLINK_ROUTE, NLM_F, NLMSG, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "./codec/constants.js";
 import type { Request } from "./codec/request.js";
 import { NetlinkError, netlinkError } from "./errors.js";
-import { getLibc, type Libc } from "./ffi.js";
+import { getLibc, type Libc } from "./libc.js";
+import { copyOf, writeI32LE, writeU16LE } from "./codec/bytes.js";
 
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
@@ -21,7 +22,7 @@ const receiveBuffer = (): Buffer => (sharedRx ??= Buffer.allocUnsafe(RECV_BUFFER
 
 const KERNEL_ADDR = (() => {
   const sa = Buffer.alloc(12);
-  sa.writeUInt16LE(AF_NETLINK, 0);
+  writeU16LE(sa, AF_NETLINK, 0);
   return sa;
 })();
 
@@ -40,7 +41,7 @@ export class NetlinkSocket {
     const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw netlinkError("open socket", `netlink protocol ${protocol}`, libc.errno());
     const one = Buffer.alloc(4);
-    one.writeInt32LE(1);
+    writeI32LE(one, 1);
     // Extended ACKs carry the kernel's reason text; capped ACKs spare echoing our request back.
     libc.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
     libc.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
@@ -77,7 +78,7 @@ export class NetlinkSocket {
     for (;;) {
       const rx = receiveBuffer();
       const n = this.libc.recv(this.fd, rx, rx.length, 0);
-      if (n >= 0) return parseMessages(Buffer.from(rx.subarray(0, n)));
+      if (n >= 0) return parseMessages(copyOf(rx, 0, n));
       const errno = this.libc.errno();
       if (errno !== EINTR) throw netlinkError("receive", "reply", errno);
     }

@@ -5,8 +5,10 @@
 // The executable is the CNI plugin, weftd or ipamctl by the name it is called with (dist/bin/weftd and
 // dist/bin/ipamctl are symbolic links to dist/bin/weft) or by its first argument (cni/sea-role.ts).
 // Its main script is a small entry point; each role's bundle is an SEA asset that the entry point
-// compiles only when that role runs (cni/sea-asset.ts). koffi's native library and etcd3's protos ride
-// along as assets too (see netlink/koffi-loader.ts, scripts/sea-etcd-protos.cjs).
+// compiles only when that role runs (cni/sea-asset.ts). The netlink layer's libc addon and etcd3's protos
+// ride along as assets too (see netlink/libc.ts, scripts/sea-etcd-protos.cjs).
+// The addon (netlink/native/libc-calls.c) is compiled here with the machine's C compiler against the
+// headers of the Node that builds (and is copied into) the executable.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -74,17 +76,29 @@ function version() {
   return sha ? `${pkg.version}+${sha}` : pkg.version;
 }
 
-function koffiNativePath() {
-  const pkgDir = join(root, "node_modules", "koffi");
-  const libc = process.report?.getReport?.().header?.glibcVersionRuntime ? "linux" : "musl";
-  const triplet = `${libc}_${process.arch === "x64" ? "x64" : process.arch}`;
+/** The Node-API headers of the Node running the build: beside its binary, or where node-gyp keeps them. */
+function nodeHeaders() {
   const candidates = [
-    join(root, "node_modules", "@koromix", `koffi-linux-${process.arch}`, triplet, "koffi.node"),
-    join(pkgDir, "build", "koffi", triplet, "koffi.node"),
+    join(dirname(process.execPath), "..", "include", "node"),
+    join(process.env.HOME ?? "/root", ".cache", "node-gyp", process.versions.node, "include", "node"),
   ];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`koffi's native library for ${triplet} not found in: ${candidates.join(", ")}`);
+  const found = candidates.find((d) => existsSync(join(d, "node_api.h")));
+  if (!found) throw new Error(`Node's headers (node_api.h) not found in: ${candidates.join(", ")}`);
   return found;
+}
+
+/** Compiles netlink/native/libc-calls.c into dist/native/libc-calls.node (tests and the lab load it from there). */
+function buildLibcAddon() {
+  const out = join(dist, "native", "libc-calls.node");
+  mkdirSync(dirname(out), { recursive: true });
+  const cc = process.env.CC ?? "cc";
+  const args = ["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-fvisibility=hidden", "-I", nodeHeaders(), "-o", out, join(root, "netlink", "native", "libc-calls.c")];
+  try {
+    execFileSync(cc, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    throw new Error(`${cc} could not build the libc addon: ${err.stderr?.toString().trim() || err.message}`);
+  }
+  return out;
 }
 
 async function bundle(entry, outfile, defines, extra = {}) {
@@ -101,7 +115,7 @@ async function bundle(entry, outfile, defines, extra = {}) {
     sourcemap: false,
     metafile: true,
     logLevel: "warning",
-    // koffi is loaded at run time (SEA asset or package), never bundled.
+    // koffi (the lab's and weft-proxy's raw sockets) is loaded from node_modules at run time, never bundled.
     external: extra.external ?? ["koffi"],
     define: { ...defines, "import.meta.url": JSON.stringify("file:///weft-bundle.cjs") },
   });
@@ -149,15 +163,15 @@ async function main() {
   const started = Date.now();
   mkdirSync(join(dist, "bin"), { recursive: true });
   mkdirSync(work, { recursive: true });
-  const koffiPath = koffiNativePath();
-  const koffiHash = shortHash(koffiPath);
+  const addonPath = buildLibcAddon();
+  const addonHash = shortHash(addonPath);
   // __WEFT_CRASH_POINTS__ false: the test-only crash points (cni/crash-point.ts) are removed from what ships.
-  const defines = { __WEFT_VERSION__: JSON.stringify(version()), __KOFFI_ASSET_HASH__: JSON.stringify(koffiHash), __WEFT_CRASH_POINTS__: "false" };
+  const defines = { __WEFT_VERSION__: JSON.stringify(version()), __LIBC_ADDON_HASH__: JSON.stringify(addonHash), __WEFT_CRASH_POINTS__: "false" };
 
   const protoDir = join(root, "node_modules", "etcd3", "proto");
   const protoHash = shortHash(...ETCD_PROTOS.map((p) => join(protoDir, p)));
   const protoBanner = readFileSync(join(root, "scripts", "sea-etcd-protos.cjs"), "utf8").replace("__WEFT_PROTO_HASH__", JSON.stringify(protoHash));
-  const assets = { "koffi.node": koffiPath };
+  const assets = { "libc-calls.node": addonPath };
   for (const p of ETCD_PROTOS) assets[`etcd3/${p}`] = join(protoDir, p);
   const hashes = {};
   await Promise.all(
@@ -173,7 +187,7 @@ async function main() {
   const entryFile = join(work, `${EXECUTABLE.name}.cjs`);
   assertHotPathClean(EXECUTABLE.name, await bundle(EXECUTABLE.entry, entryFile, { ...defines, __WEFT_ASSET_HASHES__: JSON.stringify(hashes) }));
   for (const s of SCRIPTS) {
-    // The lab runs from the source tree with the npm packages: plain node, no SEA, koffi from node_modules.
+    // The lab runs from the source tree with the npm packages: plain node, no SEA, the addon from dist/native.
     await bundle(s.entry, join(dist, s.out), { __WEFT_VERSION__: defines.__WEFT_VERSION__ }, s.external ? { external: ["koffi", ...s.external] } : {});
   }
   const out = makeExecutable(EXECUTABLE.name, entryFile, assets);

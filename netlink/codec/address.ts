@@ -7,6 +7,7 @@ import { AF_INET, AF_UNSPEC, IFA, NLM_F, RT_SCOPE, RTM } from "./constants.js";
 import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
 import { scopeName } from "./route.js";
+import { readU32BE, readU32LE, readU8, writeU32BE } from "./bytes.js";
 
 const IFADDRMSG_LEN = 8;
 const IFA_F_NODAD = 0x02;
@@ -15,9 +16,9 @@ function ipv4Broadcast(ip: string, prefixLen: number): Buffer | undefined {
   if (prefixLen >= 31) return undefined;
   const b = encodeIp(ip);
   const hostBits = 32 - prefixLen;
-  const n = (b.readUInt32BE(0) | (hostBits === 32 ? 0xffffffff : (1 << hostBits) - 1)) >>> 0;
+  const n = (readU32BE(b, 0) | (hostBits === 32 ? 0xffffffff : (1 << hostBits) - 1)) >>> 0;
   const out = Buffer.alloc(4);
-  out.writeUInt32BE(n);
+  writeU32BE(out, n);
   return out;
 }
 
@@ -51,15 +52,15 @@ export function buildDumpAddrs(family?: Family): Request {
 
 export function parseAddr(payload: Buffer): Address {
   requireLength(payload, IFADDRMSG_LEN, "ifaddrmsg");
-  const family = familyOfAf(payload.readUInt8(0));
+  const family = familyOfAf(readU8(payload, 0));
   const attrs = parseAttributes(payload, IFADDRMSG_LEN);
   const raw = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS);
   return {
-    ifindex: payload.readUInt32LE(4),
+    ifindex: readU32LE(payload, 4),
     family,
     address: raw ? decodeIp(raw) : family === 4 ? "0.0.0.0" : "::",
-    prefixLen: payload.readUInt8(1),
-    scope: scopeName(payload.readUInt8(3)),
+    prefixLen: readU8(payload, 1),
+    scope: scopeName(readU8(payload, 3)),
   };
 }
 

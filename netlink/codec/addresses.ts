@@ -1,6 +1,7 @@
 // Address encodings used in rtnetlink payloads: IPv4/IPv6 in network byte order, MACs as 6 bytes.
 import type { Family, Mac } from "../types.js";
 import { AF_INET, AF_INET6 } from "./constants.js";
+import { readU16BE, writeU16BE } from "./bytes.js";
 
 export class AddressFormatError extends Error {
   constructor(what: string, value: string) {
@@ -39,7 +40,7 @@ function encodeIpv6(ip: string): Buffer {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4?.[1]) {
     const b = encodeIpv4(v4[1]);
-    text = `${text.slice(0, -v4[1].length)}${b.readUInt16BE(0).toString(16)}:${b.readUInt16BE(2).toString(16)}`;
+    text = `${text.slice(0, -v4[1].length)}${readU16BE(b, 0).toString(16)}:${readU16BE(b, 2).toString(16)}`;
   }
   const halves = text.split("::");
   if (halves.length > 2) throw new AddressFormatError("IPv6 address", ip);
@@ -49,7 +50,7 @@ function encodeIpv6(ip: string): Buffer {
   if (groups.length !== 8) throw new AddressFormatError("IPv6 address", ip);
   groups.forEach((g, i) => {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw new AddressFormatError("IPv6 address", ip);
-    out.writeUInt16BE(parseInt(g, 16), i * 2);
+    writeU16BE(out, parseInt(g, 16), i * 2);
   });
   return out;
 }
@@ -58,7 +59,7 @@ export function decodeIp(b: Buffer): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length !== 16) throw new AddressFormatError("address length", String(b.length));
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
+  for (let i = 0; i < 16; i += 2) groups.push(readU16BE(b, i));
   // Compress the longest run of zero groups (RFC 5952).
   let bestStart = -1;
   let bestLen = 0;

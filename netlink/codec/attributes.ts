@@ -1,6 +1,7 @@
 // Netlink attributes (struct nlattr): 4-byte header {len, type} and a payload padded to 4 bytes.
 // Builders write into one growing buffer so message layouts read as a list of intents.
 import { NLA_F_NESTED, NLA_TYPE_MASK } from "./constants.js";
+import { cString, readU16BE, readU16LE, readU32LE, readU8, view, writeI32LE, writeU16BE, writeU16LE, writeU32LE, writeU8 } from "./bytes.js";
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -12,7 +13,7 @@ export class ByteWriter {
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
     const next = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(next, 0, 0, this.length);
+    next.set(view(this.buf, 0, this.length));
     this.buf = next;
   }
 
@@ -24,40 +25,40 @@ export class ByteWriter {
 
   zeros(n: number): void {
     this.reserve(n);
-    this.buf.fill(0, this.length, this.length + n);
+    // Fresh buffers are zeroed and written once, front to back: the bytes ahead are already 0.
     this.length += n;
   }
 
   u8(v: number): void {
     this.reserve(1);
-    this.buf.writeUInt8(v, this.length);
+    writeU8(this.buf, v, this.length);
     this.length += 1;
   }
 
   u16(v: number): void {
     this.reserve(2);
-    this.buf.writeUInt16LE(v, this.length);
+    writeU16LE(this.buf, v, this.length);
     this.length += 2;
   }
 
   u32(v: number): void {
     this.reserve(4);
-    this.buf.writeUInt32LE(v >>> 0, this.length);
+    writeU32LE(this.buf, v >>> 0, this.length);
     this.length += 4;
   }
 
   i32(v: number): void {
     this.reserve(4);
-    this.buf.writeInt32LE(v, this.length);
+    writeI32LE(this.buf, v, this.length);
     this.length += 4;
   }
 
   patchU32(offset: number, v: number): void {
-    this.buf.writeUInt32LE(v >>> 0, offset);
+    writeU32LE(this.buf, v >>> 0, offset);
   }
 
   patchU16(offset: number, v: number): void {
-    this.buf.writeUInt16LE(v, offset);
+    writeU16LE(this.buf, v, offset);
   }
 
   pad(): void {
@@ -78,26 +79,35 @@ export class ByteWriter {
 
   attrU16(type: number, v: number): void {
     const b = Buffer.alloc(2);
-    b.writeUInt16LE(v);
+    writeU16LE(b, v);
     this.attr(type, b);
   }
 
   /** A 16-bit attribute in network byte order (e.g. IFLA_VXLAN_PORT). */
   attrBe16(type: number, v: number): void {
     const b = Buffer.alloc(2);
-    b.writeUInt16BE(v);
+    writeU16BE(b, v);
     this.attr(type, b);
   }
 
   attrU32(type: number, v: number): void {
     const b = Buffer.alloc(4);
-    b.writeUInt32LE(v >>> 0);
+    writeU32LE(b, v >>> 0);
     this.attr(type, b);
   }
 
-  /** NUL-terminated string attribute. */
+  /** NUL-terminated string attribute (interface names, kinds: ASCII written directly, anything else as UTF-8). */
   attrString(type: number, s: string): void {
-    this.attr(type, Buffer.from(`${s}\0`, "utf8"));
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c > 0x7f) return this.attr(type, Buffer.from(`${s}\0`, "utf8"));
+    }
+    this.u16(4 + s.length + 1);
+    this.u16(type);
+    this.reserve(s.length + 1);
+    for (let i = 0; i < s.length; i++) this.buf[this.length + i] = s.charCodeAt(i);
+    this.length += s.length + 1; // the NUL: a fresh buffer's byte
+    this.pad();
   }
 
   /** Opens a nested attribute; the callback writes its children; the length is patched after. */
@@ -111,7 +121,7 @@ export class ByteWriter {
   }
 
   toBuffer(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return view(this.buf, 0, this.length);
   }
 }
 
@@ -140,23 +150,19 @@ export function parseAttributeList(buf: Buffer, offset = 0, end = buf.length): L
   const list: ListedAttribute[] = [];
   let pos = offset;
   while (pos + 4 <= end) {
-    const len = buf.readUInt16LE(pos);
-    const type = buf.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
+    const len = readU16LE(buf, pos);
+    const type = readU16LE(buf, pos + 2) & NLA_TYPE_MASK;
     if (len < 4 || pos + len > end) throw new AttributeParseError(`length ${len} at offset ${pos} runs past ${end}`);
-    list.push({ type, payload: buf.subarray(pos + 4, pos + len) });
+    list.push({ type, payload: view(buf, pos + 4, pos + len) });
     pos += align4(len);
   }
   return list;
 }
 
-export const attrString = (b: Buffer | undefined): string | undefined => {
-  if (!b) return undefined;
-  const nul = b.indexOf(0);
-  return b.toString("utf8", 0, nul === -1 ? b.length : nul);
-};
-export const attrU8 = (b: Buffer | undefined): number | undefined => (b && b.length >= 1 ? b.readUInt8(0) : undefined);
-export const attrU16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16LE(0) : undefined);
-export const attrBe16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? b.readUInt16BE(0) : undefined);
-export const attrU32 = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readUInt32LE(0) : undefined);
+export const attrString = (b: Buffer | undefined): string | undefined => (b ? cString(b) : undefined);
+export const attrU8 = (b: Buffer | undefined): number | undefined => (b && b.length >= 1 ? readU8(b, 0) : undefined);
+export const attrU16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? readU16LE(b, 0) : undefined);
+export const attrBe16 = (b: Buffer | undefined): number | undefined => (b && b.length >= 2 ? readU16BE(b, 0) : undefined);
+export const attrU32 = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? readU32LE(b, 0) : undefined);
 /** A u64 counter as a number: exact up to 2^53 bytes, which no interface counter reaches. */
 export const attrU64 = (b: Buffer | undefined): number | undefined => (b && b.length >= 8 ? Number(b.readBigUInt64LE(0)) : undefined);

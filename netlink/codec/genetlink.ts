@@ -6,6 +6,7 @@ import { attrString, attrU16, attrU32, ByteWriter, parseAttributeList, parseAttr
 import { NLM_F } from "./constants.js";
 import { MessageParseError, requireLength } from "./message.js";
 import type { Request } from "./request.js";
+import { readU8 } from "./bytes.js";
 
 export const NETLINK_GENERIC = 16;
 export const GENL_HDRLEN = 4;
@@ -52,7 +53,7 @@ export function genlRequest(familyId: number, cmd: number, version: number, flag
 
 export function parseGenlPayload(payload: Buffer): GenlPayload {
   requireLength(payload, GENL_HDRLEN, "genlmsghdr");
-  return { cmd: payload.readUInt8(0), version: payload.readUInt8(1), attrs: payload.subarray(GENL_HDRLEN) };
+  return { cmd: readU8(payload, 0), version: readU8(payload, 1), attrs: payload.subarray(GENL_HDRLEN) };
 }
 
 /** CTRL_CMD_GETFAMILY for one family by name (a "do" request: one NEWFAMILY reply, then the ACK). */

@@ -6,6 +6,7 @@ import { attrBe16, attrString, attrU32, attrU8, ByteWriter, parseAttributes } fr
 import { AF_BRIDGE, AF_UNSPEC, IFF_UP, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, IFLA_VXLAN, NLM_F, RTM, VETH_INFO_PEER } from "./constants.js";
 import type { Request } from "./request.js";
 import { requireLength } from "./message.js";
+import { readI32LE, readU32LE } from "./bytes.js";
 
 const IFINFOMSG_LEN = 16;
 
@@ -125,8 +126,8 @@ export function buildSetHairpin(index: number, on: boolean): Request {
 
 export function parseLink(payload: Buffer): Link {
   requireLength(payload, IFINFOMSG_LEN, "ifinfomsg");
-  const index = payload.readInt32LE(4);
-  const flags = payload.readUInt32LE(8);
+  const index = readI32LE(payload, 4);
+  const flags = readU32LE(payload, 8);
   const attrs = parseAttributes(payload, IFINFOMSG_LEN);
   const link: Link = {
     index,

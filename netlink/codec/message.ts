@@ -2,6 +2,7 @@
 // NLMSG_ERROR reply with its optional extended-ACK attributes (the kernel's error text).
 import { align4, attrString, attrU32, ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F, NLMSG, NLMSG_HDRLEN, NLMSGERR_ATTR } from "./constants.js";
+import { readI32LE, readU16LE, readU32LE, view } from "./bytes.js";
 
 export interface NetlinkMessage {
   type: number;
@@ -45,14 +46,14 @@ export function parseMessages(buf: Buffer): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
   let pos = 0;
   while (pos + NLMSG_HDRLEN <= buf.length) {
-    const len = buf.readUInt32LE(pos);
+    const len = readU32LE(buf, pos);
     if (len < NLMSG_HDRLEN || pos + len > buf.length) throw new MessageParseError(`length ${len} at offset ${pos} of ${buf.length}`);
     out.push({
-      type: buf.readUInt16LE(pos + 4),
-      flags: buf.readUInt16LE(pos + 6),
-      seq: buf.readUInt32LE(pos + 8),
-      pid: buf.readUInt32LE(pos + 12),
-      payload: buf.subarray(pos + NLMSG_HDRLEN, pos + len),
+      type: readU16LE(buf, pos + 4),
+      flags: readU16LE(buf, pos + 6),
+      seq: readU32LE(buf, pos + 8),
+      pid: readU32LE(buf, pos + 12),
+      payload: view(buf, pos + NLMSG_HDRLEN, pos + len),
     });
     pos += align4(len);
   }
@@ -71,11 +72,11 @@ export interface ErrorReply {
 export function parseErrorReply(msg: NetlinkMessage): ErrorReply {
   if (msg.type !== NLMSG.ERROR) throw new MessageParseError(`type ${msg.type} is not NLMSG_ERROR`);
   if (msg.payload.length < 4) throw new MessageParseError("NLMSG_ERROR shorter than 4 bytes");
-  const errno = -msg.payload.readInt32LE(0);
+  const errno = -readI32LE(msg.payload, 0);
   const reply: ErrorReply = { errno };
   if (!(msg.flags & NLM_F.ACK_TLVS) || msg.payload.length < 4 + NLMSG_HDRLEN) return reply;
   // The original request follows: only its header when the reply is capped, all of it otherwise.
-  const origLen = msg.payload.readUInt32LE(4);
+  const origLen = readU32LE(msg.payload, 4);
   const tlvStart = 4 + (msg.flags & NLM_F.CAPPED ? NLMSG_HDRLEN : align4(origLen));
   if (tlvStart > msg.payload.length) return reply;
   const attrs = parseAttributes(msg.payload, tlvStart);

@@ -6,6 +6,7 @@ import { ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_BRIDGE, AF_UNSPEC, NDA, NLM_F, NUD_PERMANENT, RTM } from "./constants.js";
 import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
+import { readI32LE, readU16LE, readU8 } from "./bytes.js";
 
 const NDMSG_LEN = 12;
 
@@ -37,13 +38,13 @@ export function buildDumpNeighs(filter: NeighFilter = {}): Request {
 
 export function parseNeigh(payload: Buffer): Neighbour {
   requireLength(payload, NDMSG_LEN, "ndmsg");
-  const af = payload.readUInt8(0);
+  const af = readU8(payload, 0);
   const attrs = parseAttributes(payload, NDMSG_LEN);
   const n: Neighbour = {
     family: af === AF_BRIDGE ? "bridge" : familyOfAf(af),
-    ifindex: payload.readInt32LE(4),
-    state: payload.readUInt16LE(8),
-    flags: payload.readUInt8(10),
+    ifindex: readI32LE(payload, 4),
+    state: readU16LE(payload, 8),
+    flags: readU8(payload, 10),
   };
   const dst = attrs.get(NDA.DST);
   if (dst) n.dst = decodeIp(dst);

@@ -5,6 +5,7 @@ import { ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
 import type { NetlinkMessage } from "./message.js";
 import type { Request } from "./request.js";
+import { readU16BE, readU32BE, readU8, writeU32BE, writeU8 } from "./bytes.js";
 
 const NFNL_SUBSYS_ULOG = 4;
 const NFULNL_MSG_PACKET = 0;
@@ -56,7 +57,7 @@ function nfgenmsg(w: ByteWriter, family: number, resId: number): void {
 
 const be32 = (v: number): Buffer => {
   const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
+  writeU32BE(b, v >>> 0);
   return b;
 };
 
@@ -75,8 +76,8 @@ export function buildNflogBind(o: NflogBindOptions): Request {
   nfgenmsg(w, 0, o.group);
   w.attr(NFULA_CFG.CMD, Uint8Array.of(NFULNL_CFG_CMD.BIND));
   const mode = Buffer.alloc(6); // struct nfulnl_msg_config_mode { __be32 copy_range; u8 copy_mode; u8 pad } packed
-  mode.writeUInt32BE(o.copyRange, 0);
-  mode.writeUInt8(NFULNL_COPY_PACKET, 4);
+  writeU32BE(mode, o.copyRange, 0);
+  writeU8(mode, NFULNL_COPY_PACKET, 4);
   w.attr(NFULA_CFG.MODE, mode);
   w.attr(NFULA_CFG.TIMEOUT, be32(Math.max(1, Math.ceil(o.flushMs / 10))));
   w.attr(NFULA_CFG.QTHRESH, be32(o.queueThreshold));
@@ -111,7 +112,7 @@ export interface NflogPacket {
   physOutIfindex?: number;
 }
 
-const be32Of = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? b.readUInt32BE(0) : undefined);
+const be32Of = (b: Buffer | undefined): number | undefined => (b && b.length >= 4 ? readU32BE(b, 0) : undefined);
 
 /** A packet message as a packet; undefined for anything else (a batch's NLMSG_DONE, a config reply). */
 export function parseNflogPacket(msg: NetlinkMessage): NflogPacket | undefined {
@@ -120,12 +121,12 @@ export function parseNflogPacket(msg: NetlinkMessage): NflogPacket | undefined {
   const prefix = attrs.get(NFULA.PREFIX);
   const hdr = attrs.get(NFULA.PACKET_HDR);
   const packet: NflogPacket = {
-    group: msg.payload.readUInt16BE(2),
-    family: msg.payload.readUInt8(0),
+    group: readU16BE(msg.payload, 2),
+    family: readU8(msg.payload, 0),
     prefix: prefix ? prefix.toString("utf8", 0, prefix.indexOf(0) === -1 ? prefix.length : prefix.indexOf(0)) : "",
     payload: Buffer.from(attrs.get(NFULA.PAYLOAD) ?? Buffer.alloc(0)),
   };
-  if (hdr && hdr.length >= 3) packet.hook = hdr.readUInt8(2);
+  if (hdr && hdr.length >= 3) packet.hook = readU8(hdr, 2);
   const ifindexes = [
     ["inIfindex", NFULA.IFINDEX_INDEV],
     ["outIfindex", NFULA.IFINDEX_OUTDEV],

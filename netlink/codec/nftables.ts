@@ -8,6 +8,7 @@ import { ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
 import type { NetlinkMessage } from "./message.js";
 import type { Request } from "./request.js";
+import { readU32BE, writeU32BE } from "./bytes.js";
 
 export const NETLINK_NETFILTER = 12;
 export const NFPROTO = { INET: 1, IPV4: 2, BRIDGE: 7 } as const;
@@ -132,7 +133,7 @@ export function buildGetGen(): Request {
 export function parseGenId(msg: NetlinkMessage): number | undefined {
   if (msg.type !== nftType(NFT_MSG_NEWGEN) || msg.payload.length < 4) return undefined;
   const id = parseAttributes(msg.payload, 4).get(NFTA_GEN_ID);
-  return id && id.length >= 4 ? id.readUInt32BE(0) : undefined;
+  return id && id.length >= 4 ? readU32BE(id, 0) : undefined;
 }
 
 /** A named object of a table (`counter NAME { }` in nft's syntax). */
@@ -149,7 +150,7 @@ export function buildGetCounter(ref: ObjectRef): Request {
   w.attrString(NFTA_OBJ_TABLE, ref.table);
   w.attrString(NFTA_OBJ_NAME, ref.name);
   const type = Buffer.alloc(4);
-  type.writeUInt32BE(NFT_OBJECT_COUNTER); // nf_tables' numbers are big-endian
+  writeU32BE(type, NFT_OBJECT_COUNTER); // nf_tables' numbers are big-endian
   w.attr(NFTA_OBJ_TYPE, type);
   return { type: nftType(NFT_MSG_GETOBJ), flags: NLM_F.REQUEST | NLM_F.ACK, body: w.toBuffer() };
 }
@@ -160,7 +161,7 @@ export function parseCounterPackets(msg: NetlinkMessage): number | undefined {
   const attrs = parseAttributes(msg.payload, 4);
   const type = attrs.get(NFTA_OBJ_TYPE);
   const data = attrs.get(NFTA_OBJ_DATA);
-  if (!type || type.length < 4 || type.readUInt32BE(0) !== NFT_OBJECT_COUNTER || !data) return undefined;
+  if (!type || type.length < 4 || readU32BE(type, 0) !== NFT_OBJECT_COUNTER || !data) return undefined;
   const packets = parseAttributes(data).get(NFTA_COUNTER_PACKETS);
   // A u64; a count past 2^53 frames would take centuries at line rate.
   return packets && packets.length >= 8 ? Number(packets.readBigUInt64BE(0)) : undefined;

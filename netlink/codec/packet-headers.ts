@@ -3,6 +3,7 @@
 // and destination port). IPv6 extension headers are walked to the transport header; a fragment that is
 // not the first, or a capture cut short, leaves the ports out rather than guessing.
 import { decodeIp } from "./addresses.js";
+import { readU16BE } from "./bytes.js";
 
 export type TransportProtocol = "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6" | `IP-${number}`;
 
@@ -27,14 +28,14 @@ const protocolName = (n: number): TransportProtocol => PROTOCOL_NAMES[n] ?? `IP-
 
 function withPorts(h: PacketHeaders, proto: number, buf: Buffer, at: number | undefined): PacketHeaders {
   if (at === undefined || !WITH_PORTS.has(proto) || buf.length < at + 4) return h;
-  return { ...h, srcPort: buf.readUInt16BE(at), dstPort: buf.readUInt16BE(at + 2) };
+  return { ...h, srcPort: readU16BE(buf, at), dstPort: readU16BE(buf, at + 2) };
 }
 
 function ipv4(buf: Buffer): PacketHeaders | undefined {
   const ihl = (buf[0]! & 0x0f) * 4;
   if (ihl < 20 || buf.length < 20) return undefined;
   const proto = buf[9]!;
-  const fragmentOffset = buf.readUInt16BE(6) & 0x1fff;
+  const fragmentOffset = readU16BE(buf, 6) & 0x1fff;
   const h: PacketHeaders = { family: 4, src: decodeIp(buf.subarray(12, 16)), dst: decodeIp(buf.subarray(16, 20)), protocol: protocolName(proto) };
   return withPorts(h, proto, buf, fragmentOffset === 0 ? ihl : undefined);
 }
@@ -51,7 +52,7 @@ function ipv6(buf: Buffer): PacketHeaders | undefined {
     } else if (next === IPV6_FRAGMENT) {
       if (buf.length < at + 8) at = undefined;
       else {
-        const notFirst = (buf.readUInt16BE(at + 2) & 0xfff8) !== 0;
+        const notFirst = (readU16BE(buf, at + 2) & 0xfff8) !== 0;
         [next, at] = [buf[at]!, notFirst ? undefined : at + 8];
       }
     } else if (next === IPV6_AH) {

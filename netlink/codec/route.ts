@@ -6,6 +6,7 @@ import { attrU32, ByteWriter, parseAttributes } from "./attributes.js";
 import { AF_UNSPEC, NLM_F, RT_SCOPE, RT_SCOPE_NOWHERE, RT_TABLE_MAIN, RTA, RTAX_MTU, RTM, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT } from "./constants.js";
 import { requireLength } from "./message.js";
 import { changeFlags, type Request } from "./request.js";
+import { readU32LE, readU8 } from "./bytes.js";
 
 const RTMSG_LEN = 12;
 
@@ -57,15 +58,15 @@ export function buildDumpRoutes(filter: RouteFilter = {}): Request {
 export function parseRoute(payload: Buffer): Route & { family: Family; table: number; type: number } {
   requireLength(payload, RTMSG_LEN, "rtmsg");
   const attrs = parseAttributes(payload, RTMSG_LEN);
-  const family = familyOfAf(payload.readUInt8(0));
-  const dstLen = payload.readUInt8(1);
+  const family = familyOfAf(readU8(payload, 0));
+  const dstLen = readU8(payload, 1);
   const dstRaw = attrs.get(RTA.DST);
   const route: Route & { family: Family; table: number; type: number } = {
     family,
-    table: attrU32(attrs.get(RTA.TABLE)) ?? payload.readUInt8(4),
-    protocol: payload.readUInt8(5),
-    scope: scopeName(payload.readUInt8(6)),
-    type: payload.readUInt8(7),
+    table: attrU32(attrs.get(RTA.TABLE)) ?? readU8(payload, 4),
+    protocol: readU8(payload, 5),
+    scope: scopeName(readU8(payload, 6)),
+    type: readU8(payload, 7),
   };
   if (dstRaw) route.dst = `${decodeIp(dstRaw)}/${dstLen}`;
   else if (dstLen !== 0) route.dst = `${family === 4 ? "0.0.0.0" : "::"}/${dstLen}`;
@@ -77,7 +78,7 @@ export function parseRoute(payload: Buffer): Route & { family: Family; table: nu
   if (src) route.src = decodeIp(src);
   const prio = attrU32(attrs.get(RTA.PRIORITY));
   if (prio !== undefined) route.metric = prio;
-  if (payload.readUInt32LE(8) & RTNH_F_ONLINK) route.onlink = true;
+  if (readU32LE(payload, 8) & RTNH_F_ONLINK) route.onlink = true;
   const metrics = attrs.get(RTA.METRICS);
   if (metrics) {
     const mtu = attrU32(parseAttributes(metrics).get(RTAX_MTU));

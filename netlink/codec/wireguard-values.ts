@@ -3,6 +3,7 @@
 // and allowed IPs (family, address, mask ↔ CIDR).
 import { decodeIp, encodeIp, ipFamily, parseCidr } from "./addresses.js";
 import { AF_INET, AF_INET6 } from "./constants.js";
+import { readU16BE, readU16LE, readU32LE, writeU16BE, writeU16LE, writeU32LE } from "./bytes.js";
 
 export const WG_KEY_LEN = 32;
 const SOCKADDR_IN_LEN = 16;
@@ -56,27 +57,27 @@ export function encodeEndpoint(endpoint: string, at: ValueContext): Buffer {
   }
   if (addr.length === 4) {
     const sa = Buffer.alloc(SOCKADDR_IN_LEN);
-    sa.writeUInt16LE(AF_INET, 0); // sa_family is in host order, the port in network order
-    sa.writeUInt16BE(port, 2);
+    writeU16LE(sa, AF_INET, 0); // sa_family is in host order, the port in network order
+    writeU16BE(sa, port, 2);
     addr.copy(sa, 4);
     return sa;
   }
   const sa = Buffer.alloc(SOCKADDR_IN6_LEN);
-  sa.writeUInt16LE(AF_INET6, 0);
-  sa.writeUInt16BE(port, 2);
+  writeU16LE(sa, AF_INET6, 0);
+  writeU16BE(sa, port, 2);
   addr.copy(sa, 8); // after sin6_flowinfo
-  sa.writeUInt32LE(Number(scope || 0), 24);
+  writeU32LE(sa, Number(scope || 0), 24);
   return sa;
 }
 
 /** sockaddr_in / sockaddr_in6 → endpoint text; undefined for a family WireGuard does not use. */
 export function decodeEndpoint(sa: Buffer): string | undefined {
   if (sa.length < 2) return undefined;
-  const family = sa.readUInt16LE(0);
-  if (family === AF_INET && sa.length >= SOCKADDR_IN_LEN) return `${decodeIp(sa.subarray(4, 8))}:${sa.readUInt16BE(2)}`;
+  const family = readU16LE(sa, 0);
+  if (family === AF_INET && sa.length >= SOCKADDR_IN_LEN) return `${decodeIp(sa.subarray(4, 8))}:${readU16BE(sa, 2)}`;
   if (family === AF_INET6 && sa.length >= SOCKADDR_IN6_LEN) {
-    const scope = sa.readUInt32LE(24);
-    return `[${decodeIp(sa.subarray(8, 24))}${scope ? `%${scope}` : ""}]:${sa.readUInt16BE(2)}`;
+    const scope = readU32LE(sa, 24);
+    return `[${decodeIp(sa.subarray(8, 24))}${scope ? `%${scope}` : ""}]:${readU16BE(sa, 2)}`;
   }
   return undefined;
 }

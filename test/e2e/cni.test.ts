@@ -307,18 +307,20 @@ describe("the executable's code cache", () => {
 
       // What an earlier build left: removed when this build writes its own.
       writeFileSync(join(cacheDir, `weft-${OLD_BUILD}-ADD.jscache`), "old");
+      writeFileSync(join(cacheDir, `libc-calls-${OLD_BUILD}.node`), "old");
+      // Builds before the libc addon unpacked koffi's library here: removed too.
       writeFileSync(join(cacheDir, `koffi-${OLD_BUILD}.node`), "old");
       // A failed ADD may have stopped before most of the verb's code ran: it leaves no cache.
       expect(addWith("cache-0", { ...conf, subnetFile: join(dir, "nope.env") }).json).toMatchObject({ code: 11 });
       expect(cacheFile("ADD")).toBeUndefined();
 
-      expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD)).sort()).toEqual([`koffi-${OLD_BUILD}.node`, `weft-${OLD_BUILD}-ADD.jscache`]);
+      expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD)).sort()).toEqual([`koffi-${OLD_BUILD}.node`, `libc-calls-${OLD_BUILD}.node`, `weft-${OLD_BUILD}-ADD.jscache`]);
       expect(addWith("cache-1").code).toBe(0);
       expect(readdirSync(cacheDir).filter((f) => f.includes(OLD_BUILD))).toEqual([]);
       const file = cacheFile("ADD");
       expect(file).toMatch(/^weft-[0-9a-f]{16}-ADD\.jscache$/);
       // The executable compiled the plugin's code alone: weftd's and ipamctl's left no cache.
-      expect(readdirSync(cacheDir).filter((f) => !/^(weft|koffi)-/.test(f))).toEqual([]);
+      expect(readdirSync(cacheDir).filter((f) => !/^(weft|libc-calls)-/.test(f))).toEqual([]);
       const first = inode(file!);
       expect(statSync(join(cacheDir, file!)).size).toBeGreaterThan(10_000);
 
@@ -359,7 +361,7 @@ describe("the executable's code cache", () => {
     }
   });
 
-  it("fails with an I/O error that names the cache, and does not hang, when koffi's library cannot be unpacked", () => {
+  it("fails with an I/O error that names the cache, and does not hang, when the libc addon cannot be unpacked", () => {
     const before = heldIps();
     const r = runPlugin({ nodeNetns: node, command: "ADD", config: conf, env: { ...podEnv("cache-none", pool.create()), WEFT_CACHE_DIR: "/proc/weft-cache" } });
     expect(r.code).toBe(1);
