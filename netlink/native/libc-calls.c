@@ -47,6 +47,16 @@ static void *bytes_arg(napi_env env, napi_value v, size_t *size) {
   return data;
 }
 
+// A byte-array argument and a length argument that fits inside it; false when either is not so.
+static bool sized_arg(napi_env env, napi_value buf, napi_value len_arg, void **data, size_t *len) {
+  size_t size = 0;
+  int32_t n = int_arg(env, len_arg);
+  *data = bytes_arg(env, buf, &size);
+  if (!*data || n < 0 || (size_t)n > size) return false;
+  *len = (size_t)n;
+  return true;
+}
+
 #define ARGS(n)            \
   size_t argc = n;         \
   napi_value a[n];         \
@@ -65,38 +75,33 @@ static napi_value Socket(napi_env env, napi_callback_info info) {
 
 static napi_value Setsockopt(napi_env env, napi_callback_info info) {
   ARGS(5);
-  size_t size = 0;
-  void *value = bytes_arg(env, a[3], &size);
-  int32_t len = int_arg(env, a[4]);
-  if (!value || len < 0 || (size_t)len > size) return invalid(env);
+  void *value;
+  size_t len;
+  if (!sized_arg(env, a[3], a[4], &value, &len)) return invalid(env);
   return result(env, setsockopt(int_arg(env, a[0]), int_arg(env, a[1]), int_arg(env, a[2]), value, (socklen_t)len));
 }
 
 static napi_value Sendto(napi_env env, napi_callback_info info) {
   ARGS(6);
-  size_t size = 0, addr_size = 0;
-  void *buf = bytes_arg(env, a[1], &size);
-  void *addr = bytes_arg(env, a[4], &addr_size);
-  int32_t len = int_arg(env, a[2]), addr_len = int_arg(env, a[5]);
-  if (!buf || !addr || len < 0 || (size_t)len > size || addr_len < 0 || (size_t)addr_len > addr_size) return invalid(env);
-  return result(env, sendto(int_arg(env, a[0]), buf, (size_t)len, int_arg(env, a[3]), addr, (socklen_t)addr_len));
+  void *buf, *addr;
+  size_t len, addr_len;
+  if (!sized_arg(env, a[1], a[2], &buf, &len) || !sized_arg(env, a[4], a[5], &addr, &addr_len)) return invalid(env);
+  return result(env, sendto(int_arg(env, a[0]), buf, len, int_arg(env, a[3]), addr, (socklen_t)addr_len));
 }
 
 static napi_value Recv(napi_env env, napi_callback_info info) {
   ARGS(4);
-  size_t size = 0;
-  void *buf = bytes_arg(env, a[1], &size);
-  int32_t len = int_arg(env, a[2]);
-  if (!buf || len < 0 || (size_t)len > size) return invalid(env);
-  return result(env, recv(int_arg(env, a[0]), buf, (size_t)len, int_arg(env, a[3])));
+  void *buf;
+  size_t len;
+  if (!sized_arg(env, a[1], a[2], &buf, &len)) return invalid(env);
+  return result(env, recv(int_arg(env, a[0]), buf, len, int_arg(env, a[3])));
 }
 
 static napi_value Bind(napi_env env, napi_callback_info info) {
   ARGS(3);
-  size_t size = 0;
-  void *addr = bytes_arg(env, a[1], &size);
-  int32_t len = int_arg(env, a[2]);
-  if (!addr || len < 0 || (size_t)len > size) return invalid(env);
+  void *addr;
+  size_t len;
+  if (!sized_arg(env, a[1], a[2], &addr, &len)) return invalid(env);
   return result(env, bind(int_arg(env, a[0]), addr, (socklen_t)len));
 }
 
