@@ -110,8 +110,8 @@ async function bundle(entry, outfile, defines, extra = {}) {
     platform: "node",
     format: "cjs",
     target: "node20",
-    minify: true,
-    keepNames: true,
+    minify: extra.minify ?? true,
+    keepNames: extra.keepNames ?? true,
     sourcemap: false,
     metafile: true,
     logLevel: "warning",
@@ -121,6 +121,11 @@ async function bundle(entry, outfile, defines, extra = {}) {
   });
   return result.metafile;
 }
+
+// The plugin's bundle keeps its identifiers (stack traces in its log name real functions) and so needs no
+// keepNames: esbuild's keepNames wraps every function and class in an Object.defineProperty call at the
+// bundle's top level, 0.55 ms of every plugin start (top level 1.83 → 1.27 ms, same runs).
+const HOT_PATH_MINIFY = { minify: false, minifyWhitespace: true, minifySyntax: true, keepNames: false };
 
 function assertHotPathClean(name, metafile) {
   const inputs = Object.keys(metafile.inputs);
@@ -177,7 +182,7 @@ async function main() {
   await Promise.all(
     ROLES.map(async (role) => {
       const file = join(work, role.asset.replace(/\.js$/, ".cjs"));
-      const extra = role.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : {};
+      const extra = role.etcd ? { plugins: [etcdProtoPlugin], banner: { js: protoBanner } } : role.hotPath ? HOT_PATH_MINIFY : {};
       const meta = await bundle(role.entry, file, defines, extra);
       if (role.hotPath) assertHotPathClean(role.asset, meta);
       assets[role.asset] = file;
