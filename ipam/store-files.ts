@@ -1,7 +1,7 @@
 // How the pod IP store writes its files: each write as small and as cheap as its crash safety allows.
 import { closeSync, constants, linkSync, openSync, unlinkSync, writeSync } from "node:fs";
 
-/** Writes `data` to `path`, created or truncated. For files that are new (a truncation of old data costs: see overwrite). */
+/** Writes `data` to `path`, created or truncated. For files that are new (a truncation of old data costs: see overwriteFile). */
 export function writeNewFile(path: string, data: string): void {
   const fd = openSync(path, "w", 0o600);
   try {

@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeI32LE } from "./codec/bytes.js";
 import { cachePath, pruneCacheFiles, writeCacheFile } from "./exec-cache.js";
 
 export interface Libc {
@@ -69,6 +70,13 @@ function findBuilt(): string {
     }
   }
   throw new Error(`weft's libc addon (${BUILT}) was not found above ${starts.join(", ")}: run npm run build, or set WEFT_LIBC_ADDON`);
+}
+
+/** setsockopt with an int value, as most socket options take one; what libc returns. */
+export function setIntOption(libc: Libc, fd: number, level: number, name: number, value: number): number {
+  const b = Buffer.alloc(4);
+  writeI32LE(b, value);
+  return libc.setsockopt(fd, level, name, b, 4);
 }
 
 export function getLibc(): Libc {

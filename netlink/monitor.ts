@@ -10,10 +10,10 @@ import { parseLink } from "./codec/link.js";
 import { parseNeigh } from "./codec/neighbour.js";
 import { parseRoute } from "./codec/route.js";
 import { netlinkError } from "./errors.js";
-import { getLibc, type Libc } from "./libc.js";
+import { getLibc, setIntOption, type Libc } from "./libc.js";
 import { inNetns } from "./netns.js";
 import type { Link, Neighbour, Route } from "./types.js";
-import { writeI32LE, writeU16LE } from "./codec/bytes.js";
+import { KERNEL_ADDR } from "./socket.js";
 
 const NETLINK_ADD_MEMBERSHIP = 1;
 const SOL_SOCKET = 1;
@@ -67,19 +67,12 @@ export class NetlinkMonitor {
       if (fd < 0) throw netlinkError("open monitor socket", "NETLINK_ROUTE", libc.errno());
       const monitor = new NetlinkMonitor(libc, fd);
       try {
-        const int = (v: number): Buffer => {
-          const b = Buffer.alloc(4);
-          writeI32LE(b, v);
-          return b;
-        };
         // A burst (a snapshot reprogramming thousands of nodes) must fit between two drains; root may exceed rmem_max.
-        libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int(opts.bufferBytes ?? 8 * 1024 * 1024), 4);
+        setIntOption(libc, fd, SOL_SOCKET, SO_RCVBUFFORCE, opts.bufferBytes ?? 8 * 1024 * 1024);
         // Bound (the kernel picks the port id), so the groups' messages have somewhere to go.
-        const addr = Buffer.alloc(12);
-        writeU16LE(addr, AF_NETLINK, 0);
-        if (libc.bind(fd, addr, addr.length) !== 0) throw netlinkError("bind", "monitor socket", libc.errno());
+        if (libc.bind(fd, KERNEL_ADDR, KERNEL_ADDR.length) !== 0) throw netlinkError("bind", "monitor socket", libc.errno());
         for (const g of groups) {
-          if (libc.setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, int(MONITOR_GROUPS[g]), 4) !== 0) throw netlinkError("join multicast group", g, libc.errno());
+          if (setIntOption(libc, fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, MONITOR_GROUPS[g]) !== 0) throw netlinkError("join multicast group", g, libc.errno());
         }
       } catch (err) {
         monitor.close();

@@ -7,9 +7,8 @@ import { parseMessages } from "./codec/message.js";
 import { NETLINK_NETFILTER } from "./codec/nftables.js";
 import { buildNflogBind, parseNflogPacket, type NflogBindOptions, type NflogPacket } from "./codec/nflog.js";
 import { netlinkError } from "./errors.js";
-import { getLibc, type Libc } from "./libc.js";
+import { getLibc, setIntOption, type Libc } from "./libc.js";
 import { NetlinkSocket } from "./socket.js";
-import { writeI32LE } from "./codec/bytes.js";
 
 const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
@@ -48,9 +47,7 @@ export class NflogReader {
     const libc = getLibc();
     const sock = NetlinkSocket.open(NETLINK_NETFILTER);
     try {
-      const size = Buffer.alloc(4);
-      writeI32LE(size, o.bufferBytes ?? 1024 * 1024);
-      libc.setsockopt(sock.fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
+      setIntOption(libc, sock.fd, SOL_SOCKET, SO_RCVBUFFORCE, o.bufferBytes ?? 1024 * 1024);
       const bind = buildNflogBind({ group, copyRange: o.copyRange ?? 96, flushMs: o.flushMs ?? 100, queueThreshold: o.queueThreshold ?? 32 });
       sock.request(bind, "bind", `NFLOG group ${group}`);
     } catch (err) {

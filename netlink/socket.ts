@@ -5,8 +5,8 @@ import { beginMessage, finishMessage, parseErrorReply, parseMessages, type Netli
 import { AF_NETLINK, EINTR, NETLINK_ROUTE, NLM_F, NLMSG, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from "./codec/constants.js";
 import type { Request } from "./codec/request.js";
 import { NetlinkError, netlinkError } from "./errors.js";
-import { getLibc, type Libc } from "./libc.js";
-import { copyOf, writeI32LE, writeU16LE } from "./codec/bytes.js";
+import { getLibc, setIntOption, type Libc } from "./libc.js";
+import { copyOf, writeU16LE } from "./codec/bytes.js";
 
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
@@ -20,7 +20,8 @@ const RECV_BUFFER_BYTES = 256 * 1024;
 let sharedRx: Buffer | undefined;
 const receiveBuffer = (): Buffer => (sharedRx ??= Buffer.allocUnsafe(RECV_BUFFER_BYTES));
 
-const KERNEL_ADDR = (() => {
+/** sockaddr_nl of port 0: the kernel as a destination; bound to, a port id the kernel picks. */
+export const KERNEL_ADDR = (() => {
   const sa = Buffer.alloc(12);
   writeU16LE(sa, AF_NETLINK, 0);
   return sa;
@@ -40,11 +41,9 @@ export class NetlinkSocket {
     const libc = getLibc();
     const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw netlinkError("open socket", `netlink protocol ${protocol}`, libc.errno());
-    const one = Buffer.alloc(4);
-    writeI32LE(one, 1);
     // Extended ACKs carry the kernel's reason text; capped ACKs spare echoing our request back.
-    libc.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
-    libc.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
+    setIntOption(libc, fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+    setIntOption(libc, fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
     return new NetlinkSocket(libc, fd);
   }
 

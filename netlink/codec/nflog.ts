@@ -1,7 +1,7 @@
 // nfnetlink_log (NFLOG) over NETLINK_NETFILTER, subsystem NFNL_SUBSYS_ULOG: the config message that
 // binds a socket to one log group with a copy mode and range, and the packet messages the kernel then
 // sends for each packet an nft `log group N` rule logged. nfnetlink's numbers are big-endian.
-import { ByteWriter, parseAttributes } from "./attributes.js";
+import { attrString, ByteWriter, parseAttributes } from "./attributes.js";
 import { NLM_F } from "./constants.js";
 import type { NetlinkMessage } from "./message.js";
 import type { Request } from "./request.js";
@@ -123,7 +123,7 @@ export function parseNflogPacket(msg: NetlinkMessage): NflogPacket | undefined {
   const packet: NflogPacket = {
     group: readU16BE(msg.payload, 2),
     family: readU8(msg.payload, 0),
-    prefix: prefix ? prefix.toString("utf8", 0, prefix.indexOf(0) === -1 ? prefix.length : prefix.indexOf(0)) : "",
+    prefix: attrString(prefix) ?? "",
     payload: Buffer.from(attrs.get(NFULA.PAYLOAD) ?? Buffer.alloc(0)),
   };
   if (hdr && hdr.length >= 3) packet.hook = readU8(hdr, 2);
